@@ -1,0 +1,58 @@
+"""Who may see or change what: one helper per object type. Routes never filter by hand."""
+
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import Select, false, select
+
+from .extensions import db
+from .models import Photo, Recipient, User
+
+
+def recipients_visible_to(user: User) -> Select[tuple[Recipient]]:
+    """A query of the recipients `user` may see: a mentor their own, a supervisor their regions, an admin all."""
+    query = select(Recipient)
+    if user.is_admin:
+        return query
+    if user.is_supervisor:
+        region_ids = user.region_ids
+        return query.where(Recipient.region_id.in_(region_ids)) if region_ids else query.where(false())
+    if user.is_mentor:
+        return query.where(Recipient.mentor_id == user.id)
+    return query.where(false())
+
+
+def can_see_recipient(user: User, recipient: Recipient) -> bool:
+    if user.is_admin:
+        return True
+    if user.is_supervisor:
+        return recipient.region_id in user.region_ids
+    if user.is_mentor:
+        return recipient.mentor_id == user.id
+    return False
+
+
+def get_recipient_for(user: User, recipient_id: int, write: bool = False) -> Recipient:
+    """The recipient if `user` may see it (and, with write=True, change it); 404 otherwise.
+
+    Out-of-scope recipients answer 404, not 403, so ids do not reveal which families exist.
+    Today everyone who may see a recipient may also update it (mentor: own, supervisor: region, admin: all).
+    """
+    recipient = db.session.get(Recipient, recipient_id)
+    if recipient is None or not can_see_recipient(user, recipient):
+        abort(404)
+    return recipient
+
+
+def require_role(user: User, *roles: str) -> None:
+    """403 unless `user` has one of `roles`."""
+    if user.role not in roles:
+        abort(403)
+
+
+def get_photo_for(user: User, photo_id: int) -> Photo:
+    """A photo is visible to whoever may see the recipient of its visit; 404 otherwise."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or not can_see_recipient(user, photo.visit.recipient):
+        abort(404)
+    return photo

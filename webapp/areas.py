@@ -1,0 +1,39 @@
+"""Kaltim's regencies, districts (kecamatan) and villages (desa/kelurahan), from the `areaid` package."""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from pathlib import Path
+
+from areaid import buka_data
+
+REGIONS_CSV = Path(__file__).resolve().parent / "data" / "kaltim-regions.csv"
+
+
+def region_rows() -> list[dict]:
+    """The 10 regencies/cities with Kemendagri code, capital, approximate centre and 2025 quota."""
+    with REGIONS_CSV.open(newline="", encoding="utf-8") as fh:
+        return [
+            {"code": row["kode"], "name": row["nama"], "kind": row["jenis"], "capital": row["ibukota"],
+             "lat": float(row["lat"]), "lon": float(row["lon"]), "quota": int(row["kuota_2025"])}
+            for row in csv.DictReader(fh)
+        ]
+
+
+@cache
+def districts() -> dict[str, dict[str, list[str]]]:
+    """'Kabupaten Berau' -> {kecamatan: [desa, ...]}, names as areaid spells them, sorted."""
+    province = buka_data("kalimantan timur")[0]
+    return {
+        kab["kab_kota"]: {
+            kec["kec"]: sorted(v["kelu"] for v in kec["kelurahan"]) for kec in sorted(kab["kecamatan"],
+                                                                                        key=lambda k: k["kec"])
+        }
+        for kab in province["kabupaten"]
+    }
+
+
+def districts_of(kind: str, name: str) -> dict[str, list[str]]:
+    """The kecamatan (with their desa) of one regency/city, e.g. ('Kota', 'Samarinda')."""
+    return districts().get(f"{kind} {name}", {})

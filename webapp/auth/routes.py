@@ -1,0 +1,58 @@
+from urllib.parse import urlsplit
+
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from .. import accounts, audit
+from ..extensions import db, login_manager
+from ..models import User
+from . import bp
+from .forms import LoginForm
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    # A deactivated user is logged out on their next request.
+    return user if user is not None and user.is_active else None
+
+
+def safe_next(target: str | None) -> str:
+    """`next` only when it is a path on this site; anything else (//evil, https://evil) goes home."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("views.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with username and password; one generic message for every kind of failure."""
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data, form.password.data, current_app.config["DEMO_MODE"])
+        if user is not None:
+            session.clear()  # nothing from before the login survives it
+            login_user(user)
+            audit.record("login", user, user=user)
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next")))
+        error = _("Nama pengguna atau kata sandi salah.")
+        form.password.data = ""
+    status = 200 if request.method == "GET" else (401 if error else 400)
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        audit.record("logout", current_user._get_current_object())
+        db.session.commit()
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))

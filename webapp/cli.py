@@ -1,0 +1,54 @@
+"""Command-line tasks: `flask --app webapp seed-demo`, `create-user`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from . import accounts
+from .extensions import db
+from .models import Recipient
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds recipients.")
+    def seed_demo_command(if_empty: bool) -> None:
+        """Load demo regions, accounts (password kail-demo), 1,680 families and a few visits. Idempotent."""
+        from .demo import DEMO_PASSWORD, seed_demo
+
+        if if_empty and db.session.scalar(select(func.count()).select_from(Recipient)):
+            click.echo("Database already has data: demo data not loaded.")
+            return
+        report = seed_demo(current_app.config["UPLOAD_DIR"])
+        db.session.commit()
+        click.echo(f"Demo data: +{report.regions} regions, +{report.users} users, "
+                   f"+{report.recipients} recipients, +{report.visits} visits, +{report.photos} photos.")
+        click.echo(f"Demo logins (password '{DEMO_PASSWORD}', DEMO_MODE=1 only): " + ", ".join(report.logins))
+
+    @app.cli.command("seed-regions")
+    def seed_regions_command() -> None:
+        """Load the 10 regencies/cities of Kaltim (needed before creating supervisors and mentors)."""
+        from .demo import seed_regions
+
+        added = seed_regions()
+        db.session.commit()
+        click.echo(f"{added} regions added.")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--name", "full_name", required=True, help="Full name as shown in the app.")
+    @click.option("--role", type=click.Choice(["admin", "supervisor", "mentor"]), required=True)
+    @click.option("--region", "regions", multiple=True, help="Kemendagri code, e.g. 6472; repeatable.")
+    @click.option("--phone", default=None)
+    @click.password_option(help="Asked for when not given (min. 10 characters, letters and digits).")
+    def create_user_command(username, full_name, role, regions, phone, password) -> None:
+        """Create a real (non-demo) account."""
+        try:
+            user = accounts.create_user(username, full_name, role, password, list(regions), phone=phone)
+            db.session.commit()
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            raise click.BadParameter(str(exc.message), param_hint=exc.field) from exc
+        click.echo(f"User {user.username} ({user.role}) created.")

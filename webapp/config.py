@@ -1,0 +1,100 @@
+"""Configuration: defaults, then environment variables, then an explicit override (tests)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable the app reads; the README documents each of them."""
+
+    name: str
+    key: str
+    parse: Any
+    help: str
+
+
+# Every variable the app itself reads. `tests/test_config.py` checks that the README lists each one.
+ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", str,
+           "SQLAlchemy URL; default a SQLite file instance/kail.sqlite3"),
+    EnvVar("SECRET_KEY", "SECRET_KEY", str,
+           "signs sessions; if unset, generated once and kept in instance/secret_key"),
+    EnvVar("UPLOAD_DIR", "UPLOAD_DIR", str, "where photos are stored; default uploads/"),
+    EnvVar("DEMO_MODE", "DEMO_MODE", _bool,
+           "1 lets the demo accounts (password kail-demo) log in; off by default"),
+    EnvVar("SESSION_COOKIE_SECURE", "SESSION_COOKIE_SECURE", _bool,
+           "1 sends cookies over HTTPS only; set it in production"),
+    EnvVar("TRUST_PROXY_HOPS", "TRUST_PROXY_HOPS", int,
+           "number of reverse proxies in front (nginx: 1) whose X-Forwarded-* headers are trusted"),
+    EnvVar("MAX_UPLOAD_MB", "MAX_UPLOAD_MB", int, "largest request body in MB; default 40"),
+    EnvVar("LOG_LEVEL", "LOG_LEVEL", str, "logging level; default INFO"),
+)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs hosting panels hand out (postgres://) and use psycopg 3 for PostgreSQL."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Generate the secret key once and keep it in the instance folder (never a constant in code)."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def build_config(instance_path: Path, override: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then environment, then `override` (tests pass one)."""
+    config: dict[str, Any] = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance_path / 'kail.sqlite3'}",
+        "UPLOAD_DIR": str(PROJECT_ROOT / "uploads"),
+        "DEMO_MODE": False,
+        "SESSION_COOKIE_SECURE": False,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "TRUST_PROXY_HOPS": 0,
+        "MAX_UPLOAD_MB": 40,
+        "LOG_LEVEL": "INFO",
+        "BABEL_DEFAULT_LOCALE": "id",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Makassar",
+        "LANGUAGES": ("id", "en"),
+        "RECIPIENTS_PER_PAGE": 20,
+        "WTF_CSRF_TIME_LIMIT": None,  # a form opened in the morning is still sendable at night
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    for var in ENV_VARS:
+        raw = os.environ.get(var.name)
+        if raw not in (None, ""):
+            config[var.key] = var.parse(raw)
+    if override:
+        config.update(override)
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _secret_key(instance_path)
+    return config

@@ -1,0 +1,285 @@
+"""Demo data: plausible regions, accounts, 1,680 families, their histories and a few visits with photos.
+
+Deterministic (fixed random seed) and idempotent: running it again adds only what is missing.
+Demo accounts exist only here and can log in only when DEMO_MODE is on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import uuid
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from . import areas, lifecycle, photos
+from .extensions import db
+from .models import Photo, Recipient, Region, StatusChange, User, Visit
+
+DEMO_PASSWORD = "kail-demo"  # demo data only; refused at login unless DEMO_MODE is on
+BUDGET_YEAR = 2025
+APBD_PER_REGION, APBD_P_PER_REGION = 150, 18  # 1,500 + 180 = 1,680 over 10 regions
+MENTORS_PER_REGION = 3
+
+MALE_NAMES = [
+    "Ahmad", "Budi", "Rahmat", "Agus", "Slamet", "Hendra", "Yusuf", "Syahrani", "Andi", "Muhammad", "Fajar",
+    "Rudi", "Sugianto", "Irwan", "Darmawan", "Jumadi", "Arifin", "Hasanuddin", "Usman", "Gusti", "Lukas",
+    "Petrus", "Markus", "Daeng", "Baharuddin", "Saipul", "Taufik", "Wahyu", "Imam", "Samsul",
+]
+FEMALE_NAMES = [
+    "Siti", "Nurhayati", "Sri", "Rahmawati", "Dewi", "Aminah", "Fatimah", "Yuliani", "Hasnah", "Masitah",
+    "Rosmini", "Nurul", "Wulan", "Endang", "Rina", "Hartini", "Suriani", "Marlina", "Maria", "Yohana",
+    "Asmah", "Kartini", "Lestari", "Halimah", "Jamilah", "Zainab", "Norhayati", "Salmah", "Rusmini", "Ani",
+]
+FAMILY_NAMES = [
+    "Saputra", "Hidayat", "Setiawan", "Wijaya", "Syahrir", "Rahman", "Nugroho", "Pratama", "Kurniawan",
+    "Hamzah", "Ramli", "Jaya", "Lawing", "Ingan", "Hakim", "Salim", "Sulaiman", "Aripin", "Mulyadi", "Santoso",
+    "Iskandar", "Gani", "Anwar", "Tulung", "Daud", "Kadir", "Lahang", "Mahmud", "Effendi", "Noor",
+]
+STREETS = ["Jl. Merdeka", "Jl. Pahlawan", "Jl. Mulawarman", "Jl. Gajah Mada", "Jl. Sungai", "Gg. Mawar",
+           "Jl. Poros", "Jl. Pelabuhan", "RT 05", "Jl. Kesuma Bangsa", "Jl. Anggrek", "Jl. Cendana"]
+
+# Business types and the in-kind package each one gets (DOMAIN.md: goods, never cash).
+PACKAGES: dict[str, list[str]] = {
+    "Gorengan": ["Tepung terigu 10 kg", "Minyak goreng 10 L", "Kompor gas", "Tabung gas 3 kg", "Wajan",
+                 "Sutil", "Etalase kecil"],
+    "Warung sembako": ["Rak barang", "Timbangan", "Beras 50 kg", "Minyak goreng 10 L", "Gula 10 kg", "Etalase"],
+    "Jahit pakaian": ["Mesin jahit", "Mesin obras", "Gunting kain", "Meteran", "Benang dan jarum"],
+    "Pangkas rambut": ["Kursi cukur", "Mesin cukur", "Gunting rambut", "Cermin besar", "Handuk"],
+    "Tambal ban": ["Kompresor", "Kunci set", "Dongkrak", "Alat tambal ban"],
+    "Kue basah": ["Oven", "Mixer", "Loyang", "Tepung terigu 10 kg", "Gula 10 kg", "Kompor gas"],
+    "Minuman dan es": ["Blender", "Freezer box", "Termos es", "Gelas plastik", "Sirup"],
+    "Warung makan": ["Kompor gas", "Tabung gas 3 kg", "Panci besar", "Wajan", "Meja", "Kursi plastik"],
+    "Olahan ikan": ["Para-para jemur", "Garam 50 kg", "Cool box", "Timbangan"],
+    "Budidaya sayur": ["Cangkul", "Sprayer", "Benih sayur", "Pupuk", "Selang air"],
+}
+
+# Share of families at each status by late 2026 (the 2025 cohort, mostly a year past distribution).
+STATUS_WEIGHTS = {
+    lifecycle.CALON: 3, lifecycle.TERVERIFIKASI: 4, lifecycle.DISALURKAN: 8, lifecycle.USAHA_BERJALAN: 52,
+    lifecycle.USAHA_KESULITAN: 14, lifecycle.USAHA_BERHENTI: 5, lifecycle.MANDIRI: 8, lifecycle.KELUAR: 4,
+    lifecycle.TIDAK_MEMENUHI_SYARAT: 2,
+}
+# The path a family walked to reach each status (exits branch off part-way).
+PATHS = {
+    lifecycle.CALON: [lifecycle.CALON],
+    lifecycle.TERVERIFIKASI: [lifecycle.CALON, lifecycle.TERVERIFIKASI],
+    lifecycle.DISALURKAN: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN],
+    lifecycle.USAHA_BERJALAN: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN,
+                               lifecycle.USAHA_BERJALAN],
+    lifecycle.USAHA_KESULITAN: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN,
+                                lifecycle.USAHA_BERJALAN, lifecycle.USAHA_KESULITAN],
+    lifecycle.USAHA_BERHENTI: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN,
+                               lifecycle.USAHA_BERJALAN, lifecycle.USAHA_KESULITAN, lifecycle.USAHA_BERHENTI],
+    lifecycle.MANDIRI: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN,
+                        lifecycle.USAHA_BERJALAN, lifecycle.MANDIRI],
+    lifecycle.KELUAR: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN,
+                       lifecycle.USAHA_BERJALAN, lifecycle.KELUAR],
+    lifecycle.TIDAK_MEMENUHI_SYARAT: [lifecycle.CALON, lifecycle.TIDAK_MEMENUHI_SYARAT],
+}
+REASONS = {
+    lifecycle.USAHA_BERHENTI: "Modal habis untuk biaya berobat keluarga; barang dijual.",
+    lifecycle.KELUAR: "Keluarga pindah ke luar provinsi.",
+    lifecycle.TIDAK_MEMENUHI_SYARAT: "Saat verifikasi ternyata desil 7 dan sudah punya usaha besar.",
+}
+
+
+@dataclass
+class SeedReport:
+    regions: int = 0
+    users: int = 0
+    recipients: int = 0
+    visits: int = 0
+    photos: int = 0
+    logins: list[str] = field(default_factory=list)
+
+
+def seed_regions() -> int:
+    """Insert or update the 10 regencies/cities; returns how many were added."""
+    added = 0
+    existing = {r.code: r for r in db.session.scalars(select(Region))}
+    for row in areas.region_rows():
+        region = existing.get(row["code"])
+        if region is None:
+            db.session.add(Region(**row))
+            added += 1
+    db.session.flush()
+    return added
+
+
+def _seed_users(regions: list[Region], report: SeedReport) -> None:
+    password_hash = generate_password_hash(DEMO_PASSWORD)  # one hash for all: seeding stays fast
+    existing = set(db.session.scalars(select(User.username)))
+
+    def add(username: str, full_name: str, role: str, region: Region | None, phone: str) -> None:
+        if username in existing:
+            return
+        db.session.add(User(username=username, full_name=full_name, role=role, phone=phone, is_demo=True,
+                            password_hash=password_hash, regions=[region] if region else []))
+        report.users += 1
+
+    add("admin", "Admin Dinsos Kaltim", "admin", None, "081100000000")
+    rng = random.Random(7)
+    for i, region in enumerate(regions, start=1):
+        add(f"koordinator{i}", f"{rng.choice(MALE_NAMES + FEMALE_NAMES)} {rng.choice(FAMILY_NAMES)}",
+            "supervisor", region, f"0812{i:08d}")
+        for j in range(MENTORS_PER_REGION):
+            n = (i - 1) * MENTORS_PER_REGION + j + 1
+            add(f"pendamping{n}", f"{rng.choice(MALE_NAMES + FEMALE_NAMES)} {rng.choice(FAMILY_NAMES)}",
+                "mentor", region, f"0813{n:08d}")
+    db.session.flush()
+
+
+def make_nik(rng: random.Random, region_code: str, district_no: int, born: dt.date, female: bool) -> str:
+    """A well-formed NIK: 64, regency, district, birth date DDMMYY (women: day + 40), serial."""
+    day = born.day + (40 if female else 0)
+    return f"{region_code}{district_no:02d}{day:02d}{born:%m%y}{rng.randint(1, 9999):04d}"
+
+
+def _random_date(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
+    return start + dt.timedelta(days=rng.randint(0, max(0, (end - start).days)))
+
+
+def _seed_recipients(regions: list[Region], report: SeedReport) -> None:
+    statuses = list(STATUS_WEIGHTS)
+    weights = list(STATUS_WEIGHTS.values())
+    counts = dict(db.session.execute(
+        select(Recipient.region_id, func.count()).group_by(Recipient.region_id)).all())
+    mentors = {
+        r.id: list(db.session.scalars(
+            select(User).where(User.role == "mentor", User.regions.any(Region.id == r.id)).order_by(User.id)))
+        for r in regions
+    }
+    used_niks: set[str] = set()
+    for region in regions:
+        if counts.get(region.id):
+            continue
+        rng = random.Random(f"kail-demo-{region.code}")
+        kecamatan = areas.districts_of(region.kind, region.name)
+        kec_names = list(kecamatan)
+        region_mentors = mentors[region.id]
+        for k in range(APBD_PER_REGION + APBD_P_PER_REGION):
+            female = rng.random() < 0.6  # many UEP recipients are women running home businesses
+            first = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
+            name = f"{first} {rng.choice(FAMILY_NAMES)}"
+            kec_index = rng.randrange(len(kec_names))
+            kec = kec_names[kec_index]
+            desa = rng.choice(kecamatan[kec])
+            born = _random_date(rng, dt.date(1962, 1, 1), dt.date(1998, 12, 31))
+            nik = make_nik(rng, region.code, kec_index + 1, born, female)
+            while nik in used_niks:
+                nik = make_nik(rng, region.code, kec_index + 1, born, female)
+            used_niks.add(nik)
+            kk_issued = _random_date(rng, dt.date(2008, 1, 1), dt.date(2022, 12, 31))
+            kk = f"{region.code}{kec_index + 1:02d}{kk_issued:%d%m%y}{rng.randint(1, 9999):04d}"
+            business = rng.choice(list(PACKAGES))
+            status = rng.choices(statuses, weights)[0]
+            path = PATHS[status]
+            apbd_p = k >= APBD_PER_REGION
+            created = dt.datetime(2025, 8 if apbd_p else 1, rng.randint(2, 28), rng.randint(1, 8))
+            distributed_on = None
+            if lifecycle.DISALURKAN in path:
+                distributed_on = _random_date(rng, dt.date(2025, 10 if apbd_p else 3, 1),
+                                              dt.date(2025, 12 if apbd_p else 9, 28))
+            located = distributed_on is not None and rng.random() < 0.7
+            recipient = Recipient(
+                nik=nik, kk_number=kk, name=name, gender="P" if female else "L",
+                phone=f"08{rng.choice(['11', '12', '13', '21', '52', '53', '57'])}{rng.randint(10**7, 10**8 - 1)}",
+                address=f"{rng.choice(STREETS)} No. {rng.randint(1, 120)}", kecamatan=kec, desa=desa,
+                region=region, decile=rng.choices([1, 2, 3, 4, 5], [30, 28, 20, 14, 8])[0],
+                business_type=business,
+                business_description=f"Usaha {business.lower()} di rumah, dijalankan bersama keluarga.",
+                package_items=list(PACKAGES[business]), funding_source="APBD-P" if apbd_p else "APBD",
+                budget_year=BUDGET_YEAR, distributed_on=distributed_on,
+                mentor=region_mentors[k % len(region_mentors)] if region_mentors else None,
+                business_lat=round(region.lat + rng.uniform(-0.08, 0.08), 6) if located else None,
+                business_lon=round(region.lon + rng.uniform(-0.08, 0.08), 6) if located else None,
+                status=status, created_at=created,
+            )
+            when = created
+            previous = None
+            for step in path:
+                if step == lifecycle.DISALURKAN and distributed_on:
+                    when = dt.datetime.combine(distributed_on, dt.time(2, 30))
+                elif previous is not None:
+                    when = when + dt.timedelta(days=rng.randint(20, 120))
+                recipient.status_changes.append(StatusChange(
+                    from_status=previous, to_status=step, reason=REASONS.get(step), changed_at=when,
+                    changed_by=recipient.mentor if previous else None,
+                ))
+                previous = step
+            db.session.add(recipient)
+            report.recipients += 1
+        db.session.flush()
+
+
+def demo_photo(text: str, seed: int) -> bytes:
+    """A generated 'photo' of a stall: coloured shapes and a caption, different for every seed."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", (960, 720), tuple(rng.randint(120, 230) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y = rng.randint(0, 900), rng.randint(0, 660)
+        draw.rectangle((x, y, x + rng.randint(40, 300), y + rng.randint(40, 200)),
+                       fill=tuple(rng.randint(0, 255) for _ in range(3)))
+    draw.rectangle((0, 600, 960, 720), fill=(20, 20, 20))
+    draw.text((24, 630), text, fill=(255, 255, 255), font=ImageFont.load_default(size=40))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> None:
+    if db.session.scalar(select(func.count()).select_from(Visit)):
+        return
+    rng = random.Random(11)
+    mentors = db.session.scalars(select(User).where(User.role == "mentor").order_by(User.id)).all()
+    review_states = ["menunggu", "menunggu", "disetujui", "perbaikan"]
+    for mentor in mentors:
+        candidates = db.session.scalars(
+            select(Recipient).where(Recipient.mentor_id == mentor.id,
+                                    Recipient.status.in_([lifecycle.USAHA_BERJALAN, lifecycle.USAHA_KESULITAN]))
+            .order_by(Recipient.id).limit(per_mentor)).all()
+        for n, recipient in enumerate(candidates):
+            base_lat = recipient.business_lat if recipient.business_lat is not None else recipient.region.lat
+            base_lon = recipient.business_lon if recipient.business_lon is not None else recipient.region.lon
+            visited = dt.datetime(2026, 11, rng.randint(1, 27), rng.randint(0, 8), rng.randint(0, 59))
+            visit = Visit(
+                uuid=str(uuid.UUID(int=rng.getrandbits(128))), recipient=recipient, mentor=mentor,
+                kind="pendampingan", visited_at=visited, received_at=visited + dt.timedelta(minutes=5),
+                lat=base_lat + rng.uniform(-0.0005, 0.0005), lon=base_lon + rng.uniform(-0.0005, 0.0005),
+                accuracy_m=round(rng.uniform(5, 40), 1), location_fixed_at=visited,
+                answers={"operating": "ya", "turnover": rng.randrange(50_000, 400_000, 5_000),
+                         "turnover_period": "hari", "notes": "Usaha berjalan, stok cukup."},
+                review_state=review_states[n % len(review_states)],
+            )
+            db.session.add(visit)
+            report.visits += 1
+            for p in range(2):
+                processed = photos.process(demo_photo(f"{recipient.business_type} - {recipient.name}",
+                                                      seed=recipient.id * 10 + p))
+                stored, thumb = photos.save(upload_dir, processed)
+                visit.photos.append(Photo(
+                    uuid=str(uuid.UUID(int=rng.getrandbits(128))), tag="usaha_berjalan",
+                    stored_name=stored, thumb_name=thumb, sha256=processed.sha256, phash=processed.phash,
+                    width=processed.width, height=processed.height, bytes=len(processed.display),
+                    exif_taken_at=processed.exif_taken_at,
+                ))
+                report.photos += 1
+    db.session.flush()
+
+
+def seed_demo(upload_dir: str, visits_per_mentor: int = 2) -> SeedReport:
+    """Load everything that is missing; the caller commits."""
+    report = SeedReport()
+    report.regions = seed_regions()
+    regions = list(db.session.scalars(select(Region).order_by(Region.code)))
+    _seed_users(regions, report)
+    _seed_recipients(regions, report)
+    _seed_visits(upload_dir, report, per_mentor=visits_per_mentor)
+    report.logins = ["admin", "koordinator1 … koordinator10", "pendamping1 … pendamping30"]
+    return report

@@ -1,0 +1,119 @@
+"""The recipient (KPM) status lifecycle: one explicit transition table, and the one function that moves along it.
+
+calon -> terverifikasi -> disalurkan -> usaha_berjalan <-> usaha_kesulitan -> usaha_berhenti,
+usaha_berjalan -> mandiri, and from any state to keluar or tidak_memenuhi_syarat (reason required).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+
+if TYPE_CHECKING:
+    from .models import Recipient, User, Visit
+
+CALON = "calon"
+TERVERIFIKASI = "terverifikasi"
+DISALURKAN = "disalurkan"
+USAHA_BERJALAN = "usaha_berjalan"
+USAHA_KESULITAN = "usaha_kesulitan"
+USAHA_BERHENTI = "usaha_berhenti"
+MANDIRI = "mandiri"
+KELUAR = "keluar"
+TIDAK_MEMENUHI_SYARAT = "tidak_memenuhi_syarat"
+
+# Order matters: it is the order of the lifecycle, used for filters and charts.
+STATUSES: tuple[str, ...] = (
+    CALON, TERVERIFIKASI, DISALURKAN, USAHA_BERJALAN, USAHA_KESULITAN, USAHA_BERHENTI, MANDIRI,
+    KELUAR, TIDAK_MEMENUHI_SYARAT,
+)
+
+STATUS_LABELS = {
+    CALON: _l("Calon penerima"),
+    TERVERIFIKASI: _l("Terverifikasi"),
+    DISALURKAN: _l("Bantuan disalurkan"),
+    USAHA_BERJALAN: _l("Usaha berjalan"),
+    USAHA_KESULITAN: _l("Usaha kesulitan"),
+    USAHA_BERHENTI: _l("Usaha berhenti"),
+    MANDIRI: _l("Mandiri"),
+    KELUAR: _l("Keluar dari program"),
+    TIDAK_MEMENUHI_SYARAT: _l("Tidak memenuhi syarat"),
+}
+
+# Exits reachable from every other state; each needs a reason.
+EXITS = (KELUAR, TIDAK_MEMENUHI_SYARAT)
+
+_FORWARD: dict[str, tuple[str, ...]] = {
+    CALON: (TERVERIFIKASI,),
+    TERVERIFIKASI: (DISALURKAN,),
+    DISALURKAN: (USAHA_BERJALAN,),
+    USAHA_BERJALAN: (USAHA_KESULITAN, MANDIRI),
+    USAHA_KESULITAN: (USAHA_BERJALAN, USAHA_BERHENTI),
+    USAHA_BERHENTI: (),
+    MANDIRI: (),
+    KELUAR: (),
+    TIDAK_MEMENUHI_SYARAT: (),
+}
+
+# The transition table: status -> statuses it may move to.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    status: forward + tuple(e for e in EXITS if e != status) for status, forward in _FORWARD.items()
+}
+
+# Moves that end or set back a family's participation: the person must say why.
+REASON_REQUIRED = frozenset({KELUAR, TIDAK_MEMENUHI_SYARAT, USAHA_BERHENTI})
+
+
+class TransitionError(ValueError):
+    """An illegal or incomplete status change; the message is shown to the user next to `field`."""
+
+    def __init__(self, message, field: str = "status"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+def allowed_transitions(status: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(status, ())
+
+
+def status_label(status: str | None) -> str:
+    return str(STATUS_LABELS.get(status, status or "—"))
+
+
+def check_transition(current: str, new: str, reason: str | None) -> None:
+    """Raise TransitionError with a message for the user unless `current -> new` is allowed."""
+    if new not in TRANSITIONS:
+        raise TransitionError(_l("Status tidak dikenal."))
+    if new == current:
+        raise TransitionError(_l("Status sudah %(status)s.", status=status_label(new)))
+    if new not in TRANSITIONS[current]:
+        raise TransitionError(
+            _l("Status tidak dapat diubah dari %(old)s menjadi %(new)s.",
+               old=status_label(current), new=status_label(new))
+        )
+    if new in REASON_REQUIRED and not (reason or "").strip():
+        raise TransitionError(_l("Alasan wajib diisi untuk status %(status)s.", status=status_label(new)),
+                              field="reason")
+
+
+def advance_status(recipient: Recipient, new: str, by: User | None, reason: str | None = None,
+                   visit: Visit | None = None):
+    """Move `recipient` to `new` if the table allows it and record the change; the caller commits.
+
+    The recipient's version counter rises with the flush, so a concurrent change of the same
+    recipient fails with StaleDataError instead of silently overwriting.
+    """
+    from .models import StatusChange
+
+    check_transition(recipient.status, new, reason)
+    change = StatusChange(
+        recipient=recipient, from_status=recipient.status, to_status=new,
+        reason=(reason or "").strip() or None, changed_by=by, visit=visit,
+    )
+    recipient.status = new
+    return change

@@ -1,0 +1,312 @@
+"""Database models. Constraints live here (and so in the database), not only in forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import lifecycle
+from .extensions import db
+
+ROLES = ("admin", "supervisor", "mentor")
+ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_MENTOR = ROLES
+GENDERS = ("L", "P")
+FUNDING_SOURCES = ("APBD", "APBD-P")
+VISIT_KINDS = ("verifikasi", "penyaluran", "pendampingan")
+REVIEW_STATES = ("menunggu", "disetujui", "perbaikan", "ditolak")
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC, the one time zone stored (shown in WITA)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+def _lat_lon_checks(prefix: str) -> tuple[CheckConstraint, CheckConstraint]:
+    return (
+        CheckConstraint(f"{prefix}lat IS NULL OR ({prefix}lat >= -90 AND {prefix}lat <= 90)",
+                        name=f"{prefix}lat_range"),
+        CheckConstraint(f"{prefix}lon IS NULL OR ({prefix}lon >= -180 AND {prefix}lon <= 180)",
+                        name=f"{prefix}lon_range"),
+    )
+
+
+user_regions = Table(
+    "user_regions",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("region_id", ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Region(db.Model):
+    """A regency (kabupaten) or city (kota) of Kaltim, with its Kemendagri code and quota."""
+
+    __tablename__ = "regions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('Kabupaten', 'Kota')", name="kind"),
+        CheckConstraint("quota >= 0", name="quota_positive"),
+        *_lat_lon_checks(""),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(4), unique=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    capital: Mapped[str] = mapped_column(String(80))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    quota: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.kind} {self.name}"
+
+    def __repr__(self) -> str:
+        return f"<Region {self.code} {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(12))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    regions: Mapped[list[Region]] = relationship(secondary=user_regions, order_by=Region.code)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive users cannot log in or stay logged in
+        return bool(self.active)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == ROLE_SUPERVISOR
+
+    @property
+    def is_mentor(self) -> bool:
+        return self.role == ROLE_MENTOR
+
+    @property
+    def region_ids(self) -> list[int]:
+        return [r.id for r in self.regions]
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class Recipient(db.Model):
+    """A beneficiary family (KPM) of the UEP productive-business aid."""
+
+    __tablename__ = "recipients"
+    __table_args__ = (
+        UniqueConstraint("nik", "budget_year", name="uq_recipients_nik_budget_year"),
+        CheckConstraint("length(nik) = 16", name="nik_length"),
+        CheckConstraint("length(kk_number) = 16", name="kk_length"),
+        CheckConstraint("decile >= 1 AND decile <= 5", name="decile_range"),
+        CheckConstraint(_in("status", lifecycle.STATUSES), name="status"),
+        CheckConstraint(_in("gender", GENDERS), name="gender"),
+        CheckConstraint(_in("funding_source", FUNDING_SOURCES), name="funding_source"),
+        CheckConstraint("budget_year >= 2000 AND budget_year <= 2100", name="budget_year_range"),
+        *_lat_lon_checks("business_"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nik: Mapped[str] = mapped_column(String(16), index=True)
+    kk_number: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    gender: Mapped[str] = mapped_column(String(1))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(255), default="")
+    kecamatan: Mapped[str] = mapped_column(String(80))
+    desa: Mapped[str] = mapped_column(String(80))
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    decile: Mapped[int] = mapped_column(Integer)
+    business_type: Mapped[str] = mapped_column(String(80))
+    business_description: Mapped[str] = mapped_column(Text, default="")
+    package_items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    funding_source: Mapped[str] = mapped_column(String(8))
+    budget_year: Mapped[int] = mapped_column(Integer)
+    distributed_on: Mapped[dt.date | None] = mapped_column(Date)
+    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    business_lat: Mapped[float | None] = mapped_column(Float)
+    business_lon: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(24), default=lifecycle.CALON, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    region: Mapped[Region] = relationship()
+    mentor: Mapped[User | None] = relationship()
+    status_changes: Mapped[list[StatusChange]] = relationship(
+        back_populates="recipient", order_by="StatusChange.changed_at.desc(), StatusChange.id.desc()",
+        cascade="all, delete-orphan",
+    )
+    visits: Mapped[list[Visit]] = relationship(
+        back_populates="recipient", order_by="Visit.visited_at.desc()", cascade="all, delete-orphan",
+    )
+
+    # Optimistic locking: every UPDATE checks and bumps `version`.
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def status_label(self) -> str:
+        return lifecycle.status_label(self.status)
+
+    @property
+    def has_business_location(self) -> bool:
+        return self.business_lat is not None and self.business_lon is not None
+
+    def __repr__(self) -> str:
+        return f"<Recipient {self.nik} {self.name}>"
+
+
+class StatusChange(db.Model):
+    __tablename__ = "status_changes"
+    __table_args__ = (
+        CheckConstraint(_in("to_status", lifecycle.STATUSES), name="to_status"),
+        CheckConstraint(f"from_status IS NULL OR {_in('from_status', lifecycle.STATUSES)}", name="from_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
+
+    recipient: Mapped[Recipient] = relationship(back_populates="status_changes")
+    changed_by: Mapped[User | None] = relationship()
+    visit: Mapped[Visit | None] = relationship()
+
+    @property
+    def from_label(self) -> str:
+        return lifecycle.status_label(self.from_status)
+
+    @property
+    def to_label(self) -> str:
+        return lifecycle.status_label(self.to_status)
+
+
+class Visit(db.Model):
+    """A mentor's visit to a family's business; `uuid` is made on the phone so retries store it once."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        CheckConstraint(_in("kind", VISIT_KINDS), name="kind"),
+        CheckConstraint(_in("review_state", REVIEW_STATES), name="review_state"),
+        CheckConstraint("accuracy_m IS NULL OR accuracy_m >= 0", name="accuracy_positive"),
+        *_lat_lon_checks(""),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="pendampingan")
+    visited_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    location_fixed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    no_location_reason: Mapped[str | None] = mapped_column(String(200))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    review_state: Mapped[str] = mapped_column(String(12), default="menunggu", index=True)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    review_note: Mapped[str | None] = mapped_column(Text)
+
+    recipient: Mapped[Recipient] = relationship(back_populates="visits")
+    mentor: Mapped[User | None] = relationship(foreign_keys=[mentor_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="visit", order_by="Photo.id", cascade="all, delete-orphan",
+    )
+
+
+class Photo(db.Model):
+    """A photo of a visit: stored under a generated name, never the client's."""
+
+    __tablename__ = "photos"
+    __table_args__ = (
+        CheckConstraint("width > 0 AND height > 0", name="size_positive"),
+        CheckConstraint("bytes > 0", name="bytes_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(24), default="usaha_berjalan")
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    thumb_name: Mapped[str] = mapped_column(String(80), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    phash: Mapped[str] = mapped_column(String(16), index=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    exif_taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship(back_populates="photos")
+
+
+class AuditEvent(db.Model):
+    """Who did what to which object, when and from where."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,18 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from .. import lifecycle
+
+
+class StatusChangeForm(FlaskForm):
+    status = SelectField(_l("Status baru"), validators=[InputRequired(_l("Pilih status baru."))])
+    reason = TextAreaField(_l("Alasan"), validators=[Optional(), Length(max=1000, message=_l("Alasan maksimal 1000 "
+                                                                                             "karakter."))])
+    version = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+
+    def set_choices(self, current_status: str) -> None:
+        self.status.choices = [("", _l("— pilih —"))] + [
+            (s, lifecycle.status_label(s)) for s in lifecycle.allowed_transitions(current_status)
+        ]

@@ -1,0 +1,120 @@
+from flask import abort, current_app, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import audit, lifecycle, photos
+from ..access import get_photo_for, get_recipient_for, recipients_visible_to
+from ..extensions import db
+from ..formtools import add_error
+from ..models import Recipient, Region
+from ..rendering import render
+from . import bp
+from .forms import StatusChangeForm
+
+
+def _filters() -> dict:
+    """The list's filters from the query string, cleaned: bad values are ignored, never an error."""
+    q = (request.args.get("q") or "").strip()[:80]
+    status = request.args.get("status") or ""
+    if status not in lifecycle.STATUSES:
+        status = ""
+    region = request.args.get("region") or ""
+    return {"q": q, "status": status, "region": region}
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The recipients this user may see, searchable by name or NIK and filterable by status and region."""
+    filters = _filters()
+    query = recipients_visible_to(current_user)
+    if filters["q"]:
+        needle = filters["q"]
+        if needle.isdigit():
+            query = query.where(or_(Recipient.nik.startswith(needle), Recipient.kk_number.startswith(needle)))
+        else:
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(Recipient.name.ilike(f"%{escaped}%", escape="\\"))
+    if filters["status"]:
+        query = query.where(Recipient.status == filters["status"])
+    regions = [] if current_user.is_mentor else (
+        db.session.scalars(db.select(Region).order_by(Region.name)).all() if current_user.is_admin
+        else current_user.regions
+    )
+    if filters["region"] and filters["region"] in {r.code for r in regions}:
+        query = query.join(Recipient.region).where(Region.code == filters["region"])
+    else:
+        filters["region"] = ""
+    query = query.options(selectinload(Recipient.region)).order_by(Recipient.name, Recipient.id)
+    page = db.paginate(query, page=request.args.get("page", 1, type=int),
+                       per_page=current_app.config["RECIPIENTS_PER_PAGE"], error_out=False)
+    return render("recipients/index.html", "recipients/_recipient_list.html",
+                  page=page, filters=filters, regions=regions, statuses=lifecycle.STATUSES)
+
+
+def _detail_context(recipient: Recipient, form: StatusChangeForm | None = None) -> dict:
+    if form is None:
+        form = StatusChangeForm(formdata=None, version=recipient.version)
+    form.set_choices(recipient.status)
+    return {"recipient": recipient, "form": form}
+
+
+@bp.get("/<int:recipient_id>")
+@login_required
+def detail(recipient_id: int):
+    recipient = get_recipient_for(current_user, recipient_id)
+    return render("recipients/detail.html", "recipients/_status_panel.html", **_detail_context(recipient))
+
+
+@bp.post("/<int:recipient_id>/status")
+@login_required
+def change_status(recipient_id: int):
+    """Move a recipient along the lifecycle; illegal moves and stale forms get a message, nothing is saved."""
+    recipient = get_recipient_for(current_user, recipient_id, write=True)
+    form = StatusChangeForm()
+    form.set_choices(recipient.status)
+    if form.validate_on_submit():
+        try:
+            if form.version.data != recipient.version:
+                raise StaleDataError()
+            change = lifecycle.advance_status(recipient, form.status.data, current_user, form.reason.data)
+            db.session.add(change)
+            db.session.flush()
+            audit.record("status_change", recipient, old=change.from_status, new=change.to_status)
+            db.session.commit()
+        except lifecycle.TransitionError as exc:
+            db.session.rollback()
+            add_error(getattr(form, exc.field), exc)
+        except StaleDataError:
+            db.session.rollback()
+            recipient = get_recipient_for(current_user, recipient_id, write=True)
+            form = StatusChangeForm(formdata=None, version=recipient.version, reason=form.reason.data)
+            form.set_choices(recipient.status)
+            add_error(form.status, _("Status penerima ini baru saja diubah orang lain. Periksa status terbaru "
+                                     "lalu pilih lagi."))
+        else:
+            if request.htmx:
+                return render("recipients/detail.html", "recipients/_status_panel.html",
+                              **_detail_context(recipient), saved=True, oob_timeline=True)
+            return redirect(url_for("recipients.detail", recipient_id=recipient.id, saved=1))
+    elif request.method == "POST" and not form.errors:
+        abort(400)
+    return render("recipients/detail.html", "recipients/_status_panel.html",
+                  status=422, **_detail_context(recipient, form))
+
+
+@bp.get("/foto/<int:photo_id>")
+@login_required
+def photo(photo_id: int):
+    """A visit photo (display size, or `size=thumb`), only to those who may see the family."""
+    item = get_photo_for(current_user, photo_id)
+    name = item.thumb_name if request.args.get("size") == "thumb" else item.stored_name
+    path = photos.stored_path(current_app.config["UPLOAD_DIR"], name)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=0, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response

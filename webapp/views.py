@@ -1,0 +1,62 @@
+"""Pages that belong to no single area (home redirect, health check) and template helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, redirect, url_for
+from flask_babel import format_date, get_locale
+from flask_login import login_required
+from sqlalchemy import text
+
+from . import lifecycle, timeline
+from .extensions import db
+
+bp = Blueprint("views", __name__)
+
+WITA = ZoneInfo("Asia/Makassar")
+
+
+@bp.get("/")
+@login_required
+def home():
+    """Each role starts where its work is; today every role's work starts at the recipient list."""
+    return redirect(url_for("recipients.index"))
+
+
+@bp.get("/healthz")
+def healthz():
+    """For load balancers and uptime checks: the app answers and the database is reachable."""
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+def to_wita(value: dt.datetime | None) -> dt.datetime | None:
+    """Stored naive-UTC time to WITA (Asia/Makassar, UTC+8)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC).astimezone(WITA)
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.template_filter("wita")
+    def wita_filter(value: dt.datetime | None, with_time: bool = True) -> str:
+        local = to_wita(value)
+        if local is None:
+            return "—"
+        text_ = format_date(local.date(), "d MMM yyyy")
+        return f"{text_}, {local:%H.%M} WITA" if with_time else text_
+
+    @app.template_filter("tanggal")
+    def date_filter(value: dt.date | None) -> str:
+        return format_date(value, "d MMM yyyy") if value else "—"
+
+    # Globals, not a context processor: imported macros see globals but not the render context.
+    app.jinja_env.globals.update(
+        get_locale=get_locale,
+        status_label=lifecycle.status_label,
+        timeline=timeline.timeline,
+        visit_kind_label=timeline.visit_kind_label,
+        review_label=timeline.review_label,
+    )
