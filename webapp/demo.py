@@ -24,6 +24,7 @@ DEMO_PASSWORD = "kail-demo"  # demo data only; refused at login unless DEMO_MODE
 BUDGET_YEAR = 2025
 APBD_PER_REGION, APBD_P_PER_REGION = 150, 18  # 1,500 + 180 = 1,680 over 10 regions
 MENTORS_PER_REGION = 3
+SEED_NOW = dt.datetime(2026, 11, 25)  # demo histories end here, so the data reads the same on any day
 
 MALE_NAMES = [
     "Ahmad", "Budi", "Rahmat", "Agus", "Slamet", "Hendra", "Yusuf", "Syahrani", "Andi", "Muhammad", "Fajar",
@@ -144,6 +145,16 @@ def _random_date(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
     return start + dt.timedelta(days=rng.randint(0, max(0, (end - start).days)))
 
 
+def _step_times(rng: random.Random, start: dt.datetime, steps: int) -> list[dt.datetime]:
+    """Increasing times for a family's status steps: weeks to verify and hand over, months after that."""
+    times = [start]
+    for i in range(1, steps):
+        gap = rng.randint(20, 60) if i <= 2 else rng.randint(45, 150)
+        times.append(min(times[-1] + dt.timedelta(days=gap, hours=rng.randint(0, 6)), SEED_NOW - dt.timedelta(
+            days=steps - i)))
+    return times
+
+
 def _seed_recipients(regions: list[Region], report: SeedReport) -> None:
     statuses = list(STATUS_WEIGHTS)
     weights = list(STATUS_WEIGHTS.values())
@@ -181,10 +192,9 @@ def _seed_recipients(regions: list[Region], report: SeedReport) -> None:
             path = PATHS[status]
             apbd_p = k >= APBD_PER_REGION
             created = dt.datetime(2025, 8 if apbd_p else 1, rng.randint(2, 28), rng.randint(1, 8))
-            distributed_on = None
-            if lifecycle.DISALURKAN in path:
-                distributed_on = _random_date(rng, dt.date(2025, 10 if apbd_p else 3, 1),
-                                              dt.date(2025, 12 if apbd_p else 9, 28))
+            times = _step_times(rng, created, len(path))
+            distributed_on = (times[path.index(lifecycle.DISALURKAN)].date()
+                              if lifecycle.DISALURKAN in path else None)
             located = distributed_on is not None and rng.random() < 0.7
             recipient = Recipient(
                 nik=nik, kk_number=kk, name=name, gender="P" if female else "L",
@@ -200,13 +210,8 @@ def _seed_recipients(regions: list[Region], report: SeedReport) -> None:
                 business_lon=round(region.lon + rng.uniform(-0.08, 0.08), 6) if located else None,
                 status=status, created_at=created,
             )
-            when = created
             previous = None
-            for step in path:
-                if step == lifecycle.DISALURKAN and distributed_on:
-                    when = dt.datetime.combine(distributed_on, dt.time(2, 30))
-                elif previous is not None:
-                    when = when + dt.timedelta(days=rng.randint(20, 120))
+            for step, when in zip(path, times, strict=True):
                 recipient.status_changes.append(StatusChange(
                     from_status=previous, to_status=step, reason=REASONS.get(step), changed_at=when,
                     changed_by=recipient.mentor if previous else None,

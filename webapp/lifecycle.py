@@ -103,11 +103,12 @@ def check_transition(current: str, new: str, reason: str | None) -> None:
 
 def advance_status(recipient: Recipient, new: str, by: User | None, reason: str | None = None,
                    visit: Visit | None = None):
-    """Move `recipient` to `new` if the table allows it and record the change; the caller commits.
+    """Move `recipient` to `new` if the table allows it and record the change in the session; the caller commits.
 
     The recipient's version counter rises with the flush, so a concurrent change of the same
     recipient fails with StaleDataError instead of silently overwriting.
     """
+    from .extensions import db
     from .models import StatusChange
 
     check_transition(recipient.status, new, reason)
@@ -116,4 +117,5 @@ def advance_status(recipient: Recipient, new: str, by: User | None, reason: str 
         reason=(reason or "").strip() or None, changed_by=by, visit=visit,
     )
     recipient.status = new
+    db.session.add(change)
     return change

@@ -42,7 +42,7 @@ class ProcessedPhoto:
 def dhash(image: Image.Image, size: int = 8) -> str:
     """64-bit difference hash as 16 hex digits: near-identical pictures differ in few bits."""
     small = image.convert("L").resize((size + 1, size), Image.Resampling.BILINEAR)
-    pixels = list(small.getdata())
+    pixels = small.tobytes()  # mode L: one byte a pixel, row by row
     bits = 0
     for row in range(size):
         for col in range(size):

@@ -4,9 +4,20 @@
   // Buttons that only matter without JavaScript (e.g. "Cari" next to a live search) hide once JS runs.
   document.documentElement.classList.add("js");
 
-  // After an htmx swap, move focus to an error message so screen readers announce it.
+  // After an htmx swap, move focus to the first invalid field so screen readers announce its error.
   document.addEventListener("htmx:afterSwap", function (event) {
-    var error = event.detail.target.querySelector("[aria-invalid='true']");
-    if (error) { error.focus(); }
+    var invalid = event.detail.target.querySelector("[aria-invalid='true']");
+    if (invalid) { invalid.focus(); }
   });
+
+  // A failed htmx request must not fail silently: say so in Indonesian (texts come from the page).
+  var toast = document.getElementById("connection-message");
+  function say(kind) {
+    if (!toast) { return; }
+    toast.textContent = toast.dataset[kind];
+    toast.hidden = false;
+    window.setTimeout(function () { toast.hidden = true; }, 6000);
+  }
+  document.addEventListener("htmx:sendError", function () { say("offline"); });
+  document.addEventListener("htmx:responseError", function () { say("failed"); });
 })();

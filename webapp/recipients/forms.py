@@ -7,7 +7,9 @@ from .. import lifecycle
 
 
 class StatusChangeForm(FlaskForm):
-    status = SelectField(_l("Status baru"), validators=[InputRequired(_l("Pilih status baru."))])
+    # Any value passes the field; the lifecycle decides (and explains) which moves are allowed.
+    status = SelectField(_l("Status baru"), validators=[InputRequired(_l("Pilih status baru."))],
+                         validate_choice=False)
     reason = TextAreaField(_l("Alasan"), validators=[Optional(), Length(max=1000, message=_l("Alasan maksimal 1000 "
                                                                                              "karakter."))])
     version = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])

@@ -81,7 +81,6 @@ def change_status(recipient_id: int):
             if form.version.data != recipient.version:
                 raise StaleDataError()
             change = lifecycle.advance_status(recipient, form.status.data, current_user, form.reason.data)
-            db.session.add(change)
             db.session.flush()
             audit.record("status_change", recipient, old=change.from_status, new=change.to_status)
             db.session.commit()

@@ -1,0 +1,81 @@
+"""Screenshots of the main pages at phone (360x740) and desktop (1280x800) size, into docs/screenshots/.
+
+Self-contained: builds a throwaway SQLite database with the demo data, serves the app from this process
+and drives Debian's Chromium. Run with `make screenshots`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from flask_migrate import upgrade
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from webapp import create_app  # noqa: E402
+from webapp.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
+# (file stem, user, path) — path may use {recipient} for one of the user's families.
+PAGES = [
+    ("login", None, "/auth/login"),
+    ("mentor-home", "pendamping1", "/penerima/"),
+    ("mentor-recipient", "pendamping1", "/penerima/{recipient}"),
+    ("supervisor-recipients", "koordinator1", "/penerima/"),
+]
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="kail-shots-"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'shots.sqlite3'}", "UPLOAD_DIR": str(tmp / "up"),
+                      "SECRET_KEY": "screenshots", "DEMO_MODE": True})
+    with app.app_context():
+        upgrade()
+        seed_demo(app.config["UPLOAD_DIR"])
+        db.session.commit()
+        from sqlalchemy import select
+
+        from webapp.models import Recipient, User, Visit
+
+        mentor = db.session.scalar(select(User).where(User.username == "pendamping1"))
+        recipient_id = db.session.scalar(select(Visit.recipient_id).where(Visit.mentor_id == mentor.id).limit(1))
+        recipient_id = recipient_id or db.session.scalar(select(Recipient.id).where(Recipient.mentor_id == mentor.id))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
+        for size, viewport in VIEWPORTS.items():
+            for stem, user, path in PAGES:
+                context = browser.new_context(viewport=viewport, locale="id-ID", timezone_id="Asia/Makassar")
+                page = context.new_page()
+                if user:
+                    page.goto(base + "/auth/login")
+                    page.fill("input[name=username]", user)
+                    page.fill("input[name=password]", DEMO_PASSWORD)
+                    page.click("button[type=submit]")
+                    page.wait_for_load_state()
+                page.goto(base + path.format(recipient=recipient_id))
+                target = OUT / f"{stem}-{size}.png"
+                page.screenshot(path=str(target))
+                print(target.relative_to(ROOT))
+                context.close()
+        browser.close()
+    server.shutdown()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Real Chromium (Debian's) through pytest-playwright, against the app served from this test process."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    # A closed network: stop Chromium from calling home.
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not shutil.which("chromium") and not __import__("os").path.exists(CHROMIUM):
+        pytest.skip("Chromium not found: install it with `apt-get install chromium` (make test does on CI)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # A mid-range Android phone, Indonesian locale, WITA.
+    return {**browser_context_args, "viewport": {"width": 360, "height": 740}, "locale": "id-ID",
+            "timezone_id": "Asia/Makassar", "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
+
+
+@pytest.fixture(scope="session")
+def live_server(_app):
+    server = make_server("127.0.0.1", 0, _app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    return live_server

@@ -1,0 +1,119 @@
+"""Each route, for each role: anonymous, the owning mentor, a mentor of the same region who doesn't own the
+family, a mentor of another region, the region's supervisor, another region's supervisor, and an admin.
+
+The table is checked against `app.url_map`, so a new route cannot be added without deciding who may use it.
+"""
+
+import pytest
+
+from webapp import create_app, photos
+from webapp.demo import demo_photo
+
+from . import factories
+from .conftest import csrf_token
+
+ROLES = ["anonymous", "mentor", "mentor_same_region", "mentor_other_region", "supervisor",
+         "supervisor_other_region", "admin"]
+LOGIN = 302  # anonymous users are sent to the login page
+
+
+def _scoped(owner_status=200, other_status=404):
+    """Visible to the owning mentor, the region's supervisor and admins; 404 to everyone else."""
+    return {"anonymous": LOGIN, "mentor": owner_status, "mentor_same_region": other_status,
+            "mentor_other_region": other_status, "supervisor": owner_status,
+            "supervisor_other_region": other_status, "admin": owner_status}
+
+
+def _everyone(status, anonymous=LOGIN):
+    return {role: (anonymous if role == "anonymous" else status) for role in ROLES}
+
+
+# endpoint -> (method, url builder, {role: expected status})
+ROUTES = {
+    "views.home": ("GET", lambda w: "/", _everyone(302)),
+    "views.healthz": ("GET", lambda w: "/healthz", _everyone(200, anonymous=200)),
+    "auth.login": ("GET", lambda w: "/auth/login", _everyone(302, anonymous=200)),
+    "auth.logout": ("POST", lambda w: "/auth/logout", _everyone(302, anonymous=302)),
+    "recipients.index": ("GET", lambda w: "/penerima/", _everyone(200)),
+    "recipients.detail": ("GET", lambda w: f"/penerima/{w.recipients['own'].id}", _scoped()),
+    "recipients.change_status": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/status", _scoped(302)),
+    "recipients.photo": ("GET", lambda w: f"/penerima/foto/{w.photo_id}", _scoped()),
+}
+CASES = [(endpoint, role) for endpoint in ROUTES for role in ROLES]
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
+    assert endpoints == set(ROUTES), "add the new route to ROUTES with the status each role should get"
+
+
+@pytest.fixture
+def world_with_photo(app, world):
+    processed = photos.process(demo_photo("uji", seed=1))
+    stored, thumb = photos.save(app.config["UPLOAD_DIR"], processed)
+    visit = factories.visit(world.recipients["own"])
+    world.photo_id = factories.photo(visit, stored, thumb).id
+    factories.db.session.commit()
+    return world
+
+
+@pytest.mark.parametrize(("endpoint", "role"), CASES)
+def test_route_access(client, login_as, world_with_photo, endpoint, role):
+    method, build, expected = ROUTES[endpoint]
+    login_as(role)
+    url = build(world_with_photo)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        token = csrf_token(client, "/auth/login" if role == "anonymous" else "/penerima/")
+        data = {"csrf_token": token, "status": "usaha_kesulitan",
+                "version": world_with_photo.recipients["own"].version}
+        response = client.post(url, data=data)
+    assert response.status_code == expected[role], f"{role} {method} {url}"
+    if expected[role] == LOGIN and role == "anonymous" and endpoint not in ("auth.logout",):
+        assert "/auth/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("role", ["mentor", "supervisor", "admin", "mentor_other_region"])
+def test_list_shows_only_recipients_in_scope(client, login_as, world, role):
+    login_as(role)
+    html = client.get("/penerima/").get_data(as_text=True)
+    visible = {
+        "mentor": {"Siti Aminah"},
+        "supervisor": {"Siti Aminah", "Budi Santoso"},
+        "admin": {"Siti Aminah", "Budi Santoso", "Hasnah Daeng"},
+        "mentor_other_region": {"Hasnah Daeng"},
+    }[role]
+    for name in ("Siti Aminah", "Budi Santoso", "Hasnah Daeng"):
+        assert (name in html) == (name in visible), f"{role} and {name}"
+
+
+def test_supervisor_without_region_sees_nobody(client, app, world):
+    factories.user("supervisor", regions=[], username="koordinator-kosong")
+    factories.db.session.commit()
+    from .conftest import login
+
+    login(client, "koordinator-kosong")
+    html = client.get("/penerima/").get_data(as_text=True)
+    assert "Siti Aminah" not in html and "0 penerima" in html
+
+
+def test_error_pages_speak_indonesian(client, login_as, world):
+    login_as("mentor_other_region")
+    response = client.get(f"/penerima/{world.recipients['own'].id}")
+    assert response.status_code == 404
+    assert "Halaman tidak ditemukan" in response.get_data(as_text=True)
+    assert client.get("/penerima/999999").status_code == 404
+
+
+def test_server_error_page_is_indonesian(app):
+    """An unexpected failure gets the Indonesian 500 page (a fresh app: routes can't be added once serving)."""
+    fresh = create_app({k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "UPLOAD_DIR", "SECRET_KEY")})
+
+    @fresh.get("/_boom_for_test")
+    def _boom():
+        raise RuntimeError("boom")
+
+    response = fresh.test_client().get("/_boom_for_test")
+    assert response.status_code == 500
+    assert "Terjadi kesalahan" in response.get_data(as_text=True)

@@ -1,0 +1,67 @@
+"""Configuration: environment variables documented, URLs normalised, the secret key generated once."""
+
+from pathlib import Path
+
+from webapp import config
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_every_environment_variable_is_documented():
+    readme = README.read_text(encoding="utf-8")
+    for var in config.ENV_VARS:
+        assert f"`{var.name}`" in readme, f"README does not document {var.name}"
+    assert "`PORT`" in readme
+
+
+def test_postgres_urls_use_psycopg3():
+    assert config.normalise_database_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert config.normalise_database_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert config.normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_secret_key_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = config.build_config(tmp_path)["SECRET_KEY"]
+    second = config.build_config(tmp_path)["SECRET_KEY"]
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0  # readable by the owner only
+
+
+def test_environment_overrides_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://k:k@db/kail")
+    monkeypatch.setenv("DEMO_MODE", "1")
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "true")
+    monkeypatch.setenv("MAX_UPLOAD_MB", "5")
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    cfg = config.build_config(tmp_path)
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://k:k@db/kail"
+    assert cfg["DEMO_MODE"] is True and cfg["SESSION_COOKIE_SECURE"] is True and cfg["REMEMBER_COOKIE_SECURE"]
+    assert cfg["MAX_CONTENT_LENGTH"] == 5 * 1024 * 1024 and cfg["SECRET_KEY"] == "from-env"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_default_database_is_sqlite_in_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert config.build_config(tmp_path)["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'kail.sqlite3'}"
+
+
+def test_sqlite_runs_in_wal_mode_with_busy_timeout(app):
+    from sqlalchemy import text
+
+    from webapp.extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        return
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_security_headers(client):
+    response = client.get("/auth/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "geolocation=(self)" in response.headers["Permissions-Policy"]

@@ -1,0 +1,91 @@
+"""The status lifecycle: every legal and every illegal transition, reasons, and what a change records."""
+
+import itertools
+
+import pytest
+
+from webapp import lifecycle
+from webapp.lifecycle import (
+    CALON,
+    DISALURKAN,
+    KELUAR,
+    MANDIRI,
+    STATUSES,
+    TERVERIFIKASI,
+    TIDAK_MEMENUHI_SYARAT,
+    USAHA_BERHENTI,
+    USAHA_BERJALAN,
+    USAHA_KESULITAN,
+)
+from webapp.models import StatusChange
+
+from . import factories
+
+# The lifecycle as the issue states it, written out independently of the module's table.
+SPEC_FORWARD = {
+    (CALON, TERVERIFIKASI), (TERVERIFIKASI, DISALURKAN), (DISALURKAN, USAHA_BERJALAN),
+    (USAHA_BERJALAN, USAHA_KESULITAN), (USAHA_KESULITAN, USAHA_BERJALAN), (USAHA_KESULITAN, USAHA_BERHENTI),
+    (USAHA_BERJALAN, MANDIRI),
+}
+SPEC_EXITS = {(s, e) for s in STATUSES for e in (KELUAR, TIDAK_MEMENUHI_SYARAT) if s != e}
+LEGAL = SPEC_FORWARD | SPEC_EXITS
+ALL_PAIRS = list(itertools.product(STATUSES, STATUSES))
+
+
+def test_statuses_are_the_nine_of_the_program():
+    assert set(STATUSES) == {CALON, TERVERIFIKASI, DISALURKAN, USAHA_BERJALAN, USAHA_KESULITAN, USAHA_BERHENTI,
+                             MANDIRI, KELUAR, TIDAK_MEMENUHI_SYARAT}
+
+
+def test_table_is_exactly_the_spec():
+    table = {(s, t) for s, targets in lifecycle.TRANSITIONS.items() for t in targets}
+    assert table == LEGAL
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(LEGAL))
+def test_legal_transition_passes_with_reason(old, new):
+    lifecycle.check_transition(old, new, "alasan yang jelas")
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(set(ALL_PAIRS) - LEGAL))
+def test_illegal_transition_is_refused_with_message(app, old, new):
+    with pytest.raises(lifecycle.TransitionError) as info:
+        lifecycle.check_transition(old, new, "alasan")
+    assert info.value.field == "status"
+    assert str(info.value)  # a message for the person, not an empty error
+    assert ("sudah" in str(info.value)) if old == new else ("tidak dapat diubah" in str(info.value))
+
+
+@pytest.mark.parametrize("new", [KELUAR, TIDAK_MEMENUHI_SYARAT, USAHA_BERHENTI])
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_reason_required_for_exits_and_stops(app, new, reason):
+    old = USAHA_KESULITAN
+    with pytest.raises(lifecycle.TransitionError) as info:
+        lifecycle.check_transition(old, new, reason)
+    assert info.value.field == "reason"
+    assert "Alasan wajib" in str(info.value)
+
+
+def test_unknown_status_refused(app):
+    with pytest.raises(lifecycle.TransitionError):
+        lifecycle.check_transition(CALON, "kaya_raya", "x")
+
+
+def test_advance_status_records_the_change(world):
+    recipient = factories.recipient(mentor=world.users["mentor"], status=USAHA_BERJALAN)
+    version = recipient.version
+    change = lifecycle.advance_status(recipient, USAHA_KESULITAN, world.users["mentor"], "  omzet turun  ")
+    factories.db.session.commit()
+    assert recipient.status == USAHA_KESULITAN
+    assert recipient.version == version + 1
+    stored = factories.db.session.get(StatusChange, change.id)
+    assert (stored.from_status, stored.to_status, stored.reason) == (USAHA_BERJALAN, USAHA_KESULITAN, "omzet turun")
+    assert stored.changed_by == world.users["mentor"] and stored.changed_at is not None
+
+
+def test_refused_change_leaves_recipient_untouched(world):
+    recipient = factories.recipient(mentor=world.users["mentor"], status=CALON)
+    with pytest.raises(lifecycle.TransitionError):
+        lifecycle.advance_status(recipient, MANDIRI, world.users["mentor"])
+    assert recipient.status == CALON
+    assert recipient.status_changes == []
