@@ -37,7 +37,11 @@ ROUTES = {
     "recipients.index": ("GET", lambda w: "/penerima/", _everyone(200)),
     "recipients.detail": ("GET", lambda w: f"/penerima/{w.recipients['own'].id}", _scoped()),
     "recipients.change_status": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/status", _scoped(302)),
-    "recipients.photo": ("GET", lambda w: f"/penerima/foto/{w.photo_id}", _scoped()),
+    "visits.home": ("GET", lambda w: "/kunjungan/", {**_everyone(200), "supervisor": 403,
+                                                      "supervisor_other_region": 403, "admin": 403}),
+    "visits.create": ("GET", lambda w: f"/penerima/{w.recipients['own'].id}/kunjungan/baru", _scoped()),
+    "visits.photo": ("GET", lambda w: f"/foto/{w.photo_id}", _scoped()),
+    "visits.photo_thumb": ("GET", lambda w: f"/foto/{w.photo_id}/kecil", _scoped()),
 }
 CASES = [(endpoint, role) for endpoint in ROUTES for role in ROLES]
 
@@ -50,9 +54,9 @@ def test_every_route_is_in_the_table(app):
 @pytest.fixture
 def world_with_photo(app, world):
     processed = photos.process(demo_photo("uji", seed=1))
-    stored, thumb = photos.save(app.config["UPLOAD_DIR"], processed)
+    photos.save(app.config["UPLOAD_DIR"], processed)
     visit = factories.visit(world.recipients["own"])
-    world.photo_id = factories.photo(visit, stored, thumb).id
+    world.photo_id = factories.photo(visit, processed.stored_name, processed.thumb_name).id
     factories.db.session.commit()
     return world
 
@@ -66,7 +70,7 @@ def test_route_access(client, login_as, world_with_photo, endpoint, role):
         response = client.get(url)
     else:
         token = csrf_token(client, "/auth/login" if role == "anonymous" else "/penerima/")
-        data = {"csrf_token": token, "status": "usaha_kesulitan",
+        data = {"csrf_token": token, "status": "usaha_kesulitan", "reason": "Sepi pembeli",
                 "version": world_with_photo.recipients["own"].version}
         response = client.post(url, data=data)
     assert response.status_code == expected[role], f"{role} {method} {url}"

@@ -47,6 +47,13 @@ def test_legal_transition_passes_with_reason(old, new):
     lifecycle.check_transition(old, new, "alasan yang jelas")
 
 
+@pytest.mark.parametrize(("old", "new"), [(CALON, TERVERIFIKASI), (TERVERIFIKASI, DISALURKAN),
+                                          (DISALURKAN, USAHA_BERJALAN), (USAHA_KESULITAN, USAHA_BERJALAN),
+                                          (USAHA_BERJALAN, MANDIRI)])
+def test_progress_needs_no_reason(old, new):
+    lifecycle.check_transition(old, new, None)
+
+
 @pytest.mark.parametrize(("old", "new"), sorted(set(ALL_PAIRS) - LEGAL))
 def test_illegal_transition_is_refused_with_message(app, old, new):
     with pytest.raises(lifecycle.TransitionError) as info:
@@ -56,10 +63,10 @@ def test_illegal_transition_is_refused_with_message(app, old, new):
     assert ("sudah" in str(info.value)) if old == new else ("tidak dapat diubah" in str(info.value))
 
 
-@pytest.mark.parametrize("new", [KELUAR, TIDAK_MEMENUHI_SYARAT, USAHA_BERHENTI])
+@pytest.mark.parametrize(("old", "new"), [(USAHA_KESULITAN, KELUAR), (USAHA_KESULITAN, TIDAK_MEMENUHI_SYARAT),
+                                          (USAHA_KESULITAN, USAHA_BERHENTI), (USAHA_BERJALAN, USAHA_KESULITAN)])
 @pytest.mark.parametrize("reason", [None, "", "   "])
-def test_reason_required_for_exits_and_stops(app, new, reason):
-    old = USAHA_KESULITAN
+def test_reason_required_for_setbacks_and_exits(app, old, new, reason):
     with pytest.raises(lifecycle.TransitionError) as info:
         lifecycle.check_transition(old, new, reason)
     assert info.value.field == "reason"

@@ -1,6 +1,7 @@
 """The photo pipeline: sizes, hashes, EXIF time, and refusal of what is not a photo."""
 
 import datetime as dt
+import hashlib
 import io
 
 import pytest
@@ -46,12 +47,15 @@ def test_non_photos_are_refused(data):
         photos.process(data)
 
 
-def test_save_uses_fresh_names_and_no_partial_files(tmp_path):
+def test_save_is_content_addressed_and_leaves_no_partial_files(tmp_path):
     p = photos.process(_jpeg((800, 600)))
-    stored, thumb = photos.save(tmp_path, p)
-    assert stored != thumb and stored.endswith(".jpg")
-    assert photos.stored_path(tmp_path, stored).read_bytes() == p.display
+    created = photos.save(tmp_path, p)
+    assert {c.name for c in created} == {p.stored_name, p.thumb_name}
+    assert p.stored_name == hashlib.sha256(p.display).hexdigest() + ".jpg"
+    assert photos.stored_path(tmp_path, p.stored_name).read_bytes() == p.display
+    assert photos.stored_path(tmp_path, p.stored_name).parent.name == p.stored_name[:2]
     assert not list(tmp_path.rglob("*.part"))
+    assert photos.save(tmp_path, p) == []  # the same picture again: nothing new written
     for bad in ("../etc/passwd", ".hidden", "a/b.jpg", ""):
         with pytest.raises(ValueError):
             photos.stored_path(tmp_path, bad)

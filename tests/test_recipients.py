@@ -104,7 +104,7 @@ def test_legal_status_change_is_saved_recorded_and_audited(client, login_as, wor
 def test_status_change_by_htmx_returns_panel_and_timeline(client, login_as, world):
     login_as("supervisor")
     own = world.recipients["own"]
-    response = _post_status(client, own, htmx=True, status="usaha_kesulitan")
+    response = _post_status(client, own, htmx=True, status="usaha_kesulitan", reason="Sepi pembeli")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="status-panel"' in html and 'hx-swap-oob="true"' in html and "<html" not in html

@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_login import current_user
@@ -65,20 +66,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = None  # the login page says enough
     login_manager.session_protection = "basic"  # "strong" would log mentors out whenever their mobile IP changes
 
-    from . import auth, errors, recipients, views
+    from . import auth, errors, recipients, views, visits
     from .cli import register_cli
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(recipients.bp)
+    app.register_blueprint(visits.bp)
     app.register_blueprint(views.bp)
     errors.register(app)
     register_cli(app)
     views.register_template_helpers(app)
 
+    csp = content_security_policy(app.config["MAP_TILE_URL"])
+
     @app.after_request
     def _security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", app.config.get("CONTENT_SECURITY_POLICY", CSP))
+        headers.setdefault("Content-Security-Policy", csp)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
@@ -91,8 +95,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'"
-)
+def content_security_policy(tile_url: str) -> str:
+    """A strict policy: no inline script or style anywhere; images also from the map tile server, if any."""
+    parts = urlsplit(tile_url or "")
+    tiles = f" {parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{tiles}; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'"
+    )

@@ -15,6 +15,13 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int_list(value: str) -> tuple[int, ...]:
+    months = tuple(sorted({int(part) for part in value.replace(";", ",").split(",") if part.strip()}))
+    if not months or months[0] < 1:
+        raise ValueError("FOLLOWUP_MONTHS must list positive whole months, e.g. 1,3,6,12")
+    return months
+
+
 @dataclass(frozen=True)
 class EnvVar:
     """One environment variable the app reads; the README documents each of them."""
@@ -39,6 +46,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("TRUST_PROXY_HOPS", "TRUST_PROXY_HOPS", int,
            "number of reverse proxies in front (nginx: 1) whose X-Forwarded-* headers are trusted"),
     EnvVar("MAX_UPLOAD_MB", "MAX_UPLOAD_MB", int, "largest request body in MB; default 40"),
+    EnvVar("MAX_PHOTO_MB", "MAX_PHOTO_MB", int, "largest single photo file in MB; default 20"),
+    EnvVar("FOLLOWUP_MONTHS", "FOLLOWUP_MONTHS", _int_list,
+           "months after distribution when follow-up visits fall due; default 1,3,6,12"),
+    EnvVar("MAP_TILE_URL", "MAP_TILE_URL", str,
+           "map tile URL template; default OpenStreetMap; empty for no background map"),
+    EnvVar("MAP_TILE_ATTRIBUTION", "MAP_TILE_ATTRIBUTION", str, "attribution shown on maps"),
     EnvVar("LOG_LEVEL", "LOG_LEVEL", str, "logging level; default INFO"),
 )
 
@@ -78,11 +91,16 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "TRUST_PROXY_HOPS": 0,
         "MAX_UPLOAD_MB": 40,
+        "MAX_PHOTO_MB": 20,
+        "FOLLOWUP_MONTHS": (1, 3, 6, 12),
+        "MAP_TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "MAP_TILE_ATTRIBUTION": "© OpenStreetMap",
         "LOG_LEVEL": "INFO",
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Makassar",
         "LANGUAGES": ("id", "en"),
         "RECIPIENTS_PER_PAGE": 20,
+        "PERMANENT_SESSION_LIFETIME": 30 * 24 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,  # a form opened in the morning is still sendable at night
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }

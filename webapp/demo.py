@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from . import areas, lifecycle, photos
+from . import areas, lifecycle, photos, schedule
 from .extensions import db
 from .models import Photo, Recipient, Region, StatusChange, User, Visit
 
@@ -238,9 +238,41 @@ def demo_photo(text: str, seed: int) -> bytes:
     return out.getvalue()
 
 
+def _seed_history(report: SeedReport) -> None:
+    """Past follow-up visits, approved, recorded from the paper forms used before Kail (so without photos).
+
+    Most milestones (1, 3, 6, 12 months after distribution) were visited; about one in eight was missed,
+    which makes the mentors' lists show a realistic handful of overdue families.
+    """
+    rng = random.Random(13)
+    recipients = db.session.scalars(
+        select(Recipient).where(Recipient.distributed_on.is_not(None)).order_by(Recipient.id)).all()
+    rows = []
+    for r in recipients:
+        for months in (1, 3, 6, 12):
+            due = schedule.add_months(r.distributed_on, months)
+            when = dt.datetime.combine(due + dt.timedelta(days=rng.randint(-5, 20)), dt.time(rng.randint(0, 8)))
+            if when >= SEED_NOW or rng.random() < 0.12:
+                continue
+            struggling = r.status in (lifecycle.USAHA_KESULITAN, lifecycle.USAHA_BERHENTI) and months >= 6
+            rows.append(Visit(
+                uuid=str(uuid.UUID(int=rng.getrandbits(128))), recipient_id=r.id, mentor_id=r.mentor_id,
+                kind="pendampingan", visited_at=when, received_at=when + dt.timedelta(days=rng.randint(1, 10)),
+                no_location_reason="lainnya", review_state="disetujui", reviewed_at=when + dt.timedelta(days=12),
+                answers={"operating": "sebagian" if struggling else "ya",
+                         "turnover": rng.randrange(30_000, 120_000 if struggling else 400_000, 5_000),
+                         "turnover_period": "hari", "problems": ["pembeli"] if struggling else [],
+                         "mentoring": "Dicatat dari formulir kertas sebelum Kail dipakai.", "paper_form": True},
+            ))
+    db.session.add_all(rows)
+    db.session.flush()
+    report.visits += len(rows)
+
+
 def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> None:
     if db.session.scalar(select(func.count()).select_from(Visit)):
         return
+    _seed_history(report)
     rng = random.Random(11)
     mentors = db.session.scalars(select(User).where(User.role == "mentor").order_by(User.id)).all()
     review_states = ["menunggu", "menunggu", "disetujui", "perbaikan"]
@@ -252,27 +284,31 @@ def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> No
         for n, recipient in enumerate(candidates):
             base_lat = recipient.business_lat if recipient.business_lat is not None else recipient.region.lat
             base_lon = recipient.business_lon if recipient.business_lon is not None else recipient.region.lon
-            visited = dt.datetime(2026, 11, rng.randint(1, 27), rng.randint(0, 8), rng.randint(0, 59))
+            visited = dt.datetime(2026, 11, rng.randint(1, 24), rng.randint(0, 8), rng.randint(0, 59))
+            state = review_states[(mentor.id + n) % len(review_states)]
             visit = Visit(
                 uuid=str(uuid.UUID(int=rng.getrandbits(128))), recipient=recipient, mentor=mentor,
                 kind="pendampingan", visited_at=visited, received_at=visited + dt.timedelta(minutes=5),
                 lat=base_lat + rng.uniform(-0.0005, 0.0005), lon=base_lon + rng.uniform(-0.0005, 0.0005),
                 accuracy_m=round(rng.uniform(5, 40), 1), location_fixed_at=visited,
                 answers={"operating": "ya", "turnover": rng.randrange(50_000, 400_000, 5_000),
-                         "turnover_period": "hari", "notes": "Usaha berjalan, stok cukup."},
-                review_state=review_states[n % len(review_states)],
+                         "turnover_period": "hari", "items": {item: "dipakai" for item in recipient.package_items},
+                         "problems": [], "problem_notes": "",
+                         "mentoring": "Membahas pencatatan penjualan harian dan menyisihkan modal untuk stok."},
+                review_note="Foto depan usaha kurang jelas; mohon foto ulang." if state == "perbaikan" else None,
+                review_state=state,
             )
             db.session.add(visit)
             report.visits += 1
             for p in range(2):
                 processed = photos.process(demo_photo(f"{recipient.business_type} - {recipient.name}",
                                                       seed=recipient.id * 10 + p))
-                stored, thumb = photos.save(upload_dir, processed)
+                photos.save(upload_dir, processed)
                 visit.photos.append(Photo(
-                    uuid=str(uuid.UUID(int=rng.getrandbits(128))), tag="usaha_berjalan",
-                    stored_name=stored, thumb_name=thumb, sha256=processed.sha256, phash=processed.phash,
-                    width=processed.width, height=processed.height, bytes=len(processed.display),
-                    exif_taken_at=processed.exif_taken_at,
+                    uuid=str(uuid.UUID(int=rng.getrandbits(128))), tag="usaha_berjalan" if p == 0 else "barang_bantuan",
+                    stored_name=processed.stored_name, thumb_name=processed.thumb_name, sha256=processed.sha256,
+                    phash=processed.phash, width=processed.width, height=processed.height,
+                    bytes=len(processed.display), exif_taken_at=processed.exif_taken_at,
                 ))
                 report.photos += 1
     db.session.flush()

@@ -38,6 +38,11 @@ def register(app: Flask) -> None:
     def method_not_allowed(_e):
         return _page(405, _("Metode tidak diizinkan"), _("Alamat ini tidak menerima permintaan seperti itu."))
 
+    @app.errorhandler(409)
+    def conflict(_e):
+        return _page(409, _("Formulir sudah dipakai"),
+                     _("Formulir ini sudah dipakai untuk data lain. Buka formulir baru lalu isi lagi."))
+
     @app.errorhandler(413)
     def too_large(_e):
         return _page(413, _("Berkas terlalu besar"),

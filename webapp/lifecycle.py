@@ -61,8 +61,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     status: forward + tuple(e for e in EXITS if e != status) for status, forward in _FORWARD.items()
 }
 
-# Moves that end or set back a family's participation: the person must say why.
-REASON_REQUIRED = frozenset({KELUAR, TIDAK_MEMENUHI_SYARAT, USAHA_BERHENTI})
+# Moves that set back or end a family's participation: the person must say why.
+REASON_REQUIRED = frozenset({USAHA_KESULITAN, USAHA_BERHENTI, KELUAR, TIDAK_MEMENUHI_SYARAT})
 
 
 class TransitionError(ValueError):

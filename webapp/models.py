@@ -33,6 +33,7 @@ GENDERS = ("L", "P")
 FUNDING_SOURCES = ("APBD", "APBD-P")
 VISIT_KINDS = ("verifikasi", "penyaluran", "pendampingan")
 REVIEW_STATES = ("menunggu", "disetujui", "perbaikan", "ditolak")
+PHOTO_TAGS = ("usaha_berjalan", "barang_bantuan", "serah_terima", "nota_pembelian")
 
 
 def utcnow() -> dt.datetime:
@@ -260,6 +261,7 @@ class Visit(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     review_note: Mapped[str | None] = mapped_column(Text)
+    next_visit_on: Mapped[dt.date | None] = mapped_column(Date)
 
     recipient: Mapped[Recipient] = relationship(back_populates="visits")
     mentor: Mapped[User | None] = relationship(foreign_keys=[mentor_id])
@@ -276,20 +278,25 @@ class Photo(db.Model):
     __table_args__ = (
         CheckConstraint("width > 0 AND height > 0", name="size_positive"),
         CheckConstraint("bytes > 0", name="bytes_positive"),
+        CheckConstraint(_in("tag", PHOTO_TAGS), name="tag"),
+        *_lat_lon_checks("exif_"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     tag: Mapped[str] = mapped_column(String(24), default="usaha_berjalan")
-    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
-    thumb_name: Mapped[str] = mapped_column(String(80), unique=True)
+    # Content-addressed (sha256 of the stored bytes): the same picture sent twice shares one file.
+    stored_name: Mapped[str] = mapped_column(String(80))
+    thumb_name: Mapped[str] = mapped_column(String(80))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     phash: Mapped[str] = mapped_column(String(16), index=True)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
     exif_taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    exif_lat: Mapped[float | None] = mapped_column(Float)
+    exif_lon: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     visit: Mapped[Visit] = relationship(back_populates="photos")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, redirect, url_for
 from flask_babel import format_date, get_locale
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from . import lifecycle, timeline
 from .extensions import db
+from .recording import PHOTO_TAG_LABELS
+from .visits.forms import answer_label
 
 bp = Blueprint("views", __name__)
 
@@ -21,8 +24,8 @@ WITA = ZoneInfo("Asia/Makassar")
 @bp.get("/")
 @login_required
 def home():
-    """Each role starts where its work is; today every role's work starts at the recipient list."""
-    return redirect(url_for("recipients.index"))
+    """Each role starts where its work is: mentors at their visit list, others at the recipient list."""
+    return redirect(url_for("visits.home" if current_user.is_mentor else "recipients.index"))
 
 
 @bp.get("/healthz")
@@ -53,8 +56,15 @@ def register_template_helpers(app: Flask) -> None:
         return format_date(value, "d MMM yyyy") if value else "—"
 
     # Globals, not a context processor: imported macros see globals but not the render context.
+    @app.template_filter("rupiah")
+    def rupiah_filter(value: int | None) -> str:
+        return "—" if value is None else "Rp " + f"{value:,}".replace(",", ".")
+
     app.jinja_env.globals.update(
         get_locale=get_locale,
+        photo_uuid=lambda: str(uuid.uuid4()),
+        photo_tag_label=lambda tag: str(PHOTO_TAG_LABELS.get(tag, tag)),
+        answer_label=answer_label,
         status_label=lifecycle.status_label,
         timeline=timeline.timeline,
         visit_kind_label=timeline.visit_kind_label,

@@ -38,6 +38,7 @@ def login():
         user = accounts.authenticate(form.username.data, form.password.data, current_app.config["DEMO_MODE"])
         if user is not None:
             session.clear()  # nothing from before the login survives it
+            session.permanent = True  # mentors stay logged in for weeks in the field (PERMANENT_SESSION_LIFETIME)
             login_user(user)
             audit.record("login", user, user=user)
             db.session.commit()

@@ -1,12 +1,12 @@
-from flask import abort, current_app, redirect, request, send_file, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit, lifecycle, photos
-from ..access import get_photo_for, get_recipient_for, recipients_visible_to
+from .. import audit, lifecycle
+from ..access import get_recipient_for, recipients_visible_to
 from ..extensions import db
 from ..formtools import add_error
 from ..models import Recipient, Region
@@ -104,16 +104,3 @@ def change_status(recipient_id: int):
     return render("recipients/detail.html", "recipients/_status_panel.html",
                   status=422, **_detail_context(recipient, form))
 
-
-@bp.get("/foto/<int:photo_id>")
-@login_required
-def photo(photo_id: int):
-    """A visit photo (display size, or `size=thumb`), only to those who may see the family."""
-    item = get_photo_for(current_user, photo_id)
-    name = item.thumb_name if request.args.get("size") == "thumb" else item.stored_name
-    path = photos.stored_path(current_app.config["UPLOAD_DIR"], name)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=0, conditional=True)
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response

@@ -1,0 +1,149 @@
+"""Recording a visit: one atomic step for the visit, its photos and an optional status change.
+
+Exactly once: the visit carries a UUID made when the form was opened (or on the phone); sending it again
+returns the visit already stored. When anything fails, no visit row and no orphan file remain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, lifecycle, photos
+from .extensions import db
+from .models import Photo, Recipient, User, Visit, utcnow
+
+PHOTO_TAG_LABELS = {
+    "usaha_berjalan": _l("Usaha berjalan"),
+    "barang_bantuan": _l("Barang bantuan"),
+    "serah_terima": _l("Serah terima"),
+    "nota_pembelian": _l("Nota pembelian"),
+}
+# The photo each kind of visit must include.
+REQUIRED_TAG = {"pendampingan": "usaha_berjalan", "penyaluran": "serah_terima"}
+MAX_PHOTOS = 5
+
+
+class VisitConflict(Exception):
+    """The UUID belongs to a visit of another family or mentor: never merge, never overwrite."""
+
+
+class RecordingError(Exception):
+    """The visit could not be saved for a reason the person can act on; `field` says where to show it."""
+
+    def __init__(self, field_name: str, message):
+        super().__init__(str(message))
+        self.field = field_name
+        self.message = message
+
+
+@dataclass
+class PhotoUpload:
+    processed: photos.ProcessedPhoto
+    tag: str
+    uuid: str = field(default_factory=lambda: str(uuidlib.uuid4()))
+
+
+@dataclass
+class VisitInput:
+    """What a visit form carries, already validated field by field."""
+
+    uuid: str
+    kind: str
+    visited_at: dt.datetime
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    location_fixed_at: dt.datetime | None = None
+    no_location_reason: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    next_visit_on: dt.date | None = None
+    new_status: str | None = None
+    status_reason: str | None = None
+
+
+def find_existing(visit_uuid: str) -> Visit | None:
+    return db.session.scalar(select(Visit).where(Visit.uuid == visit_uuid))
+
+
+def _check_same(existing: Visit, recipient: Recipient, mentor: User) -> Visit:
+    if existing.recipient_id != recipient.id or existing.mentor_id != mentor.id:
+        raise VisitConflict(existing.uuid)
+    return existing
+
+
+def _remove_unreferenced(paths: list[Path]) -> None:
+    """Delete files this attempt wrote, unless a stored photo (e.g. a concurrent retry's) points to them."""
+    if not paths:
+        return
+    names = [p.name for p in paths]
+    used = set(db.session.scalars(select(Photo.stored_name).where(Photo.stored_name.in_(names))))
+    used |= set(db.session.scalars(select(Photo.thumb_name).where(Photo.thumb_name.in_(names))))
+    photos.remove([p for p in paths if p.name not in used])
+
+
+def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: list[PhotoUpload],
+                 upload_dir: str) -> tuple[Visit, bool]:
+    """Store the visit with its photos and status change in one transaction; returns (visit, created).
+
+    A visit whose UUID is already stored is returned as it is (created=False), whatever this attempt carried.
+    """
+    existing = find_existing(data.uuid)
+    if existing is not None:
+        return _check_same(existing, recipient, mentor), False
+
+    written: list[Path] = []
+    try:
+        for upload in uploads:
+            written += photos.save(upload_dir, upload.processed)
+        visit = Visit(
+            uuid=data.uuid, recipient=recipient, mentor=mentor, kind=data.kind, visited_at=data.visited_at,
+            received_at=utcnow(), lat=data.lat, lon=data.lon, accuracy_m=data.accuracy_m,
+            location_fixed_at=data.location_fixed_at, no_location_reason=data.no_location_reason,
+            answers=data.answers, next_visit_on=data.next_visit_on, review_state="menunggu",
+        )
+        db.session.add(visit)
+        for upload in uploads:
+            p = upload.processed
+            visit.photos.append(Photo(
+                uuid=upload.uuid, tag=upload.tag, stored_name=p.stored_name, thumb_name=p.thumb_name,
+                sha256=p.sha256, phash=p.phash, width=p.width, height=p.height, bytes=len(p.display),
+                exif_taken_at=p.exif_taken_at, exif_lat=p.exif_lat, exif_lon=p.exif_lon,
+            ))
+        if data.new_status:
+            lifecycle.advance_status(recipient, data.new_status, mentor, data.status_reason, visit=visit)
+            if data.new_status == lifecycle.DISALURKAN and recipient.distributed_on is None:
+                recipient.distributed_on = data.visited_at.date()
+        db.session.flush()
+        audit.record("visit_recorded", visit, user=mentor, kind=data.kind, photos=len(uploads),
+                     status=data.new_status)
+        db.session.commit()
+        return visit, True
+    except IntegrityError:
+        db.session.rollback()
+        _remove_unreferenced(written)
+        existing = find_existing(data.uuid)  # a concurrent retry of the same visit won the race
+        if existing is not None:
+            return _check_same(existing, recipient, mentor), False
+        raise
+    except StaleDataError as exc:
+        db.session.rollback()
+        _remove_unreferenced(written)
+        raise RecordingError("status", _l("Status penerima baru saja diubah orang lain. Periksa lalu kirim lagi.")) \
+            from exc
+    except lifecycle.TransitionError as exc:
+        db.session.rollback()
+        _remove_unreferenced(written)
+        raise RecordingError(exc.field, exc.message) from exc
+    except BaseException:
+        db.session.rollback()
+        _remove_unreferenced(written)
+        raise

@@ -1,0 +1,132 @@
+"""Follow-up schedule and the mentor's work list: who needs a visit first.
+
+Follow-ups fall due a number of months after distribution (1, 3, 6 and 12 by default). A milestone counts as
+done when a follow-up visit that was not rejected took place from two weeks before it onwards. A visit sent back
+for correction puts the family at the very top until the mentor resubmits it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from . import lifecycle
+from .extensions import db
+from .models import Recipient, Visit
+
+DEFAULT_FOLLOWUP_MONTHS = (1, 3, 6, 12)
+EARLY_GRACE = dt.timedelta(days=14)  # a visit this much before a milestone still counts for it
+
+# Families whose mentoring has ended: listed last, nothing due.
+CLOSED = frozenset({lifecycle.MANDIRI, lifecycle.KELUAR, lifecycle.TIDAK_MEMENUHI_SYARAT})
+# Before distribution the next visit is the verification or the hand-over.
+BEFORE_DISTRIBUTION = frozenset({lifecycle.CALON, lifecycle.TERVERIFIKASI})
+
+# Priority groups, in the order the mentor sees them.
+SENT_BACK, OVERDUE, NEVER_VISITED, UPCOMING, CLOSED_GROUP = range(5)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later (the 31st becomes the month's last day)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def milestones(distributed_on: dt.date, months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS) -> list[dt.date]:
+    return [add_months(distributed_on, m) for m in months]
+
+
+def next_due(distributed_on: dt.date | None, followup_dates: Iterable[dt.date],
+             months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS) -> dt.date | None:
+    """The first milestone not yet covered by a follow-up visit, or None when all are done."""
+    if distributed_on is None:
+        return None
+    visits = sorted(followup_dates)
+    for milestone in milestones(distributed_on, months):
+        if not any(v >= milestone - EARLY_GRACE for v in visits):
+            return milestone
+    return None
+
+
+@dataclass
+class WorkItem:
+    """One family in the mentor's list, with why it is where it is."""
+
+    recipient: Recipient
+    group: int
+    due: dt.date | None = None
+    last_visit: dt.date | None = None
+    sent_back: list[Visit] = field(default_factory=list)
+    distance_km: float | None = None
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a)))
+
+
+def work_list(recipients: Sequence[Recipient], today: dt.date, months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS,
+              position: tuple[float, float] | None = None) -> list[WorkItem]:
+    """Rank `recipients`: sent back for correction, overdue, never visited, then the rest (nearest first)."""
+    ids = [r.id for r in recipients]
+    visits_by_recipient: dict[int, list[Visit]] = defaultdict(list)
+    if ids:
+        for visit in db.session.scalars(select(Visit).where(Visit.recipient_id.in_(ids))):
+            visits_by_recipient[visit.recipient_id].append(visit)
+
+    items = []
+    for r in recipients:
+        visits = visits_by_recipient[r.id]
+        counted = [v for v in visits if v.review_state != "ditolak"]
+        last = max((v.visited_at.date() for v in counted), default=None)
+        item = WorkItem(recipient=r, group=UPCOMING, last_visit=last,
+                        sent_back=sorted((v for v in visits if v.review_state == "perbaikan"),
+                                         key=lambda v: v.visited_at))
+        if position and r.has_business_location:
+            item.distance_km = haversine_km(position[0], position[1], r.business_lat, r.business_lon)
+        if item.sent_back:
+            item.group = SENT_BACK
+        elif r.status in CLOSED:
+            item.group = CLOSED_GROUP
+        else:
+            followups = [v.visited_at.date() for v in counted if v.kind == "pendampingan"]
+            item.due = next_due(r.distributed_on, followups, months)
+            if r.status in BEFORE_DISTRIBUTION or r.distributed_on is None:
+                item.group = NEVER_VISITED if last is None else UPCOMING
+            elif item.due is not None and item.due < today:
+                item.group = OVERDUE
+            elif not any(v.visited_at.date() >= r.distributed_on for v in counted):
+                item.group = NEVER_VISITED
+        items.append(item)
+
+    far = float("inf")
+
+    def key(item: WorkItem):
+        if item.group == OVERDUE:
+            return (item.group, item.due, item.recipient.name)
+        if item.group == UPCOMING:
+            return (item.group, item.distance_km if item.distance_km is not None else far,
+                    item.due or dt.date.max, item.recipient.name)
+        return (item.group, item.distance_km if item.distance_km is not None else far, item.recipient.name)
+
+    return sorted(items, key=key)
+
+
+def suggested_next_visit(recipient: Recipient, today: dt.date, months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS,
+                         extra_followup: dt.date | None = None) -> dt.date:
+    """The date to propose for the next visit after one made today."""
+    if recipient.distributed_on is None:
+        return today + dt.timedelta(days=14)
+    done = [v.visited_at.date() for v in recipient.visits if v.kind == "pendampingan" and v.review_state != "ditolak"]
+    due = next_due(recipient.distributed_on, [*done, extra_followup or today], months)
+    return max(due, today + dt.timedelta(days=7)) if due else today + dt.timedelta(days=90)

@@ -1,0 +1,264 @@
+"""The visit form: the fields every kind shares, plus what verification and hand-over add.
+
+Per-item conditions (`item-N`), received items (`received`) and photo slots (`photo-N`, `tag-N`) depend on the
+family's package and are read by `parse_dynamic` below, so the whole form is validated in one pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import FileStorage, MultiDict
+from wtforms import (
+    DateField,
+    FloatField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+    widgets,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from .. import lifecycle, photos
+from ..formtools import KailForm, add_error, as_choices
+from ..models import VISIT_KINDS
+from ..recording import MAX_PHOTOS, PHOTO_TAG_LABELS, REQUIRED_TAG, PhotoUpload
+
+KIND_LABELS = {
+    "pendampingan": _l("Pendampingan"),
+    "penyaluran": _l("Penyaluran"),
+    "verifikasi": _l("Verifikasi"),
+}
+ITEM_CONDITIONS = [
+    ("dipakai", _l("Ada, dipakai")),
+    ("tidak_dipakai", _l("Ada, tidak dipakai")),
+    ("dijual", _l("Dijual")),
+    ("rusak", _l("Rusak")),
+    ("hilang", _l("Hilang")),
+]
+NO_LOCATION_REASONS = [
+    ("", _l("— pilih alasan —")),
+    ("izin_ditolak", _l("Izin lokasi ditolak di HP")),
+    ("gps_mati", _l("GPS mati atau tidak ada di HP")),
+    ("sinyal_lemah", _l("Sinyal GPS lemah, lokasi tidak didapat")),
+    ("lainnya", _l("Alasan lain")),
+]
+PROBLEMS = [
+    ("modal", _l("Modal kurang")),
+    ("pembeli", _l("Sepi pembeli")),
+    ("bahan", _l("Bahan baku mahal atau langka")),
+    ("alat", _l("Alat rusak")),
+    ("tempat", _l("Tempat usaha")),
+    ("keluarga", _l("Sakit atau urusan keluarga")),
+    ("lainnya", _l("Lainnya")),
+]
+MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
+MAX_BACKDATE = dt.timedelta(days=60)  # a phone may keep a visit offline for weeks, not months
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def parse_rupiah(text: str | None) -> int | None:
+    """'Rp 1.250.000' or '1,250,000' or '1250000' -> 1250000; None when empty."""
+    digits = re.sub(r"[^\d]", "", text or "")
+    return int(digits) if digits else None
+
+
+def parse_client_time(text: str | None, now: dt.datetime) -> dt.datetime | None:
+    """An ISO time from the phone as naive UTC; None if absent, unreadable or implausible."""
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    if value > now + MAX_CLOCK_SKEW or value < now - MAX_BACKDATE:
+        return None
+    return value
+
+
+class VisitForm(KailForm):
+    uuid = HiddenField(validators=[InputRequired()])
+    kind = HiddenField(validators=[InputRequired()])
+    visited_at = HiddenField()
+    location_fixed_at = HiddenField()
+    lat = FloatField(_l("Lintang"), validators=[Optional(), NumberRange(-90, 90, _l("Lintang harus antara -90 "
+                                                                                      "dan 90."))])
+    lon = FloatField(_l("Bujur"), validators=[Optional(), NumberRange(-180, 180, _l("Bujur harus antara -180 "
+                                                                                      "dan 180."))])
+    accuracy = FloatField(_l("Akurasi (m)"), validators=[Optional(), NumberRange(0, 100_000, _l("Akurasi tidak "
+                                                                                                "masuk akal."))])
+    no_location_reason = SelectField(_l("Alasan tanpa lokasi"), choices=as_choices(NO_LOCATION_REASONS),
+                                     validators=[Optional()])
+
+    # Follow-up (pendampingan)
+    operating = RadioField(_l("Usaha beroperasi hari ini?"), choices=as_choices([
+        ("ya", _l("Ya")), ("sebagian", _l("Sebagian")), ("tidak", _l("Tidak"))]), validators=[Optional()])
+    turnover = StringField(_l("Perkiraan omzet (Rp)"), validators=[Optional(), Length(max=20)],
+                           render_kw={"inputmode": "numeric", "autocomplete": "off", "placeholder": "0"})
+    turnover_period = RadioField(_l("Omzet per"), default="hari", validators=[Optional()],
+                                 choices=as_choices([("hari", _l("hari")), ("minggu", _l("minggu"))]))
+    problems = MultiCheckboxField(_l("Kendala"), choices=as_choices(PROBLEMS), validators=[Optional()])
+    problem_notes = TextAreaField(_l("Keterangan kendala"), validators=[Optional(), Length(max=2000)])
+    mentoring = TextAreaField(_l("Pendampingan yang diberikan"), validators=[Optional(), Length(max=2000)])
+    next_visit_on = DateField(_l("Kunjungan berikutnya"), validators=[Optional()])
+
+    # Verification (verifikasi)
+    decile = SelectField(_l("Desil DTKS (hasil cek)"), validators=[Optional()],
+                         choices=as_choices([("", "—")] + [(str(d), str(d)) for d in range(1, 6)]))
+    embryo = RadioField(_l("Sudah ada usaha (embrio usaha)?"), validators=[Optional()],
+                        choices=as_choices([("ya", _l("Ya")), ("tidak", _l("Tidak"))]))
+    embryo_notes = TextAreaField(_l("Keterangan usaha"), validators=[Optional(), Length(max=2000)])
+    eligible = RadioField(_l("Kesimpulan"), validators=[Optional()],
+                          choices=as_choices([("layak", _l("Layak menerima")), ("tidak_layak", _l("Tidak layak"))]))
+
+    # Status update
+    status = SelectField(_l("Status penerima"), validators=[Optional()], validate_choice=False)
+    reason = TextAreaField(_l("Alasan perubahan status"), validators=[Optional(), Length(max=1000)])
+
+    def validate_uuid(self, field):
+        try:
+            field.data = str(uuid.UUID(field.data))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValidationError(_l("Formulir rusak: muat ulang halaman.")) from exc
+
+    def validate_kind(self, field):
+        if field.data not in VISIT_KINDS:
+            raise ValidationError(_l("Jenis kunjungan tidak dikenal."))
+
+    def validate_turnover(self, field):
+        value = parse_rupiah(field.data)
+        if field.data and value is None:
+            raise ValidationError(_l("Tulis omzet dengan angka, misalnya 150.000."))
+        if value is not None and value > 1_000_000_000:
+            raise ValidationError(_l("Omzet terlalu besar; periksa lagi angkanya."))
+
+    def set_status_choices(self, current: str) -> None:
+        self.status.choices = as_choices(
+            [("", _l("Tidak berubah (%(status)s)", status=lifecycle.status_label(current)))]
+            + [(s, lifecycle.status_label(s)) for s in lifecycle.allowed_transitions(current)])
+
+
+@dataclass
+class DynamicParts:
+    """The parts of the form that depend on the family's package, with their errors."""
+
+    item_conditions: dict[str, str] = field(default_factory=dict)
+    received: list[str] = field(default_factory=list)
+    uploads: list[PhotoUpload] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    photos_dropped: bool = False  # photos were sent but the form failed: they must be chosen again
+
+
+def parse_dynamic(form: VisitForm, package: list[str], formdata: MultiDict, files: MultiDict,
+                  max_photo_bytes: int) -> DynamicParts:
+    """Read and check item conditions, received items and photo slots; photo errors go to their slot."""
+    parts = DynamicParts()
+    kind = form.kind.data
+    conditions = dict(ITEM_CONDITIONS)
+    if kind == "pendampingan":
+        for index, item in enumerate(package):
+            value = formdata.get(f"item-{index}", "")
+            if value in conditions:
+                parts.item_conditions[item] = value
+            else:
+                parts.errors[f"item-{index}"] = str(_l("Pilih kondisi barang ini."))
+    if kind == "penyaluran":
+        chosen = set(formdata.getlist("received"))
+        parts.received = [item for index, item in enumerate(package) if str(index) in chosen]
+        if not parts.received:
+            parts.errors["received"] = str(_l("Centang barang yang diterima keluarga."))
+
+    tags_seen = []
+    for slot in range(1, MAX_PHOTOS + 1):
+        upload: FileStorage | None = files.get(f"photo-{slot}")
+        if upload is None or not upload.filename:
+            continue
+        tag = formdata.get(f"tag-{slot}", "")
+        if tag not in PHOTO_TAG_LABELS:
+            parts.errors[f"tag-{slot}"] = str(_l("Pilih isi foto ini."))
+            continue
+        data = upload.stream.read(max_photo_bytes + 1)
+        try:
+            processed = photos.process(data, max_bytes=max_photo_bytes)
+        except photos.PhotoError as exc:
+            parts.errors[f"photo-{slot}"] = str(exc)
+            continue
+        client_uuid = formdata.get(f"photo-{slot}-uuid", "")
+        try:
+            client_uuid = str(uuid.UUID(client_uuid))
+        except ValueError:
+            client_uuid = str(uuid.uuid4())
+        parts.uploads.append(PhotoUpload(processed=processed, tag=tag, uuid=client_uuid))
+        tags_seen.append(tag)
+    if not parts.uploads and not any(k.startswith(("photo-", "tag-")) for k in parts.errors):
+        parts.errors["photos"] = str(_l("Tambahkan minimal satu foto."))
+    elif kind in REQUIRED_TAG and parts.uploads and REQUIRED_TAG[kind] not in tags_seen:
+        parts.errors["photos"] = str(_l("Sertakan minimal satu foto “%(tag)s”.",
+                                        tag=PHOTO_TAG_LABELS[REQUIRED_TAG[kind]]))
+    return parts
+
+
+def check_kind_fields(form: VisitForm, parts: DynamicParts) -> None:
+    """What each kind of visit must answer, and the location-or-reason rule; errors go next to the field."""
+    kind = form.kind.data
+    if (form.lat.data is None) != (form.lon.data is None):
+        add_error(form.lat, _l("Lokasi tidak lengkap. Ambil lokasi lagi."))
+    if form.lat.data is None and form.lon.data is None and not form.lat.errors and not form.no_location_reason.data:
+        add_error(form.no_location_reason, _l("Ambil lokasi, atau pilih alasan kenapa lokasi tidak bisa diambil."))
+    if kind == "pendampingan":
+        if not form.operating.data:
+            add_error(form.operating, _l("Pilih apakah usaha beroperasi hari ini."))
+        elif form.operating.data != "tidak" and parse_rupiah(form.turnover.data) is None and not form.turnover.errors:
+            add_error(form.turnover, _l("Isi perkiraan omzet (boleh perkiraan kasar)."))
+    if kind == "verifikasi":
+        if not form.decile.data:
+            add_error(form.decile, _l("Pilih desil hasil pengecekan DTKS."))
+        if not form.embryo.data:
+            add_error(form.embryo, _l("Pilih apakah sudah ada usaha."))
+        if not form.eligible.data:
+            add_error(form.eligible, _l("Pilih kesimpulan verifikasi."))
+
+
+def answers_from(form: VisitForm, parts: DynamicParts) -> dict:
+    """The checklist as stored in `Visit.answers` (only what this kind of visit asks)."""
+    kind = form.kind.data
+    answers: dict = {"mentoring": (form.mentoring.data or "").strip()}
+    if kind == "pendampingan":
+        answers.update(
+            operating=form.operating.data, items=parts.item_conditions,
+            turnover=parse_rupiah(form.turnover.data) if form.operating.data != "tidak" else 0,
+            turnover_period=form.turnover_period.data or "hari", problems=list(form.problems.data or []),
+            problem_notes=(form.problem_notes.data or "").strip(),
+        )
+    elif kind == "penyaluran":
+        answers.update(received=parts.received)
+    elif kind == "verifikasi":
+        answers.update(decile=int(form.decile.data), embryo=form.embryo.data,
+                       embryo_notes=(form.embryo_notes.data or "").strip(), eligible=form.eligible.data)
+    return answers
+
+
+# Stored answer codes -> what people read (timeline, review, exports).
+ANSWER_LABELS = {
+    **dict(ITEM_CONDITIONS), **dict(PROBLEMS), **dict(NO_LOCATION_REASONS[1:]),
+    "ya": _l("Ya"), "tidak": _l("Tidak"), "sebagian": _l("Sebagian"), "hari": _l("hari"), "minggu": _l("minggu"),
+    "layak": _l("Layak menerima"), "tidak_layak": _l("Tidak layak"),
+}
+
+
+def answer_label(code) -> str:
+    return str(ANSWER_LABELS.get(code, code))

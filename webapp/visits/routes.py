@@ -1,0 +1,172 @@
+import datetime as dt
+import uuid
+
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from .. import lifecycle, photos, recording, schedule
+from ..access import get_photo_for, get_recipient_for, recipients_visible_to, require_role
+from ..extensions import db
+from ..formtools import add_error
+from ..models import Recipient, utcnow
+from ..rendering import render
+from . import bp
+from .forms import (
+    ITEM_CONDITIONS,
+    KIND_LABELS,
+    PROBLEMS,
+    VisitForm,
+    answers_from,
+    check_kind_fields,
+    parse_client_time,
+    parse_dynamic,
+)
+
+PER_PAGE = 20
+
+
+def _position() -> tuple[float, float] | None:
+    """The phone's position if the list was asked for 'nearest first' (ignored when malformed)."""
+    try:
+        lat, lon = float(request.args["lat"]), float(request.args["lon"])
+    except (KeyError, ValueError):
+        return None
+    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
+@bp.get("/kunjungan/")
+@login_required
+def home():
+    """'Kunjungan saya': the mentor's families, what needs doing first at the top."""
+    require_role(current_user, "mentor")
+    q = (request.args.get("q") or "").strip()[:80]
+    status = request.args.get("status") or ""
+    status = status if status in lifecycle.STATUSES else ""
+    query = recipients_visible_to(current_user)
+    if q:
+        if q.isdigit():
+            query = query.where(Recipient.nik.startswith(q))
+        else:
+            escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(Recipient.name.ilike(f"%{escaped}%", escape="\\"))
+    if status:
+        query = query.where(Recipient.status == status)
+    recipients = db.session.scalars(query.order_by(Recipient.name, Recipient.id)).all()
+    today = dt.date.today()
+    position = _position()
+    items = schedule.work_list(recipients, today, current_app.config["FOLLOWUP_MONTHS"], position)
+    pages = max(1, -(-len(items) // PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    filters = {"q": q, "status": status}
+    if position:
+        filters.update(lat=f"{position[0]:.5f}", lon=f"{position[1]:.5f}")
+    return render("visits/home.html", "visits/_work_list.html", items=items[(page - 1) * PER_PAGE: page * PER_PAGE],
+                  total=len(items), page=page, pages=pages, filters=filters, today=today,
+                  statuses=lifecycle.STATUSES, groups=schedule)
+
+
+def _default_kind(recipient: Recipient) -> str:
+    return {lifecycle.CALON: "verifikasi", lifecycle.TERVERIFIKASI: "penyaluran"}.get(recipient.status,
+                                                                                     "pendampingan")
+
+
+def _form_page(recipient, form, parts=None, status=200, **extra):
+    return render("visits/form.html", "visits/_form.html", status=status, recipient=recipient, form=form,
+                  dynamic=parts, kind_labels=KIND_LABELS, item_conditions=ITEM_CONDITIONS, problems=PROBLEMS,
+                  tag_labels=recording.PHOTO_TAG_LABELS, max_photos=recording.MAX_PHOTOS,
+                  item_values=request.form if request.method == "POST" else {}, **extra)
+
+
+def _already_stored(visit):
+    flash(_("Kunjungan ini sudah tersimpan sebelumnya; tidak disimpan dua kali."), "ok")
+    return redirect(url_for("recipients.detail", recipient_id=visit.recipient_id), code=303)
+
+
+@bp.route("/penerima/<int:recipient_id>/kunjungan/baru", methods=["GET", "POST"])
+@login_required
+def create(recipient_id: int):
+    """Record a visit: location, photos, the checklist of its kind, and an optional status change."""
+    recipient = get_recipient_for(current_user, recipient_id, write=True)
+    form = VisitForm()
+    form.set_status_choices(recipient.status)
+    if request.method == "GET":
+        kind = request.args.get("jenis")
+        form.kind.data = kind if kind in KIND_LABELS else _default_kind(recipient)
+        form.uuid.data = str(uuid.uuid4())
+        form.next_visit_on.data = schedule.suggested_next_visit(recipient, dt.date.today(),
+                                                                current_app.config["FOLLOWUP_MONTHS"])
+        return _form_page(recipient, form)
+
+    # A retry of a visit already stored gets that visit back, whatever this attempt carries.
+    try:
+        existing = recording.find_existing(str(uuid.UUID(form.uuid.data or "")))
+    except ValueError:
+        existing = None
+    if existing is not None:
+        if existing.recipient_id != recipient.id or existing.mentor_id != current_user.id:
+            abort(409)
+        return _already_stored(existing)
+
+    form.validate()
+    if form.kind.errors or form.uuid.errors:
+        abort(400)  # hidden fields only a tampered form gets wrong
+    parts = parse_dynamic(form, recipient.package_items, request.form, request.files,
+                          current_app.config["MAX_PHOTO_MB"] * 1024 * 1024)
+    check_kind_fields(form, parts)
+    if form.status.data:
+        try:
+            lifecycle.check_transition(recipient.status, form.status.data, form.reason.data)
+        except lifecycle.TransitionError as exc:
+            add_error(getattr(form, exc.field), exc)
+    photos_sent = any(f.filename for f in request.files.values())
+
+    if not form.errors and not parts.errors:
+        now = utcnow()
+        has_fix = form.lat.data is not None
+        data = recording.VisitInput(
+            uuid=form.uuid.data, kind=form.kind.data,
+            visited_at=parse_client_time(form.visited_at.data, now) or now,
+            lat=form.lat.data, lon=form.lon.data, accuracy_m=form.accuracy.data if has_fix else None,
+            location_fixed_at=parse_client_time(form.location_fixed_at.data, now) if has_fix else None,
+            no_location_reason=None if has_fix else form.no_location_reason.data,
+            answers=answers_from(form, parts), next_visit_on=form.next_visit_on.data,
+            new_status=form.status.data or None, status_reason=(form.reason.data or "").strip() or None,
+        )
+        try:
+            visit, created = recording.record_visit(recipient, current_user._get_current_object(), data,
+                                                    parts.uploads, current_app.config["UPLOAD_DIR"])
+        except recording.RecordingError as exc:
+            add_error(getattr(form, exc.field), exc.message)
+        except recording.VisitConflict:
+            abort(409)
+        else:
+            if not created:
+                return _already_stored(visit)
+            flash(_("Kunjungan tersimpan dan menunggu review koordinator."), "ok")
+            return redirect(url_for("recipients.detail", recipient_id=recipient.id), code=303)
+    return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent)
+
+
+def _photo_response(photo_id: int, thumb: bool):
+    item = get_photo_for(current_user, photo_id)
+    path = photos.stored_path(current_app.config["UPLOAD_DIR"], item.thumb_name if thumb else item.stored_name)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", conditional=True, etag=path.stem)
+    # Content-addressed: the bytes behind this URL never change; private because only some users may see them.
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
+@bp.get("/foto/<int:photo_id>")
+@login_required
+def photo(photo_id: int):
+    """A visit photo (display size), only to those who may see the family."""
+    return _photo_response(photo_id, thumb=False)
+
+
+@bp.get("/foto/<int:photo_id>/kecil")
+@login_required
+def photo_thumb(photo_id: int):
+    return _photo_response(photo_id, thumb=True)
