@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import shutil
 
 import pytest
 from flask.testing import FlaskClient
@@ -49,6 +50,7 @@ def _app(tmp_path_factory):
 
 
 def _empty_tables(app) -> None:
+    shutil.rmtree(app.config["UPLOAD_DIR"], ignore_errors=True)
     with app.app_context():
         db.session.rollback()
         for table in reversed(db.metadata.sorted_tables):
@@ -59,7 +61,7 @@ def _empty_tables(app) -> None:
 
 @pytest.fixture
 def app(_app):
-    """The app with the 10 Kaltim regions loaded and an app context pushed; emptied again afterwards."""
+    """The app with the 10 Kaltim regions loaded and an app context pushed; tables and uploads emptied after."""
     _app.config.update(DEMO_MODE=False)
     with _app.app_context():
         seed_regions()

@@ -146,8 +146,9 @@ def process(data: bytes, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
                 )
     except PhotoError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
-            ValueError, SyntaxError, EOFError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoError(_l("Gambar terlalu besar (lebih dari 40 megapiksel).")) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise PhotoError(_l("Berkas ini bukan foto yang dapat dibaca (rusak atau bukan gambar).")) from exc
 
 

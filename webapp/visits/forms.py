@@ -126,7 +126,7 @@ class VisitForm(KailForm):
                           choices=as_choices([("layak", _l("Layak menerima")), ("tidak_layak", _l("Tidak layak"))]))
 
     # Status update
-    status = SelectField(_l("Status penerima"), validators=[Optional()], validate_choice=False)
+    status = SelectField(_l("Ubah status menjadi"), validators=[Optional()], validate_choice=False)
     reason = TextAreaField(_l("Alasan perubahan status"), validators=[Optional(), Length(max=1000)])
 
     def validate_uuid(self, field):

@@ -1,0 +1,85 @@
+"""Follow-up schedule and the mentor's work list order."""
+
+import datetime as dt
+
+from webapp import schedule
+from webapp.extensions import db
+
+from . import factories
+
+TODAY = dt.date(2026, 11, 29)
+
+
+def test_add_months_clamps_to_month_end():
+    assert schedule.add_months(dt.date(2025, 1, 31), 1) == dt.date(2025, 2, 28)
+    assert schedule.add_months(dt.date(2024, 1, 31), 1) == dt.date(2024, 2, 29)
+    assert schedule.add_months(dt.date(2025, 11, 15), 3) == dt.date(2026, 2, 15)
+
+
+def test_milestones_and_next_due():
+    start = dt.date(2026, 1, 10)
+    assert schedule.milestones(start) == [dt.date(2026, 2, 10), dt.date(2026, 4, 10), dt.date(2026, 7, 10),
+                                          dt.date(2027, 1, 10)]
+    assert schedule.next_due(start, []) == dt.date(2026, 2, 10)
+    assert schedule.next_due(start, [dt.date(2026, 2, 12)]) == dt.date(2026, 4, 10)
+    # two weeks early still counts for the milestone
+    assert schedule.next_due(start, [dt.date(2026, 1, 28)]) == dt.date(2026, 4, 10)
+    # a visit long before the milestone does not
+    assert schedule.next_due(start, [dt.date(2026, 1, 15)]) == dt.date(2026, 2, 10)
+    assert schedule.next_due(start, [dt.date(2027, 1, 9)]) is None  # all four done
+    assert schedule.next_due(start, [], months=(2,)) == dt.date(2026, 3, 10)
+    assert schedule.next_due(None, []) is None
+
+
+def test_haversine_is_plausible():
+    samarinda, balikpapan = (-0.5022, 117.1536), (-1.2654, 116.8312)
+    assert 85 < schedule.haversine_km(*samarinda, *balikpapan) < 95
+
+
+def test_work_list_order(world):
+    mentor = world.users["mentor"]
+    region = mentor.regions[0]
+    make = lambda name, **kw: factories.recipient(region, mentor, name=name, **kw)  # noqa: E731
+    sent_back = make("A Dikirim Balik", distributed_on=dt.date(2026, 9, 1))
+    factories.visit(sent_back, visited_at=dt.datetime(2026, 10, 5), review_state="perbaikan", review_note="ulang")
+    very_late = make("B Sangat Terlambat", distributed_on=dt.date(2025, 3, 1))
+    factories.visit(very_late, visited_at=dt.datetime(2025, 4, 2), review_state="disetujui")
+    late = make("C Terlambat", distributed_on=dt.date(2026, 6, 1))
+    factories.visit(late, visited_at=dt.datetime(2026, 7, 3), review_state="disetujui")
+    # rejected visits do not count: this family is still never visited since distribution
+    never = make("D Belum Dikunjungi", distributed_on=dt.date(2026, 11, 20))
+    factories.visit(never, visited_at=dt.datetime(2026, 11, 21), review_state="ditolak")
+    candidate = make("E Calon", status="calon")
+    near = make("F Dekat", distributed_on=dt.date(2026, 10, 1), business_lat=-0.50, business_lon=117.15)
+    factories.visit(near, visited_at=dt.datetime(2026, 11, 2), review_state="menunggu")
+    far = make("G Jauh", distributed_on=dt.date(2026, 10, 1), business_lat=-1.26, business_lon=116.83)
+    factories.visit(far, visited_at=dt.datetime(2026, 11, 2), review_state="disetujui")
+    done = make("H Mandiri", status="mandiri", distributed_on=dt.date(2025, 3, 1))
+    db.session.commit()
+
+    items = schedule.work_list([far, done, near, candidate, never, late, very_late, sent_back], TODAY,
+                               position=(-1.2, 116.8))
+    assert [i.recipient.name for i in items] == [
+        "A Dikirim Balik", "B Sangat Terlambat", "C Terlambat", "D Belum Dikunjungi", "E Calon", "G Jauh",
+        "F Dekat", "H Mandiri"]
+    groups = {i.recipient.name: i.group for i in items}
+    assert groups["A Dikirim Balik"] == schedule.SENT_BACK
+    assert groups["C Terlambat"] == schedule.OVERDUE
+    assert groups["D Belum Dikunjungi"] == schedule.NEVER_VISITED
+    assert groups["H Mandiri"] == schedule.CLOSED_GROUP
+    by_name = {i.recipient.name: i for i in items}
+    assert by_name["C Terlambat"].due == dt.date(2026, 9, 1)
+    assert by_name["G Jauh"].distance_km < by_name["F Dekat"].distance_km
+
+    # without a position the rest is ordered by next due date
+    items = schedule.work_list([far, near], TODAY)
+    assert all(i.distance_km is None for i in items)
+
+
+def test_suggested_next_visit(world):
+    r = factories.recipient(mentor=world.users["mentor"], distributed_on=dt.date(2026, 10, 1))
+    db.session.commit()
+    # visiting today (2 months in) covers the 1-month milestone; the 3-month one is next
+    assert schedule.suggested_next_visit(r, TODAY) == dt.date(2027, 1, 1)
+    undistributed = factories.recipient(mentor=world.users["mentor"], status="calon")
+    assert schedule.suggested_next_visit(undistributed, TODAY) == TODAY + dt.timedelta(days=14)
