@@ -30,16 +30,19 @@ VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, 
 # (file stem, user, path) — path may use {recipient} for one of the user's families.
 PAGES = [
     ("login", None, "/auth/login"),
-    ("mentor-home", "pendamping1", "/penerima/"),
+    ("mentor-home", "pendamping1", "/kunjungan/"),
     ("mentor-recipient", "pendamping1", "/penerima/{recipient}"),
+    ("mentor-visit-form", "pendamping1", "/penerima/{recipient}/kunjungan/baru"),
     ("supervisor-recipients", "koordinator1", "/penerima/"),
 ]
+FULL_PAGE = {"mentor-recipient", "mentor-visit-form"}  # long pages: the whole scroll, not only the first screen
 
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="kail-shots-"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'shots.sqlite3'}", "UPLOAD_DIR": str(tmp / "up"),
-                      "SECRET_KEY": "screenshots", "DEMO_MODE": True})
+                      "SECRET_KEY": "screenshots", "DEMO_MODE": True,
+                      "MAP_TILE_URL": ""})  # no network here: maps show their markers only
     with app.app_context():
         upgrade()
         seed_demo(app.config["UPLOAD_DIR"])
@@ -49,7 +52,8 @@ def main() -> None:
         from webapp.models import Recipient, User, Visit
 
         mentor = db.session.scalar(select(User).where(User.username == "pendamping1"))
-        recipient_id = db.session.scalar(select(Visit.recipient_id).where(Visit.mentor_id == mentor.id).limit(1))
+        recipient_id = db.session.scalar(select(Visit.recipient_id).join(Visit.recipient).where(
+            Visit.mentor_id == mentor.id, Visit.photos.any(), Recipient.business_lat.is_not(None)).limit(1))
         recipient_id = recipient_id or db.session.scalar(select(Recipient.id).where(Recipient.mentor_id == mentor.id))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -59,7 +63,8 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
         for size, viewport in VIEWPORTS.items():
             for stem, user, path in PAGES:
-                context = browser.new_context(viewport=viewport, locale="id-ID", timezone_id="Asia/Makassar")
+                context = browser.new_context(viewport=viewport, locale="id-ID", timezone_id="Asia/Makassar",
+                                              bypass_csp=True)
                 page = context.new_page()
                 if user:
                     page.goto(base + "/auth/login")
@@ -69,7 +74,10 @@ def main() -> None:
                     page.wait_for_load_state()
                 page.goto(base + path.format(recipient=recipient_id))
                 target = OUT / f"{stem}-{size}.png"
-                page.screenshot(path=str(target))
+                full_page = stem in FULL_PAGE and size == "phone"
+                if full_page:  # a sticky bar would be painted mid-page in a full-page capture
+                    page.add_style_tag(content=".sticky-actions { position: static; }")
+                page.screenshot(path=str(target), full_page=full_page)
                 print(target.relative_to(ROOT))
                 context.close()
         browser.close()
