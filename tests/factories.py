@@ -75,7 +75,8 @@ def visit(recipient_: Recipient, mentor: User | None = None, **kwargs) -> Visit:
 
 def photo(visit_: Visit, stored_name: str, thumb_name: str, **kwargs) -> Photo:
     values = dict(uuid=str(uuid.uuid4()), visit=visit_, stored_name=stored_name, thumb_name=thumb_name,
-                  sha256="0" * 64, phash="0" * 16, width=800, height=600, bytes=1000)
+                  sha256="0" * 64, phash=f"{next(_seq) * 0x9E3779B97F4A7C15 % 2**64:016x}", width=800, height=600,
+                  bytes=1000)
     values.update(kwargs)
     obj = Photo(**values)
     db.session.add(obj)

@@ -28,6 +28,11 @@ def _everyone(status, anonymous=LOGIN):
     return {role: (anonymous if role == "anonymous" else status) for role in ROLES}
 
 
+def _supervisors(status):
+    """Supervisor and admin pages: mentors are refused (403)."""
+    return {**_everyone(403), "supervisor": status, "supervisor_other_region": status, "admin": status}
+
+
 # endpoint -> (method, url builder, {role: expected status})
 ROUTES = {
     "views.home": ("GET", lambda w: "/", _everyone(302)),
@@ -42,6 +47,19 @@ ROUTES = {
     "visits.create": ("GET", lambda w: f"/penerima/{w.recipients['own'].id}/kunjungan/baru", _scoped()),
     "visits.photo": ("GET", lambda w: f"/foto/{w.photo_id}", _scoped()),
     "visits.photo_thumb": ("GET", lambda w: f"/foto/{w.photo_id}/kecil", _scoped()),
+    # not sent back: its own mentor is redirected to the family page; nobody else may correct it
+    "visits.resubmit": ("GET", lambda w: f"/kunjungan/{w.visit_id}/perbaiki", {
+        **_everyone(404), "mentor": 303}),
+    "review.queue": ("GET", lambda w: "/review/", _supervisors(200)),
+    "review.map_view": ("GET", lambda w: "/peta/", _supervisors(200)),
+    "review.mentors_view": ("GET", lambda w: "/review/pendamping", _supervisors(200)),
+    # a mentor who can see the visit may not judge it (403); out of scope is 404
+    "review.decide": ("POST", lambda w: f"/review/{w.visit_id}", {**_scoped(303), "mentor": 403}),
+}
+POST_DATA = {
+    "auth.logout": {},
+    "recipients.change_status": {"status": "usaha_kesulitan", "reason": "Sepi pembeli"},
+    "review.decide": {"decision": "disetujui", "round": "1"},
 }
 CASES = [(endpoint, role) for endpoint in ROUTES for role in ROLES]
 
@@ -56,6 +74,7 @@ def world_with_photo(app, world):
     processed = photos.process(demo_photo("uji", seed=1))
     photos.save(app.config["UPLOAD_DIR"], processed)
     visit = factories.visit(world.recipients["own"])
+    world.visit_id = visit.id
     world.photo_id = factories.photo(visit, processed.stored_name, processed.thumb_name).id
     factories.db.session.commit()
     return world
@@ -70,8 +89,7 @@ def test_route_access(client, login_as, world_with_photo, endpoint, role):
         response = client.get(url)
     else:
         token = csrf_token(client, "/auth/login" if role == "anonymous" else "/penerima/")
-        data = {"csrf_token": token, "status": "usaha_kesulitan", "reason": "Sepi pembeli",
-                "version": world_with_photo.recipients["own"].version}
+        data = {"csrf_token": token, "version": world_with_photo.recipients["own"].version, **POST_DATA[endpoint]}
         response = client.post(url, data=data)
     assert response.status_code == expected[role], f"{role} {method} {url}"
     if expected[role] == LOGIN and role == "anonymous" and endpoint not in ("auth.logout",):

@@ -65,3 +65,18 @@ def test_security_headers(client):
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "geolocation=(self)" in response.headers["Permissions-Policy"]
+
+
+def test_empty_tile_url_turns_background_maps_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAP_TILE_URL", "")
+    monkeypatch.setenv("DATABASE_URL", "")  # empty here means: the default
+    cfg = config.build_config(tmp_path)
+    assert cfg["MAP_TILE_URL"] == "" and cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+
+
+def test_csp_allows_the_tile_host_only():
+    from webapp import content_security_policy
+
+    assert "img-src 'self' data: blob: https://tile.example.org;" in content_security_policy(
+        "https://tile.example.org/{z}/{x}/{y}.png")
+    assert "img-src 'self' data: blob:;" in content_security_policy("")

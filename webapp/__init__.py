@@ -66,12 +66,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = None  # the login page says enough
     login_manager.session_protection = "basic"  # "strong" would log mentors out whenever their mobile IP changes
 
-    from . import auth, errors, recipients, views, visits
+    from . import auth, errors, recipients, supervision, views, visits
     from .cli import register_cli
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(recipients.bp)
     app.register_blueprint(visits.bp)
+    app.register_blueprint(supervision.bp)
     app.register_blueprint(views.bp)
     errors.register(app)
     register_cli(app)

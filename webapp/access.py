@@ -6,7 +6,7 @@ from flask import abort
 from sqlalchemy import Select, false, select
 
 from .extensions import db
-from .models import Photo, Recipient, User
+from .models import Photo, Recipient, User, Visit
 
 
 def recipients_visible_to(user: User) -> Select[tuple[Recipient]]:
@@ -56,3 +56,35 @@ def get_photo_for(user: User, photo_id: int) -> Photo:
     if photo is None or not can_see_recipient(user, photo.visit.recipient):
         abort(404)
     return photo
+
+
+def visits_visible_to(user: User) -> Select[tuple[Visit]]:
+    """Visits of the families `user` may see."""
+    query = select(Visit).join(Visit.recipient)
+    if user.is_admin:
+        return query
+    if user.is_supervisor:
+        region_ids = user.region_ids
+        return query.where(Recipient.region_id.in_(region_ids)) if region_ids else query.where(false())
+    if user.is_mentor:
+        return query.where(Recipient.mentor_id == user.id)
+    return query.where(false())
+
+
+def get_visit_for(user: User, visit_id: int, review: bool = False) -> Visit:
+    """The visit if `user` may see its family; with review=True only supervisors of the region and admins
+    (403 for a mentor who can see it, 404 for anyone who cannot)."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or not can_see_recipient(user, visit.recipient):
+        abort(404)
+    if review and not (user.is_admin or user.is_supervisor):
+        abort(403)
+    return visit
+
+
+def get_own_visit_for(user: User, visit_id: int) -> Visit:
+    """A visit its own mentor may correct; 404 for anyone else."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.mentor_id != user.id or not can_see_recipient(user, visit.recipient):
+        abort(404)
+    return visit

@@ -10,6 +10,20 @@ from areaid import buka_data
 
 REGIONS_CSV = Path(__file__).resolve().parent / "data" / "kaltim-regions.csv"
 
+# Kaltim's extent (DOMAIN.md), with a small margin: ((lat min, lat max), (lon min, lon max)).
+KALTIM_BOUNDS = ((-2.7, 2.7), (113.7, 119.2))
+
+# How far from its capital a place can still be in the regency, roughly (km). Approximate, from the regencies'
+# extents; used only to flag a visit as "far outside its regency", never to refuse anything.
+REGION_RADIUS_KM = {
+    "6401": 110, "6402": 140, "6403": 170, "6404": 190, "6405": 180, "6409": 70, "6411": 200,
+    "6471": 35, "6472": 35, "6474": 25,
+}
+
+
+def region_radius_km(code: str) -> float:
+    return float(REGION_RADIUS_KM.get(code, 150))
+
 
 def region_rows() -> list[dict]:
     """The 10 regencies/cities with Kemendagri code, capital, approximate centre and 2025 quota."""

@@ -30,6 +30,7 @@ class EnvVar:
     key: str
     parse: Any
     help: str
+    empty_is_value: bool = False  # "VAR=" means an empty setting, not "use the default"
 
 
 # Every variable the app itself reads. `tests/test_config.py` checks that the README lists each one.
@@ -49,8 +50,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("MAX_PHOTO_MB", "MAX_PHOTO_MB", int, "largest single photo file in MB; default 20"),
     EnvVar("FOLLOWUP_MONTHS", "FOLLOWUP_MONTHS", _int_list,
            "months after distribution when follow-up visits fall due; default 1,3,6,12"),
+    EnvVar("FLAG_ACCURACY_M", "FLAG_ACCURACY_M", float,
+           "GPS accuracy (m) beyond which a visit is flagged; default 100"),
+    EnvVar("FLAG_DISTANCE_M", "FLAG_DISTANCE_M", float,
+           "distance (m) from the registered business beyond which a visit is flagged; default 300"),
     EnvVar("MAP_TILE_URL", "MAP_TILE_URL", str,
-           "map tile URL template; default OpenStreetMap; empty for no background map"),
+           "map tile URL template; default OpenStreetMap; empty for no background map", empty_is_value=True),
     EnvVar("MAP_TILE_ATTRIBUTION", "MAP_TILE_ATTRIBUTION", str, "attribution shown on maps"),
     EnvVar("LOG_LEVEL", "LOG_LEVEL", str, "logging level; default INFO"),
 )
@@ -93,6 +98,8 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "MAX_UPLOAD_MB": 40,
         "MAX_PHOTO_MB": 20,
         "FOLLOWUP_MONTHS": (1, 3, 6, 12),
+        "FLAG_ACCURACY_M": 100.0,
+        "FLAG_DISTANCE_M": 300.0,
         "MAP_TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "MAP_TILE_ATTRIBUTION": "© OpenStreetMap",
         "LOG_LEVEL": "INFO",
@@ -106,7 +113,7 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
     }
     for var in ENV_VARS:
         raw = os.environ.get(var.name)
-        if raw not in (None, ""):
+        if raw is not None and (raw != "" or var.empty_is_value):
             config[var.key] = var.parse(raw)
     if override:
         config.update(override)

@@ -12,13 +12,13 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import ExifTags, Image, ImageDraw, ImageFont
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from . import areas, lifecycle, photos, schedule
+from . import areas, integrity, lifecycle, photos, recording, schedule
 from .extensions import db
-from .models import Photo, Recipient, Region, StatusChange, User, Visit
+from .models import Photo, Recipient, Region, ReviewDecision, StatusChange, User, Visit
 
 DEMO_PASSWORD = "kail-demo"  # demo data only; refused at login unless DEMO_MODE is on
 BUDGET_YEAR = 2025
@@ -222,8 +222,11 @@ def _seed_recipients(regions: list[Region], report: SeedReport) -> None:
         db.session.flush()
 
 
-def demo_photo(text: str, seed: int) -> bytes:
-    """A generated 'photo' of a stall: coloured shapes and a caption, different for every seed."""
+def demo_photo(text: str, seed: int, taken_at: dt.datetime | None = None) -> bytes:
+    """A generated 'photo' of a stall: coloured shapes and a caption, different for every seed.
+
+    `taken_at` (camera local time) goes into EXIF DateTimeOriginal, as a phone camera would write it.
+    """
     rng = random.Random(seed)
     image = Image.new("RGB", (960, 720), tuple(rng.randint(120, 230) for _ in range(3)))
     draw = ImageDraw.Draw(image)
@@ -233,8 +236,11 @@ def demo_photo(text: str, seed: int) -> bytes:
                        fill=tuple(rng.randint(0, 255) for _ in range(3)))
     draw.rectangle((0, 600, 960, 720), fill=(20, 20, 20))
     draw.text((24, 630), text, fill=(255, 255, 255), font=ImageFont.load_default(size=40))
+    exif = Image.Exif()
+    if taken_at is not None:
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = f"{taken_at:%Y:%m:%d %H:%M:%S}"
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=85)
+    image.save(out, "JPEG", quality=85, exif=exif)
     return out.getvalue()
 
 
@@ -269,48 +275,115 @@ def _seed_history(report: SeedReport) -> None:
     report.visits += len(rows)
 
 
+def _demo_photo_row(upload_dir: str, data: bytes, tag: str, rng: random.Random) -> Photo:
+    upload = recording.PhotoUpload(photos.process(data), tag, str(uuid.UUID(int=rng.getrandbits(128))))
+    photos.save(upload_dir, upload.processed)
+    return recording.photo_row(upload)
+
+
+# Recent visits in the first regency (koordinator1's) that each trip one integrity flag, so that supervisor's
+# queue shows every kind.
+FLAG_SCENARIOS = ["jauh_dari_usaha", "akurasi_rendah", "tanpa_lokasi", "di_luar_wilayah", "foto_duplikat",
+                  "foto_lama", "perjalanan_mustahil", "di_luar_jam"]
+
+
 def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> None:
+    """Paper-era history, then two recent visits per mentor with photos, decisions and integrity flags."""
     if db.session.scalar(select(func.count()).select_from(Visit)):
         return
     _seed_history(report)
     rng = random.Random(11)
     mentors = db.session.scalars(select(User).where(User.role == "mentor").order_by(User.id)).all()
+    supervisors = {r.id: u for u in db.session.scalars(select(User).where(User.role == "supervisor"))
+                   for r in u.regions}
     review_states = ["menunggu", "menunggu", "disetujui", "perbaikan"]
+    recent: list[Visit] = []
+    first_photo_seed = None
+    scenarios = list(FLAG_SCENARIOS)
+    first_region = mentors[0].regions[0].id if mentors else None
     for mentor in mentors:
+        in_first_region = mentor.regions and mentor.regions[0].id == first_region
         candidates = db.session.scalars(
             select(Recipient).where(Recipient.mentor_id == mentor.id,
-                                    Recipient.status.in_([lifecycle.USAHA_BERJALAN, lifecycle.USAHA_KESULITAN]))
-            .order_by(Recipient.id).limit(per_mentor)).all()
+                                    Recipient.status.in_([lifecycle.USAHA_BERJALAN, lifecycle.USAHA_KESULITAN]),
+                                    Recipient.business_lat.is_not(None))
+            .order_by(Recipient.id).limit(per_mentor + 2 if in_first_region else per_mentor)).all()
         for n, recipient in enumerate(candidates):
-            base_lat = recipient.business_lat if recipient.business_lat is not None else recipient.region.lat
-            base_lon = recipient.business_lon if recipient.business_lon is not None else recipient.region.lon
+            first_of_all = mentor is mentors[0] and n == 0  # pendamping1's send-back, for the mentor's home
+            scenario = scenarios.pop(0) if in_first_region and not first_of_all and scenarios else None
             visited = dt.datetime(2026, 11, rng.randint(1, 24), rng.randint(0, 8), rng.randint(0, 59))
-            state = review_states[(mentor.id + n) % len(review_states)]
+            state = "perbaikan" if first_of_all else (
+                "menunggu" if scenario else review_states[(mentor.id + n) % len(review_states)])
+            lat = recipient.business_lat + rng.uniform(-0.0005, 0.0005)
+            lon = recipient.business_lon + rng.uniform(-0.0005, 0.0005)
+            accuracy = round(rng.uniform(5, 40), 1)
+            reason = None
+            taken_at = visited + dt.timedelta(hours=8, minutes=-3)  # camera clock: WITA, just before saving
+            photo_seed = recipient.id * 10
+            if scenario == "jauh_dari_usaha":
+                lat += 0.011  # about 1.2 km north
+            elif scenario == "akurasi_rendah":
+                accuracy = 250.0
+            elif scenario == "tanpa_lokasi":
+                lat = lon = accuracy = None
+                reason = "izin_ditolak"
+            elif scenario == "di_luar_wilayah":
+                lat, lon = -3.3194, 114.5908  # Banjarmasin, Kalimantan Selatan
+            elif scenario == "foto_duplikat":
+                photo_seed = first_photo_seed  # the very picture another mentor sent for another family
+            elif scenario == "foto_lama":
+                taken_at = visited - dt.timedelta(days=40)
+            elif scenario == "di_luar_jam":
+                visited = visited.replace(hour=14, minute=30)  # 22.30 WITA
+                taken_at = visited + dt.timedelta(hours=8, minutes=-3)
             visit = Visit(
                 uuid=str(uuid.UUID(int=rng.getrandbits(128))), recipient=recipient, mentor=mentor,
                 kind="pendampingan", visited_at=visited, received_at=visited + dt.timedelta(minutes=5),
-                lat=base_lat + rng.uniform(-0.0005, 0.0005), lon=base_lon + rng.uniform(-0.0005, 0.0005),
-                accuracy_m=round(rng.uniform(5, 40), 1), location_fixed_at=visited,
+                lat=lat, lon=lon, accuracy_m=accuracy, location_fixed_at=visited if lat is not None else None,
+                no_location_reason=reason,
                 answers={"operating": "ya", "turnover": rng.randrange(50_000, 400_000, 5_000),
                          "turnover_period": "hari", "items": {item: "dipakai" for item in recipient.package_items},
                          "problems": [], "problem_notes": "",
                          "mentoring": "Membahas pencatatan penjualan harian dan menyisihkan modal untuk stok."},
-                review_note="Foto depan usaha kurang jelas; mohon foto ulang." if state == "perbaikan" else None,
                 review_state=state,
             )
             db.session.add(visit)
+            if state != "menunggu":
+                reviewer = supervisors.get(recipient.region_id)
+                note = "Foto depan usaha kurang jelas; mohon foto ulang." if state == "perbaikan" else None
+                visit.reviewed_by, visit.reviewed_at, visit.review_note = reviewer, visited + dt.timedelta(days=1), note
+                visit.decisions.append(ReviewDecision(round=1, decision=state, note=note, decided_by=reviewer,
+                                                      decided_at=visited + dt.timedelta(days=1)))
+            recent.append(visit)
             report.visits += 1
             for p in range(2):
-                processed = photos.process(demo_photo(f"{recipient.business_type} - {recipient.name}",
-                                                      seed=recipient.id * 10 + p))
-                photos.save(upload_dir, processed)
-                visit.photos.append(Photo(
-                    uuid=str(uuid.UUID(int=rng.getrandbits(128))), tag="usaha_berjalan" if p == 0 else "barang_bantuan",
-                    stored_name=processed.stored_name, thumb_name=processed.thumb_name, sha256=processed.sha256,
-                    phash=processed.phash, width=processed.width, height=processed.height,
-                    bytes=len(processed.display), exif_taken_at=processed.exif_taken_at,
-                ))
+                data = demo_photo(f"{recipient.business_type} - {recipient.name}", seed=photo_seed + p,
+                                  taken_at=taken_at)
+                visit.photos.append(_demo_photo_row(upload_dir, data, "usaha_berjalan" if p == 0 else "barang_bantuan",
+                                                    rng))
                 report.photos += 1
+            if first_photo_seed is None:
+                first_photo_seed = photo_seed
+            if scenario == "perjalanan_mustahil":
+                # The same mentor "at" another family 60 km away a quarter of an hour later.
+                db.session.flush()
+                other = Visit(
+                    uuid=str(uuid.UUID(int=rng.getrandbits(128))), recipient=recipient, mentor=mentor,
+                    kind="pendampingan", visited_at=visited + dt.timedelta(minutes=15), received_at=visited,
+                    lat=recipient.business_lat + 0.54, lon=recipient.business_lon, accuracy_m=12.0,
+                    location_fixed_at=visited, answers={"operating": "ya", "mentoring": "Kunjungan singkat."},
+                    review_state="menunggu",
+                )
+                data = demo_photo(f"{recipient.business_type} - {recipient.name} (2)", seed=photo_seed + 7,
+                                  taken_at=visited + dt.timedelta(hours=8, minutes=14))
+                other.photos.append(_demo_photo_row(upload_dir, data, "usaha_berjalan", rng))
+                db.session.add(other)
+                recent.append(other)
+                report.visits += 1
+                report.photos += 1
+    db.session.flush()
+    for visit in sorted(recent, key=lambda v: v.visited_at):
+        integrity.compute_flags(visit)
     db.session.flush()
 
 

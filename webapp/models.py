@@ -34,6 +34,11 @@ FUNDING_SOURCES = ("APBD", "APBD-P")
 VISIT_KINDS = ("verifikasi", "penyaluran", "pendampingan")
 REVIEW_STATES = ("menunggu", "disetujui", "perbaikan", "ditolak")
 PHOTO_TAGS = ("usaha_berjalan", "barang_bantuan", "serah_terima", "nota_pembelian")
+DECISIONS = ("disetujui", "perbaikan", "ditolak")
+FLAG_CODES = ("tanpa_lokasi", "akurasi_rendah", "jauh_dari_usaha", "di_luar_wilayah", "foto_duplikat", "foto_lama",
+              "perjalanan_mustahil", "di_luar_jam")
+FLAG_SEVERITIES = ("peringatan", "info")
+PHASH_BANDS = 4  # the 64-bit photo hash split into four 16-bit bands, each indexed
 
 
 def utcnow() -> dt.datetime:
@@ -262,6 +267,8 @@ class Visit(db.Model):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     review_note: Mapped[str | None] = mapped_column(Text)
     next_visit_on: Mapped[dt.date | None] = mapped_column(Date)
+    # 1 on arrival; +1 each time the mentor resubmits after a send-back. Decisions are per round.
+    round: Mapped[int] = mapped_column(Integer, default=1)
 
     recipient: Mapped[Recipient] = relationship(back_populates="visits")
     mentor: Mapped[User | None] = relationship(foreign_keys=[mentor_id])
@@ -269,6 +276,16 @@ class Visit(db.Model):
     photos: Mapped[list[Photo]] = relationship(
         back_populates="visit", order_by="Photo.id", cascade="all, delete-orphan",
     )
+    flags: Mapped[list[EvidenceFlag]] = relationship(
+        back_populates="visit", order_by="EvidenceFlag.id", cascade="all, delete-orphan",
+    )
+    decisions: Mapped[list[ReviewDecision]] = relationship(
+        back_populates="visit", order_by="ReviewDecision.round", cascade="all, delete-orphan",
+    )
+
+    @property
+    def warnings(self) -> list[EvidenceFlag]:
+        return [f for f in self.flags if f.severity == "peringatan"]
 
 
 class Photo(db.Model):
@@ -297,9 +314,66 @@ class Photo(db.Model):
     exif_taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     exif_lat: Mapped[float | None] = mapped_column(Float)
     exif_lon: Mapped[float | None] = mapped_column(Float)
+    # The perceptual hash in four 16-bit bands, each indexed: near-duplicate candidates without a full scan.
+    phash_b0: Mapped[int] = mapped_column(Integer, index=True)
+    phash_b1: Mapped[int] = mapped_column(Integer, index=True)
+    phash_b2: Mapped[int] = mapped_column(Integer, index=True)
+    phash_b3: Mapped[int] = mapped_column(Integer, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     visit: Mapped[Visit] = relationship(back_populates="photos")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if self.phash and self.phash_b0 is None:
+            self.phash_b0, self.phash_b1, self.phash_b2, self.phash_b3 = phash_bands(self.phash)
+
+
+def phash_bands(phash: str) -> tuple[int, int, int, int]:
+    """Split a 16-hex-digit hash into four 16-bit integers (most significant first)."""
+    value = int(phash, 16)
+    return tuple((value >> shift) & 0xFFFF for shift in (48, 32, 16, 0))  # type: ignore[return-value]
+
+
+class EvidenceFlag(db.Model):
+    """An automatic integrity flag on a visit, with the numbers that raised it (shown to the supervisor)."""
+
+    __tablename__ = "evidence_flags"
+    __table_args__ = (
+        UniqueConstraint("visit_id", "code", name="uq_evidence_flags_visit_code"),
+        CheckConstraint(_in("code", FLAG_CODES), name="code"),
+        CheckConstraint(_in("severity", FLAG_SEVERITIES), name="severity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(24), index=True)
+    severity: Mapped[str] = mapped_column(String(12), default="peringatan")
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship(back_populates="flags")
+
+
+class ReviewDecision(db.Model):
+    """A supervisor's decision on one round of a visit. One per round: a second decision is refused."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (
+        UniqueConstraint("visit_id", "round", name="uq_review_decisions_visit_round"),
+        CheckConstraint(_in("decision", DECISIONS), name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship(back_populates="decisions")
+    decided_by: Mapped[User | None] = relationship()
 
 
 class AuditEvent(db.Model):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, lifecycle, photos
+from . import audit, integrity, lifecycle, photos
 from .extensions import db
 from .models import Photo, Recipient, User, Visit, utcnow
 
@@ -70,6 +70,14 @@ class VisitInput:
     status_reason: str | None = None
 
 
+def photo_row(upload: PhotoUpload) -> Photo:
+    """The database row for a processed photo (its files are written by `photos.save`)."""
+    p = upload.processed
+    return Photo(uuid=upload.uuid, tag=upload.tag, stored_name=p.stored_name, thumb_name=p.thumb_name,
+                 sha256=p.sha256, phash=p.phash, width=p.width, height=p.height, bytes=len(p.display),
+                 exif_taken_at=p.exif_taken_at, exif_lat=p.exif_lat, exif_lon=p.exif_lon)
+
+
 def find_existing(visit_uuid: str) -> Visit | None:
     return db.session.scalar(select(Visit).where(Visit.uuid == visit_uuid))
 
@@ -91,7 +99,7 @@ def _remove_unreferenced(paths: list[Path]) -> None:
 
 
 def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: list[PhotoUpload],
-                 upload_dir: str) -> tuple[Visit, bool]:
+                 upload_dir: str, thresholds: integrity.Thresholds | None = None) -> tuple[Visit, bool]:
     """Store the visit with its photos and status change in one transaction; returns (visit, created).
 
     A visit whose UUID is already stored is returned as it is (created=False), whatever this attempt carried.
@@ -111,18 +119,13 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
             answers=data.answers, next_visit_on=data.next_visit_on, review_state="menunggu",
         )
         db.session.add(visit)
-        for upload in uploads:
-            p = upload.processed
-            visit.photos.append(Photo(
-                uuid=upload.uuid, tag=upload.tag, stored_name=p.stored_name, thumb_name=p.thumb_name,
-                sha256=p.sha256, phash=p.phash, width=p.width, height=p.height, bytes=len(p.display),
-                exif_taken_at=p.exif_taken_at, exif_lat=p.exif_lat, exif_lon=p.exif_lon,
-            ))
+        visit.photos.extend(photo_row(upload) for upload in uploads)
         if data.new_status:
             lifecycle.advance_status(recipient, data.new_status, mentor, data.status_reason, visit=visit)
             if data.new_status == lifecycle.DISALURKAN and recipient.distributed_on is None:
                 recipient.distributed_on = data.visited_at.date()
         db.session.flush()
+        integrity.compute_flags(visit, thresholds)
         audit.record("visit_recorded", visit, user=mentor, kind=data.kind, photos=len(uploads),
                      status=data.new_status)
         db.session.commit()
@@ -143,6 +146,49 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
         db.session.rollback()
         _remove_unreferenced(written)
         raise RecordingError(exc.field, exc.message) from exc
+    except BaseException:
+        db.session.rollback()
+        _remove_unreferenced(written)
+        raise
+
+
+class AlreadyResubmitted(Exception):
+    """The round being corrected was already sent again (a retried resubmission)."""
+
+
+def resubmit_visit(visit: Visit, mentor: User, corrected_round: int, answers: dict[str, Any],
+                   next_visit_on: dt.date | None, uploads: list[PhotoUpload], upload_dir: str,
+                   thresholds: integrity.Thresholds | None = None) -> Visit:
+    """The mentor's correction after a send-back: new answers and added photos, back to the queue as a new round.
+
+    The first round's decision (with the supervisor's note) stays in `visit.decisions`; the answers as they
+    were go into the audit trail. Retrying the same correction changes nothing (AlreadyResubmitted).
+    """
+    if visit.round != corrected_round or visit.review_state != "perbaikan":
+        raise AlreadyResubmitted()
+    written: list[Path] = []
+    previous = dict(visit.answers or {})
+    try:
+        for upload in uploads:
+            written += photos.save(upload_dir, upload.processed)
+        visit.photos.extend(photo_row(upload) for upload in uploads)
+        visit.answers = answers
+        visit.next_visit_on = next_visit_on
+        visit.round = visit.round + 1
+        visit.review_state = "menunggu"
+        visit.reviewed_by = None
+        visit.reviewed_at = None
+        visit.review_note = None
+        db.session.flush()
+        integrity.compute_flags(visit, thresholds)
+        audit.record("visit_resubmitted", visit, user=mentor, round=visit.round, previous_answers=previous,
+                     added_photos=len(uploads))
+        db.session.commit()
+        return visit
+    except IntegrityError:  # the same correction sent twice at once: its photo UUIDs are already stored
+        db.session.rollback()
+        _remove_unreferenced(written)
+        raise AlreadyResubmitted() from None
     except BaseException:
         db.session.rollback()
         _remove_unreferenced(written)

@@ -11,9 +11,11 @@ from flask_babel import format_date, get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from . import lifecycle, timeline
+from . import integrity, lifecycle, review, timeline
 from .extensions import db
+from .models import FLAG_CODES
 from .recording import PHOTO_TAG_LABELS
+from .schedule import haversine_km
 from .visits.forms import answer_label
 
 bp = Blueprint("views", __name__)
@@ -42,6 +44,13 @@ def to_wita(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC).astimezone(WITA)
 
 
+def _distance_m(visit) -> int | None:
+    r = visit.recipient
+    if visit.lat is None or not r.has_business_location:
+        return None
+    return round(haversine_km(visit.lat, visit.lon, r.business_lat, r.business_lon) * 1000)
+
+
 def register_template_helpers(app: Flask) -> None:
     @app.template_filter("wita")
     def wita_filter(value: dt.datetime | None, with_time: bool = True) -> str:
@@ -56,6 +65,10 @@ def register_template_helpers(app: Flask) -> None:
         return format_date(value, "d MMM yyyy") if value else "—"
 
     # Globals, not a context processor: imported macros see globals but not the render context.
+    @app.template_filter("tanggal_bulan")
+    def month_filter(value: dt.date) -> str:
+        return format_date(value, "MMMM yyyy")
+
     @app.template_filter("rupiah")
     def rupiah_filter(value: int | None) -> str:
         return "—" if value is None else "Rp " + f"{value:,}".replace(",", ".")
@@ -65,6 +78,11 @@ def register_template_helpers(app: Flask) -> None:
         photo_uuid=lambda: str(uuid.uuid4()),
         photo_tag_label=lambda tag: str(PHOTO_TAG_LABELS.get(tag, tag)),
         answer_label=answer_label,
+        flag_label=integrity.flag_label,
+        explain_flag=integrity.explain,
+        flag_codes=FLAG_CODES,
+        decision_label=lambda d: str(review.DECISION_LABELS.get(d, d)),
+        distance_m=_distance_m,
         status_label=lifecycle.status_label,
         timeline=timeline.timeline,
         visit_kind_label=timeline.visit_kind_label,

@@ -164,8 +164,11 @@ class DynamicParts:
 
 
 def parse_dynamic(form: VisitForm, package: list[str], formdata: MultiDict, files: MultiDict,
-                  max_photo_bytes: int) -> DynamicParts:
-    """Read and check item conditions, received items and photo slots; photo errors go to their slot."""
+                  max_photo_bytes: int, existing_tags: list[str] | tuple = (), slots: int = MAX_PHOTOS) -> DynamicParts:
+    """Read and check item conditions, received items and photo slots; photo errors go to their slot.
+
+    `existing_tags` are the photos a resubmitted visit already has: they count towards the photo rules.
+    """
     parts = DynamicParts()
     kind = form.kind.data
     conditions = dict(ITEM_CONDITIONS)
@@ -182,8 +185,8 @@ def parse_dynamic(form: VisitForm, package: list[str], formdata: MultiDict, file
         if not parts.received:
             parts.errors["received"] = str(_l("Centang barang yang diterima keluarga."))
 
-    tags_seen = []
-    for slot in range(1, MAX_PHOTOS + 1):
+    tags_seen = list(existing_tags)
+    for slot in range(1, slots + 1):
         upload: FileStorage | None = files.get(f"photo-{slot}")
         if upload is None or not upload.filename:
             continue
@@ -204,20 +207,21 @@ def parse_dynamic(form: VisitForm, package: list[str], formdata: MultiDict, file
             client_uuid = str(uuid.uuid4())
         parts.uploads.append(PhotoUpload(processed=processed, tag=tag, uuid=client_uuid))
         tags_seen.append(tag)
-    if not parts.uploads and not any(k.startswith(("photo-", "tag-")) for k in parts.errors):
+    if not tags_seen and not any(k.startswith(("photo-", "tag-")) for k in parts.errors):
         parts.errors["photos"] = str(_l("Tambahkan minimal satu foto."))
-    elif kind in REQUIRED_TAG and parts.uploads and REQUIRED_TAG[kind] not in tags_seen:
+    elif kind in REQUIRED_TAG and tags_seen and REQUIRED_TAG[kind] not in tags_seen:
         parts.errors["photos"] = str(_l("Sertakan minimal satu foto “%(tag)s”.",
                                         tag=PHOTO_TAG_LABELS[REQUIRED_TAG[kind]]))
     return parts
 
 
-def check_kind_fields(form: VisitForm, parts: DynamicParts) -> None:
+def check_kind_fields(form: VisitForm, parts: DynamicParts, check_location: bool = True) -> None:
     """What each kind of visit must answer, and the location-or-reason rule; errors go next to the field."""
     kind = form.kind.data
-    if (form.lat.data is None) != (form.lon.data is None):
+    if check_location and (form.lat.data is None) != (form.lon.data is None):
         add_error(form.lat, _l("Lokasi tidak lengkap. Ambil lokasi lagi."))
-    if form.lat.data is None and form.lon.data is None and not form.lat.errors and not form.no_location_reason.data:
+    if (check_location and form.lat.data is None and form.lon.data is None and not form.lat.errors
+            and not form.no_location_reason.data):
         add_error(form.no_location_reason, _l("Ambil lokasi, atau pilih alasan kenapa lokasi tidak bisa diambil."))
     if kind == "pendampingan":
         if not form.operating.data:
@@ -231,6 +235,30 @@ def check_kind_fields(form: VisitForm, parts: DynamicParts) -> None:
             add_error(form.embryo, _l("Pilih apakah sudah ada usaha."))
         if not form.eligible.data:
             add_error(form.eligible, _l("Pilih kesimpulan verifikasi."))
+
+
+def prefill(form: VisitForm, answers: dict, package: list[str]) -> MultiDict:
+    """Fill the form from stored answers (a resubmission); returns the package-dependent values as form data."""
+    form.operating.data = answers.get("operating")
+    turnover = answers.get("turnover")
+    form.turnover.data = f"{turnover:,}".replace(",", ".") if isinstance(turnover, int) and turnover else ""
+    form.turnover_period.data = answers.get("turnover_period") or "hari"
+    form.problems.data = answers.get("problems") or []
+    form.problem_notes.data = answers.get("problem_notes", "")
+    form.mentoring.data = answers.get("mentoring", "")
+    form.decile.data = str(answers["decile"]) if answers.get("decile") else ""
+    form.embryo.data = answers.get("embryo")
+    form.embryo_notes.data = answers.get("embryo_notes", "")
+    form.eligible.data = answers.get("eligible")
+    values = MultiDict()
+    conditions = answers.get("items") or {}
+    for index, item in enumerate(package):
+        if item in conditions:
+            values.add(f"item-{index}", conditions[item])
+    for index, item in enumerate(package):
+        if item in (answers.get("received") or []):
+            values.add("received", str(index))
+    return values
 
 
 def answers_from(form: VisitForm, parts: DynamicParts) -> dict:

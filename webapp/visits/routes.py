@@ -5,8 +5,8 @@ from flask import abort, current_app, flash, redirect, request, send_file, url_f
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import lifecycle, photos, recording, schedule
-from ..access import get_photo_for, get_recipient_for, recipients_visible_to, require_role
+from .. import integrity, lifecycle, photos, recording, schedule
+from ..access import get_own_visit_for, get_photo_for, get_recipient_for, recipients_visible_to, require_role
 from ..extensions import db
 from ..formtools import add_error
 from ..models import Recipient, utcnow
@@ -21,6 +21,7 @@ from .forms import (
     check_kind_fields,
     parse_client_time,
     parse_dynamic,
+    prefill,
 )
 
 PER_PAGE = 20
@@ -72,10 +73,12 @@ def _default_kind(recipient: Recipient) -> str:
 
 
 def _form_page(recipient, form, parts=None, status=200, **extra):
+    extra.setdefault("item_values", request.form if request.method == "POST" else {})
+    extra.setdefault("slots", recording.MAX_PHOTOS)
+    extra.setdefault("resubmit", None)
     return render("visits/form.html", "visits/_form.html", status=status, recipient=recipient, form=form,
                   dynamic=parts, kind_labels=KIND_LABELS, item_conditions=ITEM_CONDITIONS, problems=PROBLEMS,
-                  tag_labels=recording.PHOTO_TAG_LABELS, max_photos=recording.MAX_PHOTOS,
-                  item_values=request.form if request.method == "POST" else {}, **extra)
+                  tag_labels=recording.PHOTO_TAG_LABELS, max_photos=recording.MAX_PHOTOS, **extra)
 
 
 def _already_stored(visit):
@@ -134,8 +137,9 @@ def create(recipient_id: int):
             new_status=form.status.data or None, status_reason=(form.reason.data or "").strip() or None,
         )
         try:
-            visit, created = recording.record_visit(recipient, current_user._get_current_object(), data,
-                                                    parts.uploads, current_app.config["UPLOAD_DIR"])
+            visit, created = recording.record_visit(
+                recipient, current_user._get_current_object(), data, parts.uploads, current_app.config["UPLOAD_DIR"],
+                integrity.Thresholds.from_config(current_app.config))
         except recording.RecordingError as exc:
             add_error(getattr(form, exc.field), exc.message)
         except recording.VisitConflict:
@@ -146,6 +150,53 @@ def create(recipient_id: int):
             flash(_("Kunjungan tersimpan dan menunggu review koordinator."), "ok")
             return redirect(url_for("recipients.detail", recipient_id=recipient.id), code=303)
     return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent)
+
+
+@bp.route("/kunjungan/<int:visit_id>/perbaiki", methods=["GET", "POST"])
+@login_required
+def resubmit(visit_id: int):
+    """The mentor corrects a visit sent back by the supervisor: answers and added photos, then it is re-reviewed."""
+    visit = get_own_visit_for(current_user, visit_id)
+    recipient = visit.recipient
+    if visit.review_state != "perbaikan" and request.method == "GET":
+        flash(_("Kunjungan ini tidak sedang diminta perbaikan."), "ok")
+        return redirect(url_for("recipients.detail", recipient_id=recipient.id), code=303)
+    form = VisitForm()
+    form.set_status_choices(recipient.status)
+    remaining = max(0, recording.MAX_PHOTOS - len(visit.photos))
+    context = {"resubmit": visit, "slots": remaining}
+    if request.method == "GET":
+        form.kind.data, form.uuid.data = visit.kind, visit.uuid
+        form.next_visit_on.data = visit.next_visit_on
+        values = prefill(form, visit.answers or {}, recipient.package_items)
+        return _form_page(recipient, form, item_values=values, **context)
+
+    corrected_round = request.form.get("round", type=int)
+    formdata = request.form.copy()
+    formdata["kind"], formdata["uuid"] = visit.kind, visit.uuid  # never taken from the client here
+    form = VisitForm(formdata=formdata)
+    form.set_status_choices(recipient.status)
+    form.validate()
+    parts = parse_dynamic(form, recipient.package_items, request.form, request.files,
+                          current_app.config["MAX_PHOTO_MB"] * 1024 * 1024,
+                          existing_tags=[p.tag for p in visit.photos], slots=remaining)
+    check_kind_fields(form, parts, check_location=False)
+    location_errors = [f.name for f in (form.lat, form.lon, form.accuracy, form.no_location_reason) if f.errors]
+    for name in location_errors:  # the location was recorded at the visit; this form does not change it
+        getattr(form, name).errors = []
+    if not form.errors and not parts.errors:
+        try:
+            recording.resubmit_visit(visit, current_user._get_current_object(), corrected_round,
+                                     answers_from(form, parts), form.next_visit_on.data, parts.uploads,
+                                     current_app.config["UPLOAD_DIR"],
+                                     integrity.Thresholds.from_config(current_app.config))
+        except recording.AlreadyResubmitted:
+            flash(_("Perbaikan ini sudah terkirim sebelumnya; tidak dikirim dua kali."), "ok")
+        else:
+            flash(_("Perbaikan terkirim dan menunggu review koordinator."), "ok")
+        return redirect(url_for("recipients.detail", recipient_id=recipient.id), code=303)
+    photos_sent = any(f.filename for f in request.files.values())
+    return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent, **context)
 
 
 def _photo_response(photo_id: int, thumb: bool):

@@ -1,0 +1,227 @@
+"""Supervisor review: the queue, decisions and who may take them, conflicts, send-back and resubmission."""
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from flask import current_app
+from sqlalchemy import select
+
+from webapp import review
+from webapp.demo import demo_photo
+from webapp.extensions import db
+from webapp.models import ReviewDecision, Visit
+
+from .conftest import csrf_token, login
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def pending(world):
+    """A pending follow-up visit of the Samarinda mentor's family, with one real photo file."""
+    from webapp import photos, recording
+
+    family = world.recipients["own"]
+    upload = recording.PhotoUpload(photos.process(demo_photo("antri", 1)), "usaha_berjalan")
+    data = recording.VisitInput(uuid="7b1b6f0e-2d1c-4c55-9a43-3a0d9f3c1001", kind="pendampingan",
+                                visited_at=dt.datetime(2026, 11, 20, 2, 0), lat=-0.5, lon=117.15, accuracy_m=12.0,
+                                answers={"operating": "ya", "items": {"Wajan": "dipakai", "Kompor gas": "dipakai"},
+                                         "turnover": 100000, "turnover_period": "hari"})
+    visit, _ = recording.record_visit(family, world.users["mentor"], data, [upload], current_app.config["UPLOAD_DIR"])
+    return visit
+
+
+def decide(client, visit, decision, note="", htmx=False, round_=None):
+    token = csrf_token(client, "/review/")
+    return client.post(f"/review/{visit.id}", data={"csrf_token": token, "decision": decision, "note": note,
+                                                    "round": round_ or visit.round}, headers=HX if htmx else {})
+
+
+def test_queue_shows_pending_visits_with_flags_in_scope(login_as, world, pending):
+    client = login_as("supervisor")
+    html = client.get("/review/").get_data(as_text=True)
+    assert "Siti Aminah" in html and f"/foto/{pending.photos[0].id}/kecil" in html
+    assert "Akurasi ± 12 m" in html and "Setujui" in html and "Minta perbaikan" in html
+    assert "1 kunjungan menunggu review" in html
+    fragment = client.get("/review/?flag=tanpa_lokasi", headers=HX).get_data(as_text=True)
+    assert "<html" not in fragment and "Siti Aminah" not in fragment
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/review/")})
+    login(client, world.users["supervisor_other_region"].username)
+    assert "Siti Aminah" not in client.get("/review/").get_data(as_text=True)
+
+
+def test_queue_filters_are_lenient(login_as, world, pending):
+    client = login_as("admin")
+    for qs in ("region=9999", "mentor=abc", "flag=bogus", "dari=2026-13-45", "sampai=kemarin", "page=-1"):
+        assert client.get(f"/review/?{qs}").status_code == 200, qs
+    assert "Siti Aminah" in client.get("/review/?dari=2026-11-20&sampai=2026-11-20").get_data(True)
+    assert "Siti Aminah" not in client.get("/review/?dari=2026-11-21").get_data(True)
+
+
+def test_approve_with_htmx_swaps_the_card_away(login_as, pending):
+    client = login_as("supervisor")
+    response = decide(client, pending, "disetujui", htmx=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'class="decided"' in html and "Disetujui" in html
+    db.session.refresh(pending)
+    assert pending.review_state == "disetujui" and pending.reviewed_by.username == "koordinator-smd"
+    decision = db.session.scalar(select(ReviewDecision))
+    assert (decision.round, decision.decision) == (1, "disetujui")
+
+
+@pytest.mark.parametrize("decision", ["perbaikan", "ditolak"])
+def test_send_back_and_reject_need_a_note(login_as, pending, decision):
+    client = login_as("supervisor")
+    response = decide(client, pending, decision, note="  ", htmx=True)
+    assert response.status_code == 422
+    assert 'aria-invalid="true"' in response.get_data(True) and "Tulis catatan" in response.get_data(True)
+    db.session.refresh(pending)
+    assert pending.review_state == "menunggu" and not pending.decisions
+    assert decide(client, pending, decision, note="Foto buram").status_code == 303
+    db.session.refresh(pending)
+    assert pending.review_state == decision and pending.review_note == "Foto buram"
+
+
+def test_unknown_decision_is_refused(login_as, pending):
+    client = login_as("supervisor")
+    assert decide(client, pending, "hapus", htmx=True).status_code == 422
+    db.session.refresh(pending)
+    assert pending.review_state == "menunggu"
+
+
+def test_second_decision_gets_already_decided_and_changes_nothing(app, login_as, world, pending):
+    client = login_as("supervisor")
+    decide(client, pending, "disetujui")
+    admin = app.test_client()
+    login(admin, world.users["admin"].username)
+    response = decide(admin, pending, "ditolak", note="tidak", htmx=True, round_=1)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Sudah diputuskan oleh" in html and world.users["supervisor"].full_name in html
+    db.session.refresh(pending)
+    assert pending.review_state == "disetujui" and len(pending.decisions) == 1
+
+
+def test_concurrent_decisions_on_the_same_round_keep_the_first(world, pending):
+    """Two reviewers who both loaded the pending visit: the database lets only one decision per round in."""
+    from sqlalchemy.orm import Session
+
+    with Session(db.engine) as other_session:
+        theirs = other_session.get(Visit, pending.id)
+        other_session.add(ReviewDecision(visit=theirs, round=1, decision="ditolak", note="x",
+                                         decided_by_id=world.users["admin"].id))
+        theirs.review_state = "ditolak"
+        other_session.commit()
+    # our copy still says "menunggu": the round check passes, the unique constraint does not
+    db.session.expire_all()
+    pending_copy = db.session.get(Visit, pending.id)
+    pending_copy.review_state = "menunggu"  # what this reviewer's stale page believed
+    with pytest.raises(review.AlreadyDecided) as info:
+        review.decide(pending_copy, world.users["supervisor"], "disetujui", None, 1)
+    assert info.value.decision.decision == "ditolak"
+    db.session.expire_all()
+    assert db.session.get(Visit, pending.id).review_state == "ditolak"
+
+
+def test_mentors_cannot_decide(login_as, pending):
+    client = login_as("mentor")
+    assert decide(client, pending, "disetujui").status_code == 403
+    db.session.refresh(pending)
+    assert pending.review_state == "menunggu"
+
+
+def test_first_good_approval_registers_the_business_location(login_as, world):
+    from webapp import photos, recording
+
+    family = world.recipients["same_region"]
+    assert not family.has_business_location
+    upload = recording.PhotoUpload(photos.process(demo_photo("baru", 2)), "usaha_berjalan")
+    data = recording.VisitInput(uuid="7b1b6f0e-2d1c-4c55-9a43-3a0d9f3c1002", kind="pendampingan",
+                                visited_at=dt.datetime(2026, 11, 20, 2, 0), lat=-0.49, lon=117.14, accuracy_m=15.0)
+    visit, _ = recording.record_visit(family, world.users["mentor_same_region"], data, [upload],
+                                      current_app.config["UPLOAD_DIR"])
+    decide(login_as("supervisor"), visit, "disetujui")
+    db.session.refresh(family)
+    assert (family.business_lat, family.business_lon) == (-0.49, 117.14)
+
+
+def test_send_back_reaches_the_mentor_and_resubmission_keeps_both_rounds(app, client, world, pending):
+    login(client, world.users["supervisor"].username)
+    decide(client, pending, "perbaikan", note="Foto usaha dari depan, ya")
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/review/")})
+
+    login(client, world.users["mentor"].username)
+    home = client.get("/kunjungan/").get_data(as_text=True)
+    assert "Perlu diperbaiki" in home and "Foto usaha dari depan, ya" in home
+    assert f"/kunjungan/{pending.id}/perbaiki" in home
+    form = client.get(f"/kunjungan/{pending.id}/perbaiki").get_data(as_text=True)
+    assert "Foto usaha dari depan, ya" in form and 'value="100.000"' in form
+    assert 'name="round" value="1"' in form and 'name="status"' not in form
+    data = {"csrf_token": csrf_token(client, f"/kunjungan/{pending.id}/perbaiki"), "round": "1",
+            "operating": "ya", "item-0": "dipakai", "item-1": "rusak", "turnover": "150.000",
+            "turnover_period": "hari", "mentoring": "Foto ulang dari depan",
+            "photo-1": (io.BytesIO(demo_photo("depan", 9)), "depan.jpg"), "tag-1": "usaha_berjalan"}
+    response = client.post(f"/kunjungan/{pending.id}/perbaiki", data=data, content_type="multipart/form-data")
+    assert response.status_code == 303, re.findall(r'class="field__error"[^>]*>([^<]*)<', response.get_data(True))
+    db.session.refresh(pending)
+    assert pending.round == 2 and pending.review_state == "menunggu" and len(pending.photos) == 2
+    assert pending.answers["turnover"] == 150000 and pending.answers["items"]["Kompor gas"] == "rusak"
+    # a retried resubmission changes nothing
+    again = dict(data, **{"photo-1": (io.BytesIO(demo_photo("depan", 9)), "d.jpg")})
+    assert client.post(f"/kunjungan/{pending.id}/perbaiki", data=again,
+                       content_type="multipart/form-data").status_code == 303
+    db.session.refresh(pending)
+    assert pending.round == 2 and len(pending.photos) == 2
+    assert "Perlu diperbaiki" not in client.get("/kunjungan/").get_data(True)
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/kunjungan/")})
+
+    login(client, world.users["supervisor"].username)
+    queue = client.get("/review/").get_data(as_text=True)
+    assert "ronde 2" in queue
+    assert decide(client, pending, "disetujui", round_=2).status_code == 303
+    page = client.get(f"/penerima/{pending.recipient_id}").get_data(as_text=True)
+    assert "Ronde 1: Dikirim balik untuk perbaikan" in page and "Foto usaha dari depan, ya" in page
+    assert "Ronde 2: Disetujui" in page
+
+
+def test_resubmission_validates_like_a_visit(login_as, world, pending):
+    client = login_as("supervisor")
+    decide(client, pending, "perbaikan", note="Lengkapi")
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/review/")})
+    login(client, world.users["mentor"].username)
+    data = {"csrf_token": csrf_token(client, "/kunjungan/"), "round": "1", "operating": "",
+            "turnover": "abc"}
+    response = client.post(f"/kunjungan/{pending.id}/perbaiki", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="operating-error"' in html
+    db.session.refresh(pending)
+    assert pending.round == 1 and pending.review_state == "perbaikan"
+
+
+def test_other_mentors_cannot_resubmit(login_as, world, pending):
+    client = login_as("mentor_same_region")
+    assert client.get(f"/kunjungan/{pending.id}/perbaiki").status_code == 404
+
+
+def test_map_page_has_points_in_scope(login_as, world, pending):
+    client = login_as("supervisor")
+    html = client.get("/peta/").get_data(as_text=True)
+    data = re.search(r'<script type="application/json" id="points-data">(.*?)</script>', html, re.S).group(1)
+    assert '"state": "menunggu"' in data and "Siti Aminah" in data
+    assert "Hasnah Daeng" not in data  # another regency's family
+
+
+def test_mentor_activity_and_csv(login_as, world, pending):
+    client = login_as("supervisor")
+    decide(client, pending, "disetujui")
+    html = client.get("/review/pendamping?bulan=2026-11").get_data(as_text=True)
+    assert world.users["mentor"].full_name in html and world.users["mentor_other_region"].full_name not in html
+    csv_response = client.get("/review/pendamping?bulan=2026-11&format=csv")
+    assert csv_response.mimetype == "text/csv"
+    rows = csv_response.get_data(as_text=True).splitlines()
+    assert rows[0].startswith("pendamping,nama,wilayah,kunjungan_disetujui_2026_11")
+    row = next(r for r in rows if r.startswith("pendamping-smd,"))
+    assert row.split(",")[3] == "1"
+    assert client.get("/review/pendamping?bulan=bukan-bulan").status_code == 200

@@ -1,0 +1,225 @@
+"""Integrity flags: computed when a visit arrives, stored with their evidence, explained to the supervisor.
+
+Each check is a small function of the visit (and, for duplicates and travel, of other stored data); none blocks
+saving: flags help the supervisor's eye, they never refuse a mentor's work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from . import photos as photo_pipeline
+from .areas import KALTIM_BOUNDS, region_radius_km
+from .extensions import db
+from .models import PHASH_BANDS, EvidenceFlag, Photo, Visit, phash_bands
+from .schedule import haversine_km
+
+WITA = ZoneInfo("Asia/Makassar")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    accuracy_m: float = 100.0          # akurasi_rendah beyond this
+    distance_m: float = 300.0          # jauh_dari_usaha beyond this
+    duplicate_bits: int = 7            # foto_duplikat at this Hamming distance or less (of 64 bits)
+    old_photo_days: float = 3.0        # foto_lama when taken this long before the visit
+    max_speed_kmh: float = 120.0       # perjalanan_mustahil above this
+    min_travel_km: float = 2.0         # GPS noise: shorter moves never count as travel
+    work_start_hour: int = 6           # di_luar_jam before this (WITA)
+    work_end_hour: int = 20            # di_luar_jam from this hour on (WITA)
+    region_margin_km: float = 0.0      # extra tolerance on a regency's radius
+
+    @classmethod
+    def from_config(cls, config) -> Thresholds:
+        return cls(accuracy_m=config.get("FLAG_ACCURACY_M", 100.0), distance_m=config.get("FLAG_DISTANCE_M", 300.0))
+
+
+FLAG_LABELS = {
+    "tanpa_lokasi": _l("Tanpa lokasi"),
+    "akurasi_rendah": _l("Akurasi GPS rendah"),
+    "jauh_dari_usaha": _l("Jauh dari lokasi usaha"),
+    "di_luar_wilayah": _l("Di luar wilayah"),
+    "foto_duplikat": _l("Foto duplikat"),
+    "foto_lama": _l("Foto lama"),
+    "perjalanan_mustahil": _l("Perjalanan mustahil"),
+    "di_luar_jam": _l("Di luar jam kerja"),
+}
+
+
+def explain(flag: EvidenceFlag) -> str:
+    """One line in Indonesian saying what was seen, with its numbers."""
+    e = flag.evidence or {}
+    code = flag.code
+    if code == "tanpa_lokasi":
+        return str(_l("Tidak ada titik GPS. Alasan pendamping: %(reason)s.", reason=e.get("reason_label") or "—"))
+    if code == "akurasi_rendah":
+        return str(_l("Akurasi GPS ± %(acc)s m (batas %(limit)s m): lokasi tidak bisa dipastikan.",
+                      acc=round(e.get("accuracy_m", 0)), limit=round(e.get("limit_m", 0))))
+    if code == "jauh_dari_usaha":
+        return str(_l("Titik kunjungan %(d)s m dari lokasi usaha yang terdaftar (batas %(limit)s m).",
+                      d=round(e.get("distance_m", 0)), limit=round(e.get("limit_m", 0))))
+    if code == "di_luar_wilayah":
+        if e.get("outside") == "kaltim":
+            return str(_l("Titik kunjungan di luar Kalimantan Timur."))
+        return str(_l("Titik kunjungan %(d)s km dari pusat %(region)s (radius wilayah ± %(r)s km).",
+                      d=round(e.get("distance_km", 0)), region=e.get("region", ""), r=round(e.get("radius_km", 0))))
+    if code == "foto_duplikat":
+        return str(_l("Foto %(n)s sangat mirip dengan foto kunjungan lain (%(who)s, %(date)s; beda %(bits)s bit).",
+                      n=e.get("photo_index", "?"), who=e.get("other_recipient", "?"), date=e.get("other_date", "?"),
+                      bits=e.get("bits", "?")))
+    if code == "foto_lama":
+        if e.get("exif") == "absent":
+            return str(_l("Waktu pengambilan foto tidak tercatat di foto (EXIF kosong); tidak bisa dicek."))
+        return str(_l("Foto %(n)s diambil %(days)s hari sebelum kunjungan (%(taken)s).",
+                      n=e.get("photo_index", "?"), days=e.get("days", "?"), taken=e.get("taken_at", "?")))
+    if code == "perjalanan_mustahil":
+        return str(_l("%(km)s km dari kunjungan lain pendamping ini dalam %(min)s menit (± %(speed)s km/jam).",
+                      km=e.get("km", "?"), min=e.get("minutes", "?"), speed=e.get("speed_kmh", "?")))
+    if code == "di_luar_jam":
+        return str(_l("Kunjungan pukul %(time)s WITA, di luar jam 06.00–20.00.", time=e.get("local_time", "?")))
+    return code
+
+
+def flag_label(code: str) -> str:
+    return str(FLAG_LABELS.get(code, code))
+
+
+# --- the checks ---------------------------------------------------------------------------------------------
+
+def _location_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
+    from .visits.forms import answer_label
+
+    if visit.lat is None or visit.lon is None:
+        reason = visit.no_location_reason
+        label = answer_label(reason) if reason else None
+        return [EvidenceFlag(code="tanpa_lokasi", evidence={"reason": reason, "reason_label": label})]
+    flags = []
+    if visit.accuracy_m is not None and visit.accuracy_m > t.accuracy_m:
+        flags.append(EvidenceFlag(code="akurasi_rendah", evidence={"accuracy_m": visit.accuracy_m,
+                                                                   "limit_m": t.accuracy_m}))
+    recipient = visit.recipient
+    if recipient.has_business_location:
+        metres = haversine_km(visit.lat, visit.lon, recipient.business_lat, recipient.business_lon) * 1000
+        if metres > t.distance_m:
+            flags.append(EvidenceFlag(code="jauh_dari_usaha", evidence={"distance_m": round(metres),
+                                                                        "limit_m": t.distance_m}))
+    (lat_min, lat_max), (lon_min, lon_max) = KALTIM_BOUNDS
+    if not (lat_min <= visit.lat <= lat_max and lon_min <= visit.lon <= lon_max):
+        flags.append(EvidenceFlag(code="di_luar_wilayah", evidence={"outside": "kaltim"}))
+    else:
+        region = recipient.region
+        km = haversine_km(visit.lat, visit.lon, region.lat, region.lon)
+        radius = region_radius_km(region.code) + t.region_margin_km
+        if km > radius:
+            flags.append(EvidenceFlag(code="di_luar_wilayah", evidence={
+                "outside": "region", "distance_km": round(km, 1), "radius_km": radius, "region": region.full_name}))
+    return flags
+
+
+def _neighbour_values(value: int) -> list[int]:
+    """A 16-bit band value and every value one bit away from it."""
+    return [value] + [value ^ (1 << bit) for bit in range(16)]
+
+
+def similar_photos(phash: str, max_bits: int = 7, exclude_visit_id: int | None = None) -> list[tuple[Photo, int]]:
+    """Stored photos within `max_bits` of `phash`, closest first, found through the indexed bands.
+
+    Pigeonhole: two 64-bit hashes at most 7 bits apart have, in at least one of the four 16-bit bands,
+    at most one differing bit. So every match is among the photos whose band equals ours or one of its 16
+    one-bit neighbours, for some band: 4 x 17 indexed look-ups instead of a scan of every photo.
+    """
+    if max_bits > 2 * PHASH_BANDS - 1:
+        raise ValueError("the band index guarantees recall only up to 7 differing bits")
+    bands = phash_bands(phash)
+    columns = (Photo.phash_b0, Photo.phash_b1, Photo.phash_b2, Photo.phash_b3)
+    query = select(Photo).where(or_(*(col.in_(_neighbour_values(v)) for col, v in zip(columns, bands, strict=True))))
+    if exclude_visit_id is not None:
+        query = query.where(Photo.visit_id != exclude_visit_id)
+    matches = []
+    for candidate in db.session.scalars(query):
+        bits = photo_pipeline.hamming(phash, candidate.phash)
+        if bits <= max_bits:
+            matches.append((candidate, bits))
+    return sorted(matches, key=lambda m: (m[1], m[0].id))
+
+
+def _duplicate_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
+    for index, photo in enumerate(visit.photos, start=1):
+        for other, bits in similar_photos(photo.phash, t.duplicate_bits, exclude_visit_id=visit.id):
+            other_visit = other.visit
+            same_recipient = other_visit.recipient_id == visit.recipient_id
+            if same_recipient and other_visit.visited_at >= visit.visited_at:
+                continue  # only an *earlier* visit of the same family makes this photo old evidence
+            return [EvidenceFlag(code="foto_duplikat", evidence={
+                "photo_index": index, "photo_id": photo.id, "other_photo_id": other.id,
+                "other_visit_id": other_visit.id, "other_recipient": other_visit.recipient.name,
+                "same_recipient": same_recipient, "other_date": f"{other_visit.visited_at:%Y-%m-%d}", "bits": bits,
+            })]
+    return []
+
+
+def _local(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC).astimezone(WITA)
+
+
+def _old_photo_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
+    if not visit.photos:
+        return []
+    visited_local = _local(visit.visited_at).replace(tzinfo=None)
+    with_time = [(i, p) for i, p in enumerate(visit.photos, start=1) if p.exif_taken_at is not None]
+    for index, photo in with_time:
+        # Phone cameras write local time without a zone: read it as WITA.
+        age = visited_local - photo.exif_taken_at
+        if age > dt.timedelta(days=t.old_photo_days):
+            return [EvidenceFlag(code="foto_lama", evidence={
+                "photo_index": index, "days": round(age.total_seconds() / 86400, 1),
+                "taken_at": f"{photo.exif_taken_at:%Y-%m-%d %H:%M}"})]
+    if not with_time:
+        return [EvidenceFlag(code="foto_lama", severity="info", evidence={"exif": "absent"})]
+    return []
+
+
+def _travel_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
+    if visit.lat is None or visit.mentor_id is None:
+        return []
+    window = dt.timedelta(hours=12)
+    others = db.session.scalars(select(Visit).where(
+        Visit.mentor_id == visit.mentor_id, Visit.id != visit.id, Visit.lat.is_not(None),
+        Visit.visited_at.between(visit.visited_at - window, visit.visited_at + window)))
+    worst = None
+    for other in others:
+        km = haversine_km(visit.lat, visit.lon, other.lat, other.lon)
+        if km < t.min_travel_km:
+            continue
+        hours = max(abs((visit.visited_at - other.visited_at).total_seconds()) / 3600, 1 / 60)
+        speed = km / hours
+        if speed > t.max_speed_kmh and (worst is None or speed > worst["speed_kmh"]):
+            worst = {"other_visit_id": other.id, "km": round(km, 1), "minutes": round(hours * 60),
+                     "speed_kmh": round(speed)}
+    return [EvidenceFlag(code="perjalanan_mustahil", evidence=worst)] if worst else []
+
+
+def _hours_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
+    local = _local(visit.visited_at)
+    if local.hour < t.work_start_hour or local.hour >= t.work_end_hour:
+        return [EvidenceFlag(code="di_luar_jam", evidence={"local_time": f"{local:%H.%M}"})]
+    return []
+
+
+CHECKS = (_location_flags, _duplicate_flags, _old_photo_flags, _travel_flags, _hours_flags)
+
+
+def compute_flags(visit: Visit, thresholds: Thresholds | None = None) -> list[EvidenceFlag]:
+    """(Re)compute the visit's flags and attach them; the visit and its photos must be flushed (have ids)."""
+    t = thresholds or Thresholds()
+    flags = [flag for check in CHECKS for flag in check(visit, t)]
+    if visit.flags:  # recomputing (a resubmission): old flags go first, or (visit, code) would clash
+        visit.flags.clear()
+        db.session.flush()
+    visit.flags.extend(flags)
+    return flags

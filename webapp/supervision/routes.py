@@ -1,0 +1,142 @@
+import csv
+import datetime as dt
+import io
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from .. import review
+from ..access import get_visit_for, require_role, visits_visible_to
+from ..extensions import db
+from ..formtools import add_error
+from ..models import Recipient, Visit
+from ..rendering import render, wants_fragment
+from . import activity, bp
+from .filters import apply, read_filters, scope_mentors, scope_regions
+from .forms import DecisionForm
+
+PER_PAGE = 10
+
+
+def _scope():
+    require_role(current_user, "supervisor", "admin")
+    regions, mentors = scope_regions(current_user), scope_mentors(current_user)
+    return regions, mentors, read_filters(request, regions, mentors)
+
+
+def _card_options():
+    return selectinload(Visit.photos), selectinload(Visit.flags), selectinload(Visit.recipient), \
+        selectinload(Visit.mentor)
+
+
+@bp.get("/review/")
+@login_required
+def queue():
+    """Pending visits, oldest first, with their photos and integrity flags."""
+    regions, mentors, filters = _scope()
+    query = apply(visits_visible_to(current_user).where(Visit.review_state == "menunggu"), filters)
+    query = query.options(*_card_options()).order_by(Visit.visited_at, Visit.id)
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    return render("review/queue.html", "review/_review_list.html", page=page, filters=filters, regions=regions,
+                  mentors=mentors, form=DecisionForm(formdata=None))
+
+
+def _card(visit, form, status=200, conflict=None):
+    html = render_template("review/_review_card.html", visit=visit, form=form, conflict=conflict)
+    response = current_app.response_class(html, status=status, mimetype="text/html")
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.post("/review/<int:visit_id>")
+@login_required
+def decide(visit_id: int):
+    """Approve, send back (note required) or reject one round of a visit; a second decision is refused."""
+    visit = get_visit_for(current_user, visit_id, review=True)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        if wants_fragment():
+            return _card(visit, form, status=422)
+        return _back_to_queue(_("Keputusan tidak dapat dibaca. Coba lagi."))
+    try:
+        record = review.decide(visit, current_user._get_current_object(), form.decision.data, form.note.data,
+                               form.round.data, current_app.config["FLAG_ACCURACY_M"])
+    except review.DecisionError as exc:
+        add_error(getattr(form, exc.field, form.note), exc.message)
+        if wants_fragment():
+            return _card(visit, form, status=422)
+        return _back_to_queue(exc.message)
+    except review.AlreadyDecided as exc:
+        db.session.refresh(visit)
+        if wants_fragment():
+            return _card(visit, form, status=409, conflict=exc.decision)
+        who = exc.decision.decided_by.full_name if exc.decision and exc.decision.decided_by else "?"
+        return _back_to_queue(_("Kunjungan ini sudah diputuskan oleh %(who)s. Tidak ada yang diubah.", who=who))
+    message = _("%(decision)s: kunjungan %(name)s.", decision=review.DECISION_LABELS[record.decision],
+                name=visit.recipient.name)
+    if wants_fragment():
+        return render_template("review/_decided.html", visit=visit, record=record, message=message)
+    flash(message, "ok")
+    return redirect(request.referrer if _is_local(request.referrer) else url_for("review.queue"), code=303)
+
+
+def _is_local(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+def _back_to_queue(message):
+    flash(message, "error")
+    return redirect(url_for("review.queue"), code=303)
+
+
+@bp.get("/peta/")
+@login_required
+def map_view():
+    """Visits coloured by review state and families' registered business locations, filterable."""
+    regions, mentors, filters = _scope()
+    visits = db.session.scalars(
+        apply(visits_visible_to(current_user).where(Visit.lat.is_not(None)), filters)
+        .options(selectinload(Visit.recipient), selectinload(Visit.mentor))
+        .order_by(Visit.visited_at.desc()).limit(2000)).all()
+    families_query = activity.recipients_in_scope(current_user, filters).where(Recipient.business_lat.is_not(None))
+    families = db.session.scalars(families_query.limit(5000)).all()
+    points = {
+        "visits": [{"lat": v.lat, "lon": v.lon, "state": v.review_state, "name": v.recipient.name,
+                    "mentor": v.mentor.full_name if v.mentor else "", "url": url_for(
+                        "recipients.detail", recipient_id=v.recipient_id),
+                    "when": f"{v.visited_at:%Y-%m-%d}"} for v in visits],
+        "families": [{"lat": r.business_lat, "lon": r.business_lon, "name": r.name, "url": url_for(
+            "recipients.detail", recipient_id=r.id)} for r in families],
+    }
+    return render_template("review/map.html", points=points, visits=visits, families=families, filters=filters,
+                           regions=regions, mentors=mentors)
+
+
+@bp.get("/review/pendamping")
+@login_required
+def mentors_view():
+    """Mentor activity: visits a week, approval and flag rates, overdue families, approved visits a month."""
+    regions, mentors, filters = _scope()
+    month = activity.parse_month(request.args.get("bulan"), dt.date.today())
+    rows = activity.mentor_rows(current_user, mentors, filters, dt.date.today(), month,
+                                current_app.config["FOLLOWUP_MONTHS"])
+    if request.args.get("format") == "csv":
+        return _activity_csv(rows, month)
+    return render_template("review/mentors.html", rows=rows, month=month, filters=filters, regions=regions,
+                           mentors=mentors, months=activity.recent_months(dt.date.today(), 12))
+
+
+def _activity_csv(rows, month: dt.date) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["pendamping", "nama", "wilayah", f"kunjungan_disetujui_{month:%Y_%m}", "kunjungan_per_minggu",
+                     "persen_disetujui", "persen_bertanda", "keluarga_terlambat"])
+    for row in rows:
+        writer.writerow([row.mentor.username, activity.safe_cell(row.mentor.full_name), activity.safe_cell(
+            row.regions), row.approved_in_month, f"{row.visits_per_week:.1f}", row.approval_pct, row.flag_pct,
+            row.overdue])
+    filename = f"kunjungan-disetujui-{month:%Y-%m}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
