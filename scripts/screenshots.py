@@ -33,6 +33,9 @@ PAGES = [
     ("mentor-home", "pendamping1", "/kunjungan/"),
     ("mentor-recipient", "pendamping1", "/penerima/{recipient}"),
     ("mentor-visit-form", "pendamping1", "/penerima/{recipient}/kunjungan/baru"),
+    ("supervisor-review", "koordinator1", "/review/"),
+    ("supervisor-map", "koordinator1", "/peta/"),
+    ("supervisor-mentors", "koordinator1", "/review/pendamping"),
     ("supervisor-recipients", "koordinator1", "/penerima/"),
 ]
 FULL_PAGE = {"mentor-recipient", "mentor-visit-form"}  # long pages: the whole scroll, not only the first screen

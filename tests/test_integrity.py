@@ -72,6 +72,7 @@ def test_jauh_dari_usaha_beyond_300_m(app, family):
     flag = next(f for f in far.flags if f.code == "jauh_dari_usaha")
     assert 380 < flag.evidence["distance_m"] < 420
     assert "m dari lokasi usaha" in integrity.explain(flag)
+    assert integrity.format_distance(60045) == "60,0 km" and integrity.format_distance(412.4) == "412 m"
     assert "jauh_dari_usaha" not in codes(record(app, family, lat=family.business_lat + 0.002, photo_seed=5))
 
 

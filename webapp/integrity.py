@@ -51,6 +51,13 @@ FLAG_LABELS = {
 }
 
 
+def format_distance(metres: float) -> str:
+    """'850 m' or '60,0 km' (Indonesian decimal comma)."""
+    if metres < 1000:
+        return f"{round(metres)} m"
+    return f"{metres / 1000:.1f} km".replace(".", ",")
+
+
 def explain(flag: EvidenceFlag) -> str:
     """One line in Indonesian saying what was seen, with its numbers."""
     e = flag.evidence or {}
@@ -61,8 +68,8 @@ def explain(flag: EvidenceFlag) -> str:
         return str(_l("Akurasi GPS ± %(acc)s m (batas %(limit)s m): lokasi tidak bisa dipastikan.",
                       acc=round(e.get("accuracy_m", 0)), limit=round(e.get("limit_m", 0))))
     if code == "jauh_dari_usaha":
-        return str(_l("Titik kunjungan %(d)s m dari lokasi usaha yang terdaftar (batas %(limit)s m).",
-                      d=round(e.get("distance_m", 0)), limit=round(e.get("limit_m", 0))))
+        return str(_l("Titik kunjungan %(d)s dari lokasi usaha yang terdaftar (batas %(limit)s m).",
+                      d=format_distance(e.get("distance_m", 0)), limit=round(e.get("limit_m", 0))))
     if code == "di_luar_wilayah":
         if e.get("outside") == "kaltim":
             return str(_l("Titik kunjungan di luar Kalimantan Timur."))

@@ -44,11 +44,11 @@ def to_wita(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC).astimezone(WITA)
 
 
-def _distance_m(visit) -> int | None:
+def _distance_to_business(visit) -> str | None:
     r = visit.recipient
     if visit.lat is None or not r.has_business_location:
         return None
-    return round(haversine_km(visit.lat, visit.lon, r.business_lat, r.business_lon) * 1000)
+    return integrity.format_distance(haversine_km(visit.lat, visit.lon, r.business_lat, r.business_lon) * 1000)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -82,7 +82,7 @@ def register_template_helpers(app: Flask) -> None:
         explain_flag=integrity.explain,
         flag_codes=FLAG_CODES,
         decision_label=lambda d: str(review.DECISION_LABELS.get(d, d)),
-        distance_m=_distance_m,
+        distance_to_business=_distance_to_business,
         status_label=lifecycle.status_label,
         timeline=timeline.timeline,
         visit_kind_label=timeline.visit_kind_label,
