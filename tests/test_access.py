@@ -51,6 +51,10 @@ ROUTES = {
     "visits.resubmit": ("GET", lambda w: f"/kunjungan/{w.visit_id}/perbaiki", {
         **_everyone(404), "mentor": 303}),
     "review.queue": ("GET", lambda w: "/review/", _supervisors(200)),
+    "pwa.manifest": ("GET", lambda w: "/manifest.webmanifest", _everyone(200, anonymous=200)),
+    "pwa.service_worker": ("GET", lambda w: "/sw.js", _everyone(200, anonymous=200)),
+    "pwa.offline": ("GET", lambda w: "/offline", _everyone(200, anonymous=200)),
+    "pwa.csrf_token": ("GET", lambda w: "/csrf-token", _everyone(200, anonymous=401)),  # scripts get 401, not a page
     "review.map_view": ("GET", lambda w: "/peta/", _supervisors(200)),
     "review.mentors_view": ("GET", lambda w: "/review/pendamping", _supervisors(200)),
     # a mentor who can see the visit may not judge it (403); out of scope is 404
@@ -92,7 +96,7 @@ def test_route_access(client, login_as, world_with_photo, endpoint, role):
         data = {"csrf_token": token, "version": world_with_photo.recipients["own"].version, **POST_DATA[endpoint]}
         response = client.post(url, data=data)
     assert response.status_code == expected[role], f"{role} {method} {url}"
-    if expected[role] == LOGIN and role == "anonymous" and endpoint not in ("auth.logout",):
+    if expected[role] == LOGIN and role == "anonymous" and endpoint != "auth.logout":
         assert "/auth/login" in response.headers["Location"]
 
 

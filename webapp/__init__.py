@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .config import PROJECT_ROOT, build_config
-from .extensions import babel, csrf, db, htmx, login_manager, migrate
+from .extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=is_sqlite, compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)
+    compress.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)  # catalogues in webapp/translations
 
     login_manager.init_app(app)
@@ -66,13 +67,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = None  # the login page says enough
     login_manager.session_protection = "basic"  # "strong" would log mentors out whenever their mobile IP changes
 
-    from . import auth, errors, recipients, supervision, views, visits
+    from . import auth, errors, pwa, recipients, supervision, views, visits
     from .cli import register_cli
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(recipients.bp)
     app.register_blueprint(visits.bp)
     app.register_blueprint(supervision.bp)
+    app.register_blueprint(pwa.bp)
     app.register_blueprint(views.bp)
     errors.register(app)
     register_cli(app)

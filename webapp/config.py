@@ -110,6 +110,11 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "PERMANENT_SESSION_LIFETIME": 30 * 24 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,  # a form opened in the morning is still sendable at night
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Compress HTML, CSS, JS and JSON (photos are JPEG already); brotli where the browser takes it.
+        "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript",
+                               "application/json", "application/manifest+json", "image/svg+xml", "text/csv"],
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        "COMPRESS_MIN_SIZE": 500,
     }
     for var in ENV_VARS:
         raw = os.environ.get(var.name)

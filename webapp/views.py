@@ -83,6 +83,7 @@ def register_template_helpers(app: Flask) -> None:
         flag_codes=FLAG_CODES,
         decision_label=lambda d: str(review.DECISION_LABELS.get(d, d)),
         distance_to_business=_distance_to_business,
+        now_wita=lambda: f"{dt.datetime.now(WITA):%d/%m %H.%M} WITA",
         status_label=lifecycle.status_label,
         timeline=timeline.timeline,
         visit_kind_label=timeline.visit_kind_label,

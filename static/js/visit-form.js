@@ -7,108 +7,289 @@
 
   function fill(template, metres) { return template.replace("{m}", String(Math.round(metres))); }
 
-  // --- Location: watch the position for up to 30 s, keep the most accurate fix, stop early at <= 20 m.
-  var geo = form.querySelector("[data-geo]");
-  var button = geo.querySelector("[data-geo-button]");
-  var status = geo.querySelector("[data-geo-status]");
-  var fields = {
-    lat: geo.querySelector("[data-geo-lat]"),
-    lon: geo.querySelector("[data-geo-lon]"),
-    accuracy: geo.querySelector("[data-geo-accuracy]"),
-    at: form.querySelector("input[name=location_fixed_at]")
-  };
-  var reason = form.querySelector("select[name=no_location_reason]");
-  var watchId = null;
-  var best = null;
-  var GOOD_ENOUGH_M = 20;
-  var WATCH_MS = 30000;
+  // Everything inside the form is (re)wired here: the form's content is replaced when the server shows errors.
+  function wire() {
+    // --- Location: watch the position for up to 30 s, keep the most accurate fix, stop early at <= 20 m.
+    var geo = form.querySelector("[data-geo]") || document.createElement("div");  // absent when correcting
+    var button = geo.querySelector("[data-geo-button]") || document.createElement("button");
+    var status = geo.querySelector("[data-geo-status]");
+    var fields = {
+      lat: geo.querySelector("[data-geo-lat]"),
+      lon: geo.querySelector("[data-geo-lon]"),
+      accuracy: geo.querySelector("[data-geo-accuracy]"),
+      at: form.querySelector("input[name=location_fixed_at]")
+    };
+    var reason = form.querySelector("select[name=no_location_reason]");
+    var watchId = null;
+    var best = null;
+    var GOOD_ENOUGH_M = 20;
+    var WATCH_MS = 30000;
 
-  function stop() {
-    if (watchId !== null) { navigator.geolocation.clearWatch(watchId); watchId = null; }
-    button.disabled = false;
-  }
-  function keep(position) {
-    var c = position.coords;
-    if (best && best.coords.accuracy <= c.accuracy) { return; }
-    best = position;
-    fields.lat.value = c.latitude.toFixed(7);
-    fields.lon.value = c.longitude.toFixed(7);
-    fields.accuracy.value = c.accuracy.toFixed(1);
-    fields.at.value = new Date(position.timestamp).toISOString();
-    if (reason) { reason.value = ""; }
-    status.textContent = fill(geo.dataset[c.accuracy <= GOOD_ENOUGH_M ? "msgGood" : "msgAccuracy"], c.accuracy);
-    if (c.accuracy <= GOOD_ENOUGH_M) { stop(); }
-  }
-  function fail(error) {
-    if (best) { stop(); return; }
-    status.textContent = geo.dataset[error && error.code === 1 ? "msgDenied" : "msgUnavailable"];
-    if (reason && !reason.value) { reason.value = error && error.code === 1 ? "izin_ditolak" : "sinyal_lemah"; }
-    stop();
-  }
-  button.addEventListener("click", function () {
-    if (!("geolocation" in navigator)) {
-      status.textContent = geo.dataset.msgUnsupported;
-      if (reason && !reason.value) { reason.value = "gps_mati"; }
-      return;
+    function stop() {
+      if (watchId !== null) { navigator.geolocation.clearWatch(watchId); watchId = null; }
+      button.disabled = false;
     }
-    best = null;
-    button.disabled = true;
-    status.textContent = geo.dataset.msgWait;
-    watchId = navigator.geolocation.watchPosition(keep, fail,
-      { enableHighAccuracy: true, timeout: WATCH_MS, maximumAge: 0 });
-    window.setTimeout(function () { if (watchId !== null) { if (best) { stop(); } else { fail(null); } } }, WATCH_MS);
-  });
+    function keep(position) {
+      var c = position.coords;
+      if (best && best.coords.accuracy <= c.accuracy) { return; }
+      best = position;
+      fields.lat.value = c.latitude.toFixed(7);
+      fields.lon.value = c.longitude.toFixed(7);
+      fields.accuracy.value = c.accuracy.toFixed(1);
+      fields.at.value = new Date(position.timestamp).toISOString();
+      if (reason) { reason.value = ""; }
+      status.textContent = fill(geo.dataset[c.accuracy <= GOOD_ENOUGH_M ? "msgGood" : "msgAccuracy"], c.accuracy);
+      if (c.accuracy <= GOOD_ENOUGH_M) { stop(); }
+    }
+    function fail(error) {
+      if (best) { stop(); return; }
+      status.textContent = geo.dataset[error && error.code === 1 ? "msgDenied" : "msgUnavailable"];
+      if (reason && !reason.value) { reason.value = error && error.code === 1 ? "izin_ditolak" : "sinyal_lemah"; }
+      stop();
+    }
+    button.addEventListener("click", function () {
+      if (!("geolocation" in navigator)) {
+        status.textContent = geo.dataset.msgUnsupported;
+        if (reason && !reason.value) { reason.value = "gps_mati"; }
+        return;
+      }
+      best = null;
+      button.disabled = true;
+      status.textContent = geo.dataset.msgWait;
+      watchId = navigator.geolocation.watchPosition(keep, fail,
+        { enableHighAccuracy: true, timeout: WATCH_MS, maximumAge: 0 });
+      window.setTimeout(function () { if (watchId !== null) { if (best) { stop(); } else { fail(null); } } }, WATCH_MS);
+    });
 
-  // --- Photos: preview each chosen photo; show one empty slot at a time.
-  var slots = Array.prototype.slice.call(form.querySelectorAll("[data-photo-slot]"));
-  function refreshSlots() {
-    var shownEmpty = false;
+    // --- Photos: preview each chosen photo; show one empty slot at a time.
+    var slots = Array.prototype.slice.call(form.querySelectorAll("[data-photo-slot]"));
+    function refreshSlots() {
+      var shownEmpty = false;
+      slots.forEach(function (slot) {
+        var input = slot.querySelector("input[type=file]");
+        var hasFile = input.files && input.files.length > 0;
+        var invalid = slot.classList.contains("field--invalid");
+        var show = hasFile || invalid || !shownEmpty;
+        if (!hasFile && !invalid) { shownEmpty = true; }
+        slot.hidden = !show;
+      });
+    }
     slots.forEach(function (slot) {
       var input = slot.querySelector("input[type=file]");
-      var hasFile = input.files && input.files.length > 0;
-      var invalid = slot.classList.contains("field--invalid");
-      var show = hasFile || invalid || !shownEmpty;
-      if (!hasFile && !invalid) { shownEmpty = true; }
-      slot.hidden = !show;
-    });
-  }
-  slots.forEach(function (slot) {
-    var input = slot.querySelector("input[type=file]");
-    var preview = slot.querySelector("[data-photo-preview]");
-    input.addEventListener("change", function () {
-      if (preview.src) { URL.revokeObjectURL(preview.src); }
-      if (input.files && input.files[0]) {
-        preview.src = URL.createObjectURL(input.files[0]);
-        preview.hidden = false;
-      } else {
-        preview.removeAttribute("src");
-        preview.hidden = true;
-      }
-      refreshSlots();
-    });
-  });
-  refreshSlots();
-
-  // --- One tap when every package item is there and in use (the common case); each can still be changed.
-  Array.prototype.forEach.call(form.querySelectorAll("[data-all-items]"), function (button) {
-    button.addEventListener("click", function () {
-      Array.prototype.forEach.call(form.querySelectorAll("select[name^='item-']"), function (select) {
-        select.value = button.dataset.allItems;
+      var preview = slot.querySelector("[data-photo-preview]");
+      input.addEventListener("change", function () {
+        if (preview.src) { URL.revokeObjectURL(preview.src); }
+        if (input.files && input.files[0]) {
+          preview.src = URL.createObjectURL(input.files[0]);
+          preview.hidden = false;
+        } else {
+          preview.removeAttribute("src");
+          preview.hidden = true;
+        }
+        refreshSlots();
       });
     });
-  });
+    refreshSlots();
 
-  // --- Rupiah: thousands separators while typing; the server keeps only the digits.
-  Array.prototype.forEach.call(form.querySelectorAll("[data-rupiah]"), function (input) {
-    input.addEventListener("input", function () {
-      var digits = input.value.replace(/\D/g, "").replace(/^0+(?=\d)/, "");
-      input.value = digits.replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+    // --- One tap when every package item is there and in use (the common case); each can still be changed.
+    Array.prototype.forEach.call(form.querySelectorAll("[data-all-items]"), function (button) {
+      button.addEventListener("click", function () {
+        Array.prototype.forEach.call(form.querySelectorAll("select[name^='item-']"), function (select) {
+          select.value = button.dataset.allItems;
+        });
+      });
     });
-  });
 
-  // --- The time of the visit is when the mentor saves it, on the phone's clock (checked by the server).
-  form.addEventListener("submit", function () {
+    // --- Rupiah: thousands separators while typing; the server keeps only the digits.
+    Array.prototype.forEach.call(form.querySelectorAll("[data-rupiah]"), function (input) {
+      input.addEventListener("input", function () {
+        var digits = input.value.replace(/\D/g, "").replace(/^0+(?=\d)/, "");
+        input.value = digits.replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+      });
+    });
+  }
+  wire();
+
+  // --- A fresh visit UUID made on the phone, so every form copy (even a cached offline one) is a new visit.
+  // A form re-shown with errors keeps its UUID: sending it again is the same visit.
+  function uuid4() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  var uuidField = form.querySelector("input[name=uuid]");
+  if (uuidField && !form.querySelector(".alert--error") && !form.dataset.keepUuid) { uuidField.value = uuid4(); }
+
+  // --- EXIF DateTimeOriginal from the original file (downscaling on a canvas drops all metadata).
+  function exifTime(file) {
+    return file.slice(0, 131072).arrayBuffer().then(function (buffer) {
+      var view = new DataView(buffer);
+      if (view.byteLength < 4 || view.getUint16(0) !== 0xFFD8) { return null; }
+      var offset = 2;
+      while (offset + 4 < view.byteLength) {
+        var marker = view.getUint16(offset);
+        var size = view.getUint16(offset + 2);
+        if (marker === 0xFFE1 && view.getUint32(offset + 4) === 0x45786966) { return readTiff(view, offset + 10); }
+        if ((marker & 0xFF00) !== 0xFF00) { return null; }
+        offset += 2 + size;
+      }
+      return null;
+    }).catch(function () { return null; });
+  }
+  function readTiff(view, tiff) {
+    var little = view.getUint16(tiff) === 0x4949;
+    var u16 = function (o) { return view.getUint16(tiff + o, little); };
+    var u32 = function (o) { return view.getUint32(tiff + o, little); };
+    function findTag(ifd, tag) {
+      var count = u16(ifd);
+      for (var i = 0; i < count; i++) {
+        var entry = ifd + 2 + i * 12;
+        if (u16(entry) === tag) { return entry; }
+      }
+      return null;
+    }
+    function ascii(entry) {
+      var length = u32(entry + 4);
+      var at = length > 4 ? u32(entry + 8) : entry + 8;
+      var out = "";
+      for (var i = 0; i < length - 1 && tiff + at + i < view.byteLength; i++) {
+        out += String.fromCharCode(view.getUint8(tiff + at + i));
+      }
+      return out;
+    }
+    try {
+      var ifd0 = u32(4);
+      var exifPointer = findTag(ifd0, 0x8769);
+      var original = exifPointer ? findTag(u32(exifPointer + 8), 0x9003) : null;
+      var entry = original || findTag(ifd0, 0x0132);
+      return entry ? ascii(entry) : null;
+    } catch (e) { return null; }
+  }
+
+  // --- Photos leave the phone small: longest side 1600 px, JPEG quality 0.8 (a 4 MB photo becomes ~300 KB).
+  var MAX_SIDE = 1600;
+  function downscale(file) {
+    if (!window.createImageBitmap) { return Promise.resolve(file); }
+    return createImageBitmap(file).then(function (bitmap) {
+      var scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      if (bitmap.close) { bitmap.close(); }
+      return new Promise(function (resolve) {
+        canvas.toBlob(function (blob) { resolve(blob || file); }, "image/jpeg", 0.8);
+      });
+    }).catch(function () { return file; });  // not decodable here: the server judges the original
+  }
+
+  // --- Saving: into the phone's outbox first (nothing is lost if the tab closes), then sent.
+  var saving = false;
+  var status = document.getElementById("save-status");
+  function say(message) { if (status) { status.textContent = message; status.hidden = !message; } }
+
+  function collect() {
+    var fields = [];
+    var photos = [];
+    var jobs = [];
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled) { return; }
+      if (el.type === "file") {
+        if (el.files && el.files[0]) {
+          var file = el.files[0];
+          jobs.push(Promise.all([downscale(file), exifTime(file)]).then(function (result) {
+            photos.push({ field: el.name, blob: result[0] });
+            if (result[1]) { fields.push([el.name + "-taken", result[1]]); }
+          }));
+        }
+        return;
+      }
+      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) { return; }
+      if (el.tagName === "BUTTON") { return; }
+      fields.push([el.name, el.value]);
+    });
+    return Promise.all(jobs).then(function () {
+      photos.sort(function (a, b) { return a.field < b.field ? -1 : 1; });
+      return { fields: fields, photos: photos };
+    });
+  }
+
+  function formData(item) {
+    var data = new FormData();
+    item.fields.forEach(function (pair) { data.append(pair[0], pair[1]); });
+    item.photos.forEach(function (p) { data.append(p.field, p.blob, p.field + ".jpg"); });
+    return data;
+  }
+
+  // The server's answer with field errors: show it in place, with the chosen photos put back in their slots.
+  function showErrors(html, item) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var fresh = doc.getElementById("visit-form");
+    if (!fresh) { return false; }
+    form.innerHTML = fresh.innerHTML;
+    form.dataset.keepUuid = "1";
+    item.photos.forEach(function (p) {
+      var input = form.querySelector("input[name='" + p.field + "']");
+      if (!input || !window.DataTransfer) { return; }
+      var transfer = new DataTransfer();
+      transfer.items.add(new File([p.blob], p.field + ".jpg", { type: "image/jpeg" }));
+      input.files = transfer.files;
+    });
+    wire();
+    var dropped = form.querySelector("[data-photos-dropped]");
+    if (dropped && window.DataTransfer) { dropped.hidden = true; }
+    var first = form.querySelector("[aria-invalid='true']") || form.querySelector(".alert--error");
+    if (first) { first.focus(); first.scrollIntoView({ block: "center" }); }
+    return true;
+  }
+
+  form.addEventListener("submit", function (event) {
+    // The time of the visit is when the mentor saves it, on the phone's clock (checked by the server).
     var visitedAt = form.querySelector("input[name=visited_at]");
     if (visitedAt && !visitedAt.value) { visitedAt.value = new Date().toISOString(); }
+    if (!window.KailOutbox || !window.indexedDB || !window.fetch || form.dataset.direct) { return; }  // plain post
+    event.preventDefault();
+    if (saving) { return; }
+    saving = true;
+    say(form.dataset.msgPreparing);
+    collect().then(function (parts) {
+      var item = {
+        uuid: uuidField.value, url: form.action, title: form.dataset.title || "", createdAt: new Date().toISOString(),
+        fields: parts.fields, photos: parts.photos, state: "waiting", attempts: 0
+      };
+      return KailOutbox.put(item).then(function () { return item; });
+    }).then(function (item) {
+      if (!navigator.onLine) { throw { offline: true }; }
+      say(form.dataset.msgSending);
+      return fetch(form.action, { method: "POST", body: formData(item), credentials: "same-origin",
+                                  headers: { "X-Kail-Outbox": "page" } })
+        .then(function (response) {
+          if (response.status === 201 || response.status === 200) {
+            return response.json().then(function (json) {
+              return KailOutbox.remove(item.uuid).then(function () { window.location.assign(json.url); });
+            });
+          }
+          if (response.status === 422) {
+            return response.text().then(function (html) {
+              return KailOutbox.remove(item.uuid).then(function () {
+                saving = false;
+                say("");
+                if (!showErrors(html, item)) { throw { offline: true }; }
+              });
+            });
+          }
+          throw { offline: true };  // anything else: the outbox keeps it and retries (new token, later)
+        }, function () { throw { offline: true }; });
+    }).catch(function (problem) {
+      if (!problem || !problem.offline) { throw problem; }
+      if (window.KailApp) { KailApp.requestSync(); }
+      say(form.dataset.msgQueued);
+      window.setTimeout(function () { window.location.assign(form.dataset.home || "/"); }, 1500);
+    }).catch(function () {
+      saving = false;
+      say(form.dataset.msgFailed);
+    });
   });
 })();

@@ -1,6 +1,6 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -16,6 +16,14 @@ def load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     # A deactivated user is logged out on their next request.
     return user if user is not None and user.is_active else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Pages send people to the login page; the phone's outbox and other scripts get a 401 they can act on."""
+    if request.headers.get("X-Kail-Outbox") or request.path.startswith("/csrf-token") or request.is_json:
+        return jsonify({"status": "login_required", "message": _("Sesi berakhir. Masuk lagi untuk mengirim.")}), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def safe_next(target: str | None) -> str:

@@ -90,6 +90,20 @@ def parse_client_time(text: str | None, now: dt.datetime) -> dt.datetime | None:
     return value
 
 
+def parse_exif_time(text: str | None) -> dt.datetime | None:
+    """'2026:11:20 09:15:00' (EXIF, camera local time) or ISO; None when absent or implausible."""
+    if not text:
+        return None
+    text = text.strip()[:19]
+    for fmt in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
+        try:
+            value = dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return value if dt.datetime(2000, 1, 1) <= value <= dt.datetime(2100, 1, 1) else None
+    return None
+
+
 class VisitForm(KailForm):
     uuid = HiddenField(validators=[InputRequired()])
     kind = HiddenField(validators=[InputRequired()])
@@ -200,6 +214,9 @@ def parse_dynamic(form: VisitForm, package: list[str], formdata: MultiDict, file
         except photos.PhotoError as exc:
             parts.errors[f"photo-{slot}"] = str(exc)
             continue
+        if processed.exif_taken_at is None:
+            # Downscaled on the phone (which drops EXIF): the capture time read from the original comes along.
+            processed.exif_taken_at = parse_exif_time(formdata.get(f"photo-{slot}-taken"))
         client_uuid = formdata.get(f"photo-{slot}-uuid", "")
         try:
             client_uuid = str(uuid.UUID(client_uuid))

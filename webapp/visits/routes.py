@@ -1,7 +1,7 @@
 import datetime as dt
 import uuid
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -81,7 +81,30 @@ def _form_page(recipient, form, parts=None, status=200, **extra):
                   tag_labels=recording.PHOTO_TAG_LABELS, max_photos=recording.MAX_PHOTOS, **extra)
 
 
+def _from_outbox() -> bool:
+    """Sent by a script (the phone's outbox, or the form saving in the foreground): success answers in JSON."""
+    return request.headers.get("X-Kail-Outbox") in ("1", "page")
+
+
+def _background() -> bool:
+    """The outbox sending on its own: errors in JSON too (the form page itself wants them as HTML)."""
+    return request.headers.get("X-Kail-Outbox") == "1"
+
+
+def _outbox_reply(status: int, state: str, visit=None, errors=None, message=None):
+    body = {"status": state}
+    if visit is not None:
+        body.update(visit_id=visit.id, url=url_for("recipients.detail", recipient_id=visit.recipient_id))
+    if errors:
+        body["errors"] = errors
+    if message:
+        body["message"] = str(message)
+    return jsonify(body), status
+
+
 def _already_stored(visit):
+    if _from_outbox():
+        return _outbox_reply(200, "duplicate", visit)
     flash(_("Kunjungan ini sudah tersimpan sebelumnya; tidak disimpan dua kali."), "ok")
     return redirect(url_for("recipients.detail", recipient_id=visit.recipient_id), code=303)
 
@@ -108,11 +131,15 @@ def create(recipient_id: int):
         existing = None
     if existing is not None:
         if existing.recipient_id != recipient.id or existing.mentor_id != current_user.id:
+            if _from_outbox():
+                return _outbox_reply(409, "conflict", message=_("Kode kunjungan ini sudah dipakai untuk data lain."))
             abort(409)
         return _already_stored(existing)
 
     form.validate()
     if form.kind.errors or form.uuid.errors:
+        if _from_outbox():
+            return _outbox_reply(400, "invalid", message=_("Data kunjungan rusak."))
         abort(400)  # hidden fields only a tampered form gets wrong
     parts = parse_dynamic(form, recipient.package_items, request.form, request.files,
                           current_app.config["MAX_PHOTO_MB"] * 1024 * 1024)
@@ -148,7 +175,14 @@ def create(recipient_id: int):
             if not created:
                 return _already_stored(visit)
             flash(_("Kunjungan tersimpan dan menunggu review koordinator."), "ok")
+            if _from_outbox():
+                return _outbox_reply(201, "created", visit)
             return redirect(url_for("recipients.detail", recipient_id=recipient.id), code=303)
+    if _background():
+        errors = {name: " ".join(messages) for name, messages in form.errors.items()}
+        errors.update(parts.errors)
+        return _outbox_reply(422, "invalid", errors=errors,
+                             message=_("Kunjungan ditolak server: %(errors)s", errors="; ".join(errors.values())))
     return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent)
 
 

@@ -1,0 +1,120 @@
+// Kail on every page: service worker, online/offline state, the outbox panel ("menunggu dikirim"), install hint.
+(function () {
+  "use strict";
+  var panel = document.getElementById("outbox");
+  var netStatus = document.getElementById("net-status");
+  var offlineNote = document.getElementById("offline-note");
+  var text = panel ? panel.dataset : {};
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* the app works without */ });
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (event.data && event.data.type === "outbox-changed") { render(); }
+    });
+  }
+
+  function showNetwork() {
+    var online = navigator.onLine;
+    if (netStatus) {
+      netStatus.textContent = online ? netStatus.dataset.online : netStatus.dataset.offline;
+      netStatus.classList.toggle("net--offline", !online);
+    }
+    if (offlineNote) { offlineNote.hidden = online; }
+  }
+
+  function stateLabel(item) {
+    if (item.state === "rejected") { return text.rejected + (item.lastError ? ": " + item.lastError : ""); }
+    if (item.state === "sending") { return text.sending; }
+    return item.attempts ? text.retrying : text.waiting;
+  }
+
+  function render() {
+    if (!panel || !window.KailOutbox) { return Promise.resolve(); }
+    return KailOutbox.all().then(function (items) {
+      panel.hidden = items.length === 0;
+      panel.querySelector("[data-outbox-count]").textContent = String(items.length);
+      var list = panel.querySelector("[data-outbox-list]");
+      list.textContent = "";
+      items.forEach(function (item) {
+        var li = document.createElement("li");
+        li.className = "outbox__item outbox__item--" + item.state;
+        var title = document.createElement("strong");
+        title.textContent = item.title || item.uuid;
+        var meta = document.createElement("span");
+        meta.textContent = " · " + new Date(item.createdAt).toLocaleString("id-ID", {
+          day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }) + " · " + item.photos.length +
+          " " + text.photos + " · " + stateLabel(item);
+        li.appendChild(title);
+        li.appendChild(meta);
+        if (item.state === "rejected") {
+          var drop = document.createElement("button");
+          drop.type = "button";
+          drop.className = "button button--secondary";
+          drop.textContent = text.remove;
+          drop.addEventListener("click", function () {
+            if (window.confirm(text.confirmRemove)) { KailOutbox.remove(item.uuid).then(render); }
+          });
+          li.appendChild(drop);
+        }
+        list.appendChild(li);
+      });
+    });
+  }
+
+  function sendNow() {
+    if (!window.KailOutbox) { return Promise.resolve(); }
+    return KailOutbox.sendAll().then(function (result) {
+      if (result && result.error === "login" && panel) {
+        panel.querySelector("[data-outbox-note]").textContent = text.login;
+      }
+      return render();
+    });
+  }
+
+  window.KailApp = {
+    render: render,
+    sendNow: sendNow,
+    requestSync: function () {
+      if (!("serviceWorker" in navigator)) { return; }
+      navigator.serviceWorker.ready.then(function (registration) {
+        if (registration.sync) { return registration.sync.register(KailOutbox.SYNC_TAG); }
+      }).catch(function () { /* no Background Sync (iOS): the online event and the next start send it */ });
+    }
+  };
+
+  if (panel) {
+    panel.querySelector("[data-outbox-send]").addEventListener("click", sendNow);
+  }
+  window.addEventListener("online", function () { showNetwork(); sendNow(); });
+  window.addEventListener("offline", showNetwork);
+  showNetwork();
+  render().then(function () { if (navigator.onLine) { sendNow(); } });  // every time the app opens
+
+  // Logging out: forget the offline copies of family pages on this phone.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-logout]"), function (form) {
+    form.addEventListener("submit", function () {
+      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+        navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
+      }
+    });
+  });
+
+  // Install: Android/Chromium offers a prompt; iOS needs Share → Add to Home Screen.
+  var install = document.getElementById("install-hint");
+  if (install && !window.matchMedia("(display-mode: standalone)").matches && !navigator.standalone) {
+    var deferred = null;
+    window.addEventListener("beforeinstallprompt", function (event) {
+      event.preventDefault();
+      deferred = event;
+      install.hidden = false;
+      install.querySelector("[data-install-android]").hidden = false;
+    });
+    install.querySelector("[data-install-button]").addEventListener("click", function () {
+      if (deferred) { deferred.prompt(); deferred = null; install.hidden = true; }
+    });
+    if (/iphone|ipad|ipod/i.test(navigator.userAgent)) {
+      install.hidden = false;
+      install.querySelector("[data-install-ios]").hidden = false;
+    }
+  }
+})();

@@ -1,0 +1,71 @@
+"""The installable, offline side: manifest, service worker, offline page, a fresh CSRF token for the outbox."""
+
+from flask import current_app, jsonify, make_response, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from flask_wtf.csrf import generate_csrf
+
+from . import bp
+from .shell import shell_version
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: installable on Android, standalone, Indonesian short name."""
+    icon = lambda name, size, purpose="any": {  # noqa: E731
+        "src": url_for("static", filename=f"img/{name}"), "sizes": size, "type": "image/png", "purpose": purpose}
+    data = {
+        "id": "/?source=pwa",
+        "name": "Kail — Pendampingan UEP Dinsos Kaltim",
+        "short_name": "Kail",
+        "description": _("Pendampingan penerima bantuan Usaha Ekonomi Produktif, Dinas Sosial Kalimantan Timur"),
+        "lang": "id",
+        "start_url": "/?source=pwa",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "theme_color": "#0b6e4f",
+        "background_color": "#f3f5f4",
+        "icons": [icon("icon-192.png", "192x192"), icon("icon-512.png", "512x512"),
+                  icon("icon-maskable-512.png", "512x512", "maskable")],
+    }
+    response = make_response(jsonify(data))
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, at the root so its scope is the whole app; always revalidated."""
+    body = render_template("pwa/sw.js", version=shell_version(current_app), shell=_shell_urls())
+    response = make_response(body)
+    response.mimetype = "text/javascript"
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+def _shell_urls() -> list[str]:
+    static = [
+        "css/app.css", "js/app.js", "js/outbox.js", "js/outbox-core.js", "js/visit-form.js", "js/home.js",
+        "vendor/htmx-2.0.11.min.js", "img/icon.svg", "img/icon-192.png", "img/icon-512.png",
+    ]
+    return [url_for("pwa.offline"), url_for("pwa.manifest")] + [url_for("static", filename=f) for f in static]
+
+
+@bp.get("/offline")
+def offline():
+    """Shown by the service worker when a page is neither reachable nor cached."""
+    response = make_response(render_template("pwa/offline.html"))
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/csrf-token")
+@login_required
+def csrf_token():
+    """A fresh CSRF token for the outbox: a phone that was offline for days must not fail on an old one."""
+    response = jsonify({"token": generate_csrf()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
