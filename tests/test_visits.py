@@ -344,3 +344,47 @@ def test_mentor_home_page_fragment_and_search(mentor_client, family):
 
 def test_home_redirects_mentors_to_their_visits(mentor_client):
     assert mentor_client.get("/").headers["Location"] == "/kunjungan/"
+
+
+def test_outbox_gets_json_created_then_duplicate(mentor_client, family):
+    data = good_data(mentor_client, family, **{"photo-1-taken": "2026:11:27 08:00:00"})
+    token = data.pop("csrf_token")
+    headers = {"X-Kail-Outbox": "1", "X-CSRFToken": token}
+    first = mentor_client.post(form_url(family), data=data, headers=headers, content_type="multipart/form-data")
+    assert first.status_code == 201 and first.json["status"] == "created"
+    assert first.json["url"] == f"/penerima/{family.id}"
+    again = good_data(mentor_client, family, uuid=data["uuid"])
+    again.pop("csrf_token")
+    second = mentor_client.post(form_url(family), data=again, headers=headers, content_type="multipart/form-data")
+    assert second.status_code == 200 and second.json["status"] == "duplicate"
+    assert _count(Visit) == 1
+    # the phone downscaled the photo (no EXIF left) and sent the capture time read from the original
+    photo = db.session.scalar(select(Photo).order_by(Photo.id))
+    assert photo.exif_taken_at == dt.datetime(2026, 11, 27, 8, 0)
+
+
+def test_outbox_gets_json_errors(mentor_client, family):
+    data = good_data(mentor_client, family, operating=None)
+    token = data.pop("csrf_token")
+    response = mentor_client.post(form_url(family), data=data, content_type="multipart/form-data",
+                                  headers={"X-Kail-Outbox": "1", "X-CSRFToken": token})
+    assert response.status_code == 422 and response.json["status"] == "invalid"
+    assert "operating" in response.json["errors"] and "beroperasi" in response.json["message"]
+    assert _count(Visit) == 0
+
+
+def test_outbox_without_session_learns_it_must_log_in(client, world, family):
+    # no session, so no valid token: the outbox is told in JSON, asks for a fresh token, and gets a 401
+    response = client.post(form_url(family), headers={"X-Kail-Outbox": "1"})
+    assert response.status_code == 400 and response.json["status"] == "csrf"
+    token = client.get("/csrf-token")
+    assert token.status_code == 401 and token.json["status"] == "login_required"
+
+
+def test_csrf_token_endpoint_gives_a_working_token(mentor_client, family):
+    token = mentor_client.get("/csrf-token").json["token"]
+    data = good_data(mentor_client, family)
+    data.pop("csrf_token")
+    response = mentor_client.post(form_url(family), data=data, content_type="multipart/form-data",
+                                  headers={"X-Kail-Outbox": "1", "X-CSRFToken": token})
+    assert response.status_code == 201

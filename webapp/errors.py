@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -22,6 +22,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e):
+        if request.headers.get("X-Kail-Outbox"):  # the phone's outbox: it fetches a fresh token and retries
+            return jsonify({"status": "csrf", "message": _("Token formulir kedaluwarsa.")}), 400
         return _page(400, _("Sesi formulir kedaluwarsa"),
                      _("Halaman ini sudah terlalu lama terbuka. Muat ulang halaman lalu kirim lagi."))
 

@@ -68,7 +68,7 @@
       return response.json().catch(function () { return {}; }).then(function (json) {
         if (status === 201 || status === 200) { return { outcome: status === 201 ? "stored" : "duplicate", json: json }; }
         if (status === 401) { return { outcome: "login" }; }
-        if (status === 400 && !json.status) { return { outcome: "token" }; }  // CSRF refused: new token, retry
+        if (status === 400 && (json.status === "csrf" || !json.status)) { return { outcome: "token" }; }  // new token
         if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
           return { outcome: "rejected", message: json.message || ("HTTP " + status) };
         }
