@@ -41,7 +41,7 @@
         var title = document.createElement("strong");
         title.textContent = item.title || item.uuid;
         var meta = document.createElement("span");
-        meta.textContent = " · " + new Date(item.createdAt).toLocaleString("id-ID", {
+        meta.textContent = new Date(item.createdAt).toLocaleString("id-ID", {
           day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }) + " · " + item.photos.length +
           " " + text.photos + " · " + stateLabel(item);
         li.appendChild(title);
