@@ -44,7 +44,9 @@ ROUTES = {
     "recipients.change_status": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/status", _scoped(302)),
     "visits.home": ("GET", lambda w: "/kunjungan/", {**_everyone(200), "supervisor": 403,
                                                       "supervisor_other_region": 403, "admin": 403}),
-    "visits.create": ("GET", lambda w: f"/penerima/{w.recipients['own'].id}/kunjungan/baru", _scoped()),
+    # mentors record visits; supervisors and admins judge them (403), other mentors' families are 404
+    "visits.create": ("GET", lambda w: f"/penerima/{w.recipients['own'].id}/kunjungan/baru", {
+        **_scoped(), "supervisor": 403, "supervisor_other_region": 403, "admin": 403}),
     "visits.photo": ("GET", lambda w: f"/foto/{w.photo_id}", _scoped()),
     "visits.photo_thumb": ("GET", lambda w: f"/foto/{w.photo_id}/kecil", _scoped()),
     # not sent back: its own mentor is redirected to the family page; nobody else may correct it

@@ -44,7 +44,7 @@ def test_queue_shows_pending_visits_with_flags_in_scope(login_as, world, pending
     html = client.get("/review/").get_data(as_text=True)
     assert "Siti Aminah" in html and f"/foto/{pending.photos[0].id}/kecil" in html
     assert "Akurasi ± 12 m" in html and "Setujui" in html and "Minta perbaikan" in html
-    assert "1 kunjungan menunggu review" in html
+    assert "1 kunjungan menunggu diperiksa" in html
     fragment = client.get("/review/?flag=tanpa_lokasi", headers=HX).get_data(as_text=True)
     assert "<html" not in fragment and "Siti Aminah" not in fragment
     client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/review/")})
@@ -225,3 +225,29 @@ def test_mentor_activity_and_csv(login_as, world, pending):
     row = next(r for r in rows if r.startswith("pendamping-smd,"))
     assert row.split(",")[3] == "1"
     assert client.get("/review/pendamping?bulan=bukan-bulan").status_code == 200
+
+
+def test_nobody_approves_their_own_visit(world, pending):
+    with pytest.raises(review.DecisionError, match="orang lain"):
+        review.decide(pending, world.users["mentor"], "disetujui", None, 1)
+    db.session.refresh(pending)
+    assert pending.review_state == "menunggu"
+
+
+def test_supervisors_do_not_record_visits(login_as, world):
+    client = login_as("supervisor")
+    assert client.get(f"/penerima/{world.recipients['own'].id}/kunjungan/baru").status_code == 403
+    assert "Catat kunjungan" not in client.get(f"/penerima/{world.recipients['own'].id}").get_data(True)
+
+
+def test_resubmission_must_change_something(client, world, pending):
+    login(client, world.users["supervisor"].username)
+    decide(client, pending, "perbaikan", note="Foto ulang")
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/review/")})
+    login(client, world.users["mentor"].username)
+    data = {"csrf_token": csrf_token(client, "/kunjungan/"), "round": "1", "operating": "ya", "item-0": "dipakai",
+            "item-1": "dipakai", "turnover": "100.000", "turnover_period": "hari", "mentoring": ""}
+    response = client.post(f"/kunjungan/{pending.id}/perbaiki", data=data)
+    assert response.status_code == 422 and "Belum ada yang diperbaiki" in response.get_data(True)
+    db.session.refresh(pending)
+    assert pending.round == 1

@@ -57,11 +57,14 @@ def test_work_list_order(world):
     done = make("H Mandiri", status="mandiri", distributed_on=dt.date(2025, 3, 1))
     db.session.commit()
 
+    items = schedule.work_list([far, done, near, candidate, never, late, very_late, sent_back], TODAY)
+    assert [i.recipient.name for i in items] == [
+        "A Dikirim Balik", "B Sangat Terlambat", "C Terlambat", "D Belum Dikunjungi", "E Calon", "F Dekat",
+        "G Jauh", "H Mandiri"]
+    # "Terdekat": the groups stay, but within each the nearest comes first (G is near Balikpapan)
     items = schedule.work_list([far, done, near, candidate, never, late, very_late, sent_back], TODAY,
                                position=(-1.2, 116.8))
-    assert [i.recipient.name for i in items] == [
-        "A Dikirim Balik", "B Sangat Terlambat", "C Terlambat", "D Belum Dikunjungi", "E Calon", "G Jauh",
-        "F Dekat", "H Mandiri"]
+    assert [i.recipient.name for i in items][5:7] == ["G Jauh", "F Dekat"]
     groups = {i.recipient.name: i.group for i in items}
     assert groups["A Dikirim Balik"] == schedule.SENT_BACK
     assert groups["C Terlambat"] == schedule.OVERDUE
@@ -71,9 +74,24 @@ def test_work_list_order(world):
     assert by_name["C Terlambat"].due == dt.date(2026, 9, 1)
     assert by_name["G Jauh"].distance_km < by_name["F Dekat"].distance_km
 
-    # without a position the rest is ordered by next due date
     items = schedule.work_list([far, near], TODAY)
     assert all(i.distance_km is None for i in items)
+
+
+def test_planned_next_visit_counts(world):
+    mentor = world.users["mentor"]
+    # past the 12-month milestone: only the planned date can make the family due
+    old = factories.recipient(mentor=mentor, distributed_on=dt.date(2025, 1, 10), status="usaha_kesulitan")
+    factories.visit(old, visited_at=dt.datetime(2026, 2, 1), review_state="disetujui",
+                    next_visit_on=dt.date(2026, 3, 1))
+    # a planned date sooner than the schedule's wins
+    recent = factories.recipient(mentor=mentor, distributed_on=dt.date(2026, 10, 1))
+    factories.visit(recent, visited_at=dt.datetime(2026, 11, 2), review_state="menunggu",
+                    next_visit_on=dt.date(2026, 11, 16))
+    db.session.commit()
+    by_name = {i.recipient.id: i for i in schedule.work_list([old, recent], TODAY)}
+    assert by_name[old.id].group == schedule.OVERDUE and by_name[old.id].due == dt.date(2026, 3, 1)
+    assert by_name[recent.id].group == schedule.OVERDUE and by_name[recent.id].due == dt.date(2026, 11, 16)
 
 
 def test_suggested_next_visit(world):

@@ -81,9 +81,16 @@ def test_form_for_each_kind(mentor_client, family):
     select = html.split('name="status"')[1].split("</select>")[0]
     options = set(re.findall(r'<option (?:selected )?value="(\w+)"', select))
     assert options == {"usaha_kesulitan", "mandiri", "keluar", "tidak_memenuhi_syarat"}
-    penyaluran = mentor_client.get(form_url(family) + "?jenis=penyaluran").get_data(as_text=True)
+    # a running business gets follow-ups only: asking for another kind changes nothing
+    assert 'name="received"' not in mentor_client.get(form_url(family) + "?jenis=penyaluran").get_data(True)
+    from . import factories
+
+    verified = factories.recipient(mentor=family.mentor, status="terverifikasi")
+    db.session.commit()
+    penyaluran = mentor_client.get(form_url(verified)).get_data(as_text=True)
     assert 'name="received"' in penyaluran and 'name="operating"' not in penyaluran
-    verifikasi = mentor_client.get(form_url(family) + "?jenis=verifikasi").get_data(as_text=True)
+    assert '<option selected value="disalurkan">' in penyaluran  # the hand-over concludes with it
+    verifikasi = mentor_client.get(form_url(verified) + "?jenis=verifikasi").get_data(as_text=True)
     assert 'name="decile"' in verifikasi and 'name="eligible"' in verifikasi
 
 
@@ -174,6 +181,10 @@ def test_uuid_of_another_familys_visit_is_a_conflict(mentor_client, family, worl
     ({"item-0": "dicuri"}, "item-0", "kondisi barang"),
     ({"turnover": ""}, "turnover", "omzet"),
     ({"turnover": "abc"}, "turnover", "angka"),
+    ({"turnover": "1,5 juta"}, "turnover", "angka"),
+    ({"turnover": "12abc"}, "turnover", "angka"),
+    ({"turnover": "-5000"}, "turnover", "angka"),
+    ({"turnover": "150.000,00"}, "turnover", "angka"),
     ({"status": "terverifikasi"}, "status", "tidak dapat diubah"),
     ({"status": "keluar", "reason": ""}, "reason", "Alasan wajib"),
     ({"next_visit_on": "31-31-2026"}, "next_visit_on", "Tanggal tidak valid"),
@@ -248,6 +259,26 @@ def test_implausible_phone_clock_falls_back_to_server_time(mentor_client, family
 def test_tampered_hidden_fields_are_refused(mentor_client, family, overrides):
     assert post(mentor_client, family, good_data(mentor_client, family, **overrides)).status_code == 400
     assert _count(Visit) == 0
+
+
+def test_handover_and_verification_must_conclude_with_a_status(world, login_as):
+    from . import factories
+
+    client = login_as("mentor")
+    family = factories.recipient(mentor=world.users["mentor"], status="terverifikasi")
+    db.session.commit()
+    base = {"kind": "penyaluran", "operating": None, "item-0": None, "item-1": None, "turnover": None,
+            "received": ["0"], "tag-1": "serah_terima"}
+    html = post(client, family, good_data(client, family, **base, status="")).get_data(True)
+    assert 'id="status-error"' in html and "Bantuan disalurkan" in html
+    assert _count(Visit) == 0
+
+
+def test_photo_responses_carry_their_own_csp(mentor_client, family):
+    post(mentor_client, family, good_data(mentor_client, family))
+    photo = db.session.scalars(select(Photo)).first()
+    csp = mentor_client.get(f"/foto/{photo.id}").headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
 
 
 def test_handover_needs_received_items_and_a_handover_photo(world, login_as):

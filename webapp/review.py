@@ -55,6 +55,8 @@ def decide(visit: Visit, reviewer: User, decision: str, note: str | None, round_
     if decision in NOTE_REQUIRED and not note:
         raise DecisionError("note", _l("Tulis catatan untuk pendamping: apa yang harus diperbaiki atau "
                                        "kenapa ditolak."))
+    if visit.mentor_id is not None and visit.mentor_id == reviewer.id:
+        raise DecisionError("decision", _l("Kunjungan yang Anda catat sendiri harus diperiksa orang lain."))
     if round_ != visit.round or visit.review_state != "menunggu":
         raise AlreadyDecided(current_decision(visit, round_))
     try:

@@ -77,7 +77,10 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def work_list(recipients: Sequence[Recipient], today: dt.date, months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS,
               position: tuple[float, float] | None = None) -> list[WorkItem]:
-    """Rank `recipients`: sent back for correction, overdue, never visited, then the rest (nearest first)."""
+    """Rank `recipients`: sent back for correction, overdue, never visited, the rest, closed.
+
+    Within a group: nearest first when `position` (the phone's) is known, otherwise the most urgent first.
+    """
     ids = [r.id for r in recipients]
     visits_by_recipient: dict[int, list[Visit]] = defaultdict(list)
     if ids:
@@ -101,6 +104,11 @@ def work_list(recipients: Sequence[Recipient], today: dt.date, months: Sequence[
         else:
             followups = [v.visited_at.date() for v in counted if v.kind == "pendampingan"]
             item.due = next_due(r.distributed_on, followups, months)
+            # The date the mentor planned at their last visit counts too (after the 12-month milestone it is
+            # the only one, and a struggling business may need a visit sooner than the schedule's).
+            planned = max((v.next_visit_on for v in counted if v.next_visit_on), default=None)
+            if planned and last and planned > last:
+                item.due = min(item.due, planned) if item.due else planned
             if r.status in BEFORE_DISTRIBUTION or r.distributed_on is None:
                 item.group = NEVER_VISITED if last is None else UPCOMING
             elif item.due is not None and item.due < today:
@@ -112,12 +120,11 @@ def work_list(recipients: Sequence[Recipient], today: dt.date, months: Sequence[
     far = float("inf")
 
     def key(item: WorkItem):
-        if item.group == OVERDUE:
-            return (item.group, item.due, item.recipient.name)
-        if item.group == UPCOMING:
-            return (item.group, item.distance_km if item.distance_km is not None else far,
-                    item.due or dt.date.max, item.recipient.name)
-        return (item.group, item.distance_km if item.distance_km is not None else far, item.recipient.name)
+        # Within each group: nearest first when the phone gave its position, else most urgent first.
+        distance = item.distance_km if item.distance_km is not None else far
+        if position:
+            return (item.group, distance, item.due or dt.date.max, item.recipient.name)
+        return (item.group, item.due or dt.date.max, item.recipient.name)
 
     return sorted(items, key=key)
 

@@ -16,7 +16,7 @@ VISIT_KIND_LABELS = {
     "pendampingan": _l("Kunjungan pendampingan"),
 }
 REVIEW_LABELS = {
-    "menunggu": _l("menunggu review"),
+    "menunggu": _l("menunggu diperiksa"),
     "disetujui": _l("disetujui"),
     "perbaikan": _l("perlu perbaikan"),
     "ditolak": _l("ditolak"),

@@ -26,8 +26,8 @@ WITA = ZoneInfo("Asia/Makassar")
 @bp.get("/")
 @login_required
 def home():
-    """Each role starts where its work is: mentors at their visit list, others at the recipient list."""
-    return redirect(url_for("visits.home" if current_user.is_mentor else "recipients.index"))
+    """Each role starts where its work is: mentors at their visit list, supervisors and admins at the queue."""
+    return redirect(url_for("visits.home" if current_user.is_mentor else "review.queue"))
 
 
 @bp.get("/healthz")

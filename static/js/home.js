@@ -14,7 +14,11 @@
     }, function () {
       button.disabled = false;
       var toast = document.getElementById("connection-message");
-      if (toast) { toast.textContent = button.dataset.denied; toast.hidden = false; }
+      if (toast) {
+        toast.textContent = button.dataset.denied;
+        toast.hidden = false;
+        window.setTimeout(function () { toast.hidden = true; }, 6000);
+      }
     }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 300000 });
   });
 })();

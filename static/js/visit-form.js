@@ -103,6 +103,8 @@
     // --- Rupiah: thousands separators while typing; the server keeps only the digits.
     Array.prototype.forEach.call(form.querySelectorAll("[data-rupiah]"), function (input) {
       input.addEventListener("input", function () {
+        // Only a plain amount is regrouped; anything else ("1,5 juta") stays as typed for the server to refuse.
+        if (!/^[\d.\s]*$/.test(input.value)) { return; }
         var digits = input.value.replace(/\D/g, "").replace(/^0+(?=\d)/, "");
         input.value = digits.replace(/\B(?=(\d{3})+(?!\d))/g, ".");
       });
@@ -253,6 +255,8 @@
     event.preventDefault();
     if (saving) { return; }
     saving = true;
+    var submit = form.querySelector("button[type=submit]");
+    if (submit) { submit.disabled = true; }
     say(form.dataset.msgPreparing);
     collect().then(function (parts) {
       var item = {
@@ -275,7 +279,7 @@
             return response.text().then(function (html) {
               return KailOutbox.remove(item.uuid).then(function () {
                 saving = false;
-                say("");
+                say("");  // the swapped-in form has a fresh, enabled button
                 if (!showErrors(html, item)) { throw { offline: true }; }
               });
             });
@@ -289,7 +293,18 @@
       window.setTimeout(function () { window.location.assign(form.dataset.home || "/"); }, 1500);
     }).catch(function () {
       saving = false;
+      if (submit) { submit.disabled = false; }
       say(form.dataset.msgFailed);
+    });
+  });
+
+  // Switching the kind of visit loads another form: ask first when something was already filled in.
+  var dirty = false;
+  form.addEventListener("input", function () { dirty = true; });
+  form.addEventListener("change", function () { dirty = true; });
+  Array.prototype.forEach.call(document.querySelectorAll(".segmented__option"), function (link) {
+    link.addEventListener("click", function (event) {
+      if (dirty && !window.confirm(form.dataset.msgLeave)) { event.preventDefault(); }
     });
   });
 })();

@@ -60,6 +60,23 @@ PROBLEMS = [
     ("keluarga", _l("Sakit atau urusan keluarga")),
     ("lainnya", _l("Lainnya")),
 ]
+# The kinds of visit that make sense at each status (the form offers only these).
+KINDS_BY_STATUS = {
+    lifecycle.CALON: ("verifikasi",),
+    lifecycle.TERVERIFIKASI: ("penyaluran", "verifikasi"),
+}
+# A verification or hand-over visit concludes with a status: the one preselected, and the ones accepted.
+CONCLUDING_STATUS = {
+    ("verifikasi", lifecycle.CALON): (lifecycle.TERVERIFIKASI,
+                                      (lifecycle.TERVERIFIKASI, lifecycle.TIDAK_MEMENUHI_SYARAT)),
+    ("penyaluran", lifecycle.TERVERIFIKASI): (lifecycle.DISALURKAN, (lifecycle.DISALURKAN,)),
+}
+
+
+def allowed_kinds(status: str) -> tuple[str, ...]:
+    return KINDS_BY_STATUS.get(status, ("pendampingan",))
+
+
 MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
 MAX_BACKDATE = dt.timedelta(days=60)  # a phone may keep a visit offline for weeks, not months
 
@@ -69,10 +86,17 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+RUPIAH_RE = re.compile(r"^(?:rp\.?\s*)?(\d{1,3}(?:[.,\s]\d{3})+|\d+)$", re.IGNORECASE)
+
+
 def parse_rupiah(text: str | None) -> int | None:
-    """'Rp 1.250.000' or '1,250,000' or '1250000' -> 1250000; None when empty."""
-    digits = re.sub(r"[^\d]", "", text or "")
-    return int(digits) if digits else None
+    """'Rp 1.250.000', '1,250,000' or '1250000' -> 1250000; None when empty or not a plain whole amount.
+
+    Anything else ('1,5 juta', '2jt', '12abc', '-5000', '150.000,00') is refused rather than guessed at:
+    keeping only the digits would store '1,5 juta' as 15.
+    """
+    match = RUPIAH_RE.match((text or "").strip())
+    return int(re.sub(r"\D", "", match.group(1))) if match else None
 
 
 def parse_client_time(text: str | None, now: dt.datetime) -> dt.datetime | None:
@@ -155,8 +179,9 @@ class VisitForm(KailForm):
 
     def validate_turnover(self, field):
         value = parse_rupiah(field.data)
-        if field.data and value is None:
-            raise ValidationError(_l("Tulis omzet dengan angka, misalnya 150.000."))
+        if (field.data or "").strip() and value is None:
+            raise ValidationError(_l("Tulis omzet dalam rupiah penuh dengan angka saja, misalnya 1.500.000 "
+                                     "(bukan \u201c1,5 juta\u201d)."))
         if value is not None and value > 1_000_000_000:
             raise ValidationError(_l("Omzet terlalu besar; periksa lagi angkanya."))
 
@@ -232,9 +257,14 @@ def parse_dynamic(form: VisitForm, package: list[str], formdata: MultiDict, file
     return parts
 
 
-def check_kind_fields(form: VisitForm, parts: DynamicParts, check_location: bool = True) -> None:
+def check_kind_fields(form: VisitForm, parts: DynamicParts, check_location: bool = True,
+                      current_status: str | None = None) -> None:
     """What each kind of visit must answer, and the location-or-reason rule; errors go next to the field."""
     kind = form.kind.data
+    concluding = CONCLUDING_STATUS.get((kind, current_status))
+    if concluding and form.status.data not in concluding[1]:
+        add_error(form.status, _l("Kunjungan ini menentukan status: pilih %(choices)s.", choices=" / ".join(
+            lifecycle.status_label(s) for s in concluding[1])))
     if check_location and (form.lat.data is None) != (form.lon.data is None):
         add_error(form.lat, _l("Lokasi tidak lengkap. Ambil lokasi lagi."))
     if (check_location and form.lat.data is None and form.lon.data is None and not form.lat.errors

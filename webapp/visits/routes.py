@@ -13,10 +13,12 @@ from ..models import Recipient, utcnow
 from ..rendering import render
 from . import bp
 from .forms import (
+    CONCLUDING_STATUS,
     ITEM_CONDITIONS,
     KIND_LABELS,
     PROBLEMS,
     VisitForm,
+    allowed_kinds,
     answers_from,
     check_kind_fields,
     parse_client_time,
@@ -67,15 +69,11 @@ def home():
                   statuses=lifecycle.STATUSES, groups=schedule)
 
 
-def _default_kind(recipient: Recipient) -> str:
-    return {lifecycle.CALON: "verifikasi", lifecycle.TERVERIFIKASI: "penyaluran"}.get(recipient.status,
-                                                                                     "pendampingan")
-
-
 def _form_page(recipient, form, parts=None, status=200, **extra):
     extra.setdefault("item_values", request.form if request.method == "POST" else {})
     extra.setdefault("slots", recording.MAX_PHOTOS)
     extra.setdefault("resubmit", None)
+    extra.setdefault("allowed_kinds", allowed_kinds(recipient.status))
     return render("visits/form.html", "visits/_form.html", status=status, recipient=recipient, form=form,
                   dynamic=parts, kind_labels=KIND_LABELS, item_conditions=ITEM_CONDITIONS, problems=PROBLEMS,
                   tag_labels=recording.PHOTO_TAG_LABELS, max_photos=recording.MAX_PHOTOS, **extra)
@@ -113,12 +111,17 @@ def _already_stored(visit):
 @login_required
 def create(recipient_id: int):
     """Record a visit: location, photos, the checklist of its kind, and an optional status change."""
+    require_role(current_user, "mentor")  # supervisors judge visits; they do not record them
     recipient = get_recipient_for(current_user, recipient_id, write=True)
     form = VisitForm()
     form.set_status_choices(recipient.status)
     if request.method == "GET":
+        kinds = allowed_kinds(recipient.status)
         kind = request.args.get("jenis")
-        form.kind.data = kind if kind in KIND_LABELS else _default_kind(recipient)
+        form.kind.data = kind if kind in kinds else kinds[0]
+        concluding = CONCLUDING_STATUS.get((form.kind.data, recipient.status))
+        if concluding:
+            form.status.data = concluding[0]
         form.uuid.data = str(uuid.uuid4())
         form.next_visit_on.data = schedule.suggested_next_visit(recipient, dt.date.today(),
                                                                 current_app.config["FOLLOWUP_MONTHS"])
@@ -143,7 +146,7 @@ def create(recipient_id: int):
         abort(400)  # hidden fields only a tampered form gets wrong
     parts = parse_dynamic(form, recipient.package_items, request.form, request.files,
                           current_app.config["MAX_PHOTO_MB"] * 1024 * 1024)
-    check_kind_fields(form, parts)
+    check_kind_fields(form, parts, current_status=recipient.status)
     if form.status.data:
         try:
             lifecycle.check_transition(recipient.status, form.status.data, form.reason.data)
@@ -218,10 +221,14 @@ def resubmit(visit_id: int):
     location_errors = [f.name for f in (form.lat, form.lon, form.accuracy, form.no_location_reason) if f.errors]
     for name in location_errors:  # the location was recorded at the visit; this form does not change it
         getattr(form, name).errors = []
+    new_answers = answers_from(form, parts)
+    if not form.errors and not parts.errors and not parts.uploads and _same_answers(visit.answers, new_answers):
+        parts.errors["photos"] = str(_("Belum ada yang diperbaiki: tambahkan foto baru atau ubah isian sesuai "
+                                       "catatan koordinator."))
     if not form.errors and not parts.errors:
         try:
             recording.resubmit_visit(visit, current_user._get_current_object(), corrected_round,
-                                     answers_from(form, parts), form.next_visit_on.data, parts.uploads,
+                                     new_answers, form.next_visit_on.data, parts.uploads,
                                      current_app.config["UPLOAD_DIR"],
                                      integrity.Thresholds.from_config(current_app.config))
         except recording.AlreadyResubmitted:
@@ -233,6 +240,14 @@ def resubmit(visit_id: int):
     return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent, **context)
 
 
+def _same_answers(old: dict | None, new: dict) -> bool:
+    """Whether a correction changed none of the answers (an empty answer and a missing one are the same)."""
+    def meaningful(answers: dict) -> dict:
+        return {k: v for k, v in answers.items() if k in new and v not in ("", [], {}, None)}
+
+    return meaningful(old or {}) == meaningful(new)
+
+
 def _photo_response(photo_id: int, thumb: bool):
     item = get_photo_for(current_user, photo_id)
     path = photos.stored_path(current_app.config["UPLOAD_DIR"], item.thumb_name if thumb else item.stored_name)
@@ -241,6 +256,9 @@ def _photo_response(photo_id: int, thumb: bool):
     response = send_file(path, mimetype="image/jpeg", conditional=True, etag=path.stem)
     # Content-addressed: the bytes behind this URL never change; private because only some users may see them.
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    # Opened on its own, the browser's image viewer needs its own inline styles; the image can run nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; " \
+                                                  "frame-ancestors 'self'"
     return response
 
 
