@@ -130,3 +130,41 @@ def test_login_is_audited(client, world):
     login(client, "pendamping-smd")
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login"))
     assert event is not None and event.user_id == world.users["mentor"].id and event.ip == "127.0.0.1"
+
+
+def test_password_guessing_is_slowed_down_per_username(app, client, world):
+    for _ in range(5):
+        assert login(client, "pendamping-smd", "salah-sekali-1").status_code == 401
+    blocked = login(client, "pendamping-smd")  # even the right password now waits
+    assert blocked.status_code == 429
+    assert "Terlalu banyak percobaan masuk" in blocked.get_data(True)
+    assert client.get("/penerima/").status_code == 302
+    # the same answer for a name that does not exist: nothing to learn about accounts
+    for _ in range(5):
+        login(client, "tidak-ada-orangnya", "x")
+    assert login(client, "tidak-ada-orangnya", "x").status_code == 429
+    # other users are not affected by someone else's mistakes
+    assert login(app.test_client(), "koordinator-smd").status_code == 302
+
+
+def test_password_guessing_is_slowed_down_per_ip(app, client, world):
+    app.config["LOGIN_MAX_FAILURES_PER_IP"] = 3
+    try:
+        for name in ("a-satu", "b-dua", "c-tiga"):
+            login(client, name, "x")
+        assert login(client, "pendamping-smd").status_code == 429
+    finally:
+        app.config["LOGIN_MAX_FAILURES_PER_IP"] = 20
+
+
+def test_old_failures_expire(app, client, world):
+    import datetime as dt
+
+    from webapp.models import LoginAttempt
+
+    for _ in range(5):
+        login(client, "pendamping-smd", "salah-sekali-1")
+    for attempt in db.session.scalars(db.select(LoginAttempt)):
+        attempt.created_at -= dt.timedelta(minutes=16)
+    db.session.commit()
+    assert login(client, "pendamping-smd").status_code == 302

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 
 from flask_babel import lazy_gettext as _l
@@ -9,7 +11,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from .extensions import db
-from .models import ROLES, Region, User, utcnow
+from .models import ROLES, LoginAttempt, Region, User, utcnow
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 MIN_PASSWORD_LENGTH = 10
@@ -45,6 +47,30 @@ def authenticate(username: str, password: str, demo_mode: bool) -> User | None:
         return None
     user.last_login_at = utcnow()
     return user
+
+
+def login_blocked_for(username: str, ip: str | None, config) -> int | None:
+    """Minutes until another try is allowed, when too many recent tries failed for this username or IP.
+
+    The limit applies to the name as typed, existing or not, so the answer reveals nothing about accounts.
+    """
+    window = dt.timedelta(minutes=config["LOGIN_WINDOW_MIN"])
+    since = utcnow() - window
+    name = normalise_username(username)[:80]
+    checks = ((LoginAttempt.username == name, config["LOGIN_MAX_FAILURES_PER_USER"]),
+              (LoginAttempt.ip == ip, config["LOGIN_MAX_FAILURES_PER_IP"]))
+    for condition, limit in checks:
+        failures = db.session.scalars(
+            select(LoginAttempt.created_at).where(condition, LoginAttempt.success.is_(False),
+                                                  LoginAttempt.created_at >= since)
+            .order_by(LoginAttempt.created_at.desc()).limit(limit)).all()
+        if len(failures) >= limit:
+            return max(1, math.ceil((failures[-1] + window - utcnow()).total_seconds() / 60))
+    return None
+
+
+def record_login_attempt(username: str, ip: str | None, success: bool) -> None:
+    db.session.add(LoginAttempt(username=normalise_username(username)[:80], ip=ip, success=success))
 
 
 def check_password_rules(password: str, username: str) -> None:

@@ -58,6 +58,11 @@ ENV_VARS: tuple[EnvVar, ...] = (
            "map tile URL template; default OpenStreetMap; empty for no background map", empty_is_value=True),
     EnvVar("MAP_TILE_ATTRIBUTION", "MAP_TILE_ATTRIBUTION", str, "attribution shown on maps"),
     EnvVar("LOG_LEVEL", "LOG_LEVEL", str, "logging level; default INFO"),
+    EnvVar("LOGIN_MAX_FAILURES_PER_USER", "LOGIN_MAX_FAILURES_PER_USER", int,
+           "failed logins for one username within the window before it must wait; default 5"),
+    EnvVar("LOGIN_MAX_FAILURES_PER_IP", "LOGIN_MAX_FAILURES_PER_IP", int,
+           "failed logins from one address within the window before it must wait; default 20"),
+    EnvVar("LOGIN_WINDOW_MIN", "LOGIN_WINDOW_MIN", int, "the login throttling window in minutes; default 15"),
 )
 
 
@@ -103,6 +108,9 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "MAP_TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "MAP_TILE_ATTRIBUTION": "© OpenStreetMap",
         "LOG_LEVEL": "INFO",
+        "LOGIN_MAX_FAILURES_PER_USER": 5,
+        "LOGIN_MAX_FAILURES_PER_IP": 20,
+        "LOGIN_WINDOW_MIN": 15,
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Makassar",
         "LANGUAGES": ("id", "en"),

@@ -376,6 +376,18 @@ class ReviewDecision(db.Model):
     decided_by: Mapped[User | None] = relationship()
 
 
+class LoginAttempt(db.Model):
+    """One try to log in, kept to slow down password guessing (per username and per IP)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    ip: Mapped[str | None] = mapped_column(String(45), index=True)
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
 class AuditEvent(db.Model):
     """Who did what to which object, when and from where."""
 

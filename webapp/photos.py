@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,7 +171,7 @@ def save(upload_dir: str | os.PathLike, photo: ProcessedPhoto) -> list[Path]:
         if path.exists():
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{name}.{os.getpid()}.part")
+        tmp = path.with_name(f".{name}.{uuid.uuid4().hex}.part")  # unique: threads may write the same photo
         tmp.write_bytes(content)
         os.replace(tmp, path)  # readers never see half a file
         created.append(path)

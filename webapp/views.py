@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import uuid
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, redirect, url_for
+from flask import Blueprint, Flask, current_app, redirect, url_for
 from flask_babel import format_date, get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import text
@@ -32,9 +34,24 @@ def home():
 
 @bp.get("/healthz")
 def healthz():
-    """For load balancers and uptime checks: the app answers and the database is reachable."""
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
+    """For load balancers and uptime checks: the database answers and the photo store takes writes."""
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception:  # noqa: BLE001 - any failure means "not healthy", reported, not raised
+        db.session.rollback()
+        checks["database"] = "error"
+    try:
+        folder = Path(current_app.config["UPLOAD_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".healthz-"):
+            pass
+        checks["uploads"] = "ok"
+    except OSError:
+        checks["uploads"] = "error"
+    healthy = all(v == "ok" for v in checks.values())
+    return {"status": "ok" if healthy else "error", **checks}, 200 if healthy else 503
 
 
 def to_wita(value: dt.datetime | None) -> dt.datetime | None:

@@ -43,7 +43,14 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
+        blocked = accounts.login_blocked_for(form.username.data, request.remote_addr, current_app.config)
+        if blocked:
+            error = _("Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam %(min)s menit.", min=blocked)
+            form.password.data = ""
+            return render_template("auth/login.html", form=form, error=error), 429
         user = accounts.authenticate(form.username.data, form.password.data, current_app.config["DEMO_MODE"])
+        accounts.record_login_attempt(form.username.data, request.remote_addr, success=user is not None)
+        db.session.commit()
         if user is not None:
             session.clear()  # nothing from before the login survives it
             session.permanent = True  # mentors stay logged in for weeks in the field (PERMANENT_SESSION_LIFETIME)
