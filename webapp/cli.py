@@ -36,6 +36,36 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{added} regions added.")
 
+    @app.cli.command("backup")
+    @click.option("--to", "destination", default="backups", show_default=True, help="Folder for the archive.")
+    def backup_command(destination: str) -> None:
+        """Write a consistent snapshot of the database and the photo store into one .tar.gz archive."""
+        from .backup import BackupError, create_backup
+
+        try:
+            path = create_backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["UPLOAD_DIR"],
+                                 destination)
+        except BackupError as exc:
+            raise click.ClickException(f"Backup failed: {exc}") from exc
+        click.echo(f"Backup written: {path}")
+
+    @app.cli.command("restore")
+    @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--yes", is_flag=True, help="Confirm: the current database and photos are replaced.")
+    def restore_command(archive: str, yes: bool) -> None:
+        """Replace the database and the photo store with a backup archive's."""
+        from .backup import BackupError, restore_backup
+
+        if not yes:
+            raise click.UsageError("restore replaces all current data; add --yes to confirm")
+        try:
+            manifest = restore_backup(archive, current_app.config["SQLALCHEMY_DATABASE_URI"],
+                                      current_app.config["UPLOAD_DIR"])
+        except BackupError as exc:
+            raise click.ClickException(f"Restore failed: {exc}") from exc
+        click.echo(f"Restored backup of {manifest['created_at']} (schema {manifest['schema_revision']}, "
+                   f"{manifest['photos']} photo files). Run `flask db upgrade` if the app is newer.")
+
     @app.cli.command("create-user")
     @click.argument("username")
     @click.option("--name", "full_name", required=True, help="Full name as shown in the app.")
