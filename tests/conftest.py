@@ -49,28 +49,6 @@ def _app(tmp_path_factory):
         db.engine.dispose()
 
 
-def _empty_tables(app) -> None:
-    shutil.rmtree(app.config["UPLOAD_DIR"], ignore_errors=True)
-    with app.app_context():
-        db.session.rollback()
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
-        db.session.remove()
-
-
-@pytest.fixture
-def app(_app):
-    """The app with the 10 Kaltim regions loaded and an app context pushed; tables and uploads emptied after."""
-    _app.config.update(DEMO_MODE=False)
-    with _app.app_context():
-        seed_regions()
-        db.session.commit()
-        yield _app
-        db.session.remove()
-    _empty_tables(_app)
-
-
 class IsolatedClient(FlaskClient):
     """Each request runs in its own app context, as on a real server.
 
@@ -87,9 +65,31 @@ class IsolatedClient(FlaskClient):
             db.session.commit()
 
 
+def _empty_tables(app) -> None:
+    shutil.rmtree(app.config["UPLOAD_DIR"], ignore_errors=True)
+    with app.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def app(_app):
+    """The app with the 10 Kaltim regions loaded and an app context pushed; tables and uploads emptied after."""
+    _app.config.update(DEMO_MODE=False)
+    _app.test_client_class = IsolatedClient  # every client a test makes, not only the `client` fixture
+    with _app.app_context():
+        seed_regions()
+        db.session.commit()
+        yield _app
+        db.session.remove()
+    _empty_tables(_app)
+
+
 @pytest.fixture
 def client(app):
-    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

@@ -53,6 +53,7 @@ ROUTES = {
     "visits.resubmit": ("GET", lambda w: f"/kunjungan/{w.visit_id}/perbaiki", {
         **_everyone(404), "mentor": 303}),
     "review.queue": ("GET", lambda w: "/review/", _supervisors(200)),
+    "admin.audit": ("GET", lambda w: "/admin/audit", {**_everyone(403), "admin": 200}),
     "pwa.manifest": ("GET", lambda w: "/manifest.webmanifest", _everyone(200, anonymous=200)),
     "pwa.service_worker": ("GET", lambda w: "/sw.js", _everyone(200, anonymous=200)),
     "pwa.offline": ("GET", lambda w: "/offline", _everyone(200, anonymous=200)),

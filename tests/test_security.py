@@ -191,3 +191,20 @@ def test_every_response_carries_a_request_id_that_the_logs_share(client, caplog)
 
     line = json.loads(JsonFormatter().format(records[0]))
     assert line["path"] == "/auth/login" and line["status"] == 200 and "ms" in line
+
+
+def test_admins_read_and_filter_the_audit_log(login_as, world):
+    from webapp import lifecycle
+
+    own = world.recipients["own"]
+    lifecycle.advance_status(own, "usaha_kesulitan", world.users["mentor"], "Sepi")
+    from webapp import audit
+
+    audit.record("status_change", own, user=world.users["mentor"], old="usaha_berjalan", new="usaha_kesulitan")
+    db.session.commit()
+    client = login_as("admin")
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "status_change" in html and "pendamping-smd" in html and "login" in html
+    only = client.get("/admin/audit?action=status_change", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in only and "status_change" in only and ">login<" not in only
+    assert client.get("/admin/audit?action=bogus&user=abc&dari=x").status_code == 200
