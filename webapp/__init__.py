@@ -32,9 +32,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _select_locale() -> str:
+    """The user's choice, else the browser's language if Kail speaks it, else Indonesian."""
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
-    return "id"
+    from flask import current_app, request
+
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "id"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -8,8 +8,8 @@ import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, current_app, redirect, url_for
-from flask_babel import format_date, get_locale
+from flask import Blueprint, Flask, current_app, redirect, render_template, url_for
+from flask_babel import format_date, format_decimal, get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
@@ -30,6 +30,13 @@ WITA = ZoneInfo("Asia/Makassar")
 def home():
     """Each role starts where its work is: mentors at their visit list, supervisors and admins at the queue."""
     return redirect(url_for("visits.home" if current_user.is_mentor else "review.queue"))
+
+
+@bp.get("/bantuan")
+@login_required
+def help():
+    """Short help for mentors: photos that pass review, what each flag means, working offline."""
+    return render_template("help.html", flags=integrity.FLAG_HELP)
 
 
 @bp.get("/healthz")
@@ -88,7 +95,8 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("rupiah")
     def rupiah_filter(value: int | None) -> str:
-        return "—" if value is None else "Rp " + f"{value:,}".replace(",", ".")
+        """'Rp 1.250.000' in Indonesian, 'Rp 1,250,000' in English."""
+        return "—" if value is None else "Rp " + format_decimal(value, format="#,##0")
 
     app.jinja_env.globals.update(
         get_locale=get_locale,

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from ..formtools import KailForm
+from ..formtools import KailForm, as_choices
 
 
 class LoginForm(KailForm):
@@ -10,3 +10,8 @@ class LoginForm(KailForm):
                            render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"})
     password = PasswordField(_l("Kata sandi"), validators=[InputRequired(_l("Isi kata sandi.")), Length(max=200)],
                              render_kw={"autocomplete": "current-password"})
+
+
+class ProfileForm(KailForm):
+    locale = SelectField(_l("Bahasa"), choices=as_choices([
+        ("", _l("Ikuti bahasa HP")), ("id", "Bahasa Indonesia"), ("en", "English")]))

@@ -1,14 +1,14 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import accounts, audit
 from ..extensions import db, login_manager
 from ..models import User
 from . import bp
-from .forms import LoginForm
+from .forms import LoginForm, ProfileForm
 
 
 @login_manager.user_loader
@@ -72,3 +72,19 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/akun", methods=["GET", "POST"])
+@login_required
+def profile():
+    """The user's own account: who they are, and the language Kail speaks to them."""
+    user = current_user._get_current_object()
+    form = ProfileForm(locale=user.locale or "")
+    if form.validate_on_submit():
+        user.locale = form.locale.data or None
+        audit.record("profile_changed", user, user=user, locale=user.locale)
+        db.session.commit()
+        flash(_("Tersimpan."), "ok")
+        return redirect(url_for("auth.profile"), code=303)
+    status = 422 if form.errors else 200
+    return render_template("auth/profile.html", form=form, user=user), status
