@@ -55,6 +55,11 @@ ROUTES = {
     "visits.resubmit": ("GET", lambda w: f"/kunjungan/{w.visit_id}/perbaiki", {
         **_everyone(404), "mentor": 303}),
     "review.queue": ("GET", lambda w: "/review/", _supervisors(200)),
+    "dashboard.index": ("GET", lambda w: "/dasbor/", _supervisors(200)),
+    "dashboard.quotas": ("POST", lambda w: "/dasbor/kuota", {**_everyone(403), "admin": 303}),
+    # confirming a graduation: the family's supervisor or an admin; mentors 403, other regions 404
+    "dashboard.graduate": ("POST", lambda w: f"/dasbor/graduasi/{w.recipients['own'].id}", {
+        **_scoped(303), "mentor": 403, "mentor_same_region": 403, "mentor_other_region": 403}),
     "admin.audit": ("GET", lambda w: "/admin/audit", {**_everyone(403), "admin": 200}),
     "pwa.manifest": ("GET", lambda w: "/manifest.webmanifest", _everyone(200, anonymous=200)),
     "pwa.service_worker": ("GET", lambda w: "/sw.js", _everyone(200, anonymous=200)),
@@ -69,6 +74,9 @@ POST_DATA = {
     "auth.logout": {},
     "recipients.change_status": {"status": "usaha_kesulitan", "reason": "Sepi pembeli"},
     "review.decide": {"decision": "disetujui", "round": "1"},
+    "dashboard.quotas": {f"quota-{code}": "168" for code in ("6401", "6402", "6403", "6404", "6405", "6409", "6411",
+                                                             "6471", "6472", "6474")},
+    "dashboard.graduate": {},
 }
 CASES = [(endpoint, role) for endpoint in ROUTES for role in ROLES]
 

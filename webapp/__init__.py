@@ -70,7 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = None  # the login page says enough
     login_manager.session_protection = "basic"  # "strong" would log mentors out whenever their mobile IP changes
 
-    from . import admin, auth, errors, pwa, recipients, supervision, views, visits
+    from . import admin, auth, dashboard, errors, pwa, recipients, supervision, views, visits
     from .cli import register_cli
 
     app.register_blueprint(auth.bp)
@@ -79,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(supervision.bp)
     app.register_blueprint(pwa.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(views.bp)
     errors.register(app)
     register_cli(app)

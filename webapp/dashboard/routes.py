@@ -1,0 +1,83 @@
+import datetime as dt
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import audit, lifecycle, outcomes
+from ..access import get_recipient_for, require_role
+from ..extensions import db
+from ..models import Region
+from ..supervision.filters import scope_regions
+from . import bp
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Targets, status, coverage, backlog and outcomes for the province (admins) or the regency (supervisors)."""
+    require_role(current_user, "admin", "supervisor")
+    regions = scope_regions(current_user)
+    region = request.args.get("region", "")
+    region = region if region in {r.code for r in regions} else ""
+    data = outcomes.build(current_user, dt.date.today(), current_app.config["FOLLOWUP_MONTHS"], region,
+                          current_app.config["GRADUATION_MIN_TURNOVER_DAY"])
+    return render_template(
+        "dashboard/index.html", d=data, regions=regions, region=region,
+        min_turnover=current_app.config["GRADUATION_MIN_TURNOVER_DAY"],
+        target_rows=lambda targets: [(t.region.name, min(t.pct or 0, 100)) for t in targets],
+        status_rows=lambda statuses: [(lifecycle.status_label(s), n) for s, n in statuses],
+        survival_rows=lambda survival: [(_("%(n)s bulan", n=s.months), s.pct or 0) for s in survival],
+        turnover_rows=lambda months: [(month, median) for month, median, _n in months],
+    )
+
+
+@bp.post("/kuota")
+@login_required
+def quotas():
+    """Admins set each regency's target; a value that is not a whole number 0–100000 is refused, nothing saved."""
+    require_role(current_user, "admin")
+    regions = db.session.scalars(select(Region).order_by(Region.code)).all()
+    values, bad = {}, []
+    for region in regions:
+        raw = (request.form.get(f"quota-{region.code}") or "").strip()
+        if raw.isdigit() and int(raw) <= 100_000:
+            values[region.code] = int(raw)
+        else:
+            bad.append(region.name)
+    if bad:
+        flash(_("Target tidak disimpan: isi angka bulat 0–100.000 untuk %(regions)s.", regions=", ".join(bad)),
+              "error")
+        return redirect(url_for("dashboard.index"), code=303)
+    for region in regions:
+        if region.quota != values[region.code]:
+            audit.record("quota_changed", region, old=region.quota, new=values[region.code])
+            region.quota = values[region.code]
+    db.session.commit()
+    flash(_("Target per kabupaten/kota tersimpan."), "ok")
+    return redirect(url_for("dashboard.index"), code=303)
+
+
+@bp.post("/graduasi/<int:recipient_id>")
+@login_required
+def graduate(recipient_id: int):
+    """A supervisor confirms a proposed graduation: the family becomes `mandiri`."""
+    require_role(current_user, "admin", "supervisor")
+    recipient = get_recipient_for(current_user, recipient_id, write=True)
+    try:
+        lifecycle.advance_status(recipient, lifecycle.MANDIRI, current_user._get_current_object(),
+                                 _("Graduasi dikonfirmasi dari dasbor: usaha berjalan stabil."))
+        db.session.flush()
+        audit.record("graduated", recipient)
+        db.session.commit()
+    except lifecycle.TransitionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    except StaleDataError:
+        db.session.rollback()
+        flash(_("Status keluarga ini baru saja diubah orang lain. Periksa lagi."), "error")
+    else:
+        flash(_("%(name)s kini berstatus Mandiri.", name=recipient.name), "ok")
+    return redirect(url_for("dashboard.index"), code=303)
