@@ -42,3 +42,14 @@ def test_money_and_dates_follow_the_language(app):
 def test_help_page(login_as, world):
     html = login_as("mentor").get("/bantuan").get_data(True)
     assert "Foto yang lolos pemeriksaan" in html and "Foto duplikat" in html and "Kirim sekarang" in html
+
+
+def test_texts_work_outside_requests(app):
+    """Command-line tasks (seed-demo, backups) format texts with no request: Indonesian, no crash."""
+    from flask_babel import lazy_gettext
+
+    from webapp import create_app
+
+    fresh = create_app({k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "UPLOAD_DIR", "SECRET_KEY")})
+    with fresh.app_context():
+        assert str(lazy_gettext("Ya")) == "Ya"

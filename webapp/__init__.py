@@ -32,11 +32,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _select_locale() -> str:
-    """The user's choice, else the browser's language if Kail speaks it, else Indonesian."""
+    """The user's choice, else the browser's language if Kail speaks it, else Indonesian (also outside requests:
+    command-line tasks and demo data)."""
+    from flask import current_app, has_request_context, request
+
+    if not has_request_context():
+        return "id"
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
-    from flask import current_app, request
-
     return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "id"
 
 
