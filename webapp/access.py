@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, select, true
 
 from .extensions import db
 from .models import Photo, Recipient, User, Visit
 
 
-def recipients_visible_to(user: User) -> Select[tuple[Recipient]]:
-    """A query of the recipients `user` may see: a mentor their own, a supervisor their regions, an admin all."""
-    query = select(Recipient)
+def _recipient_scope(user: User):
+    """The condition on Recipient that says which families `user` may see."""
     if user.is_admin:
-        return query
+        return true()
     if user.is_supervisor:
         region_ids = user.region_ids
-        return query.where(Recipient.region_id.in_(region_ids)) if region_ids else query.where(false())
+        return Recipient.region_id.in_(region_ids) if region_ids else false()
     if user.is_mentor:
-        return query.where(Recipient.mentor_id == user.id)
-    return query.where(false())
+        return Recipient.mentor_id == user.id
+    return false()
+
+
+def recipients_visible_to(user: User) -> Select[tuple[Recipient]]:
+    """A query of the recipients `user` may see: a mentor their own, a supervisor their regions, an admin all."""
+    return select(Recipient).where(_recipient_scope(user))
 
 
 def can_see_recipient(user: User, recipient: Recipient) -> bool:
@@ -60,15 +64,7 @@ def get_photo_for(user: User, photo_id: int) -> Photo:
 
 def visits_visible_to(user: User) -> Select[tuple[Visit]]:
     """Visits of the families `user` may see."""
-    query = select(Visit).join(Visit.recipient)
-    if user.is_admin:
-        return query
-    if user.is_supervisor:
-        region_ids = user.region_ids
-        return query.where(Recipient.region_id.in_(region_ids)) if region_ids else query.where(false())
-    if user.is_mentor:
-        return query.where(Recipient.mentor_id == user.id)
-    return query.where(false())
+    return select(Visit).join(Visit.recipient).where(_recipient_scope(user))
 
 
 def get_visit_for(user: User, visit_id: int, review: bool = False) -> Visit:

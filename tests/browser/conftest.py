@@ -48,3 +48,14 @@ def live_server(_app):
 @pytest.fixture(scope="session")
 def base_url(live_server):
     return live_server
+
+
+def log_in(page, username: str, password: str | None = None):
+    """Log in through the real login form, as a person would."""
+    from .. import factories
+
+    page.goto("/auth/login")
+    page.get_by_label("Nama pengguna").fill(username)
+    page.get_by_label("Kata sandi").fill(password or factories.PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_load_state("networkidle")

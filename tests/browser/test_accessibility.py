@@ -12,6 +12,7 @@ from webapp.demo import demo_photo
 from webapp.extensions import db
 
 from .. import factories
+from .conftest import log_in
 
 AXE = Axe()
 VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
@@ -55,11 +56,7 @@ def test_main_pages_have_no_serious_accessibility_violations(browser: Browser, b
         context = browser.new_context(base_url=base_url, viewport=VIEWPORTS[size], locale="id-ID")
         page = context.new_page()
         if username:
-            page.goto("/auth/login")
-            page.get_by_label("Nama pengguna").fill(username)
-            page.get_by_label("Kata sandi").fill(factories.PASSWORD)
-            page.get_by_role("button", name="Masuk").click()
-            page.wait_for_load_state("networkidle")
+            log_in(page, username)
         for url in urls:
             page.goto(url, wait_until="networkidle")
             found = _serious(page)

@@ -5,6 +5,7 @@ from playwright.sync_api import Page
 from webapp.extensions import db
 
 from .. import factories
+from .conftest import log_in
 
 VIOLATIONS_JS = """() => { window.__csp = []; document.addEventListener('securitypolicyviolation',
     e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI)); }"""
@@ -34,11 +35,7 @@ def test_no_csp_violation_on_main_pages(app, page: Page, base_url):
                                 "/penerima/", "/offline"]),
             ("koordinator-csp", ["/review/", "/peta/", "/review/pendamping", "/penerima/", f"/penerima/{family.id}"]),
         ):
-            page.goto("/auth/login")
-            page.get_by_label("Nama pengguna").fill(username)
-            page.get_by_label("Kata sandi").fill(factories.PASSWORD)
-            page.get_by_role("button", name="Masuk").click()
-            page.wait_for_load_state("networkidle")
+            log_in(page, username)
             for url in urls:
                 _check(page, url, messages)
             page.context.clear_cookies()

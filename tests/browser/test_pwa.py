@@ -14,7 +14,7 @@ from webapp.extensions import db
 from webapp.models import Photo, Visit
 
 from .. import factories
-from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .conftest import CHROMIUM, CHROMIUM_ARGS, log_in
 
 
 def _photo(path: Path, size=(1600, 1200), noise=False, exif_time=None) -> str:
@@ -31,10 +31,7 @@ def _photo(path: Path, size=(1600, 1200), noise=False, exif_time=None) -> str:
 
 
 def _login(page: Page, username: str):
-    page.goto("/auth/login")
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
+    log_in(page, username)
     expect(page.get_by_role("heading", name="Kunjungan saya")).to_be_visible()
 
 

@@ -11,6 +11,7 @@ from webapp.demo import demo_photo
 from webapp.extensions import db
 
 from .. import factories
+from .conftest import log_in
 
 ARRIVED = dt.datetime(2026, 11, 20, 2, 0)
 
@@ -25,11 +26,7 @@ def _visit(family, mentor, seed, **fields):
     return visit
 
 
-def _login(page: Page, username: str):
-    page.goto("/auth/login")
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
+_login = log_in
 
 
 def test_supervisor_approves_on_desktop_and_sends_back_on_a_phone(app, browser: Browser, page: Page, base_url):

@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from webapp.extensions import db
 
 from .. import factories
+from .conftest import log_in
 
 
 def _photo(path, color):
@@ -17,11 +18,7 @@ def _photo(path, color):
     return str(path)
 
 
-def _login(page: Page, username: str, password: str = factories.PASSWORD):
-    page.goto("/auth/login")
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill(password)
-    page.get_by_role("button", name="Masuk").click()
+_login = log_in
 
 
 def test_mentor_records_a_visit_with_location_photos_and_status(app, page: Page, base_url, tmp_path):
