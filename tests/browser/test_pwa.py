@@ -118,7 +118,11 @@ def test_offline_visits_wait_in_the_outbox_and_arrive_once(app, page: Page, cont
         expect(page.get_by_role("heading", name="Kunjungan saya")).to_be_visible()
     expect(page.locator("#outbox [data-outbox-count]")).to_have_text("2")
     expect(page.locator("#outbox")).to_contain_text("Rosmini Tulung")
-    page.reload()  # survives a reload (and closing the tab: it lives in IndexedDB)
+    page.reload()  # survives a reload ...
+    expect(page.locator("#outbox [data-outbox-count]")).to_have_text("2")
+    page.close()  # ... and closing the tab: it lives in IndexedDB
+    page = context.new_page()
+    page.goto("/kunjungan/")
     expect(page.locator("#outbox [data-outbox-count]")).to_have_text("2")
     assert _visits() == 0
 
@@ -127,6 +131,9 @@ def test_offline_visits_wait_in_the_outbox_and_arrive_once(app, page: Page, cont
     expect(page.locator("#outbox")).to_be_hidden(timeout=15000)
     assert _visits() == 2
     assert db.session.scalar(select(func.count()).select_from(Photo)) == 2
+    # both wait in the supervisor's queue, complete with their photos
+    assert {v.review_state for v in db.session.scalars(select(Visit))} == {"menunggu"}
+    assert all(v.photos for v in db.session.scalars(select(Visit)))
 
 
 def test_the_same_outbox_item_sent_twice_is_stored_once(app, page: Page, context: BrowserContext, tmp_path,
