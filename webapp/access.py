@@ -6,7 +6,7 @@ from flask import abort
 from sqlalchemy import Select, false, select, true
 
 from .extensions import db
-from .models import Photo, Recipient, User, Visit
+from .models import OtherAssistance, Photo, Recipient, TrainingSession, User, Visit
 
 
 def _recipient_scope(user: User):
@@ -84,3 +84,30 @@ def get_own_visit_for(user: User, visit_id: int) -> Visit:
     if visit is None or visit.mentor_id != user.id or not can_see_recipient(user, visit.recipient):
         abort(404)
     return visit
+
+
+def trainings_visible_to(user: User) -> Select[tuple[TrainingSession]]:
+    """Training sessions of the regions a supervisor covers; all for admins; none for mentors."""
+    query = select(TrainingSession)
+    if user.is_admin:
+        return query
+    if user.is_supervisor and user.region_ids:
+        return query.where(TrainingSession.region_id.in_(user.region_ids))
+    return query.where(false())
+
+
+def get_training_for(user: User, session_id: int) -> TrainingSession:
+    """A training session its regency's supervisors and admins may see and change; 403 for mentors, else 404."""
+    require_role(user, "admin", "supervisor")
+    session = db.session.get(TrainingSession, session_id)
+    if session is None or not (user.is_admin or session.region_id in user.region_ids):
+        abort(404)
+    return session
+
+
+def get_assistance_for(user: User, recipient: Recipient, assistance_id: int) -> OtherAssistance:
+    """A record of other assistance, only through a recipient `user` may change; 404 otherwise."""
+    record = db.session.get(OtherAssistance, assistance_id)
+    if record is None or record.recipient_id != recipient.id or not can_see_recipient(user, recipient):
+        abort(404)
+    return record

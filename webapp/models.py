@@ -38,6 +38,7 @@ DECISIONS = ("disetujui", "perbaikan", "ditolak")
 FLAG_CODES = ("tanpa_lokasi", "akurasi_rendah", "jauh_dari_usaha", "di_luar_wilayah", "foto_duplikat", "foto_lama",
               "perjalanan_mustahil", "di_luar_jam")
 FLAG_SEVERITIES = ("peringatan", "info")
+ASSISTANCE_KINDS = ("blt", "sembako", "pkh", "rtlh", "sanitasi", "air_bersih")
 PHASH_BANDS = 4  # the 64-bit photo hash split into four 16-bit bands, each indexed
 
 
@@ -192,6 +193,12 @@ class Recipient(db.Model):
     )
     visits: Mapped[list[Visit]] = relationship(
         back_populates="recipient", order_by="Visit.visited_at.desc()", cascade="all, delete-orphan",
+    )
+    other_assistance: Mapped[list[OtherAssistance]] = relationship(
+        back_populates="recipient", order_by="OtherAssistance.received_on.desc()", cascade="all, delete-orphan",
+    )
+    trainings: Mapped[list[TrainingSession]] = relationship(
+        secondary="training_attendance", order_by="TrainingSession.held_on.desc()", viewonly=True,
     )
 
     # Optimistic locking: every UPDATE checks and bumps `version`.
@@ -403,3 +410,52 @@ class AuditEvent(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
     user: Mapped[User | None] = relationship()
+
+
+training_attendance = Table(
+    "training_attendance",
+    db.metadata,
+    Column("session_id", ForeignKey("training_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("recipient_id", ForeignKey("recipients.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class TrainingSession(db.Model):
+    """A business-management training session (part of UEP) and the families who attended it."""
+
+    __tablename__ = "training_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    held_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    place: Mapped[str] = mapped_column(String(160))
+    topic: Mapped[str] = mapped_column(String(160))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    region: Mapped[Region] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    attendees: Mapped[list[Recipient]] = relationship(secondary=training_attendance, order_by="Recipient.name")
+
+
+class OtherAssistance(db.Model):
+    """Help from the other two pillars a UEP family also receives (BLT, sembako, PKH; RTLH, sanitation, water)."""
+
+    __tablename__ = "other_assistance"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "kind", "received_on", name="uq_other_assistance_recipient_kind_date"),
+        CheckConstraint(_in("kind", ASSISTANCE_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    office: Mapped[str] = mapped_column(String(120))
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(255), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    recipient: Mapped[Recipient] = relationship(back_populates="other_assistance")
+    recorded_by: Mapped[User | None] = relationship()

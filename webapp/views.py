@@ -13,7 +13,7 @@ from flask_babel import format_date, format_decimal, get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from . import integrity, lifecycle, review, timeline
+from . import integrity, lifecycle, pillars, review, timeline
 from .extensions import db
 from .models import FLAG_CODES
 from .recording import PHOTO_TAG_LABELS
@@ -110,6 +110,8 @@ def register_template_helpers(app: Flask) -> None:
         distance_to_business=_distance_to_business,
         now_wita=lambda: f"{dt.datetime.now(WITA):%d/%m %H.%M} WITA",
         status_label=lifecycle.status_label,
+        assistance_label=pillars.assistance_label,
+        usual_offices=pillars.USUAL_OFFICES,
         timeline=timeline.timeline,
         visit_kind_label=timeline.visit_kind_label,
         review_label=timeline.review_label,

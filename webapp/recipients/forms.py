@@ -1,8 +1,10 @@
-from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+import datetime as dt
 
-from .. import lifecycle
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from .. import lifecycle, pillars
 from ..formtools import KailForm, as_choices
 
 
@@ -17,3 +19,25 @@ class StatusChangeForm(KailForm):
     def set_choices(self, current_status: str) -> None:
         self.status.choices = as_choices([("", _l("— pilih —"))] + [
             (s, lifecycle.status_label(s)) for s in lifecycle.allowed_transitions(current_status)])
+
+
+def _not_later_than_next_year(form, field):
+    if field.data and not dt.date(2000, 1, 1) <= field.data <= dt.date.today() + dt.timedelta(days=366):
+        raise ValidationError(_l("Tanggal tidak masuk akal."))
+
+
+class AssistanceForm(KailForm):
+    """Other help the family receives (pillars 1 and 3), from which office and when."""
+
+    kind = SelectField(_l("Jenis bantuan"), validators=[InputRequired(_l("Pilih jenis bantuan."))])
+    office = StringField(_l("Dari instansi"), validators=[InputRequired(_l("Isi instansi pemberi bantuan.")),
+                                                          Length(max=120, message=_l("Maksimal 120 karakter."))])
+    received_on = DateField(_l("Tanggal diterima"), validators=[InputRequired(_l("Isi tanggal diterima.")),
+                                                                _not_later_than_next_year])
+    note = StringField(_l("Keterangan"), validators=[Optional(), Length(max=255, message=_l("Maksimal 255 "
+                                                                                              "karakter."))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = as_choices([("", _l("— pilih —"))] + [
+            (k, pillars.assistance_label(k)) for k in pillars.ASSISTANCE_LABELS])

@@ -2,17 +2,18 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, lifecycle
-from ..access import get_recipient_for, recipients_visible_to
+from ..access import get_assistance_for, get_recipient_for, recipients_visible_to
 from ..extensions import db
 from ..formtools import add_error
-from ..models import Recipient, Region
+from ..models import OtherAssistance, Recipient, Region
 from ..rendering import render
 from . import bp
-from .forms import StatusChangeForm
+from .forms import AssistanceForm, StatusChangeForm
 
 
 def _filters() -> dict:
@@ -59,7 +60,7 @@ def _detail_context(recipient: Recipient, form: StatusChangeForm | None = None) 
     if form is None:
         form = StatusChangeForm(formdata=None, version=recipient.version)
     form.set_choices(recipient.status)
-    return {"recipient": recipient, "form": form}
+    return {"recipient": recipient, "form": form, "assistance_form": AssistanceForm(formdata=None)}
 
 
 @bp.get("/<int:recipient_id>")
@@ -104,3 +105,49 @@ def change_status(recipient_id: int):
     return render("recipients/detail.html", "recipients/_status_panel.html",
                   status=422, **_detail_context(recipient, form))
 
+
+
+def _assistance_panel(recipient: Recipient, form: AssistanceForm, status: int = 200, saved: str | None = None):
+    context = {**_detail_context(recipient), "assistance_form": form, "assistance_saved": saved}
+    return render("recipients/detail.html", "recipients/_assistance.html", status=status, **context)
+
+
+@bp.post("/<int:recipient_id>/bantuan-lain")
+@login_required
+def add_assistance(recipient_id: int):
+    """Record other help the family receives (BLT, sembako, PKH, RTLH, sanitation, clean water)."""
+    recipient = get_recipient_for(current_user, recipient_id, write=True)
+    form = AssistanceForm()
+    if not form.validate_on_submit():
+        if not form.errors:
+            abort(400)
+        return _assistance_panel(recipient, form, 422)
+    record = OtherAssistance(recipient=recipient, kind=form.kind.data, office=form.office.data.strip(),
+                             received_on=form.received_on.data, note=(form.note.data or "").strip(),
+                             recorded_by=current_user._get_current_object())
+    db.session.add(record)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same kind on the same day: a double tap or a retry, already stored
+        db.session.rollback()
+        recipient = get_recipient_for(current_user, recipient_id, write=True)
+        return _assistance_panel(recipient, AssistanceForm(formdata=None), saved=_("Sudah tercatat sebelumnya."))
+    audit.record("assistance_added", recipient, kind=record.kind, office=record.office)
+    db.session.commit()
+    if request.htmx:
+        return _assistance_panel(recipient, AssistanceForm(formdata=None), saved=_("Bantuan lain tersimpan."))
+    return redirect(url_for("recipients.detail", recipient_id=recipient.id) + "#assistance", code=303)
+
+
+@bp.post("/<int:recipient_id>/bantuan-lain/<int:assistance_id>/hapus")
+@login_required
+def remove_assistance(recipient_id: int, assistance_id: int):
+    recipient = get_recipient_for(current_user, recipient_id, write=True)
+    record = get_assistance_for(current_user, recipient, assistance_id)
+    audit.record("assistance_removed", recipient, kind=record.kind, received_on=record.received_on.isoformat())
+    db.session.delete(record)
+    db.session.commit()
+    db.session.refresh(recipient)
+    if request.htmx:
+        return _assistance_panel(recipient, AssistanceForm(formdata=None), saved=_("Catatan dihapus."))
+    return redirect(url_for("recipients.detail", recipient_id=recipient.id) + "#assistance", code=303)

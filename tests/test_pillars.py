@@ -1,0 +1,140 @@
+"""Training sessions, other assistance (pillars 1 and 3), their dashboard counts and the printable report."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from webapp import pillars
+from webapp.extensions import db
+from webapp.models import OtherAssistance, Recipient, TrainingSession
+
+from . import factories
+from .conftest import csrf_token, login
+
+
+def test_supervisor_records_a_training_and_ticks_attendance(client, world):
+    login(client, world.users["supervisor"].username)
+    token = csrf_token(client, "/pelatihan/")
+    response = client.post("/pelatihan/", data={"csrf_token": token, "region": "6472", "held_on": "2026-11-02",
+                                                "place": "Aula Kelurahan Air Hitam", "topic": "Pembukuan"})
+    assert response.status_code == 303
+    session = db.session.scalar(select(TrainingSession))
+    own, same = world.recipients["own"], world.recipients["same_region"]
+    page = client.get(f"/pelatihan/{session.id}").get_data(as_text=True)
+    assert own.name in page and same.name in page and world.recipients["other_region"].name not in page
+    response = client.post(f"/pelatihan/{session.id}/hadir", data={"csrf_token": token,
+                                                                    "shown": [own.id, same.id], "hadir": [own.id]})
+    assert response.status_code == 200 and "Daftar hadir tersimpan." in response.get_data(as_text=True)
+    assert [r.id for r in db.session.get(TrainingSession, session.id).attendees] == [own.id]
+    assert "2 Nov 2026 · Pembukuan" in client.get(f"/penerima/{own.id}").get_data(as_text=True)
+    # unticking on a later save removes only the families shown
+    client.post(f"/pelatihan/{session.id}/hadir", data={"csrf_token": token, "shown": [same.id], "hadir": [same.id]})
+    assert {r.id for r in db.session.get(TrainingSession, session.id).attendees} == {own.id, same.id}
+    client.post(f"/pelatihan/{session.id}/hadir", data={"csrf_token": token, "shown": [own.id, same.id]})
+    assert db.session.get(TrainingSession, session.id).attendees == []
+
+
+def test_attendance_refuses_families_from_another_regency(client, world):
+    session = factories.training(world.recipients["own"].region)
+    db.session.commit()
+    login(client, world.users["supervisor"].username)
+    token = csrf_token(client, "/pelatihan/")
+    other = world.recipients["other_region"].id
+    for data in ({"shown": [other], "hadir": [other]}, {"shown": ["x"]}, {"shown": [], "hadir": [other]}):
+        response = client.post(f"/pelatihan/{session.id}/hadir", data={"csrf_token": token, **data})
+        assert response.status_code == 422
+        assert "Muat ulang halaman" in response.get_data(as_text=True)
+    assert db.session.get(TrainingSession, session.id).attendees == []
+
+
+def test_training_form_errors_keep_what_was_typed(client, world):
+    login(client, world.users["supervisor"].username)
+    token = csrf_token(client, "/pelatihan/")
+    response = client.post("/pelatihan/", data={"csrf_token": token, "region": "6472", "held_on": "kemarin",
+                                                "place": "", "topic": "Harga jual <b>"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Isi tempat pelatihan." in page and "Tanggal tidak valid." in page
+    assert 'value="Harga jual &lt;b&gt;"' in page
+    response = client.post("/pelatihan/", data={"csrf_token": token, "region": "6471", "held_on": "2026-11-02",
+                                                "place": "Aula", "topic": "Pembukuan"})
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(TrainingSession)) == 0
+
+
+def test_mentor_records_other_assistance_once_and_removes_it(client, world):
+    own = world.recipients["own"]
+    login(client, world.users["mentor"].username)
+    token = csrf_token(client, f"/penerima/{own.id}")
+    data = {"csrf_token": token, "kind": "rtlh", "office": "Dinas PUPR", "received_on": "2026-08-17",
+            "note": "Atap dan lantai"}
+    for _ in range(2):  # a double tap stores it once
+        response = client.post(f"/penerima/{own.id}/bantuan-lain", data=data, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+    assert "Sudah tercatat sebelumnya." in response.get_data(as_text=True)
+    records = db.session.scalars(select(OtherAssistance)).all()
+    assert [(r.kind, r.office, r.received_on) for r in records] == [("rtlh", "Dinas PUPR", dt.date(2026, 8, 17))]
+    page = client.get(f"/penerima/{own.id}").get_data(as_text=True)
+    assert "Rehabilitasi rumah (RTLH)" in page and "Dinas PUPR" in page
+    response = client.post(f"/penerima/{own.id}/bantuan-lain/{records[0].id}/hapus", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(OtherAssistance)) == 0
+
+
+def test_bad_assistance_input_gets_messages_and_nothing_is_saved(client, world):
+    own = world.recipients["own"]
+    login(client, world.users["mentor"].username)
+    token = csrf_token(client, f"/penerima/{own.id}")
+    response = client.post(f"/penerima/{own.id}/bantuan-lain", data={
+        "csrf_token": token, "kind": "uang_tunai", "office": "", "received_on": "1899-01-01"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Pilihan tidak valid." in page and "Isi instansi pemberi bantuan." in page
+    assert "Tanggal tidak masuk akal." in page
+    assert db.session.scalar(select(func.count()).select_from(OtherAssistance)) == 0
+
+
+def test_assistance_of_another_family_cannot_be_removed_through_mine(client, world):
+    other = factories.assistance(world.recipients["same_region"])
+    db.session.commit()
+    login(client, world.users["mentor"].username)
+    own = world.recipients["own"]
+    token = csrf_token(client, f"/penerima/{own.id}")
+    response = client.post(f"/penerima/{own.id}/bantuan-lain/{other.id}/hapus", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert db.session.get(OtherAssistance, other.id) is not None
+
+
+def test_reach_counts_distributed_families_by_pillar(app):
+    mentor = factories.user("mentor")
+    a, b, c, d = (factories.recipient(mentor=mentor, distributed_on=dt.date(2026, 3, 1)) for _ in range(4))
+    not_yet = factories.recipient(mentor=mentor, status="calon", distributed_on=None)
+    factories.training(attendees=[a, b, not_yet])
+    factories.assistance(a, "blt")
+    factories.assistance(a, "pkh", received_on=dt.date(2026, 10, 1))
+    factories.assistance(a, "air_bersih")
+    factories.assistance(b, "sembako")
+    factories.assistance(c, "sanitasi")
+    factories.assistance(not_yet, "blt")
+    db.session.commit()
+    reach = pillars.reach(select(Recipient.id).scalar_subquery())
+    assert (reach.families, reach.trained, reach.pillar_1, reach.pillar_3, reach.all_three) == (4, 2, 2, 2, 1)
+    assert reach.pct(reach.trained) == 50
+    assert d.id  # counted among the families, reached by nothing
+
+
+def test_dashboard_and_printable_report_show_the_pillars(client, world):
+    own = world.recipients["own"]
+    own.distributed_on = dt.date(2026, 3, 1)
+    factories.training(own.region, attendees=[own])
+    db.session.commit()
+    login(client, world.users["admin"].username)
+    page = client.get("/dasbor/").get_data(as_text=True)
+    assert "Pelatihan dan tiga pilar" in page and "Laporan cetak (A4)" in page
+    report = client.get("/dasbor/laporan?region=6472")
+    text = report.get_data(as_text=True)
+    assert report.status_code == 200
+    assert "Kota Samarinda" in text and "Cetak / simpan PDF" in text and "Pelatihan dan tiga pilar" in text
+    assert "Simpan target" not in text and "Konfirmasi mandiri" not in text and 'class="tabs"' not in text

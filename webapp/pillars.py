@@ -1,0 +1,71 @@
+"""The other two pillars of Kaltim's poverty strategy, as they touch UEP families, and the training that comes
+with the UEP package. Pillar 1 cuts household spending (BLT cash, sembako food aid, PKH); pillar 2 is UEP itself;
+pillar 3 removes poverty pockets (house rehabilitation, sanitation, clean water, built with other offices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select
+
+from .extensions import db
+from .models import ASSISTANCE_KINDS, OtherAssistance, Recipient, training_attendance
+
+ASSISTANCE_LABELS = {
+    "blt": _l("BLT (bantuan langsung tunai)"),
+    "sembako": _l("Sembako"),
+    "pkh": _l("PKH (Program Keluarga Harapan)"),
+    "rtlh": _l("Rehabilitasi rumah (RTLH)"),
+    "sanitasi": _l("Sanitasi / jamban"),
+    "air_bersih": _l("Air bersih"),
+}
+PILLAR_1 = ("blt", "sembako", "pkh")
+PILLAR_3 = ("rtlh", "sanitasi", "air_bersih")
+assert set(PILLAR_1 + PILLAR_3) == set(ASSISTANCE_KINDS)
+
+# Offices that usually deliver each kind: offered as suggestions, any office may be typed.
+USUAL_OFFICES = ("Dinas Sosial", "Kementerian Sosial", "Dinas PUPR", "Dinas Perumahan dan Permukiman", "PDAM",
+                 "Dinas Kesehatan", "Pemerintah Desa", "BAZNAS")
+
+
+def assistance_label(kind: str) -> str:
+    return str(ASSISTANCE_LABELS.get(kind, kind))
+
+
+@dataclass
+class Reach:
+    """How many UEP families (in scope, package distributed) the training and the other two pillars reach."""
+
+    families: int = 0
+    trained: int = 0
+    pillar_1: int = 0
+    pillar_3: int = 0
+    all_three: int = 0
+
+    def pct(self, n: int) -> int | None:
+        return round(100 * n / self.families) if self.families else None
+
+
+def reach(scope_ids: Select) -> Reach:
+    """Counts in SQL over `scope_ids` (a subquery of recipient ids): distributed families and who else reached them.
+
+    "All three" means pillar 2 (the UEP package itself) plus at least one pillar-1 and one pillar-3 kind.
+    """
+    distributed = select(Recipient.id).where(Recipient.id.in_(scope_ids), Recipient.distributed_on.is_not(None))
+    ids = distributed.subquery()
+    p1 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_1)).distinct()
+    p3 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_3)).distinct()
+    trained = select(training_attendance.c.recipient_id).distinct()
+
+    def count(*conditions) -> int:
+        return db.session.scalar(select(func.count()).select_from(ids).where(*conditions)) or 0
+
+    r = Reach()
+    r.families = count()
+    r.trained = count(ids.c.id.in_(trained))
+    r.pillar_1 = count(ids.c.id.in_(p1))
+    r.pillar_3 = count(ids.c.id.in_(p3))
+    r.all_three = count(ids.c.id.in_(p1), ids.c.id.in_(p3))
+    return r
