@@ -58,6 +58,7 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # streamed bodies are read inside the request's own context
         db.session.commit()
         try:
             return contextvars.Context().run(super().open, *args, **kwargs)

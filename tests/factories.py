@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from webapp import lifecycle
 from webapp.extensions import db
-from webapp.models import Photo, Recipient, Region, User, Visit
+from webapp.models import OtherAssistance, Photo, Recipient, Region, TrainingSession, User, Visit
 
 PASSWORD = "rahasia-uji-123"
 _seq = itertools.count(1)
@@ -110,3 +110,62 @@ def make_world() -> World:
     w.recipients["other_region"] = recipient(bpn, w.users["mentor_other_region"], name="Hasnah Daeng")
     db.session.commit()
     return w
+
+
+def training(region_: Region | None = None, attendees: list[Recipient] | None = None, **kwargs) -> TrainingSession:
+    values = dict(region=region_ or region(), held_on=dt.date(2026, 10, 15), place="Aula Kecamatan",
+                  topic="Pembukuan sederhana", attendees=attendees or [])
+    values.update(kwargs)
+    obj = TrainingSession(**values)
+    db.session.add(obj)
+    db.session.flush()
+    return obj
+
+
+def assistance(recipient_: Recipient, kind: str = "blt", **kwargs) -> OtherAssistance:
+    values = dict(recipient=recipient_, kind=kind, office="Dinas Sosial", received_on=dt.date(2026, 9, 1))
+    values.update(kwargs)
+    obj = OtherAssistance(**values)
+    db.session.add(obj)
+    db.session.flush()
+    return obj
+
+
+IMPORT_HEADER = "NIK,No KK,Nama,Kabupaten/Kota,Kecamatan,Desa/Kelurahan,Desil,Jenis Usaha"
+
+
+def import_row(n: int, **overrides) -> dict[str, str]:
+    """One valid row for Samarinda, as the import reads it (canonical header -> text)."""
+    row = {"NIK": f"64720141019{n:05d}", "No KK": f"64720101010{n:05d}", "Nama": f"Warga Impor {n}",
+           "Kabupaten/Kota": "Samarinda", "Kecamatan": "Samarinda Ulu", "Desa/Kelurahan": "Air Hitam",
+           "Desil": "2", "Jenis Usaha": "Gorengan"}
+    row.update(overrides)
+    return row
+
+
+def csv_text(rows: list[dict[str, str]], headers: list[str] | None = None) -> str:
+    import csv
+    import io
+
+    headers = headers or list(rows[0])
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=headers, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def stored_import(upload_dir: str, owner: User, text: str, budget_year: int = 2026) -> str:
+    """An upload waiting at the preview step, as the import page stores it; returns its token."""
+    import json
+    import secrets
+    from pathlib import Path
+
+    folder = Path(upload_dir) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    (folder / f"{token}.csv").write_text(text, encoding="utf-8")
+    (folder / f"{token}.json").write_text(json.dumps({"user_id": owner.id, "filename": "daftar.csv",
+                                                      "stored": f"{token}.csv", "budget_year": budget_year,
+                                                      "committed": None}))
+    return token

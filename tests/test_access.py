@@ -69,6 +69,28 @@ ROUTES = {
     "review.mentors_view": ("GET", lambda w: "/review/pendamping", _supervisors(200)),
     # a mentor who can see the visit may not judge it (403); out of scope is 404
     "review.decide": ("POST", lambda w: f"/review/{w.visit_id}", {**_scoped(303), "mentor": 403}),
+    "dashboard.report": ("GET", lambda w: "/dasbor/laporan", _supervisors(200)),
+    "training.index": ("GET", lambda w: "/pelatihan/", _supervisors(200)),
+    # a supervisor may only plan training in their own regency: the form answers with the reason (422)
+    "training.create": ("POST", lambda w: "/pelatihan/", {**_supervisors(303), "supervisor_other_region": 422}),
+    "training.detail": ("GET", lambda w: f"/pelatihan/{w.training_id}", {**_supervisors(200),
+                                                                         "supervisor_other_region": 404}),
+    "training.attendance": ("POST", lambda w: f"/pelatihan/{w.training_id}/hadir", {
+        **_supervisors(200), "supervisor_other_region": 404}),
+    "recipients.add_assistance": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/bantuan-lain",
+                                  _scoped(303)),
+    "recipients.remove_assistance": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/bantuan-lain/"
+                                                       f"{w.assistance_id}/hapus", _scoped(303)),
+    "data.index": ("GET", lambda w: "/data/", _supervisors(200)),
+    "data.export": ("GET", lambda w: "/data/ekspor/penerima.csv", _supervisors(200)),
+    # importing recipients is the province's job: admins only
+    "data.import_form": ("GET", lambda w: "/data/impor", {**_everyone(403), "admin": 200}),
+    "data.import_upload": ("POST", lambda w: "/data/impor", {**_everyone(403), "admin": 422}),  # no file sent
+    "data.import_template": ("GET", lambda w: "/data/impor/contoh.xlsx", {**_everyone(403), "admin": 200}),
+    "data.import_preview": ("GET", lambda w: f"/data/impor/{w.import_token}", {**_everyone(403), "admin": 200}),
+    "data.import_commit": ("POST", lambda w: f"/data/impor/{w.import_token}", {**_everyone(403), "admin": 303}),
+    "data.import_errors": ("GET", lambda w: f"/data/impor/{w.import_token}/kesalahan.csv", {
+        **_everyone(403), "admin": 200}),
 }
 POST_DATA = {
     "auth.logout": {},
@@ -77,6 +99,12 @@ POST_DATA = {
     "dashboard.quotas": {f"quota-{code}": "168" for code in ("6401", "6402", "6403", "6404", "6405", "6409", "6411",
                                                              "6471", "6472", "6474")},
     "dashboard.graduate": {},
+    "training.create": {"region": "6472", "held_on": "2026-11-02", "place": "Aula Kelurahan", "topic": "Pembukuan"},
+    "training.attendance": {},
+    "recipients.add_assistance": {"kind": "pkh", "office": "Kementerian Sosial", "received_on": "2026-10-01"},
+    "recipients.remove_assistance": {},
+    "data.import_upload": {},
+    "data.import_commit": {"expected": "1"},
 }
 CASES = [(endpoint, role) for endpoint in ROUTES for role in ROLES]
 
@@ -93,6 +121,10 @@ def world_with_photo(app, world):
     visit = factories.visit(world.recipients["own"])
     world.visit_id = visit.id
     world.photo_id = factories.photo(visit, processed.stored_name, processed.thumb_name).id
+    world.training_id = factories.training(world.recipients["own"].region).id
+    world.assistance_id = factories.assistance(world.recipients["own"]).id
+    world.import_token = factories.stored_import(app.config["UPLOAD_DIR"], world.users["admin"],
+                                                 factories.csv_text([factories.import_row(1)]))
     factories.db.session.commit()
     return world
 

@@ -73,7 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = None  # the login page says enough
     login_manager.session_protection = "basic"  # "strong" would log mentors out whenever their mobile IP changes
 
-    from . import admin, auth, dashboard, errors, pwa, recipients, supervision, views, visits
+    from . import admin, auth, dashboard, data, errors, pwa, recipients, supervision, training, views, visits
     from .cli import register_cli
 
     app.register_blueprint(auth.bp)
@@ -83,6 +83,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pwa.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(training.bp)
+    app.register_blueprint(data.bp)
     app.register_blueprint(views.bp)
     errors.register(app)
     register_cli(app)

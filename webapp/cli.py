@@ -27,6 +27,57 @@ def register_cli(app: Flask) -> None:
                    f"+{report.recipients} recipients, +{report.visits} visits, +{report.photos} photos.")
         click.echo(f"Demo logins (password '{DEMO_PASSWORD}', DEMO_MODE=1 only): " + ", ".join(report.logins))
 
+    @app.cli.command("import-recipients")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--year", "budget_year", type=click.IntRange(2000, 2100), default=None,
+                  help="Budget year for rows without a 'Tahun Anggaran' column (default: this year).")
+    @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+    @click.option("--skip-invalid", is_flag=True, help="Import the valid rows even when some rows are invalid.")
+    @click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None,
+                  help="Where to write the invalid rows with reasons (.xlsx or .csv; default FILE-kesalahan.xlsx).")
+    def import_recipients_command(file: str, budget_year: int | None, dry_run: bool, skip_invalid: bool,
+                                  errors_path: str | None) -> None:
+        """Import recipients from .xlsx or .csv (the same checks as the admin import page), all rows or none."""
+        import datetime as dt
+        from pathlib import Path
+
+        from . import audit, exporting, importing
+
+        path = Path(file)
+        try:
+            table = importing.read_table(path, path.name)
+        except importing.ImportFileError as exc:
+            raise click.ClickException(str(exc)) from exc
+        with click.progressbar(length=len(table.rows), label="Checking rows ", show_pos=True) as bar:
+            preview = importing.validate(table, path.name, budget_year or dt.date.today().year, progress=bar.update)
+        if preview.missing:
+            raise click.ClickException("Required columns not found: " + ", ".join(preview.missing))
+        click.echo(f"{len(preview.rows)} rows: {len(preview.valid)} valid "
+                   f"({len(preview.with_warnings)} with warnings), {len(preview.invalid)} invalid.")
+        if preview.invalid:
+            out = Path(errors_path or path.with_name(f"{path.stem}-kesalahan.xlsx"))
+            rows = list(importing.error_rows(preview))
+            table_out = exporting.Export(out.stem, rows[0], lambda: iter(rows[1:]))
+            if out.suffix.lower() == ".csv":
+                out.write_text("".join(exporting.csv_stream(table_out)), encoding="utf-8")
+            else:
+                with exporting.xlsx_file(table_out, "kesalahan") as fh:
+                    out.write_bytes(fh.read())
+            click.echo(f"Invalid rows with reasons: {out}")
+            for row in preview.invalid[:10]:
+                click.echo(f"  line {row.line}: " + "; ".join(row.errors))
+        if dry_run:
+            click.echo("Dry run: nothing written.")
+            return
+        if preview.invalid and not skip_invalid:
+            raise click.ClickException("Nothing written: fix the invalid rows or add --skip-invalid.")
+        with click.progressbar(length=len(preview.valid), label="Importing    ", show_pos=True) as bar:
+            stored = importing.commit(preview, None, progress=bar.update)
+        audit.record("recipients_imported", None, filename=path.name, rows=stored, skipped=len(preview.invalid),
+                     budget_year=preview.budget_year, via="cli")
+        db.session.commit()
+        click.echo(f"{stored} recipients imported.")
+
     @app.cli.command("seed-regions")
     def seed_regions_command() -> None:
         """Load the 10 regencies/cities of Kaltim (needed before creating supervisors and mentors)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, select
 
-from . import lifecycle, schedule
+from . import lifecycle, pillars, schedule
 from .access import recipients_visible_to
 from .extensions import db
 from .models import Recipient, Region, StatusChange, User, Visit
@@ -72,6 +72,7 @@ class Dashboard:
     items_in_use_pct: int | None = None
     items_counted: int = 0
     candidates: list[Candidate] = field(default_factory=list)
+    reach: pillars.Reach = field(default_factory=pillars.Reach)
 
     @property
     def coverage_pct(self) -> int | None:
@@ -138,6 +139,9 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
     d.backlog, d.oldest_pending = db.session.execute(
         select(func.count(), func.min(Visit.visited_at)).where(Visit.recipient_id.in_(ids_subquery),
                                                                Visit.review_state == "menunggu")).one()
+
+    # Training and the other two pillars
+    d.reach = pillars.reach(ids_subquery)
 
     # The histories, once: families, their status changes and their visits
     families = db.session.scalars(scope.order_by(Recipient.id)).all()

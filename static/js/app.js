@@ -18,6 +18,11 @@
     toast.hidden = false;
     window.setTimeout(function () { toast.hidden = true; }, 6000);
   }
+  // "Print / save as PDF" buttons (the printable report); no inline handlers under the CSP.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+  });
+
   document.addEventListener("htmx:sendError", function () { say("offline"); });
   document.addEventListener("htmx:responseError", function () { say("failed"); });
 })();

@@ -14,24 +14,44 @@ from ..supervision.filters import scope_regions
 from . import bp
 
 
-@bp.get("/")
-@login_required
-def index():
-    """Targets, status, coverage, backlog and outcomes for the province (admins) or the regency (supervisors)."""
+def _reach_counts(reach):
+    return [(_("Ikut pelatihan usaha"), reach.trained), (_("Pilar 1: BLT, sembako, PKH"), reach.pillar_1),
+            (_("Pilar 3: rumah, sanitasi, air bersih"), reach.pillar_3), (_("Ketiga pilar"), reach.all_three)]
+
+
+def _dashboard_context() -> dict:
+    """The figures for the user's scope, optionally one regency (`?region=CODE`), and the helpers the charts use."""
     require_role(current_user, "admin", "supervisor")
     regions = scope_regions(current_user)
     region = request.args.get("region", "")
     region = region if region in {r.code for r in regions} else ""
     data = outcomes.build(current_user, dt.date.today(), current_app.config["FOLLOWUP_MONTHS"], region,
                           current_app.config["GRADUATION_MIN_TURNOVER_DAY"])
-    return render_template(
-        "dashboard/index.html", d=data, regions=regions, region=region,
+    return dict(
+        d=data, regions=regions, region=region,
+        region_obj=next((r for r in regions if r.code == region), None),
         min_turnover=current_app.config["GRADUATION_MIN_TURNOVER_DAY"],
         target_rows=lambda targets: [(t.region.name, min(t.pct or 0, 100)) for t in targets],
         status_rows=lambda statuses: [(lifecycle.status_label(s), n) for s, n in statuses],
         survival_rows=lambda survival: [(_("%(n)s bulan", n=s.months), s.pct or 0) for s in survival],
         turnover_rows=lambda months: [(month, median) for month, median, _n in months],
+        reach_counts=_reach_counts,
+        reach_rows=lambda reach: [(label, reach.pct(n) or 0) for label, n in _reach_counts(reach)],
     )
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Targets, status, coverage, backlog and outcomes for the province (admins) or the regency (supervisors)."""
+    return render_template("dashboard/index.html", **_dashboard_context())
+
+
+@bp.get("/laporan")
+@login_required
+def report():
+    """The same figures as a printable A4 report (the browser's "save as PDF" makes the document)."""
+    return render_template("dashboard/report.html", printable=True, today=dt.date.today(), **_dashboard_context())
 
 
 @bp.post("/kuota")

@@ -1,0 +1,277 @@
+"""Recipient import: header matching, every rejection reason, preview before writing, all-or-nothing commit,
+the error file, the web flow and the command line."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from webapp import importing, lifecycle
+from webapp.extensions import db
+from webapp.models import AuditEvent, Recipient, StatusChange
+
+from . import factories
+from .conftest import csrf_token, login
+
+
+def _preview(tmp_path, rows, year=2026, headers=None, name="daftar.csv"):
+    path = tmp_path / name
+    path.write_text(factories.csv_text(rows, headers), encoding="utf-8")
+    return importing.validate(importing.read_table(path, name), name, year)
+
+
+def _count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Recipient))
+
+
+def test_valid_rows_are_previewed_then_stored_with_their_first_status(app, tmp_path):
+    admin = factories.user("admin", regions=[])
+    preview = _preview(tmp_path, [factories.import_row(1), factories.import_row(2, **{"Jenis Usaha": "Warung"})])
+    assert [r.line for r in preview.valid] == [2, 3] and not preview.invalid
+    assert _count() == 0, "validation writes nothing"
+    assert importing.commit(preview, admin) == 2
+    db.session.commit()
+    stored = db.session.scalars(select(Recipient).order_by(Recipient.nik)).all()
+    assert [(r.name, r.status, r.budget_year, r.kecamatan, r.desa, r.region.code) for r in stored] == [
+        ("Warga Impor 1", lifecycle.CALON, 2026, "Samarinda Ulu", "Air Hitam", "6472"),
+        ("Warga Impor 2", lifecycle.CALON, 2026, "Samarinda Ulu", "Air Hitam", "6472")]
+    history = db.session.scalars(select(StatusChange)).all()
+    assert {(h.from_status, h.to_status, h.changed_by_id) for h in history} == {(None, "calon", admin.id)}
+
+
+def test_headers_match_whatever_their_case_spacing_and_punctuation(app, tmp_path):
+    headers = [" nik ", "NO. KK", "nama kpm", "KABUPATEN / KOTA", "kec", "Desa/Kel", "DESIL", "jenis  usaha"]
+    row = dict(zip(headers, factories.import_row(5).values(), strict=True))
+    preview = _preview(tmp_path, [row], headers=headers)
+    assert not preview.missing and len(preview.valid) == 1
+
+
+def test_title_rows_above_the_header_are_skipped(app, tmp_path):
+    path = tmp_path / "dtks.csv"
+    path.write_text("DAFTAR CALON PENERIMA UEP 2026\n\n" + factories.csv_text([factories.import_row(1)]))
+    preview = importing.validate(importing.read_table(path, "dtks.csv"), "dtks.csv", 2026)
+    assert len(preview.valid) == 1 and preview.valid[0].line == 4
+
+
+def test_semicolon_csv_in_windows_encoding(app, tmp_path):
+    text = factories.csv_text([factories.import_row(1, Nama="Fransiskus Kéwa")]).replace(",", ";")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.encode("cp1252"))
+    preview = importing.validate(importing.read_table(path, "excel.csv"), "excel.csv", 2026)
+    assert preview.valid[0].values["name"] == "Fransiskus Kéwa"
+
+
+def test_missing_required_columns_are_named(app, tmp_path):
+    headers = ["NIK", "Nama", "Kabupaten/Kota"]
+    preview = _preview(tmp_path, [factories.import_row(1)], headers=headers)
+    assert preview.missing == ["No KK", "Kecamatan", "Desa/Kelurahan", "Desil", "Jenis Usaha"]
+    assert preview.rows == []
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"NIK": "647201410190001"}, "NIK harus 16 angka"),
+    ({"NIK": "64720141019ABCDE"}, "NIK harus 16 angka"),
+    ({"No KK": "12345"}, "No KK harus 16 angka"),
+    ({"Nama": ""}, "Nama wajib diisi"),
+    ({"Desil": "7"}, "Desil harus 1 sampai 5"),
+    ({"Desil": "0"}, "Desil harus 1 sampai 5"),
+    ({"Kabupaten/Kota": "Samarindah"}, "Kabupaten/kota tidak dikenal: Samarindah. Maksud Anda: Samarinda?"),
+    ({"Kecamatan": "Samarinda Ulu Baru"}, "Kecamatan Samarinda Ulu Baru tidak ada di Kota Samarinda"),
+    ({"Desa/Kelurahan": "Air Putih Sekali"}, "Desa/kelurahan Air Putih Sekali tidak ada di Kecamatan Samarinda Ulu"),
+    ({"Jenis Usaha": ""}, "Jenis Usaha wajib diisi"),
+    ({"Jenis Kelamin": "X"}, "Jenis kelamin harus L atau P"),
+    ({"No HP": "08-12"}, "No HP tidak valid"),
+    ({"Sumber Dana": "APBN"}, "Sumber dana harus APBD atau APBD-P"),
+    ({"Tahun Anggaran": "20x6"}, "Tahun anggaran tidak valid"),
+    ({"Pendamping": "tidak-ada"}, "Pendamping tidak-ada tidak dikenal"),
+    ({"Lintang Usaha": "6.2", "Bujur Usaha": "106.8"}, "Lokasi usaha di luar Kalimantan Timur"),
+])
+def test_each_bad_row_is_refused_with_its_reason(app, tmp_path, change, message):
+    headers = [*factories.import_row(1), "Jenis Kelamin", "No HP", "Sumber Dana", "Tahun Anggaran", "Pendamping",
+               "Lintang Usaha", "Bujur Usaha"]
+    good, bad = factories.import_row(1), factories.import_row(2, **change)
+    preview = _preview(tmp_path, [good, bad], headers=headers)
+    assert [r.line for r in preview.valid] == [2]
+    assert len(preview.invalid) == 1 and preview.invalid[0].line == 3
+    assert any(message in e for e in preview.invalid[0].errors), preview.invalid[0].errors
+
+
+def test_duplicate_nik_in_the_file_points_to_the_first_row(app, tmp_path):
+    first_nik = factories.import_row(1)["NIK"]
+    rows = [factories.import_row(1), factories.import_row(2), factories.import_row(3, NIK=first_nik)]
+    preview = _preview(tmp_path, rows)
+    assert [r.line for r in preview.invalid] == [4]
+    assert preview.invalid[0].errors == ["NIK ganda dalam file: sama dengan baris 2."]
+
+
+def test_nik_already_registered_for_the_same_year_is_refused_earlier_years_only_warned(app, tmp_path):
+    factories.recipient(nik=factories.import_row(1)["NIK"], budget_year=2026)
+    factories.recipient(nik=factories.import_row(2)["NIK"], budget_year=2024)
+    factories.recipient(nik=factories.import_row(3)["NIK"], budget_year=2020)  # more than 3 years ago: silent
+    preview = _preview(tmp_path, [factories.import_row(1), factories.import_row(2), factories.import_row(3)])
+    assert preview.invalid[0].errors == ["NIK sudah terdaftar sebagai penerima tahun anggaran 2026."]
+    assert [r.line for r in preview.valid] == [3, 4]
+    assert preview.valid[0].warnings == ["Pernah menerima UEP tahun 2024 (3 tahun terakhir)."]
+    assert preview.valid[1].warnings == []
+
+
+def test_nik_from_outside_kaltim_is_a_warning_and_gender_comes_from_the_nik(app, tmp_path):
+    preview = _preview(tmp_path, [factories.import_row(1, NIK="3174014507900001")])
+    row = preview.valid[0]
+    assert row.warnings == ["NIK bukan dari Kalimantan Timur (kode 31): periksa domisili."]
+    assert row.values["gender"] == "P"  # birth day 45 = a woman born on the 5th
+
+
+def test_mentor_is_matched_by_username_within_the_region(app, tmp_path):
+    mentor = factories.user("mentor", username="pendamping-smd")
+    factories.user("mentor", regions=[factories.region("6471")], username="pendamping-bpn")
+    headers = [*factories.import_row(1), "Pendamping"]
+    rows = [factories.import_row(1, Pendamping="PENDAMPING-SMD"), factories.import_row(2, Pendamping="pendamping-bpn")]
+    preview = _preview(tmp_path, rows, headers=headers)
+    assert preview.valid[0].values["mentor_id"] == mentor.id
+    assert "tidak dikenal di wilayah ini" in preview.invalid[0].errors[0]
+
+
+def test_commit_is_all_or_nothing(app, tmp_path):
+    """A NIK registered by someone else between preview and commit: the whole file is refused, nothing stays."""
+    preview = _preview(tmp_path, [factories.import_row(n) for n in range(1, 6)])
+    factories.recipient(nik=factories.import_row(4)["NIK"], budget_year=2026)
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        importing.commit(preview, None)
+    db.session.rollback()
+    assert _count() == 1
+
+
+def test_not_a_spreadsheet_is_refused_as_a_whole(app, tmp_path):
+    path = tmp_path / "virus.xlsx"
+    path.write_bytes(b"MZ\x90\x00 not a zip")
+    with pytest.raises(importing.ImportFileError, match="tidak bisa dibaca"):
+        importing.read_table(path, "virus.xlsx")
+    path = tmp_path / "catatan.csv"
+    path.write_text("ini bukan daftar\nhanya catatan\n")
+    with pytest.raises(importing.ImportFileError, match="NIK dan Nama"):
+        importing.read_table(path, "catatan.csv")
+
+
+def _xlsx(rows: list[list]) -> bytes:
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_web_import_preview_commit_errors_file_then_fixed_file(client, app):
+    """The new user's path: upload, see what is wrong, import the good rows, fix the error file, import it."""
+    admin = factories.user("admin", regions=[], username="admin-impor")
+    db.session.commit()
+    login(client, admin.username)
+    headers = list(factories.import_row(1))
+    rows = [list(factories.import_row(n).values()) for n in range(1, 21)]
+    rows[4][6] = "9"        # decile
+    rows[9][0] = "12345"    # NIK
+    rows[14][4] = "Kecamatan Khayalan"
+    token = csrf_token(client, "/data/impor")
+    response = client.post("/data/impor", data={"csrf_token": token, "budget_year": "2026",
+                                                 "file": (io.BytesIO(_xlsx([headers, *rows])), "daftar 2026.xlsx")})
+    assert response.status_code == 303
+    preview_url = response.headers["Location"]
+    page = client.get(preview_url).get_data(as_text=True)
+    assert re.findall(r'kpi__value">(\d+)', page) == ["20", "17", "3", "0"]
+    assert "Desil harus 1 sampai 5" in page and _count() == 0
+
+    errors = client.get(preview_url + "/kesalahan.xlsx")
+    sheet = load_workbook(io.BytesIO(errors.data)).active
+    table = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert table[0] == [*headers, "Baris", "Kesalahan"]
+    assert [r[-2] for r in table[1:]] == [6, 11, 16]
+
+    response = client.post(preview_url, data={"csrf_token": token, "expected": "17"})
+    assert response.status_code == 303 and _count() == 17
+    again = client.post(preview_url, data={"csrf_token": token, "expected": "17"})  # double click / retry
+    assert again.status_code == 303 and _count() == 17
+    assert "Sudah diimpor: 17 keluarga" in client.get(preview_url).get_data(as_text=True)
+
+    fixed = [row[:-2] for row in table[1:]]
+    fixed[0][6], fixed[1][0], fixed[2][4] = "3", "6472014101990010", "Samarinda Ulu"
+    response = client.post("/data/impor", data={"csrf_token": token, "budget_year": "2026",
+                                                 "file": (io.BytesIO(_xlsx([table[0], *fixed])), "kesalahan.xlsx")})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert re.findall(r'kpi__value">(\d+)', page) == ["3", "3", "0", "0"]
+    assert "Baris, Kesalahan" in page  # the error file's extra columns are named as ignored
+    client.post(response.headers["Location"], data={"csrf_token": token, "expected": "3"})
+    assert _count() == 20
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "recipients_imported")).all()
+    assert sorted(e.detail["rows"] for e in events) == [3, 17]
+
+
+def test_stale_preview_is_shown_again_instead_of_written(client, app):
+    admin = factories.user("admin", regions=[])
+    token = factories.stored_import(app.config["UPLOAD_DIR"], admin,
+                                    factories.csv_text([factories.import_row(1), factories.import_row(2)]))
+    db.session.commit()
+    login(client, admin.username)
+    factories.recipient(nik=factories.import_row(2)["NIK"], budget_year=2026)  # someone was faster
+    response = client.post(f"/data/impor/{token}", data={"csrf_token": csrf_token(client, "/data/impor"),
+                                                         "expected": "2"})
+    assert response.status_code == 409
+    assert "Data berubah sejak pratinjau" in response.get_data(as_text=True)
+    assert _count() == 1
+
+
+def test_bad_uploads_get_messages_next_to_the_field(client, app):
+    admin = factories.user("admin", regions=[])
+    db.session.commit()
+    login(client, admin.username)
+    token = csrf_token(client, "/data/impor")
+    cases = [
+        ({"budget_year": "2026"}, "Pilih file Excel atau CSV."),
+        ({"budget_year": "2026", "file": (io.BytesIO(b"x"), "daftar.pdf")}, "Hanya file .xlsx atau .csv."),
+        ({"budget_year": "1890", "file": (io.BytesIO(b"NIK,Nama\n"), "a.csv")}, "Tahun anggaran antara 2000"),
+        ({"budget_year": "2026", "file": (io.BytesIO(b"PK\x03\x04broken"), "a.xlsx")}, "tidak bisa dibaca"),
+    ]
+    for data, message in cases:
+        response = client.post("/data/impor", data={"csrf_token": token, **data})
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+        assert 'aria-invalid="true"' in response.get_data(as_text=True)
+    assert _count() == 0
+
+
+def test_someone_elses_upload_is_not_found(client, app):
+    owner, other = factories.user("admin", regions=[]), factories.user("admin", regions=[])
+    token = factories.stored_import(app.config["UPLOAD_DIR"], owner, factories.csv_text([factories.import_row(1)]))
+    db.session.commit()
+    login(client, other.username)
+    assert client.get(f"/data/impor/{token}").status_code == 404
+    assert client.get("/data/impor/../../etc/passwd").status_code == 404
+    assert client.get("/data/impor/" + "a" * 30).status_code == 404
+
+
+def test_cli_import_with_progress_errors_file_and_skip_invalid(app, tmp_path):
+    runner = app.test_cli_runner()
+    rows = [factories.import_row(n) for n in range(1, 6)] + [factories.import_row(6, Desil="9")]
+    path = tmp_path / "daftar.csv"
+    path.write_text(factories.csv_text(rows))
+    result = runner.invoke(args=["import-recipients", str(path), "--year", "2026"])
+    assert result.exit_code == 1
+    assert "6 rows: 5 valid (0 with warnings), 1 invalid." in result.output
+    assert "line 7: Desil harus 1 sampai 5" in result.output and "Nothing written" in result.output
+    assert (tmp_path / "daftar-kesalahan.xlsx").exists() and _count() == 0
+
+    result = runner.invoke(args=["import-recipients", str(path), "--year", "2026", "--dry-run"])
+    assert result.exit_code == 0 and "Dry run" in result.output and _count() == 0
+
+    result = runner.invoke(args=["import-recipients", str(path), "--year", "2026", "--skip-invalid",
+                                 "--errors", str(tmp_path / "salah.csv")])
+    assert result.exit_code == 0, result.output
+    assert "5 recipients imported." in result.output and "Importing" in result.output
+    assert _count() == 5
+    assert "Desil harus 1 sampai 5" in (tmp_path / "salah.csv").read_text(encoding="utf-8-sig")

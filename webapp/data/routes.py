@@ -1,0 +1,230 @@
+import datetime as dt
+import json
+import re
+import secrets
+import time
+from pathlib import Path
+
+from flask import Response, abort, current_app, flash, redirect, request, send_file, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import areas, audit, exporting, importing
+from ..access import recipients_visible_to, require_role
+from ..extensions import db
+from ..models import Recipient, Region
+from ..rendering import render
+from . import bp
+from .forms import ImportForm
+
+EXPORTS = {"penerima": ("csv", "xlsx"), "kunjungan": ("csv", "xlsx", "geojson"), "riwayat-status": ("csv", "xlsx"),
+           "ringkasan": ("csv", "xlsx")}
+MIMETYPES = {"csv": "text/csv; charset=utf-8",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             "geojson": "application/geo+json"}
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+KEEP_IMPORTS_S = 24 * 3600
+
+
+def _region_filter(regions: list[Region]) -> Region | None:
+    code = request.args.get("region", "")
+    return next((r for r in regions if r.code == code), None)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Downloads (recipients, visits, status history, summary), the printable report and, for admins, the import."""
+    require_role(current_user, "admin", "supervisor")
+    regions = exporting.regions_in_scope(current_user)
+    return render("data/index.html", "data/index.html", regions=regions, region=_region_filter(regions),
+                  exports=EXPORTS)
+
+
+@bp.get("/ekspor/<kind>.<fmt>")
+@login_required
+def export(kind: str, fmt: str):
+    """Stream one export in the user's scope (supervisors: their regencies), optionally one regency."""
+    require_role(current_user, "admin", "supervisor")
+    if fmt not in EXPORTS.get(kind, ()):
+        abort(404)
+    regions = exporting.regions_in_scope(current_user)
+    region = _region_filter(regions)
+    scope = recipients_visible_to(current_user)
+    if region is not None:
+        scope = scope.where(Recipient.region_id == region.id)
+    scope_ids = scope.with_only_columns(Recipient.id).scalar_subquery()
+    photo_url = lambda photo_id: url_for("visits.photo", photo_id=photo_id, _external=True)  # noqa: E731
+    stem = f"kail-{kind}-{region.code if region else 'semua'}-{dt.date.today():%Y%m%d}"
+    audit.record("export", None, kind=kind, format=fmt, region=region.code if region else None)
+    db.session.commit()
+    headers = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"', "Cache-Control": "no-store"}
+    if fmt == "geojson":
+        return Response(stream_with_context(exporting.visits_geojson(scope_ids, photo_url)),
+                        mimetype=MIMETYPES[fmt], headers=headers)
+    table = {
+        "penerima": lambda: exporting.recipients(scope_ids),
+        "kunjungan": lambda: exporting.visits(scope_ids, photo_url),
+        "riwayat-status": lambda: exporting.status_history(scope_ids),
+        "ringkasan": lambda: exporting.summary([region] if region else regions, scope_ids, dt.date.today()),
+    }[kind]()
+    if fmt == "csv":
+        return Response(stream_with_context(exporting.csv_stream(table)), mimetype=MIMETYPES[fmt], headers=headers)
+    response = send_file(exporting.xlsx_file(table), mimetype=MIMETYPES[fmt], as_attachment=True,
+                         download_name=f"{stem}.xlsx", max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- import ------------------------------------------------------------------------------------------------------
+
+def _import_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"]) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _forget_old_imports(folder: Path) -> None:
+    cutoff = time.time() - KEEP_IMPORTS_S
+    for path in folder.iterdir():
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+
+
+def _load(token: str) -> tuple[dict, Path]:
+    """The stored upload and its metadata; 404 unless it exists and belongs to the current user."""
+    if not TOKEN.fullmatch(token):
+        abort(404)
+    meta_path = _import_dir() / f"{token}.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        abort(404)
+    if meta.get("user_id") != current_user.id:
+        abort(404)
+    return meta, _import_dir() / meta["stored"]
+
+
+def _save_meta(token: str, meta: dict) -> None:
+    (_import_dir() / f"{token}.json").write_text(json.dumps(meta))
+
+
+def _preview(meta: dict, path: Path) -> importing.Preview:
+    table = importing.read_table(path, meta["filename"])
+    return importing.validate(table, meta["filename"], meta["budget_year"])
+
+
+@bp.get("/impor")
+@login_required
+def import_form():
+    """Step 1: pick the file and the budget year."""
+    require_role(current_user, "admin")
+    return render("data/import.html", "data/import.html", form=ImportForm(formdata=None))
+
+
+@bp.post("/impor")
+@login_required
+def import_upload():
+    """Step 2: store the file under a random name and show the preview; nothing is written to the database."""
+    require_role(current_user, "admin")
+    form = ImportForm()
+    if not form.validate_on_submit():
+        if not form.errors:
+            abort(400)
+        return render("data/import.html", "data/import.html", form=form, status=422)
+    upload = form.file.data
+    filename = Path(upload.filename or "daftar.xlsx").name[:120]
+    token = secrets.token_urlsafe(24)
+    folder = _import_dir()
+    _forget_old_imports(folder)
+    stored = f"{token}{Path(filename).suffix.lower()}"
+    upload.save(folder / stored)
+    meta = {"user_id": current_user.id, "filename": filename, "stored": stored,
+            "budget_year": form.budget_year.data, "committed": None}
+    try:
+        importing.read_table(folder / stored, filename)
+    except importing.ImportFileError as exc:
+        (folder / stored).unlink(missing_ok=True)
+        form.file.errors = [str(exc)]
+        return render("data/import.html", "data/import.html", form=form, status=422)
+    _save_meta(token, meta)
+    audit.record("import_previewed", None, filename=filename, budget_year=meta["budget_year"])
+    db.session.commit()
+    return redirect(url_for("data.import_preview", token=token), code=303)
+
+
+@bp.get("/impor/<token>")
+@login_required
+def import_preview(token: str):
+    """Step 3: valid and invalid rows, with reasons; the error file to download; the button that writes."""
+    require_role(current_user, "admin")
+    meta, path = _load(token)
+    preview = _preview(meta, path)
+    return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta)
+
+
+@bp.post("/impor/<token>")
+@login_required
+def import_commit(token: str):
+    """Step 4: write every valid row in one transaction, once (a second click or a retry changes nothing)."""
+    require_role(current_user, "admin")
+    meta, path = _load(token)
+    if meta.get("committed") is not None:
+        flash(_("File ini sudah diimpor: %(n)s keluarga.", n=meta["committed"]), "ok")
+        return redirect(url_for("data.import_preview", token=token), code=303)
+    preview = _preview(meta, path)
+    expected = request.form.get("expected", type=int)
+    if expected != len(preview.valid):
+        flash(_("Data berubah sejak pratinjau dibuat. Periksa lagi sebelum mengimpor."), "error")
+        return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta,
+                      status=409)
+    try:
+        stored = importing.commit(preview, current_user._get_current_object())
+        audit.record("recipients_imported", None, filename=meta["filename"], rows=stored,
+                     skipped=len(preview.invalid), budget_year=meta["budget_year"])
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        flash(_("Tidak ada yang diimpor: sebagian NIK baru saja didaftarkan orang lain. Periksa lagi."), "error")
+        return redirect(url_for("data.import_preview", token=token), code=303)
+    meta["committed"] = stored
+    _save_meta(token, meta)
+    flash(_("%(n)s keluarga diimpor.", n=stored), "ok")
+    return redirect(url_for("data.import_preview", token=token), code=303)
+
+
+@bp.get("/impor/<token>/kesalahan.<fmt>")
+@login_required
+def import_errors(token: str, fmt: str):
+    """The invalid rows with the original columns and a column of reasons, to fix and import again."""
+    require_role(current_user, "admin")
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    meta, path = _load(token)
+    preview = _preview(meta, path)
+    rows = list(importing.error_rows(preview))
+    stem = f"{Path(meta['filename']).stem}-kesalahan"
+    table = exporting.Export(stem, rows[0], lambda: iter(rows[1:]))
+    if fmt == "csv":
+        return Response("".join(exporting.csv_stream(table)), mimetype=MIMETYPES["csv"],
+                        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"',
+                                 "Cache-Control": "no-store"})
+    return send_file(exporting.xlsx_file(table, "kesalahan"), mimetype=MIMETYPES["xlsx"], as_attachment=True,
+                     download_name=f"{stem}.xlsx", max_age=0)
+
+
+@bp.get("/impor/contoh.xlsx")
+@login_required
+def import_template():
+    """An empty workbook with the expected headers and one example row."""
+    require_role(current_user, "admin")
+    region = db.session.scalar(select(Region).order_by(Region.code.desc()))
+    kecamatan, desas = next(iter(areas.districts_of(region.kind, region.name).items()), ("", [""]))
+    example = ["6472014507900001", "6472010101090001", "Contoh Nama", "P", "081234567890", "Jl. Contoh No. 1",
+               region.name, kecamatan, desas[0], 2, "Gorengan", "", "Wajan; Kompor gas; Tabung gas",
+               "APBD", dt.date.today().year, "", None, None]
+    table = exporting.Export("contoh-impor", exporting.RECIPIENT_HEADERS[:-2], lambda: iter([example]))
+    return send_file(exporting.xlsx_file(table, "penerima"), mimetype=MIMETYPES["xlsx"], as_attachment=True,
+                     download_name="kail-contoh-impor.xlsx", max_age=0)

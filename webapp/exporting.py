@@ -1,0 +1,307 @@
+"""Exports for staff who live in Excel: recipients, visits (with photo links), status history and the per-regency
+summary, as .xlsx or .csv (visits also as GeoJSON).
+
+Rows come from the database in chunks and go straight out (CSV, GeoJSON) or into openpyxl's write-only sheet,
+which spools to a temporary file, so 100,000 rows never sit in memory. Text that a spreadsheet would run as a
+formula (=, +, -, @, tab, carriage return first) is prefixed with an apostrophe in both formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
+
+from . import lifecycle, pillars
+from .extensions import db
+from .importing import HEADER_LABELS
+from .models import EvidenceFlag, Photo, Recipient, Region, StatusChange, User, Visit, user_regions
+
+WITA = ZoneInfo("Asia/Makassar")
+CHUNK = 2000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+RECIPIENT_COLUMNS = ("nik", "kk_number", "name", "gender", "phone", "address", "region", "kecamatan", "desa",
+                     "decile", "business_type", "business_description", "package_items", "funding_source",
+                     "budget_year", "mentor", "business_lat", "business_lon")
+RECIPIENT_HEADERS = [HEADER_LABELS[c] for c in RECIPIENT_COLUMNS] + ["Status", "Tanggal Penyaluran"]
+
+
+def neutralise(value: Any) -> Any:
+    """Text a spreadsheet would read as a formula gets a leading apostrophe; other values pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def wita(value: dt.datetime | None) -> dt.datetime | None:
+    """Stored UTC -> WITA wall-clock time (naive, as spreadsheets want it)."""
+    return value.replace(tzinfo=dt.UTC).astimezone(WITA).replace(tzinfo=None) if value else None
+
+
+@dataclass
+class Export:
+    """A table to download: a file stem, its headers and a generator of rows (plain Python values)."""
+
+    stem: str
+    headers: list[str]
+    rows: Callable[[], Iterator[list[Any]]]
+
+
+def _chunks(query: Select, key) -> Iterator[list[Any]]:
+    """Run `query` a chunk at a time, paging by `key` (an increasing unique column) instead of OFFSET."""
+    last = None
+    while True:
+        page = query.order_by(key).limit(CHUNK)
+        if last is not None:
+            page = page.where(key > last)
+        rows = db.session.execute(page).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+        for row in rows:  # forget what was streamed: the identity map would otherwise grow with every row
+            for value in row:
+                if hasattr(value, "_sa_instance_state"):
+                    db.session.expunge(value)
+
+
+def recipients(scope_ids: Select) -> Export:
+    mentor = aliased(User)
+
+    def rows():
+        query = (select(Recipient.id, Recipient, Region.name, mentor.username)
+                 .join(Region, Recipient.region_id == Region.id)
+                 .outerjoin(mentor, Recipient.mentor_id == mentor.id)
+                 .where(Recipient.id.in_(scope_ids)))
+        for chunk in _chunks(query, Recipient.id):
+            for _id, r, region_name, mentor_name in chunk:
+                yield [r.nik, r.kk_number, r.name, r.gender, r.phone, r.address, region_name, r.kecamatan, r.desa,
+                       r.decile, r.business_type, r.business_description, "; ".join(r.package_items or []),
+                       r.funding_source, r.budget_year, mentor_name, r.business_lat, r.business_lon,
+                       lifecycle.status_label(r.status), r.distributed_on]
+
+    return Export("penerima", RECIPIENT_HEADERS, rows)
+
+
+VISIT_HEADERS = ["ID Kunjungan", "NIK", "Nama", "Kabupaten/Kota", "Pendamping", "Jenis Kunjungan",
+                 "Waktu Kunjungan (WITA)", "Lintang", "Bujur", "Akurasi (m)", "Alasan Tanpa Lokasi", "Usaha Beroperasi",
+                 "Omzet (Rp)", "Periode Omzet", "Status Pemeriksaan", "Putaran", "Catatan Pemeriksa",
+                 "Tanda Integritas", "Jumlah Foto", "Tautan Foto"]
+
+
+def _visit_rows(scope_ids: Select, photo_url: Callable[[int], str]) -> Iterator[tuple[Visit, str, str, str, list]]:
+    """Visits in scope with their family, regency, mentor, flags and photo links, chunk by chunk (no N+1)."""
+    mentor = aliased(User)
+    query = (select(Visit.id, Visit, Recipient.nik, Recipient.name, Region.name, mentor.username)
+             .join(Recipient, Visit.recipient_id == Recipient.id)
+             .join(Region, Recipient.region_id == Region.id)
+             .outerjoin(mentor, Visit.mentor_id == mentor.id)
+             .where(Visit.recipient_id.in_(scope_ids)))
+    for chunk in _chunks(query, Visit.id):
+        ids = [row[0] for row in chunk]
+        photos: dict[int, list[str]] = {}
+        for visit_id, photo_id in db.session.execute(select(Photo.visit_id, Photo.id)
+                                                     .where(Photo.visit_id.in_(ids)).order_by(Photo.id)):
+            photos.setdefault(visit_id, []).append(photo_url(photo_id))
+        flags: dict[int, list[str]] = {}
+        for visit_id, code in db.session.execute(select(EvidenceFlag.visit_id, EvidenceFlag.code)
+                                                 .where(EvidenceFlag.visit_id.in_(ids)).order_by(EvidenceFlag.id)):
+            flags.setdefault(visit_id, []).append(code)
+        for visit_id, visit, nik, name, region_name, mentor_name in chunk:
+            yield visit, nik, name, region_name, mentor_name, flags.get(visit_id, []), photos.get(visit_id, [])
+
+
+def visits(scope_ids: Select, photo_url: Callable[[int], str]) -> Export:
+    def rows():
+        for v, nik, name, region_name, mentor_name, flags, photos in _visit_rows(scope_ids, photo_url):
+            answers = v.answers or {}
+            yield [v.uuid, nik, name, region_name, mentor_name, v.kind, wita(v.visited_at), v.lat, v.lon,
+                   v.accuracy_m, v.no_location_reason, answers.get("operating"), answers.get("turnover"),
+                   answers.get("turnover_period"), v.review_state, v.round, v.review_note, ", ".join(flags),
+                   len(photos), " ".join(photos)]
+
+    return Export("kunjungan", VISIT_HEADERS, rows)
+
+
+def visits_geojson(scope_ids: Select, photo_url: Callable[[int], str]) -> Iterator[str]:
+    """Visits with a location as a GeoJSON FeatureCollection, streamed feature by feature."""
+    yield '{"type": "FeatureCollection", "features": ['
+    first = True
+    for v, nik, name, region_name, mentor_name, flags, photos in _visit_rows(scope_ids, photo_url):
+        if v.lat is None or v.lon is None:
+            continue
+        feature = {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [v.lon, v.lat]},
+            "properties": {"id": v.uuid, "nik": nik, "nama": name, "kabupaten_kota": region_name,
+                           "pendamping": mentor_name, "jenis": v.kind,
+                           "waktu_wita": wita(v.visited_at).isoformat(timespec="minutes"),
+                           "akurasi_m": v.accuracy_m, "pemeriksaan": v.review_state, "tanda": flags, "foto": photos},
+        }
+        yield ("" if first else ",") + "\n" + json.dumps(feature, ensure_ascii=False)
+        first = False
+    yield "\n]}\n"
+
+
+HISTORY_HEADERS = ["NIK", "Nama", "Kabupaten/Kota", "Dari Status", "Ke Status", "Alasan", "Oleh",
+                   "Waktu (WITA)"]
+
+
+def status_history(scope_ids: Select) -> Export:
+    by = aliased(User)
+
+    def rows():
+        query = (select(StatusChange.id, StatusChange.from_status, StatusChange.to_status, StatusChange.reason,
+                        StatusChange.changed_at, Recipient.nik, Recipient.name, Region.name, by.username)
+                 .join(Recipient, StatusChange.recipient_id == Recipient.id)
+                 .join(Region, Recipient.region_id == Region.id)
+                 .outerjoin(by, StatusChange.changed_by_id == by.id)
+                 .where(StatusChange.recipient_id.in_(scope_ids)))
+        for chunk in _chunks(query, StatusChange.id):
+            for _id, old, new, reason, at, nik, name, region_name, username in chunk:
+                yield [nik, name, region_name, lifecycle.status_label(old) if old else "",
+                       lifecycle.status_label(new), reason, username, wita(at)]
+
+    return Export("riwayat-status", HISTORY_HEADERS, rows)
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    """A regency as plain values: exports run after the request's session has gone (streamed responses)."""
+
+    id: int
+    code: str
+    full_name: str
+    quota: int
+
+
+def summary(regions: list[Region], scope_ids: Select, today: dt.date) -> Export:
+    """One row per regency: target, realisation by budget, status counts, coverage, backlog and other pillars."""
+    headers = ["Kode", "Kabupaten/Kota", "Target", "APBD", "APBD-P", "Jumlah", "% Target",
+               *[lifecycle.status_label(s) for s in lifecycle.STATUSES], "Disalurkan (aktif)",
+               "Dikunjungi & Disetujui 30 Hari", "% Cakupan", "Menunggu Diperiksa", "Ikut Pelatihan",
+               "Pilar 1 (BLT/Sembako/PKH)", "Pilar 3 (Rumah/Sanitasi/Air)"]
+
+    plain = [RegionRow(r.id, r.code, r.full_name, r.quota) for r in regions]
+
+    def rows():
+        region_ids = [r.id for r in plain]
+        in_scope = Recipient.id.in_(scope_ids) & Recipient.region_id.in_(region_ids)
+        funding = _grouped(select(Recipient.region_id, Recipient.funding_source, func.count()).where(in_scope)
+                           .group_by(Recipient.region_id, Recipient.funding_source))
+        statuses = _grouped(select(Recipient.region_id, Recipient.status, func.count()).where(in_scope)
+                            .group_by(Recipient.region_id, Recipient.status))
+        active = in_scope & Recipient.distributed_on.is_not(None) & Recipient.status.not_in(
+            (lifecycle.KELUAR, lifecycle.TIDAK_MEMENUHI_SYARAT))
+        distributed = dict(db.session.execute(select(Recipient.region_id, func.count()).where(active)
+                                              .group_by(Recipient.region_id)).all())
+        since = dt.datetime.combine(today - dt.timedelta(days=30), dt.time.min)
+        approved_recently = Recipient.visits.any((Visit.review_state == "disetujui") & (Visit.visited_at >= since))
+        covered = dict(db.session.execute(select(Recipient.region_id, func.count()).where(active, approved_recently)
+                                          .group_by(Recipient.region_id)).all())
+        backlog = dict(db.session.execute(
+            select(Recipient.region_id, func.count(Visit.id)).join(Visit, Visit.recipient_id == Recipient.id)
+            .where(in_scope, Visit.review_state == "menunggu").group_by(Recipient.region_id)).all())
+        for region in plain:
+            reach = pillars.reach(select(Recipient.id).where(in_scope, Recipient.region_id == region.id)
+                                  .scalar_subquery())
+            apbd, apbd_p = funding.get((region.id, "APBD"), 0), funding.get((region.id, "APBD-P"), 0)
+            total = apbd + apbd_p
+            n_distributed, n_covered = distributed.get(region.id, 0), covered.get(region.id, 0)
+            yield [region.code, region.full_name, region.quota, apbd, apbd_p, total,
+                   round(100 * total / region.quota) if region.quota else None,
+                   *[statuses.get((region.id, s), 0) for s in lifecycle.STATUSES], n_distributed, n_covered,
+                   round(100 * n_covered / n_distributed) if n_distributed else None, backlog.get(region.id, 0),
+                   reach.trained, reach.pillar_1, reach.pillar_3]
+
+    return Export("ringkasan-kabupaten-kota", headers, rows)
+
+
+def _grouped(query: Select) -> dict[tuple[Any, Any], int]:
+    return {(a, b): n for a, b, n in db.session.execute(query)}
+
+
+def regions_in_scope(user: User) -> list[Region]:
+    query = select(Region).order_by(Region.code)
+    if not user.is_admin:
+        query = query.where(Region.id.in_(select(user_regions.c.region_id).where(user_regions.c.user_id == user.id)))
+    return list(db.session.scalars(query))
+
+
+# --- writers ---------------------------------------------------------------------------------------------------
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "" if value is None else neutralise(value)
+
+
+def csv_stream(export: Export) -> Iterator[str]:
+    """UTF-8 with a byte-order mark (so Excel shows Indonesian names right), comma-separated, line by line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(export.headers)
+    for n, row in enumerate(export.rows(), start=1):
+        writer.writerow([_csv_cell(v) for v in row])
+        if n % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def xlsx_file(export: Export, sheet_title: str | None = None) -> tempfile.SpooledTemporaryFile:
+    """Write the export into a workbook (write-only: rows go to disk as they come) and return the open file."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=(sheet_title or export.stem)[:31])
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for text in export.headers:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    date_style, time_style = "yyyy-mm-dd", "yyyy-mm-dd hh:mm"
+    for row in export.rows():
+        cells = []
+        for value in row:
+            if isinstance(value, dt.datetime):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = time_style
+            elif isinstance(value, dt.date):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = date_style
+            else:
+                cell = WriteOnlyCell(sheet, value=neutralise(value))
+                if isinstance(value, str):
+                    cell.data_type = "s"  # never a formula, even if openpyxl would guess one
+            cells.append(cell)
+        sheet.append(cells)
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    workbook.save(out)
+    out.seek(0)
+    return out
+
+
+def rows_to_xlsx(headers: Iterable[str], rows: Iterable[list[Any]], title: str) -> tempfile.SpooledTemporaryFile:
+    """A small table (the import's error file) as a workbook."""
+    rows = list(rows)
+    return xlsx_file(Export(title, list(headers), lambda: iter(rows)), title)
