@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.sample_import import write_sample  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from webapp.extensions import db  # noqa: E402
@@ -40,8 +41,14 @@ PAGES = [
     ("supervisor-map", "koordinator1", "/peta/"),
     ("supervisor-mentors", "koordinator1", "/review/pendamping"),
     ("supervisor-recipients", "koordinator1", "/penerima/"),
+    ("supervisor-training", "koordinator1", "/pelatihan/"),
+    ("supervisor-training-attendance", "koordinator1", "/pelatihan/{training}"),
+    ("admin-data", "admin", "/data/"),
+    ("admin-import-preview", "admin", "/data/impor"),  # uploads the 2,000-row sample with 20 bad rows
+    ("admin-report", "admin", "/dasbor/laporan"),  # printed (print media); also saved as an A4 PDF
 ]
-FULL_PAGE = {"mentor-recipient", "mentor-visit-form"}  # long pages: the whole scroll, not only the first screen
+# long pages: the whole scroll, not only the first screen
+FULL_PAGE = {"mentor-recipient", "mentor-visit-form", "admin-report"}
 
 
 def main() -> None:
@@ -55,12 +62,16 @@ def main() -> None:
         db.session.commit()
         from sqlalchemy import select
 
-        from webapp.models import Recipient, User, Visit
+        from webapp.models import Recipient, TrainingSession, User, Visit
 
         mentor = db.session.scalar(select(User).where(User.username == "pendamping1"))
         recipient_id = db.session.scalar(select(Visit.recipient_id).join(Visit.recipient).where(
             Visit.mentor_id == mentor.id, Visit.photos.any(), Recipient.business_lat.is_not(None)).limit(1))
         recipient_id = recipient_id or db.session.scalar(select(Recipient.id).where(Recipient.mentor_id == mentor.id))
+        supervisor = db.session.scalar(select(User).where(User.username == "koordinator1"))
+        training_id = db.session.scalar(select(TrainingSession.id).where(
+            TrainingSession.region_id.in_(supervisor.region_ids)).order_by(TrainingSession.id))
+    sample = write_sample(tmp / "daftar-penerima-2026.xlsx")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -78,9 +89,18 @@ def main() -> None:
                     page.fill("input[name=password]", DEMO_PASSWORD)
                     page.click("button[type=submit]")
                     page.wait_for_load_state()
-                page.goto(base + path.format(recipient=recipient_id))
+                page.goto(base + path.format(recipient=recipient_id, training=training_id))
+                if stem == "admin-import-preview":
+                    page.set_input_files("input[name=file]", str(sample))
+                    page.fill("input[name=budget_year]", "2026")
+                    page.click("form[enctype] button[type=submit]")
+                    page.wait_for_load_state()
+                if stem == "admin-report":
+                    page.emulate_media(media="print")
+                    if size == "desktop":
+                        page.pdf(path=str(OUT / "report-a4.pdf"), format="A4", print_background=True)
                 target = OUT / f"{stem}-{size}.png"
-                full_page = stem in FULL_PAGE and size == "phone"
+                full_page = stem in FULL_PAGE and (size == "phone" or stem == "admin-report")
                 if full_page:  # a sticky bar would be painted mid-page in a full-page capture
                     page.add_style_tag(content=".sticky-actions { position: static; }")
                 page.screenshot(path=str(target), full_page=full_page)

@@ -47,8 +47,10 @@ def test_valid_rows_are_previewed_then_stored_with_their_first_status(app, tmp_p
 def test_headers_match_whatever_their_case_spacing_and_punctuation(app, tmp_path):
     headers = [" nik ", "NO. KK", "nama kpm", "KABUPATEN / KOTA", "kec", "Desa/Kel", "DESIL", "jenis  usaha"]
     row = dict(zip(headers, factories.import_row(5).values(), strict=True))
+    row.update({"KABUPATEN / KOTA": "kota samarinda", "kec": "Kec. SAMARINDA ULU", "Desa/Kel": "Kel. air hitam"})
     preview = _preview(tmp_path, [row], headers=headers)
     assert not preview.missing and len(preview.valid) == 1
+    assert (preview.valid[0].values["kecamatan"], preview.valid[0].values["desa"]) == ("Samarinda Ulu", "Air Hitam")
 
 
 def test_title_rows_above_the_header_are_skipped(app, tmp_path):
@@ -81,12 +83,12 @@ def test_missing_required_columns_are_named(app, tmp_path):
     ({"Desil": "7"}, "Desil harus 1 sampai 5"),
     ({"Desil": "0"}, "Desil harus 1 sampai 5"),
     ({"Kabupaten/Kota": "Samarindah"}, "Kabupaten/kota tidak dikenal: Samarindah. Maksud Anda: Samarinda?"),
-    ({"Kecamatan": "Samarinda Ulu Baru"}, "Kecamatan Samarinda Ulu Baru tidak ada di Kota Samarinda"),
-    ({"Desa/Kelurahan": "Air Putih Sekali"}, "Desa/kelurahan Air Putih Sekali tidak ada di Kecamatan Samarinda Ulu"),
+    ({"Kecamatan": "Samarinda Ulu Baru"}, "Kecamatan tidak ada di Kota Samarinda: Samarinda Ulu Baru"),
+    ({"Desa/Kelurahan": "Air Putih Sekali"}, "Desa/kelurahan tidak ada di Kecamatan Samarinda Ulu: Air Putih Sekali"),
     ({"Jenis Usaha": ""}, "Jenis Usaha wajib diisi"),
     ({"Jenis Kelamin": "X"}, "Jenis kelamin harus L atau P"),
     ({"No HP": "08-12"}, "No HP tidak valid"),
-    ({"Sumber Dana": "APBN"}, "Sumber dana harus APBD atau APBD-P"),
+    ({"Sumber Dana": "APBN"}, "Sumber dana harus APBD/APBD-P"),
     ({"Tahun Anggaran": "20x6"}, "Tahun anggaran tidak valid"),
     ({"Pendamping": "tidak-ada"}, "Pendamping tidak-ada tidak dikenal"),
     ({"Lintang Usaha": "6.2", "Bujur Usaha": "106.8"}, "Lokasi usaha di luar Kalimantan Timur"),
@@ -197,7 +199,11 @@ def test_web_import_preview_commit_errors_file_then_fixed_file(client, app):
     assert response.status_code == 303 and _count() == 17
     again = client.post(preview_url, data={"csrf_token": token, "expected": "17"})  # double click / retry
     assert again.status_code == 303 and _count() == 17
-    assert "Sudah diimpor: 17 keluarga" in client.get(preview_url).get_data(as_text=True)
+    after = client.get(preview_url).get_data(as_text=True)
+    assert "Sudah diimpor: 17 keluarga" in after
+    assert re.findall(r'kpi__value">(\d+)', after) == ["20", "17", "3", "0"], "the imported rows are not errors"
+    sheet = load_workbook(io.BytesIO(client.get(preview_url + "/kesalahan.xlsx").data)).active
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == table, "the error file is still the 3 rows"
 
     fixed = [row[:-2] for row in table[1:]]
     fixed[0][6], fixed[1][0], fixed[2][4] = "3", "6472014101990010", "Samarinda Ulu"

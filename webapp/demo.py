@@ -18,7 +18,17 @@ from werkzeug.security import generate_password_hash
 
 from . import areas, integrity, lifecycle, photos, recording, schedule
 from .extensions import db
-from .models import Photo, Recipient, Region, ReviewDecision, StatusChange, User, Visit
+from .models import (
+    OtherAssistance,
+    Photo,
+    Recipient,
+    Region,
+    ReviewDecision,
+    StatusChange,
+    TrainingSession,
+    User,
+    Visit,
+)
 
 DEMO_PASSWORD = "kail-demo"  # demo data only; refused at login unless DEMO_MODE is on
 BUDGET_YEAR = 2025
@@ -387,6 +397,37 @@ def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> No
     db.session.flush()
 
 
+TRAINING_TOPICS = ("Pembukuan sederhana dan memisahkan uang usaha", "Menghitung harga jual dan untung",
+                   "Pemasaran lewat WhatsApp dan media sosial", "Menjaga mutu dan kebersihan produk")
+ASSISTANCE_OFFICES = {"blt": "Dinas Sosial", "sembako": "Kementerian Sosial", "pkh": "Kementerian Sosial",
+                      "rtlh": "Dinas Perumahan dan Permukiman", "sanitasi": "Dinas PUPR", "air_bersih": "PDAM"}
+
+
+def _seed_pillars(regions: list[Region]) -> None:
+    """Two training sessions per regency (most distributed families attended one) and other-pillar assistance
+    for about half the families, so the dashboard's three-pillar figures have something to show."""
+    if db.session.scalar(select(func.count()).select_from(TrainingSession)):
+        return
+    rng = random.Random(2025_3)
+    for region in regions:
+        families = list(db.session.scalars(select(Recipient).where(Recipient.region_id == region.id,
+                                                                   Recipient.distributed_on.is_not(None))
+                                           .order_by(Recipient.id)))
+        for n, topic in enumerate(rng.sample(TRAINING_TOPICS, 2)):
+            session = TrainingSession(region=region, held_on=dt.date(BUDGET_YEAR, 4 + 3 * n, 10 + n),
+                                      place=f"Aula Kantor Dinas Sosial {region.name}", topic=topic)
+            session.attendees = [f for f in families if rng.random() < 0.7]
+            db.session.add(session)
+        for family in families:
+            for kind in ASSISTANCE_OFFICES:
+                chance = 0.35 if kind in ("blt", "sembako", "pkh") else 0.08
+                if rng.random() < chance:
+                    db.session.add(OtherAssistance(recipient=family, kind=kind, office=ASSISTANCE_OFFICES[kind],
+                                                   received_on=_random_date(rng, dt.date(2024, 1, 1),
+                                                                            SEED_NOW.date())))
+    db.session.flush()
+
+
 def seed_demo(upload_dir: str, visits_per_mentor: int = 2) -> SeedReport:
     """Load everything that is missing; the caller commits."""
     report = SeedReport()
@@ -395,5 +436,6 @@ def seed_demo(upload_dir: str, visits_per_mentor: int = 2) -> SeedReport:
     _seed_users(regions, report)
     _seed_recipients(regions, report)
     _seed_visits(upload_dir, report, per_mentor=visits_per_mentor)
+    _seed_pillars(regions)
     report.logins = ["admin", "koordinator1 … koordinator10", "pendamping1 … pendamping30"]
     return report

@@ -118,8 +118,8 @@ def read_table(path: Path, filename: str) -> Table:
             continue  # blank lines between blocks are common in hand-kept sheets
         data.append((line, list(cells) + [None] * (len(headers) - len(cells))))
         if len(data) > MAX_ROWS:
-            raise ImportFileError(_l("File berisi lebih dari %(n)s baris. Bagi menjadi beberapa file.",
-                                     n=f"{MAX_ROWS:,}".replace(",", ".")))
+            limit = format(MAX_ROWS, ",").replace(",", ".")
+            raise ImportFileError(_l("File berisi lebih dari %(n)s baris. Bagi menjadi beberapa file.", n=limit))
     return Table(headers, data)
 
 
@@ -224,6 +224,18 @@ class _Lookups:
         self.budget_year = budget_year
 
 
+KECAMATAN_PREFIXES = ("kecamatan", "kec")
+DESA_PREFIXES = ("desa", "kelurahan", "kel", "ds")
+
+
+def _place_key(text: str, prefixes: tuple[str, ...]) -> str:
+    """'Kec. Samarinda Ulu' and 'samarinda  ulu' both match 'Samarinda Ulu'."""
+    words = text.strip().split(maxsplit=1)
+    if len(words) == 2 and _key(words[0]) in prefixes:
+        text = words[1]
+    return _key(text)
+
+
 def _suggest(word: str, options: Iterable[str]) -> str:
     match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.75)
     return str(_l(" Maksud Anda: %(name)s?", name=match[0])) if match else ""
@@ -296,18 +308,18 @@ def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[t
         else:
             v["region_id"] = region.id
     if region is not None and get("kecamatan"):
-        found = look.places[region.id].get(_key(get("kecamatan")))
+        found = look.places[region.id].get(_place_key(get("kecamatan"), KECAMATAN_PREFIXES))
         if found is None:
-            err(str(_l("Kecamatan %(kec)s tidak ada di %(region)s.", kec=get("kecamatan")[:80],
+            err(str(_l("Kecamatan tidak ada di %(region)s: %(kec)s.", kec=get("kecamatan")[:80],
                        region=region.full_name))
                 + _suggest(get("kecamatan"), [k for k, _d in look.places[region.id].values()]))
         else:
             kec, desas = found
             v["kecamatan"] = kec
             if get("desa"):
-                desa = desas.get(_key(get("desa")))
+                desa = desas.get(_place_key(get("desa"), DESA_PREFIXES))
                 if desa is None:
-                    err(str(_l("Desa/kelurahan %(desa)s tidak ada di Kecamatan %(kec)s.", desa=get("desa")[:80],
+                    err(str(_l("Desa/kelurahan tidak ada di Kecamatan %(kec)s: %(desa)s.", desa=get("desa")[:80],
                                kec=kec)) + _suggest(get("desa"), desas.values()))
                 else:
                     v["desa"] = desa
@@ -353,7 +365,7 @@ def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[t
     elif source in ("apbdp", "apbdperubahan"):
         v["funding_source"] = "APBD-P"
     else:
-        err(str(_l("Sumber dana harus %(options)s (tertulis: %(value)s).", options=" atau ".join(FUNDING_SOURCES),
+        err(str(_l("Sumber dana harus %(options)s (tertulis: %(value)s).", options="/".join(FUNDING_SOURCES),
                    value=get("funding_source")[:20])))
 
     mentor_text = get("mentor")

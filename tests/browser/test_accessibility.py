@@ -24,8 +24,13 @@ def cast(app):
     region = factories.region("6472")
     mentor = factories.user("mentor", regions=[region], username="pendamping-a11y")
     factories.user("supervisor", regions=[region], username="koordinator-a11y")
+    admin = factories.user("admin", regions=[], username="admin-a11y")
     family = factories.recipient(region, mentor, business_lat=-0.5, business_lon=117.15,
                                  distributed_on=dt.date(2026, 6, 1))
+    family.training_id = factories.training(region, attendees=[family]).id
+    factories.assistance(family, "pkh")
+    family.import_token = factories.stored_import(app.config["UPLOAD_DIR"], admin, factories.csv_text(
+        [factories.import_row(1), factories.import_row(2, Desil="8")]))
     db.session.commit()
     upload = recording.PhotoUpload(photos.process(demo_photo("a11y", 3)), "usaha_berjalan")
     recording.record_visit(family, mentor, recording.VisitInput(
@@ -49,7 +54,9 @@ def test_main_pages_have_no_serious_accessibility_violations(browser: Browser, b
         "pendamping-a11y": ["/kunjungan/", f"/penerima/{cast.id}", f"/penerima/{cast.id}/kunjungan/baru",
                             "/penerima/"],
         "koordinator-a11y": ["/review/", "/dasbor/", "/peta/", "/review/pendamping", f"/penerima/{cast.id}",
-                             "/bantuan", "/auth/akun"],
+                             "/bantuan", "/auth/akun", "/pelatihan/", f"/pelatihan/{cast.training_id}", "/data/",
+                             "/dasbor/laporan"],
+        "admin-a11y": ["/data/impor", f"/data/impor/{cast.import_token}", "/admin/audit"],
     }
     problems = {}
     for username, urls in pages.items():

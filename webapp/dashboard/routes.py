@@ -36,7 +36,8 @@ def _dashboard_context() -> dict:
         survival_rows=lambda survival: [(_("%(n)s bulan", n=s.months), s.pct or 0) for s in survival],
         turnover_rows=lambda months: [(month, median) for month, median, _n in months],
         reach_counts=_reach_counts,
-        reach_rows=lambda reach: [(label, reach.pct(n) or 0) for label, n in _reach_counts(reach)],
+        reach_rows=lambda reach: [(label, reach.pct(n) or 0) for label, (_long, n) in zip(
+            (_("Pelatihan"), _("Pilar 1"), _("Pilar 3"), _("Ketiga pilar")), _reach_counts(reach), strict=True)],
     )
 
 

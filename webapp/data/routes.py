@@ -112,8 +112,16 @@ def _save_meta(token: str, meta: dict) -> None:
 
 
 def _preview(meta: dict, path: Path) -> importing.Preview:
+    """The check result; once imported, frozen as it was then (the imported rows would now read as duplicates)."""
     table = importing.read_table(path, meta["filename"])
-    return importing.validate(table, meta["filename"], meta["budget_year"])
+    preview = importing.validate(table, meta["filename"], meta["budget_year"])
+    if meta.get("committed") is not None:
+        invalid = {int(line): errors for line, errors in meta.get("invalid", {}).items()}
+        for row in preview.rows:
+            row.errors = invalid.get(row.line, [])
+            if row.errors:
+                row.warnings = []
+    return preview
 
 
 @bp.get("/impor")
@@ -190,6 +198,7 @@ def import_commit(token: str):
         flash(_("Tidak ada yang diimpor: sebagian NIK baru saja didaftarkan orang lain. Periksa lagi."), "error")
         return redirect(url_for("data.import_preview", token=token), code=303)
     meta["committed"] = stored
+    meta["invalid"] = {row.line: row.errors for row in preview.invalid}
     _save_meta(token, meta)
     flash(_("%(n)s keluarga diimpor.", n=stored), "ok")
     return redirect(url_for("data.import_preview", token=token), code=303)
