@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
-from .models import Recipient
+from .extensions import db
+from .models import Recipient, ReviewDecision, StatusChange, Visit
 
 VISIT_KIND_LABELS = {
     "verifikasi": _l("Kunjungan verifikasi"),
@@ -31,8 +34,15 @@ class Entry:
 
 
 def timeline(recipient: Recipient) -> list[Entry]:
-    entries = [Entry(v.visited_at, "visit", v) for v in recipient.visits]
-    entries += [Entry(c.changed_at, "status", c) for c in recipient.status_changes]
+    """Everything the history shows, read in a fixed number of queries however long the history is."""
+    visits = db.session.scalars(
+        select(Visit).where(Visit.recipient_id == recipient.id)
+        .options(joinedload(Visit.mentor), selectinload(Visit.photos), selectinload(Visit.flags),
+                 selectinload(Visit.decisions).joinedload(ReviewDecision.decided_by))).all()
+    changes = db.session.scalars(select(StatusChange).where(StatusChange.recipient_id == recipient.id)
+                                 .options(joinedload(StatusChange.changed_by))).all()
+    entries = [Entry(v.visited_at, "visit", v) for v in visits]
+    entries += [Entry(c.changed_at, "status", c) for c in changes]
     return sorted(entries, key=lambda e: (e.when, e.kind == "status"), reverse=True)
 
 
