@@ -73,9 +73,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = None  # the login page says enough
     login_manager.session_protection = "basic"  # "strong" would log mentors out whenever their mobile IP changes
 
-    from . import admin, auth, dashboard, data, errors, pwa, recipients, supervision, training, views, visits
+    from . import admin, assets, auth, dashboard, data, errors, pwa, recipients, supervision, training, views, visits
     from .cli import register_cli
 
+    assets.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(recipients.bp)
     app.register_blueprint(visits.bp)
