@@ -160,15 +160,21 @@ def similar_photos(phash: str, max_bits: int = 7, exclude_visit_id: int | None =
         raise ValueError("the band index guarantees recall only up to 7 differing bits")
     bands = phash_bands(phash)
     columns = (Photo.phash_b0, Photo.phash_b1, Photo.phash_b2, Photo.phash_b3)
-    query = select(Photo).where(or_(*(col.in_(_neighbour_values(v)) for col, v in zip(columns, bands, strict=True))))
+    query = select(Photo.id, Photo.phash).where(
+        or_(*(col.in_(_neighbour_values(v)) for col, v in zip(columns, bands, strict=True))))
     if exclude_visit_id is not None:
         query = query.where(Photo.visit_id != exclude_visit_id)
-    matches = []
-    for candidate in db.session.scalars(query):
-        bits = photo_pipeline.hamming(phash, candidate.phash)
+    # Candidates grow with the store (about 1 in 1,000 photos shares a band value): read two columns of each,
+    # and whole rows only for the real matches.
+    bits_by_id = {}
+    for photo_id, candidate in db.session.execute(query):
+        bits = photo_pipeline.hamming(phash, candidate)
         if bits <= max_bits:
-            matches.append((candidate, bits))
-    return sorted(matches, key=lambda m: (m[1], m[0].id))
+            bits_by_id[photo_id] = bits
+    if not bits_by_id:
+        return []
+    photos = db.session.scalars(select(Photo).where(Photo.id.in_(bits_by_id))).all()
+    return sorted(((p, bits_by_id[p.id]) for p in photos), key=lambda m: (m[1], m[0].id))
 
 
 def _duplicate_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:

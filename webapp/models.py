@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -254,6 +255,8 @@ class Visit(db.Model):
         CheckConstraint(_in("review_state", REVIEW_STATES), name="review_state"),
         CheckConstraint("accuracy_m IS NULL OR accuracy_m >= 0", name="accuracy_positive"),
         *_lat_lon_checks(""),
+        # The review queue: waiting visits, oldest first, without walking every visit ever made.
+        Index("ix_visits_review_state_visited_at_id", "review_state", "visited_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
