@@ -11,7 +11,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from webapp import importing, lifecycle
+from webapp import exporting, importing, lifecycle
 from webapp.extensions import db
 from webapp.models import AuditEvent, Recipient, StatusChange
 
@@ -80,6 +80,8 @@ def test_missing_required_columns_are_named(app, tmp_path):
     ({"NIK": "64720141019ABCDE"}, "NIK harus 16 angka"),
     ({"No KK": "12345"}, "No KK harus 16 angka"),
     ({"Nama": ""}, "Nama wajib diisi"),
+    ({"Nama": "=HYPERLINK(\"http://x\")"}, "Nama harus diawali huruf"),
+    ({"Nama": "+62 Siti"}, "Nama harus diawali huruf"),
     ({"Desil": "7"}, "Desil harus 1 sampai 5"),
     ({"Desil": "0"}, "Desil harus 1 sampai 5"),
     ({"Kabupaten/Kota": "Samarindah"}, "Kabupaten/kota tidak dikenal: Samarindah. Maksud Anda: Samarinda?"),
@@ -118,7 +120,8 @@ def test_nik_already_registered_for_the_same_year_is_refused_earlier_years_only_
     preview = _preview(tmp_path, [factories.import_row(1), factories.import_row(2), factories.import_row(3)])
     assert preview.invalid[0].errors == ["NIK sudah terdaftar sebagai penerima tahun anggaran 2026."]
     assert [r.line for r in preview.valid] == [3, 4]
-    assert preview.valid[0].warnings == ["Pernah menerima UEP tahun 2024 (3 tahun terakhir)."]
+    assert preview.valid[0].warnings == ["Sudah terdaftar sebagai penerima UEP tahun anggaran 2024 (3 tahun "
+                                         "terakhir): bantuan UEP sekali saja, periksa lagi."]
     assert preview.valid[1].warnings == []
 
 
@@ -281,3 +284,36 @@ def test_cli_import_with_progress_errors_file_and_skip_invalid(app, tmp_path):
     assert "5 recipients imported." in result.output and "Importing" in result.output
     assert _count() == 5
     assert "Desil harus 1 sampai 5" in (tmp_path / "salah.csv").read_text(encoding="utf-8-sig")
+
+
+def test_rows_with_warnings_need_an_explicit_tick_before_importing(client, app):
+    admin = factories.user("admin", regions=[])
+    factories.recipient(nik=factories.import_row(2)["NIK"], budget_year=2025)
+    token = factories.stored_import(app.config["UPLOAD_DIR"], admin,
+                                    factories.csv_text([factories.import_row(1), factories.import_row(2)]))
+    db.session.commit()
+    login(client, admin.username)
+    page = client.get(f"/data/impor/{token}").get_data(as_text=True)
+    assert "Sudah terdaftar sebagai penerima UEP tahun anggaran 2025" in page and 'name="confirm_warnings"' in page
+    csrf = csrf_token(client, "/data/impor")
+    response = client.post(f"/data/impor/{token}", data={"csrf_token": csrf, "expected": "2"})
+    assert response.status_code == 422
+    assert "Centang dulu: 1 baris punya peringatan" in response.get_data(as_text=True)
+    assert _count() == 1
+    response = client.post(f"/data/impor/{token}", data={"csrf_token": csrf, "expected": "2", "confirm_warnings": "1"})
+    assert response.status_code == 303 and _count() == 3
+
+
+def test_template_has_an_empty_first_sheet_and_the_example_on_the_second(client, app, tmp_path):
+    admin = factories.user("admin", regions=[])
+    db.session.commit()
+    login(client, admin.username)
+    workbook = load_workbook(io.BytesIO(client.get("/data/impor/contoh.xlsx").data))
+    assert workbook.sheetnames == ["Penerima", "Contoh dan petunjuk"]
+    first = [[c.value for c in row] for row in workbook["Penerima"].iter_rows()]
+    assert first == [exporting.RECIPIENT_HEADERS[:-2]]
+    example = [c.value for c in next(workbook["Contoh dan petunjuk"].iter_rows(min_row=2, max_row=2))]
+    headers = exporting.RECIPIENT_HEADERS[:-2]
+    rows = [dict(zip(headers, ("" if v is None else str(v) for v in example), strict=True))]
+    preview = _preview(tmp_path, rows, headers=headers)
+    assert len(preview.valid) == 1, [r.errors for r in preview.rows]  # the example itself is a valid row

@@ -92,7 +92,11 @@ def test_bad_assistance_input_gets_messages_and_nothing_is_saved(client, world):
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Pilihan tidak valid." in page and "Isi instansi pemberi bantuan." in page
-    assert "Tanggal tidak masuk akal." in page
+    assert "Tanggal sebelum tahun 2000: periksa lagi." in page
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    response = client.post(f"/penerima/{own.id}/bantuan-lain", data={
+        "csrf_token": token, "kind": "blt", "office": "Dinas Sosial", "received_on": tomorrow})
+    assert "Tanggal diterima tidak boleh setelah hari ini." in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(OtherAssistance)) == 0
 
 
@@ -119,9 +123,11 @@ def test_reach_counts_distributed_families_by_pillar(app):
     factories.assistance(c, "sanitasi")
     factories.assistance(not_yet, "blt")
     db.session.commit()
+    factories.recipient(mentor=mentor, status="keluar", distributed_on=dt.date(2026, 3, 1))  # left: not counted
+    db.session.commit()
     reach = pillars.reach(select(Recipient.id).scalar_subquery())
-    assert (reach.families, reach.trained, reach.pillar_1, reach.pillar_3, reach.all_three) == (4, 2, 2, 2, 1)
-    assert reach.pct(reach.trained) == 50
+    assert (reach.families, reach.trained, reach.pillar_1, reach.pillar_3, reach.all_three) == (5, 3, 3, 2, 1)
+    assert reach.pct(reach.trained) == 60
     assert d.id  # counted among the families, reached by nothing
 
 
@@ -138,3 +144,16 @@ def test_dashboard_and_printable_report_show_the_pillars(client, world):
     assert report.status_code == 200
     assert "Kota Samarinda" in text and "Cetak / simpan PDF" in text and "Pelatihan dan tiga pilar" in text
     assert "Simpan target" not in text and "Konfirmasi mandiri" not in text and 'class="tabs"' not in text
+
+
+def test_attendance_of_a_session_still_to_come_waits_for_its_day(client, world):
+    session = factories.training(world.recipients["own"].region, held_on=dt.date.today() + dt.timedelta(days=10))
+    db.session.commit()
+    login(client, world.users["supervisor"].username)
+    assert "belum berlangsung" in client.get(f"/pelatihan/{session.id}").get_data(as_text=True)
+    own = world.recipients["own"].id
+    response = client.post(f"/pelatihan/{session.id}/hadir", data={
+        "csrf_token": csrf_token(client, "/pelatihan/"), "shown": [own], "hadir": [own]})
+    assert response.status_code == 422
+    assert "Daftar hadir bisa diisi mulai hari pelatihan" in response.get_data(as_text=True)
+    assert db.session.get(TrainingSession, session.id).attendees == []

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
-from . import lifecycle, pillars
+from . import lifecycle, pillars, timeline
 from .extensions import db
 from .importing import HEADER_LABELS
 from .models import EvidenceFlag, Photo, Recipient, Region, StatusChange, User, Visit, user_regions
@@ -121,14 +121,22 @@ def _visit_rows(scope_ids: Select, photo_url: Callable[[int], str]) -> Iterator[
             yield visit, nik, name, region_name, mentor_name, flags.get(visit_id, []), photos.get(visit_id, [])
 
 
+def _label(code: str | None) -> str | None:
+    """An answer code as the words the form showed ("ya" -> "Ya, berjalan"); None stays empty."""
+    from .visits.forms import answer_label
+
+    return answer_label(code) if code else None
+
+
 def visits(scope_ids: Select, photo_url: Callable[[int], str]) -> Export:
     def rows():
         for v, nik, name, region_name, mentor_name, flags, photos in _visit_rows(scope_ids, photo_url):
             answers = v.answers or {}
-            yield [v.uuid, nik, name, region_name, mentor_name, v.kind, wita(v.visited_at), v.lat, v.lon,
-                   v.accuracy_m, v.no_location_reason, answers.get("operating"), answers.get("turnover"),
-                   answers.get("turnover_period"), v.review_state, v.round, v.review_note, ", ".join(flags),
-                   len(photos), " ".join(photos)]
+            yield [v.uuid, nik, name, region_name, mentor_name, timeline.visit_kind_label(v.kind),
+                   wita(v.visited_at), v.lat, v.lon, v.accuracy_m, _label(v.no_location_reason),
+                   _label(answers.get("operating")), answers.get("turnover"), _label(answers.get("turnover_period")),
+                   timeline.review_label(v.review_state), v.round, v.review_note, ", ".join(flags), len(photos),
+                   " ".join(photos)]
 
     return Export("kunjungan", VISIT_HEADERS, rows)
 

@@ -275,6 +275,8 @@ def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[t
     name = " ".join(get("name").split())
     if len(name) > 120:
         err(str(_l("Nama maksimal 120 karakter.")))
+    elif name and not name[0].isalpha():
+        err(str(_l("Nama harus diawali huruf (tertulis: %(value)s).", value=name[:40])))
     elif name:
         v["name"] = name
 
@@ -296,8 +298,12 @@ def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[t
             err(str(_l("NIK sudah terdaftar sebagai penerima tahun anggaran %(year)s.", year=year)))
         earlier = sorted(y for y in years if year - PREVIOUS_YEARS_WARNING <= y < year)
         if earlier:
-            warn(str(_l("Pernah menerima UEP tahun %(years)s (3 tahun terakhir).",
-                        years=", ".join(map(str, earlier)))))
+            warn(str(_l("Sudah terdaftar sebagai penerima UEP tahun anggaran %(years)s (3 tahun terakhir): bantuan "
+                        "UEP sekali saja, periksa lagi.", years=", ".join(map(str, earlier)))))
+        later = sorted(y for y in years if y > year)
+        if later:
+            warn(str(_l("Sudah terdaftar untuk tahun anggaran %(years)s, setelah %(year)s: periksa tahun "
+                        "anggarannya.", years=", ".join(map(str, later)), year=year)))
 
     region = None
     if get("region"):

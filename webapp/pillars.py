@@ -36,7 +36,7 @@ def assistance_label(kind: str) -> str:
 
 @dataclass
 class Reach:
-    """How many UEP families (in scope, package distributed) the training and the other two pillars reach."""
+    """How many UEP families (in scope, still in the program) the training and the other two pillars reach."""
 
     families: int = 0
     trained: int = 0
@@ -48,13 +48,17 @@ class Reach:
         return round(100 * n / self.families) if self.families else None
 
 
-def reach(scope_ids: Select) -> Reach:
-    """Counts in SQL over `scope_ids` (a subquery of recipient ids): distributed families and who else reached them.
+EXITED = ("keluar", "tidak_memenuhi_syarat")
 
-    "All three" means pillar 2 (the UEP package itself) plus at least one pillar-1 and one pillar-3 kind.
+
+def reach(scope_ids: Select) -> Reach:
+    """Counts in SQL over `scope_ids` (a subquery of recipient ids): the families still in the program (the same
+    ones training attendance is ticked from) and who else reached them.
+
+    "All three" means pillar 2 (UEP itself) plus at least one pillar-1 and one pillar-3 kind.
     """
-    distributed = select(Recipient.id).where(Recipient.id.in_(scope_ids), Recipient.distributed_on.is_not(None))
-    ids = distributed.subquery()
+    in_program = select(Recipient.id).where(Recipient.id.in_(scope_ids), Recipient.status.not_in(EXITED))
+    ids = in_program.subquery()
     p1 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_1)).distinct()
     p3 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_3)).distinct()
     trained = select(training_attendance.c.recipient_id).distinct()

@@ -1,4 +1,5 @@
 import datetime as dt
+import io
 import json
 import re
 import secrets
@@ -57,7 +58,8 @@ def export(kind: str, fmt: str):
         scope = scope.where(Recipient.region_id == region.id)
     scope_ids = scope.with_only_columns(Recipient.id).scalar_subquery()
     photo_url = lambda photo_id: url_for("visits.photo", photo_id=photo_id, _external=True)  # noqa: E731
-    stem = f"kail-{kind}-{region.code if region else 'semua'}-{dt.date.today():%Y%m%d}"
+    where = region.code if region else ("semua" if current_user.is_admin else "-".join(r.code for r in regions))
+    stem = f"kail-{kind}-{where}-{dt.date.today():%Y%m%d}"
     audit.record("export", None, kind=kind, format=fmt, region=region.code if region else None)
     db.session.commit()
     headers = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"', "Cache-Control": "no-store"}
@@ -188,6 +190,10 @@ def import_commit(token: str):
         flash(_("Data berubah sejak pratinjau dibuat. Periksa lagi sebelum mengimpor."), "error")
         return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta,
                       status=409)
+    if preview.with_warnings and not request.form.get("confirm_warnings"):
+        return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta,
+                      status=422, confirm_error=_("Centang dulu: %(n)s baris punya peringatan yang harus diperiksa.",
+                                                  n=len(preview.with_warnings)))
     try:
         stored = importing.commit(preview, current_user._get_current_object())
         audit.record("recipients_imported", None, filename=meta["filename"], rows=stored,
@@ -227,13 +233,40 @@ def import_errors(token: str, fmt: str):
 @bp.get("/impor/contoh.xlsx")
 @login_required
 def import_template():
-    """An empty workbook with the expected headers and one example row."""
+    """A workbook to fill in: the first sheet has only the headers (the import reads it), the second an example
+    row and what each column takes (never imported by accident)."""
     require_role(current_user, "admin")
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     region = db.session.scalar(select(Region).order_by(Region.code.desc()))
     kecamatan, desas = next(iter(areas.districts_of(region.kind, region.name).items()), ("", [""]))
-    example = ["6472014507900001", "6472010101090001", "Contoh Nama", "P", "081234567890", "Jl. Contoh No. 1",
-               region.name, kecamatan, desas[0], 2, "Gorengan", "", "Wajan; Kompor gas; Tabung gas",
-               "APBD", dt.date.today().year, "", None, None]
-    table = exporting.Export("contoh-impor", exporting.RECIPIENT_HEADERS[:-2], lambda: iter([example]))
-    return send_file(exporting.xlsx_file(table, "penerima"), mimetype=MIMETYPES["xlsx"], as_attachment=True,
-                     download_name="kail-contoh-impor.xlsx", max_age=0)
+    headers = exporting.RECIPIENT_HEADERS[:-2]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Penerima"
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for column in ("A", "B"):  # NIK and No KK: text, or Excel drops the 16th digit
+        for cell in sheet[column][:2000]:
+            cell.number_format = "@"
+    guide = workbook.create_sheet("Contoh dan petunjuk")
+    guide.append(headers)
+    guide.append(["6472014507900001", "6472010101090001", "Siti Contoh", "P", "081234567890", "Jl. Contoh No. 1",
+                  region.name, kecamatan, desas[0], 2, "Gorengan", "Dijual pagi di depan rumah",
+                  "Wajan; Kompor gas; Tabung gas", "APBD", dt.date.today().year, "", None, None])
+    guide.append([])
+    for line in (
+        "Isi data di lembar pertama (Penerima); lembar ini tidak diimpor.",
+        "Wajib: NIK, No KK, Nama, Kabupaten/Kota, Kecamatan, Desa/Kelurahan, Desil, Jenis Usaha.",
+        "NIK dan No KK 16 angka, kolomnya berformat Teks. Desil 1 sampai 5. Jenis Kelamin L atau P.",
+        "Paket Bantuan: pisahkan barang dengan titik koma (;). Sumber Dana: APBD atau APBD-P.",
+        "Pendamping: nama pengguna pendamping di Kail (boleh kosong). Lintang/Bujur Usaha: angka desimal.",
+    ):
+        guide.append([line])
+    out = io.BytesIO()
+    workbook.save(out)
+    out.seek(0)
+    return send_file(out, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name="kail-contoh-impor.xlsx",
+                     max_age=0)

@@ -21,9 +21,11 @@ class StatusChangeForm(KailForm):
             (s, lifecycle.status_label(s)) for s in lifecycle.allowed_transitions(current_status)])
 
 
-def _not_later_than_next_year(form, field):
-    if field.data and not dt.date(2000, 1, 1) <= field.data <= dt.date.today() + dt.timedelta(days=366):
-        raise ValidationError(_l("Tanggal tidak masuk akal."))
+def _received_already(form, field):
+    if field.data and field.data > dt.date.today():
+        raise ValidationError(_l("Tanggal diterima tidak boleh setelah hari ini."))
+    if field.data and field.data < dt.date(2000, 1, 1):
+        raise ValidationError(_l("Tanggal sebelum tahun 2000: periksa lagi."))
 
 
 class AssistanceForm(KailForm):
@@ -33,7 +35,7 @@ class AssistanceForm(KailForm):
     office = StringField(_l("Dari instansi"), validators=[InputRequired(_l("Isi instansi pemberi bantuan.")),
                                                           Length(max=120, message=_l("Maksimal 120 karakter."))])
     received_on = DateField(_l("Tanggal diterima"), validators=[InputRequired(_l("Isi tanggal diterima.")),
-                                                                _not_later_than_next_year])
+                                                                _received_already])
     note = StringField(_l("Keterangan"), validators=[Optional(), Length(max=255, message=_l("Maksimal 255 "
                                                                                               "karakter."))])
 

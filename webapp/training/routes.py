@@ -1,4 +1,7 @@
+import datetime as dt
+
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -92,7 +95,8 @@ def _detail_page(session: TrainingSession, status: int = 200, error: str | None 
     attending = set(db.session.scalars(select(training_attendance.c.recipient_id)
                                        .where(training_attendance.c.session_id == session.id)))
     return render("training/detail.html", "training/_attendance.html", status=status, session=session, page=page,
-                  kecamatans=kecamatans, kec=kec, attending=attending, error=error, saved=saved)
+                  kecamatans=kecamatans, kec=kec, attending=attending, error=error, saved=saved,
+                  upcoming=session.held_on > dt.date.today())
 
 
 @bp.get("/<int:session_id>")
@@ -107,6 +111,9 @@ def detail(session_id: int):
 def attendance(session_id: int):
     """Save the ticks of the families shown on the page; families on other pages keep their state."""
     session = get_training_for(current_user, session_id)
+    if session.held_on > dt.date.today():
+        return _detail_page(session, 422, _("Daftar hadir bisa diisi mulai hari pelatihan (%(date)s).",
+                                            date=format_date(session.held_on, "d MMM yyyy")))
     try:
         shown = {int(v) for v in request.form.getlist("shown")}
         ticked = {int(v) for v in request.form.getlist("hadir")}
