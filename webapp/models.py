@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -279,6 +280,9 @@ class Visit(db.Model):
     next_visit_on: Mapped[dt.date | None] = mapped_column(Date)
     # 1 on arrival; +1 each time the mentor resubmits after a send-back. Decisions are per round.
     round: Mapped[int] = mapped_column(Integer, default=1)
+    # From answers["items"], kept by the before-insert/update hook below so the dashboard can sum them in SQL.
+    items_total: Mapped[int] = mapped_column(Integer, default=0)
+    items_in_use: Mapped[int] = mapped_column(Integer, default=0)
 
     recipient: Mapped[Recipient] = relationship(back_populates="visits")
     mentor: Mapped[User | None] = relationship(foreign_keys=[mentor_id])
@@ -296,6 +300,20 @@ class Visit(db.Model):
     @property
     def warnings(self) -> list[EvidenceFlag]:
         return [f for f in self.flags if f.severity == "peringatan"]
+
+
+def item_counts(answers: dict[str, Any] | None) -> tuple[int, int]:
+    """(items reported on, items still in use) from a visit's answers."""
+    items = (answers or {}).get("items") or {}
+    if not isinstance(items, dict):
+        return 0, 0
+    return len(items), sum(1 for state in items.values() if state == "dipakai")
+
+
+@event.listens_for(Visit, "before_insert")
+@event.listens_for(Visit, "before_update")
+def _count_items(_mapper, _connection, visit: Visit) -> None:
+    visit.items_total, visit.items_in_use = item_counts(visit.answers)
 
 
 class Photo(db.Model):

@@ -1,21 +1,23 @@
 """Program figures for the dashboard: targets, status, coverage, backlog, business survival, turnover,
-package use and graduation candidates. Counts are SQL aggregates; the histories (status at a date, turnover
-by month) are read once per request for the families in scope.
+package use and graduation candidates. All are SQL aggregates (a fixed number of queries, rows read that do not
+grow with the program), so the page costs about the same for 1,680 families and for 100,000.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from . import lifecycle, pillars, schedule
 from .access import recipients_visible_to
 from .extensions import db
 from .models import Recipient, Region, StatusChange, User, Visit
+from .sqltools import as_date, shift_date, year_month
 
 RUNNING = (lifecycle.USAHA_BERJALAN, lifecycle.MANDIRI)
 EXITED = (lifecycle.KELUAR, lifecycle.TIDAK_MEMENUHI_SYARAT)
@@ -71,7 +73,9 @@ class Dashboard:
     turnover_by_month: list[tuple[str, int, int]] = field(default_factory=list)  # (YYYY-MM, median/day, visits)
     items_in_use_pct: int | None = None
     items_counted: int = 0
-    candidates: list[Candidate] = field(default_factory=list)
+    items_in_use: int = 0
+    candidates: list[Candidate] = field(default_factory=list)  # the highest `shown`, see graduation_candidates
+    candidate_count: int = 0
     reach: pillars.Reach = field(default_factory=pillars.Reach)
 
     @property
@@ -86,19 +90,17 @@ def _per_day(answers: dict) -> int | None:
     return round(turnover / 7) if answers.get("turnover_period") == "minggu" else turnover
 
 
-def status_on(changes: list[StatusChange], day: dt.date) -> str | None:
-    """The status a family had at the end of `day`, from its history (oldest first)."""
-    current = None
-    for change in changes:
-        if change.changed_at.date() <= day:
-            current = change.to_status
-        else:
-            break
-    return current
+def _per_day_sql():
+    """A visit's turnover per day in SQL (weekly figures divided by 7); NULL when none was given."""
+    turnover = Visit.answers["turnover"].as_integer()
+    weekly = Visit.answers["turnover_period"].as_string() == "minggu"
+    return case((turnover <= 0, None), (weekly, func.round(turnover / 7.0)), else_=turnover)
 
 
 def build(user: User, today: dt.date, followup_months, region_code: str = "",
           graduation_min_per_day: int = 150_000) -> Dashboard:
+    """Every figure is an SQL aggregate over the families in scope: the number of queries is fixed, and the rows
+    read do not grow with the program (only the 20 graduation candidates shown are loaded as objects)."""
     scope: Select = recipients_visible_to(user)
     if region_code:
         scope = scope.where(Recipient.region.has(Region.code == region_code))
@@ -140,69 +142,135 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
         select(func.count(), func.min(Visit.visited_at)).where(Visit.recipient_id.in_(ids_subquery),
                                                                Visit.review_state == "menunggu")).one()
 
-    # Training and the other two pillars
     d.reach = pillars.reach(ids_subquery)
-
-    # The histories, once: families, their status changes and their visits
-    families = db.session.scalars(scope.order_by(Recipient.id)).all()
-    changes: dict[int, list[StatusChange]] = defaultdict(list)
-    for change in db.session.scalars(select(StatusChange).where(StatusChange.recipient_id.in_(ids_subquery))
-                                     .order_by(StatusChange.changed_at, StatusChange.id)):
-        changes[change.recipient_id].append(change)
-    visits: dict[int, list[Visit]] = defaultdict(list)
-    for visit in db.session.scalars(select(Visit).where(Visit.recipient_id.in_(ids_subquery))
-                                    .order_by(Visit.visited_at)):
-        visits[visit.recipient_id].append(visit)
-
-    d.overdue = sum(1 for item in schedule.work_list(families, today, followup_months)
-                    if item.group == schedule.OVERDUE)
-
-    # Business survival N months after distribution
-    for months in SURVIVAL_MONTHS:
-        s = Survival(months)
-        for r in families:
-            if r.distributed_on is None:
-                continue
-            at = schedule.add_months(r.distributed_on, months)
-            if at > today:
-                continue
-            s.eligible += 1
-            if status_on(changes[r.id], at) in RUNNING:
-                s.running += 1
-        d.survival.append(s)
-
-    # Turnover trend (approved follow-ups, per day) and package items in use (latest visit with items)
-    by_month: dict[str, list[int]] = defaultdict(list)
-    in_use = Counter()
-    for r in families:
-        latest_items = None
-        for v in visits[r.id]:
-            answers = v.answers or {}
-            if v.review_state == "disetujui" and v.kind == "pendampingan":
-                per_day = _per_day(answers)
-                if per_day is not None:
-                    by_month[f"{v.visited_at:%Y-%m}"].append(per_day)
-            if answers.get("items"):
-                latest_items = answers["items"]
-        if latest_items:
-            for state in latest_items.values():
-                in_use["dipakai" if state == "dipakai" else "lain"] += 1
-    d.turnover_by_month = [(month, round(statistics.median(values)), len(values))
-                           for month, values in sorted(by_month.items())[-12:]]
-    d.items_counted = sum(in_use.values())
-    d.items_in_use_pct = round(100 * in_use["dipakai"] / d.items_counted) if d.items_counted else None
-
-    # Graduation candidates: running across >= 3 approved visits spanning >= 6 months, turnover above threshold
-    for r in families:
-        if r.status != lifecycle.USAHA_BERJALAN:
-            continue
-        approved = [v for v in visits[r.id] if v.review_state == "disetujui" and v.kind == "pendampingan"
-                    and (v.answers or {}).get("operating") in ("ya", "sebagian")]
-        if len(approved) < 3:
-            continue
-        first, last = approved[0].visited_at.date(), approved[-1].visited_at.date()
-        recent = [p for p in (_per_day(v.answers or {}) for v in approved[-3:]) if p is not None]
-        if (last - first).days >= 182 and recent and min(recent) >= graduation_min_per_day:
-            d.candidates.append(Candidate(r, len(approved), first, last, round(statistics.median(recent))))
-    d.candidates.sort(key=lambda c: -c.turnover_per_day)
+    d.overdue = overdue_count(ids_subquery, today, followup_months)
+    d.survival = [survival(ids_subquery, today, months) for months in SURVIVAL_MONTHS]
+    d.turnover_by_month = turnover_by_month(ids_subquery)
+    counted, in_use = db.session.execute(_latest_items(ids_subquery)).one()
+    d.items_counted, d.items_in_use = counted or 0, in_use or 0
+    d.items_in_use_pct = round(100 * d.items_in_use / d.items_counted) if d.items_counted else None
+    d.candidate_count, d.candidates = graduation_candidates(ids_subquery, graduation_min_per_day)
     return d
+
+
+def overdue_count(ids: Select, today: dt.date, followup_months) -> int:
+    """Families the mentor's work list would put in its "overdue" group (see `schedule.work_list`), counted in SQL.
+
+    A family is overdue when some milestone before today has no follow-up from two weeks before it on (it is
+    enough to test each milestone against the latest follow-up), or when the date planned at the last visit has
+    passed. Families sent back for correction, closed, or not yet distributed are in other groups.
+    """
+    counted = Visit.review_state != "ditolak"
+    visits = (select(Visit.recipient_id.label("rid"),
+                     func.max(case((Visit.kind == "pendampingan", Visit.visited_at))).label("last_followup"),
+                     func.max(Visit.visited_at).label("last"),
+                     func.max(Visit.next_visit_on).label("planned"))
+              .where(Visit.recipient_id.in_(ids), counted).group_by(Visit.recipient_id).subquery())
+    grace = -schedule.EARLY_GRACE.days
+    milestone_missed = or_(*(
+        and_(shift_date(Recipient.distributed_on, months=m) < today,
+             or_(visits.c.last_followup.is_(None),
+                 as_date(visits.c.last_followup) < shift_date(Recipient.distributed_on, months=m, days=grace)))
+        for m in followup_months))
+    planned_passed = and_(visits.c.planned.is_not(None), visits.c.planned > as_date(visits.c.last),
+                          visits.c.planned < today)
+    sent_back = select(Visit.id).where(Visit.recipient_id == Recipient.id, Visit.review_state == "perbaikan").exists()
+    return db.session.scalar(
+        select(func.count()).select_from(Recipient).outerjoin(visits, visits.c.rid == Recipient.id).where(
+            Recipient.id.in_(ids), Recipient.distributed_on.is_not(None),
+            Recipient.status.not_in(schedule.CLOSED | schedule.BEFORE_DISTRIBUTION), ~sent_back,
+            or_(milestone_missed, planned_passed))) or 0
+
+
+def survival(ids: Select, today: dt.date, months: int) -> Survival:
+    """Of the families distributed at least `months` ago, those running (or mandiri) `months` after it."""
+    at = shift_date(Recipient.distributed_on, months=months)
+    status_then = (select(StatusChange.to_status)
+                   .where(StatusChange.recipient_id == Recipient.id, as_date(StatusChange.changed_at) <= at)
+                   .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc()).limit(1)
+                   .correlate(Recipient).scalar_subquery())
+    eligible, running = db.session.execute(
+        select(func.count(), func.count(case((status_then.in_(RUNNING), 1))))
+        .where(Recipient.id.in_(ids), Recipient.distributed_on.is_not(None), at <= today)).one()
+    return Survival(months, eligible or 0, running or 0)
+
+
+def turnover_by_month(ids: Select, months: int = 12) -> list[tuple[str, int, int]]:
+    """(YYYY-MM, median turnover per day, visits) of approved follow-ups, for the last `months` months with data.
+
+    PostgreSQL computes the medians itself; SQLite (small, single-office installs) has no median, so the values
+    of those months are read and the medians taken here.
+    """
+    month = year_month(Visit.visited_at)
+    per_day = _per_day_sql()
+    approved = (Visit.recipient_id.in_(ids), Visit.review_state == "disetujui", Visit.kind == "pendampingan",
+                per_day.is_not(None))
+    if db.engine.dialect.name == "postgresql":
+        rows = db.session.execute(
+            select(month, func.percentile_cont(0.5).within_group(per_day), func.count())
+            .where(*approved).group_by(month).order_by(month.desc()).limit(months)).all()
+        return [(m, round(median), n) for m, median, n in reversed(rows)]
+    recent = [m for (m,) in db.session.execute(select(month).where(*approved).group_by(month)
+                                                .order_by(month.desc()).limit(months))]
+    if not recent:
+        return []
+    values: dict[str, list[float]] = defaultdict(list)
+    for m, value in db.session.execute(select(month, per_day).where(*approved, month >= min(recent))):
+        values[m].append(value)
+    return [(m, round(statistics.median(values[m])), len(values[m])) for m in sorted(values)]
+
+
+def _latest_items(ids: Select) -> Select:
+    """(items reported on, items in use), summed over each family's latest visit that reported on its items."""
+    ranked = (select(Visit.items_total, Visit.items_in_use,
+                     func.row_number().over(partition_by=Visit.recipient_id,
+                                            order_by=(Visit.visited_at.desc(), Visit.id.desc())).label("rn"))
+              .where(Visit.recipient_id.in_(ids), Visit.items_total > 0).subquery())
+    return select(func.sum(ranked.c.items_total), func.sum(ranked.c.items_in_use)).where(ranked.c.rn == 1)
+
+
+def graduation_candidates(ids: Select, min_per_day: int, shown: int = 20) -> tuple[int, list[Candidate]]:
+    """Running families with at least 3 approved follow-ups (business operating) spanning 6 months, whose last
+    three turnovers per day are all at or above `min_per_day`: how many, and the `shown` with the highest."""
+    operating = Visit.answers["operating"].as_string().in_(("ya", "sebagian"))
+    per_day = _per_day_sql()
+    partition = {"partition_by": Visit.recipient_id}
+    ranked = (select(Visit.recipient_id.label("rid"), per_day.label("per_day"),
+                     func.row_number().over(order_by=(Visit.visited_at.desc(), Visit.id.desc()), **partition)
+                     .label("rn"),
+                     func.count().over(**partition).label("n"),
+                     func.min(Visit.visited_at).over(**partition).label("first"),
+                     func.max(Visit.visited_at).over(**partition).label("last"))
+              .join(Recipient, Recipient.id == Visit.recipient_id)
+              .where(Visit.recipient_id.in_(ids), Recipient.status == lifecycle.USAHA_BERJALAN,
+                     Visit.review_state == "disetujui", Visit.kind == "pendampingan", operating)
+              .subquery())
+    recent = (select(ranked.c.rid, func.max(ranked.c.n).label("n"), func.min(ranked.c.first).label("first"),
+                     func.max(ranked.c.last).label("last"), func.min(ranked.c.per_day).label("low"))
+              .where(ranked.c.rn <= 3)
+              .group_by(ranked.c.rid)
+              .having(func.max(ranked.c.n) >= 3, func.count(ranked.c.per_day) >= 1,
+                      func.min(ranked.c.per_day) >= min_per_day,
+                      as_date(func.min(ranked.c.first)) <= shift_date(func.max(ranked.c.last), days=-182))
+              .subquery())
+    count = db.session.scalar(select(func.count()).select_from(recent)) or 0
+    if not count:
+        return 0, []
+    # The median of the (at most three) recent values orders the list; read them for the candidates only.
+    values: dict[int, list[float]] = defaultdict(list)
+    for rid, value in db.session.execute(select(ranked.c.rid, ranked.c.per_day).where(
+            ranked.c.rn <= 3, ranked.c.per_day.is_not(None), ranked.c.rid.in_(select(recent.c.rid)))):
+        values[rid].append(value)
+    facts = {rid: (n, first, last) for rid, n, first, last, _low in db.session.execute(select(recent))}
+    top = sorted(values, key=lambda rid: (-statistics.median(values[rid]), rid))[:shown]
+    families = {r.id: r for r in db.session.scalars(select(Recipient).where(Recipient.id.in_(top))
+                                                     .options(selectinload(Recipient.region)))}
+    return count, [Candidate(families[rid], facts[rid][0], _day(facts[rid][1]), _day(facts[rid][2]),
+                             round(statistics.median(values[rid]))) for rid in top]
+
+
+def _day(value) -> dt.date:
+    """A timestamp as read back from a window function (a datetime, or text on SQLite) -> its date."""
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, dt.datetime) else value

@@ -1,0 +1,77 @@
+"""The dashboard's outcome figures computed the plain way, in Python over every family's full history: the
+reference the SQL in `webapp.outcomes` must agree with (see test_dashboard_sql_matches_reference)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter, defaultdict
+
+from sqlalchemy import select
+
+from webapp import lifecycle, schedule
+from webapp.extensions import db
+from webapp.models import Recipient, StatusChange, Visit
+from webapp.outcomes import RUNNING, SURVIVAL_MONTHS, _per_day
+
+
+def status_on(changes: list[StatusChange], day: dt.date) -> str | None:
+    current = None
+    for change in changes:
+        if change.changed_at.date() <= day:
+            current = change.to_status
+        else:
+            break
+    return current
+
+
+def figures(today: dt.date, followup_months, min_per_day: int) -> dict:
+    families = db.session.scalars(select(Recipient).order_by(Recipient.id)).all()
+    changes: dict[int, list[StatusChange]] = defaultdict(list)
+    for change in db.session.scalars(select(StatusChange).order_by(StatusChange.changed_at, StatusChange.id)):
+        changes[change.recipient_id].append(change)
+    visits: dict[int, list[Visit]] = defaultdict(list)
+    for visit in db.session.scalars(select(Visit).order_by(Visit.visited_at, Visit.id)):
+        visits[visit.recipient_id].append(visit)
+
+    overdue = sum(1 for item in schedule.work_list(families, today, followup_months) if item.group == schedule.OVERDUE)
+    survival = {}
+    for months in SURVIVAL_MONTHS:
+        eligible = running = 0
+        for r in families:
+            if r.distributed_on is None or schedule.add_months(r.distributed_on, months) > today:
+                continue
+            eligible += 1
+            running += status_on(changes[r.id], schedule.add_months(r.distributed_on, months)) in RUNNING
+        survival[months] = (eligible, running)
+
+    by_month: dict[str, list[int]] = defaultdict(list)
+    in_use = Counter()
+    for r in families:
+        latest = None
+        for v in visits[r.id]:
+            answers = v.answers or {}
+            if v.review_state == "disetujui" and v.kind == "pendampingan":
+                per_day = _per_day(answers)
+                if per_day is not None:
+                    by_month[f"{v.visited_at:%Y-%m}"].append(per_day)
+            if answers.get("items"):
+                latest = answers["items"]
+        for state in (latest or {}).values():
+            in_use["dipakai" if state == "dipakai" else "lain"] += 1
+    turnover = [(m, round(statistics.median(values)), len(values)) for m, values in sorted(by_month.items())[-12:]]
+
+    candidates = []
+    for r in families:
+        if r.status != lifecycle.USAHA_BERJALAN:
+            continue
+        approved = [v for v in visits[r.id] if v.review_state == "disetujui" and v.kind == "pendampingan"
+                    and (v.answers or {}).get("operating") in ("ya", "sebagian")]
+        if len(approved) < 3:
+            continue
+        first, last = approved[0].visited_at.date(), approved[-1].visited_at.date()
+        recent = [p for p in (_per_day(v.answers or {}) for v in approved[-3:]) if p is not None]
+        if (last - first).days >= 182 and recent and min(recent) >= min_per_day:
+            candidates.append((r.id, len(approved), first, last, round(statistics.median(recent))))
+    return {"overdue": overdue, "survival": survival, "turnover": turnover,
+            "items": (sum(in_use.values()), in_use["dipakai"]), "candidates": sorted(candidates)}

@@ -1,0 +1,73 @@
+"""Small SQL constructs that SQLite and PostgreSQL spell differently, so domain code can stay in SQL on both."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Date, String
+
+
+class shift_date(FunctionElement):  # noqa: N801 - used like a SQL function
+    """`expr` (a date or timestamp) as a date, plus `months` (the 31st becomes the month's last day, as
+    `schedule.add_months` does) and then plus `days`."""
+
+    type = Date()
+    inherit_cache = False  # months/days are part of the SQL text, not bound parameters
+
+    def __init__(self, expr, months: int = 0, days: int = 0):
+        self.months, self.days = int(months), int(days)
+        super().__init__(expr)
+
+
+@compiles(shift_date, "sqlite")
+def _shift_date_sqlite(element, compiler, **kw):
+    expr = compiler.process(next(iter(element.clauses)), **kw)
+    out = f"date({expr})"
+    if element.months:
+        m = element.months
+        # date(x, '+1 months') overflows (31 Jan -> 3 Mar): take the smaller of that and the target month's last day
+        out = f"min(date({expr}, '{m:+d} months'), date({expr}, 'start of month', '{m + 1:+d} months', '-1 days'))"
+    if element.days:
+        out = f"date({out}, '{element.days:+d} days')"
+    return out
+
+
+@compiles(shift_date, "postgresql")
+def _shift_date_postgresql(element, compiler, **kw):
+    expr = compiler.process(next(iter(element.clauses)), **kw)
+    return (f"CAST(CAST({expr} AS DATE) + INTERVAL '{element.months} months' + INTERVAL '{element.days} days' "
+            f"AS DATE)")
+
+
+class year_month(FunctionElement):  # noqa: N801
+    """'YYYY-MM' of a date or timestamp."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(year_month, "sqlite")
+def _year_month_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m', {compiler.process(next(iter(element.clauses)), **kw)})"
+
+
+@compiles(year_month, "postgresql")
+def _year_month_postgresql(element, compiler, **kw):
+    return f"to_char({compiler.process(next(iter(element.clauses)), **kw)}, 'YYYY-MM')"
+
+
+class as_date(FunctionElement):  # noqa: N801
+    """The date part of a timestamp (a 'YYYY-MM-DD' text on SQLite, where dates are stored as text)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(as_date, "sqlite")
+def _as_date_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(next(iter(element.clauses)), **kw)})"
+
+
+@compiles(as_date, "postgresql")
+def _as_date_postgresql(element, compiler, **kw):
+    return f"CAST({compiler.process(next(iter(element.clauses)), **kw)} AS DATE)"
