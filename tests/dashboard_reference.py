@@ -59,7 +59,11 @@ def figures(today: dt.date, followup_months, min_per_day: int) -> dict:
                 latest = answers["items"]
         for state in (latest or {}).values():
             in_use["dipakai" if state == "dipakai" else "lain"] += 1
-    turnover = [(m, round(statistics.median(values)), len(values)) for m, values in sorted(by_month.items())[-12:]]
+    # the 12 calendar months ending with the latest month that has an approved turnover
+    latest = max(by_month, default=None)
+    first = f"{schedule.add_months(dt.date.fromisoformat(latest + '-01'), -11):%Y-%m}" if latest else ""
+    turnover = [(m, round(statistics.median(values)), len(values)) for m, values in sorted(by_month.items())
+                if m >= first]
 
     candidates = []
     for r in families:

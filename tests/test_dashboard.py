@@ -147,3 +147,26 @@ def test_dashboard_sql_matches_reference(app, seed):
     assert d.candidate_count == len(expected["candidates"])
     assert sorted((c.recipient.id, c.visits, c.first, c.last, c.turnover_per_day) for c in d.candidates) == sorted(
         sorted(expected["candidates"], key=lambda c: (-c[4], c[0]))[:20])
+
+
+def test_large_scopes_reuse_outcomes_but_never_show_a_graduated_family(app, world):
+    outcomes._CACHE.clear()
+    mentor = world.users["mentor"]
+    family = factories.recipient(mentor.regions[0], mentor, distributed_on=dt.date(2025, 6, 1))
+    for n in range(3):
+        factories.visit(family, visited_at=dt.datetime(2025, 7, 5) + dt.timedelta(days=100 * n),
+                        review_state="disetujui", answers={"operating": "ya", "turnover": 200_000})
+    db.session.commit()
+    admin, today = world.users["admin"], dt.date(2026, 11, 29)
+    first = outcomes.build(admin, today, (1, 3, 6, 12), cache_s=600, cache_min_families=1)
+    assert first.computed_at is None and [c.recipient.id for c in first.candidates] == [family.id]
+    factories.visit(family, visited_at=dt.datetime(2026, 11, 1), review_state="menunggu")
+    family.status = "mandiri"
+    db.session.commit()
+    again = outcomes.build(admin, today, (1, 3, 6, 12), cache_s=600, cache_min_families=1)
+    assert again.computed_at is not None  # the outcome figures came from the cache ...
+    assert again.candidate_count == 1 and again.candidates == []  # ... but the graduated family is not offered
+    assert again.backlog == 1  # the live counts are live
+    fresh = outcomes.build(admin, today, (1, 3, 6, 12), cache_s=600, cache_min_families=100)  # a small scope
+    assert fresh.computed_at is None and fresh.candidate_count == 0
+    outcomes._CACHE.clear()

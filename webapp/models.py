@@ -280,9 +280,12 @@ class Visit(db.Model):
     next_visit_on: Mapped[dt.date | None] = mapped_column(Date)
     # 1 on arrival; +1 each time the mentor resubmits after a send-back. Decisions are per round.
     round: Mapped[int] = mapped_column(Integer, default=1)
-    # From answers["items"], kept by the before-insert/update hook below so the dashboard can sum them in SQL.
+    # Copies of a few answers, kept by the before-insert/update hook below so the dashboard aggregates plain
+    # columns in SQL instead of parsing every visit's JSON.
     items_total: Mapped[int] = mapped_column(Integer, default=0)
     items_in_use: Mapped[int] = mapped_column(Integer, default=0)
+    operating: Mapped[str | None] = mapped_column(String(12))
+    turnover_per_day: Mapped[int | None] = mapped_column(Integer)
 
     recipient: Mapped[Recipient] = relationship(back_populates="visits")
     mentor: Mapped[User | None] = relationship(foreign_keys=[mentor_id])
@@ -310,10 +313,28 @@ def item_counts(answers: dict[str, Any] | None) -> tuple[int, int]:
     return len(items), sum(1 for state in items.values() if state == "dipakai")
 
 
+def turnover_per_day(answers: dict[str, Any] | None) -> int | None:
+    """The turnover given at a visit, per day (a weekly figure divided by 7); None when none was given."""
+    answers = answers or {}
+    turnover = answers.get("turnover")
+    if not isinstance(turnover, int) or isinstance(turnover, bool) or turnover <= 0:
+        return None
+    return round(turnover / 7) if answers.get("turnover_period") == "minggu" else turnover
+
+
+def answer_columns(answers: dict[str, Any] | None) -> dict[str, Any]:
+    """The columns copied from a visit's answers (also used by the migration that filled them in)."""
+    total, in_use = item_counts(answers)
+    operating = (answers or {}).get("operating")
+    return {"items_total": total, "items_in_use": in_use, "turnover_per_day": turnover_per_day(answers),
+            "operating": operating if isinstance(operating, str) else None}
+
+
 @event.listens_for(Visit, "before_insert")
 @event.listens_for(Visit, "before_update")
-def _count_items(_mapper, _connection, visit: Visit) -> None:
-    visit.items_total, visit.items_in_use = item_counts(visit.answers)
+def _copy_answers(_mapper, _connection, visit: Visit) -> None:
+    for name, value in answer_columns(visit.answers).items():
+        setattr(visit, name, value)
 
 
 class Photo(db.Model):

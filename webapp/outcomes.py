@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -16,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from . import lifecycle, pillars, schedule
 from .access import recipients_visible_to
 from .extensions import db
-from .models import Recipient, Region, StatusChange, User, Visit
+from .models import Recipient, Region, StatusChange, User, Visit, turnover_per_day, utcnow
 from .sqltools import as_date, shift_date, year_month
 
 RUNNING = (lifecycle.USAHA_BERJALAN, lifecycle.MANDIRI)
@@ -76,6 +78,7 @@ class Dashboard:
     items_in_use: int = 0
     candidates: list[Candidate] = field(default_factory=list)  # the highest `shown`, see graduation_candidates
     candidate_count: int = 0
+    computed_at: dt.datetime | None = None  # set when the outcome figures come from the cache
     reach: pillars.Reach = field(default_factory=pillars.Reach)
 
     @property
@@ -84,23 +87,16 @@ class Dashboard:
 
 
 def _per_day(answers: dict) -> int | None:
-    turnover = answers.get("turnover")
-    if not isinstance(turnover, int) or turnover <= 0:
-        return None
-    return round(turnover / 7) if answers.get("turnover_period") == "minggu" else turnover
-
-
-def _per_day_sql():
-    """A visit's turnover per day in SQL (weekly figures divided by 7); NULL when none was given."""
-    turnover = Visit.answers["turnover"].as_integer()
-    weekly = Visit.answers["turnover_period"].as_string() == "minggu"
-    return case((turnover <= 0, None), (weekly, func.round(turnover / 7.0)), else_=turnover)
+    return turnover_per_day(answers)
 
 
 def build(user: User, today: dt.date, followup_months, region_code: str = "",
-          graduation_min_per_day: int = 150_000) -> Dashboard:
+          graduation_min_per_day: int = 150_000, cache_s: float = 0, cache_min_families: int = 20_000) -> Dashboard:
     """Every figure is an SQL aggregate over the families in scope: the number of queries is fixed, and the rows
-    read do not grow with the program (only the 20 graduation candidates shown are loaded as objects)."""
+    read do not grow with the program (only the 20 graduation candidates shown are loaded as objects).
+
+    With `cache_s`, scopes of at least `cache_min_families` families reuse their outcome figures that long.
+    """
     scope: Select = recipients_visible_to(user)
     if region_code:
         scope = scope.where(Recipient.region.has(Region.code == region_code))
@@ -143,14 +139,75 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
                                                                Visit.review_state == "menunggu")).one()
 
     d.reach = pillars.reach(ids_subquery)
-    d.overdue = overdue_count(ids_subquery, today, followup_months)
-    d.survival = [survival(ids_subquery, today, months) for months in SURVIVAL_MONTHS]
-    d.turnover_by_month = turnover_by_month(ids_subquery)
-    counted, in_use = db.session.execute(_latest_items(ids_subquery)).one()
-    d.items_counted, d.items_in_use = counted or 0, in_use or 0
+
+    # Outcomes: heavier (every visit and status change in scope). Province- or nation-wide scopes reuse them for
+    # a few minutes, as DHIS2's analytics tables do; a regency's figures are always computed fresh.
+    key = (user.role, "all" if user.is_admin else tuple(sorted(user.region_ids)), region_code, today,
+           tuple(followup_months), graduation_min_per_day)
+    cached = cache_s > 0 and d.total >= cache_min_families
+    figures = _CACHE.get(key, cache_s) if cached else None
+    if figures is None:
+        figures = _outcomes(ids_subquery, today, followup_months, graduation_min_per_day)
+        if cached:
+            _CACHE.put(key, figures)
+    else:
+        d.computed_at = figures.computed_at
+    d.overdue, d.survival, d.turnover_by_month = figures.overdue, figures.survival, figures.turnover_by_month
+    d.items_counted, d.items_in_use = figures.items_counted, figures.items_in_use
     d.items_in_use_pct = round(100 * d.items_in_use / d.items_counted) if d.items_counted else None
-    d.candidate_count, d.candidates = graduation_candidates(ids_subquery, graduation_min_per_day)
+    d.candidate_count, d.candidates = figures.candidate_count, _candidates(figures.candidates)
     return d
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """The heavier figures, as plain values (safe to keep between requests)."""
+
+    overdue: int
+    survival: list[Survival]
+    turnover_by_month: list[tuple[str, int, int]]
+    items_counted: int
+    items_in_use: int
+    candidate_count: int
+    candidates: list[tuple]
+    computed_at: dt.datetime
+
+
+def _outcomes(ids: Select, today: dt.date, followup_months, graduation_min_per_day: int) -> Outcomes:
+    counted, in_use = db.session.execute(_latest_items(ids)).one()
+    count, candidates = graduation_candidates(ids, graduation_min_per_day)
+    return Outcomes(overdue=overdue_count(ids, today, followup_months),
+                    survival=[survival(ids, today, months) for months in SURVIVAL_MONTHS],
+                    turnover_by_month=turnover_by_month(ids), items_counted=counted or 0, items_in_use=in_use or 0,
+                    candidate_count=count, candidates=candidates, computed_at=utcnow())
+
+
+class _OutcomeCache:
+    """Per-process, thread-safe, time-limited. Each gunicorn worker computes a big scope at most once per period."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, tuple[float, Outcomes]] = {}
+
+    def get(self, key: tuple, max_age_s: float) -> Outcomes | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry and time.monotonic() - entry[0] < max_age_s:
+            return entry[1]
+        return None
+
+    def put(self, key: tuple, figures: Outcomes) -> None:
+        with self._lock:
+            if len(self._entries) > 256:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic(), figures)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_CACHE = _OutcomeCache()
 
 
 def overdue_count(ids: Select, today: dt.date, followup_months) -> int:
@@ -196,26 +253,27 @@ def survival(ids: Select, today: dt.date, months: int) -> Survival:
 
 
 def turnover_by_month(ids: Select, months: int = 12) -> list[tuple[str, int, int]]:
-    """(YYYY-MM, median turnover per day, visits) of approved follow-ups, for the last `months` months with data.
+    """(YYYY-MM, median turnover per day, visits) of approved follow-ups, for the `months` calendar months that
+    end with the latest month that has one (months without visits are simply absent).
 
     PostgreSQL computes the medians itself; SQLite (small, single-office installs) has no median, so the values
     of those months are read and the medians taken here.
     """
-    month = year_month(Visit.visited_at)
-    per_day = _per_day_sql()
     approved = (Visit.recipient_id.in_(ids), Visit.review_state == "disetujui", Visit.kind == "pendampingan",
-                per_day.is_not(None))
+                Visit.turnover_per_day.is_not(None))
+    latest = db.session.scalar(select(func.max(Visit.visited_at)).where(*approved))
+    if latest is None:
+        return []
+    start = schedule.add_months(latest.date().replace(day=1), -(months - 1))
+    in_range = (*approved, Visit.visited_at >= dt.datetime.combine(start, dt.time.min))
+    month = year_month(Visit.visited_at)
     if db.engine.dialect.name == "postgresql":
         rows = db.session.execute(
-            select(month, func.percentile_cont(0.5).within_group(per_day), func.count())
-            .where(*approved).group_by(month).order_by(month.desc()).limit(months)).all()
-        return [(m, round(median), n) for m, median, n in reversed(rows)]
-    recent = [m for (m,) in db.session.execute(select(month).where(*approved).group_by(month)
-                                                .order_by(month.desc()).limit(months))]
-    if not recent:
-        return []
-    values: dict[str, list[float]] = defaultdict(list)
-    for m, value in db.session.execute(select(month, per_day).where(*approved, month >= min(recent))):
+            select(month, func.percentile_cont(0.5).within_group(Visit.turnover_per_day), func.count())
+            .where(*in_range).group_by(month).order_by(month)).all()
+        return [(m, round(median), n) for m, median, n in rows]
+    values: dict[str, list[int]] = defaultdict(list)
+    for m, value in db.session.execute(select(month, Visit.turnover_per_day).where(*in_range)):
         values[m].append(value)
     return [(m, round(statistics.median(values[m])), len(values[m])) for m in sorted(values)]
 
@@ -229,13 +287,16 @@ def _latest_items(ids: Select) -> Select:
     return select(func.sum(ranked.c.items_total), func.sum(ranked.c.items_in_use)).where(ranked.c.rn == 1)
 
 
-def graduation_candidates(ids: Select, min_per_day: int, shown: int = 20) -> tuple[int, list[Candidate]]:
+def graduation_candidates(ids: Select, min_per_day: int, shown: int = 20) -> tuple[int, list[tuple]]:
     """Running families with at least 3 approved follow-ups (business operating) spanning 6 months, whose last
-    three turnovers per day are all at or above `min_per_day`: how many, and the `shown` with the highest."""
-    operating = Visit.answers["operating"].as_string().in_(("ya", "sebagian"))
-    per_day = _per_day_sql()
+    three turnovers per day are all at or above `min_per_day`: how many, and the `shown` with the highest as
+(recipient id, visits, first, last, median turnover per day).
+
+    One pass: a window numbers each family's qualifying visits newest first, and the last three are summed up
+    per family (lowest, highest, sum and count give their median without reading them one by one).
+    """
     partition = {"partition_by": Visit.recipient_id}
-    ranked = (select(Visit.recipient_id.label("rid"), per_day.label("per_day"),
+    ranked = (select(Visit.recipient_id.label("rid"), Visit.turnover_per_day.label("per_day"),
                      func.row_number().over(order_by=(Visit.visited_at.desc(), Visit.id.desc()), **partition)
                      .label("rn"),
                      func.count().over(**partition).label("n"),
@@ -243,30 +304,34 @@ def graduation_candidates(ids: Select, min_per_day: int, shown: int = 20) -> tup
                      func.max(Visit.visited_at).over(**partition).label("last"))
               .join(Recipient, Recipient.id == Visit.recipient_id)
               .where(Visit.recipient_id.in_(ids), Recipient.status == lifecycle.USAHA_BERJALAN,
-                     Visit.review_state == "disetujui", Visit.kind == "pendampingan", operating)
+                     Visit.review_state == "disetujui", Visit.kind == "pendampingan",
+                     Visit.operating.in_(("ya", "sebagian")))
               .subquery())
-    recent = (select(ranked.c.rid, func.max(ranked.c.n).label("n"), func.min(ranked.c.first).label("first"),
-                     func.max(ranked.c.last).label("last"), func.min(ranked.c.per_day).label("low"))
-              .where(ranked.c.rn <= 3)
-              .group_by(ranked.c.rid)
-              .having(func.max(ranked.c.n) >= 3, func.count(ranked.c.per_day) >= 1,
-                      func.min(ranked.c.per_day) >= min_per_day,
-                      as_date(func.min(ranked.c.first)) <= shift_date(func.max(ranked.c.last), days=-182))
-              .subquery())
-    count = db.session.scalar(select(func.count()).select_from(recent)) or 0
-    if not count:
-        return 0, []
-    # The median of the (at most three) recent values orders the list; read them for the candidates only.
-    values: dict[int, list[float]] = defaultdict(list)
-    for rid, value in db.session.execute(select(ranked.c.rid, ranked.c.per_day).where(
-            ranked.c.rn <= 3, ranked.c.per_day.is_not(None), ranked.c.rid.in_(select(recent.c.rid)))):
-        values[rid].append(value)
-    facts = {rid: (n, first, last) for rid, n, first, last, _low in db.session.execute(select(recent))}
-    top = sorted(values, key=lambda rid: (-statistics.median(values[rid]), rid))[:shown]
-    families = {r.id: r for r in db.session.scalars(select(Recipient).where(Recipient.id.in_(top))
-                                                     .options(selectinload(Recipient.region)))}
-    return count, [Candidate(families[rid], facts[rid][0], _day(facts[rid][1]), _day(facts[rid][2]),
-                             round(statistics.median(values[rid]))) for rid in top]
+    rows = db.session.execute(
+        select(ranked.c.rid, func.max(ranked.c.n), func.min(ranked.c.first), func.max(ranked.c.last),
+               func.min(ranked.c.per_day), func.max(ranked.c.per_day), func.sum(ranked.c.per_day),
+               func.count(ranked.c.per_day))
+        .where(ranked.c.rn <= 3)
+        .group_by(ranked.c.rid)
+        .having(func.max(ranked.c.n) >= 3, func.count(ranked.c.per_day) >= 1,
+                func.min(ranked.c.per_day) >= min_per_day,
+                as_date(func.min(ranked.c.first)) <= shift_date(func.max(ranked.c.last), days=-182))).all()
+
+    def median(low, high, total, k) -> float:  # of the (at most three) recent values
+        return {1: total, 2: total / 2, 3: total - low - high}[k]
+
+    scored = sorted(((-median(low, high, total, k), rid, n, first, last)
+                     for rid, n, first, last, low, high, total, k in rows))[:shown]
+    return len(rows), [(rid, n, _day(first), _day(last), round(-score)) for score, rid, n, first, last in scored]
+
+
+def _candidates(facts: list[tuple]) -> list[Candidate]:
+    """The families behind candidate facts, read now: one graduated since the figures were made drops out."""
+    families = {r.id: r for r in db.session.scalars(
+        select(Recipient).where(Recipient.id.in_([f[0] for f in facts]), Recipient.status == lifecycle.USAHA_BERJALAN)
+        .options(selectinload(Recipient.region)))}
+    return [Candidate(families[rid], n, first, last, per_day) for rid, n, first, last, per_day in facts
+            if rid in families]
 
 
 def _day(value) -> dt.date:

@@ -26,7 +26,9 @@ def _dashboard_context() -> dict:
     region = request.args.get("region", "")
     region = region if region in {r.code for r in regions} else ""
     data = outcomes.build(current_user, dt.date.today(), current_app.config["FOLLOWUP_MONTHS"], region,
-                          current_app.config["GRADUATION_MIN_TURNOVER_DAY"])
+                          current_app.config["GRADUATION_MIN_TURNOVER_DAY"],
+                          cache_s=60 * current_app.config["DASHBOARD_CACHE_MINUTES"],
+                          cache_min_families=current_app.config["DASHBOARD_CACHE_MIN_FAMILIES"])
     return dict(
         d=data, regions=regions, region=region,
         region_obj=next((r for r in regions if r.code == region), None),
