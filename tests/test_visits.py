@@ -200,6 +200,11 @@ def test_each_bad_input_gets_a_message_and_nothing_is_stored(app, mentor_client,
     assert error and message.lower() in error.group(1).lower(), (field, error and error.group(1))
     assert "Teks yang diketik tetap ada" in html  # what was typed stays
     assert data["uuid"] in html  # same form: a later resend is still the same visit
+    summary = re.search(r'class="alert alert--error error-summary".*?</div>', html, re.S).group(0)
+    links = re.findall(r'href="#([^"]+)"', summary)
+    assert links and all(f'id="{link}"' in html for link in links)  # the summary links to fields that exist
+    target = {"photos": "sec-photos", "lat": "lat-error", "lon": "lon-error"}.get(field, field)
+    assert target in links
     assert _count(Visit) == 0 and _count(Photo) == 0 and _count(StatusChange) == 0
     assert _files(app) == []
     db.session.refresh(family)
