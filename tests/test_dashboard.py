@@ -170,3 +170,22 @@ def test_large_scopes_reuse_outcomes_but_never_show_a_graduated_family(app, worl
     fresh = outcomes.build(admin, today, (1, 3, 6, 12), cache_s=600, cache_min_families=100)  # a small scope
     assert fresh.computed_at is None and fresh.candidate_count == 0
     outcomes._CACHE.clear()
+
+
+def test_targets_count_one_budget_year(app, world, client):
+    region = world.recipients["own"].region
+    factories.recipient(region, budget_year=2026)
+    factories.recipient(region, budget_year=2026, funding_source="APBD-P")
+    db.session.commit()
+    latest = outcomes.build(world.users["supervisor"], dt.date(2026, 11, 29), (1, 3, 6, 12))
+    target = next(t for t in latest.targets if t.region.code == "6472")
+    assert (latest.budget_year, latest.budget_years, target.apbd, target.apbd_p) == (2026, [2026, 2025], 1, 1)
+    earlier = outcomes.build(world.users["supervisor"], dt.date(2026, 11, 29), (1, 3, 6, 12), budget_year=2025)
+    assert next(t for t in earlier.targets if t.region.code == "6472").total == 2
+    assert earlier.total == latest.total == 4  # the other figures cover every year
+    from .conftest import login
+
+    login(client, world.users["supervisor"].username)
+    page = client.get("/dasbor/?tahun=2025").get_data(as_text=True)
+    assert "tahun anggaran 2025" in page and '<option value="2025" selected>' in page
+    assert client.get("/dasbor/?tahun=abc").status_code == 200

@@ -79,6 +79,8 @@ class Dashboard:
     candidates: list[Candidate] = field(default_factory=list)  # the highest `shown`, see graduation_candidates
     candidate_count: int = 0
     computed_at: dt.datetime | None = None  # set when the outcome figures come from the cache
+    budget_year: int | None = None  # of the targets block
+    budget_years: list[int] = field(default_factory=list)
     reach: pillars.Reach = field(default_factory=pillars.Reach)
 
     @property
@@ -91,7 +93,8 @@ def _per_day(answers: dict) -> int | None:
 
 
 def build(user: User, today: dt.date, followup_months, region_code: str = "",
-          graduation_min_per_day: int = 150_000, cache_s: float = 0, cache_min_families: int = 20_000) -> Dashboard:
+          graduation_min_per_day: int = 150_000, cache_s: float = 0, cache_min_families: int = 20_000,
+          budget_year: int | None = None) -> Dashboard:
     """Every figure is an SQL aggregate over the families in scope: the number of queries is fixed, and the rows
     read do not grow with the program (only the 20 graduation candidates shown are loaded as objects).
 
@@ -109,9 +112,14 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
     if region_code:
         visible_regions &= {r.id for r in regions if r.code == region_code}
     by_region = {r.id: RegionTarget(r) for r in regions if r.id in visible_regions}
+    # The quota is a year's: count that budget year's families (the latest one unless asked).
+    d.budget_years = list(db.session.scalars(select(Recipient.budget_year).where(Recipient.id.in_(ids_subquery))
+                                             .distinct().order_by(Recipient.budget_year.desc())))
+    d.budget_year = budget_year if budget_year in d.budget_years else (d.budget_years[0] if d.budget_years else None)
     for region_id, source, count in db.session.execute(
             select(Recipient.region_id, Recipient.funding_source, func.count())
-            .where(Recipient.id.in_(ids_subquery)).group_by(Recipient.region_id, Recipient.funding_source)):
+            .where(Recipient.id.in_(ids_subquery), Recipient.budget_year == d.budget_year)
+            .group_by(Recipient.region_id, Recipient.funding_source)):
         target = by_region.get(region_id)
         if target:
             if source == "APBD":

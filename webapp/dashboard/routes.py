@@ -28,7 +28,8 @@ def _dashboard_context() -> dict:
     data = outcomes.build(current_user, dt.date.today(), current_app.config["FOLLOWUP_MONTHS"], region,
                           current_app.config["GRADUATION_MIN_TURNOVER_DAY"],
                           cache_s=60 * current_app.config["DASHBOARD_CACHE_MINUTES"],
-                          cache_min_families=current_app.config["DASHBOARD_CACHE_MIN_FAMILIES"])
+                          cache_min_families=current_app.config["DASHBOARD_CACHE_MIN_FAMILIES"],
+                          budget_year=request.args.get("tahun", type=int))
     return dict(
         d=data, regions=regions, region=region,
         region_obj=next((r for r in regions if r.code == region), None),
