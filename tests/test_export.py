@@ -151,12 +151,19 @@ def test_summary_matches_a_hand_count(client, world):
     assert len(rows) == 2  # the supervisor's one regency
     row = dict(zip(rows[0], rows[1], strict=True))
     # 4 families in Samarinda: own + same_region (usaha_berjalan, APBD) and the two extra
-    assert (row["Kode"], row["Target"], row["APBD"], row["APBD-P"], row["Jumlah"]) == ("6472", "168", "3", "1", "4")
+    assert (row["Tahun Anggaran"], row["Kode"], row["Target"], row["APBD"], row["APBD-P"], row["Jumlah"]) == (
+        "2025", "6472", "168", "3", "1", "4")
     assert (row["Calon penerima"], row["Usaha berjalan"]) == ("1", "3")
     assert (row["Disalurkan (aktif)"], row["Dikunjungi & Disetujui 30 Hari"], row["% Cakupan"]) == ("2", "1", "50")
     assert row["Menunggu Diperiksa"] == "1"
     assert (row["Ikut Pelatihan"], row["Pilar 1 (BLT/Sembako/PKH)"], row["Pilar 3 (Rumah/Sanitasi/Air)"]) == (
         "1", "1", "0")
+    factories.recipient(smd, budget_year=2026)  # a new year's list: its own summary
+    db.session.commit()
+    latest = _csv(client.get("/data/ekspor/ringkasan.csv"))
+    assert dict(zip(latest[0], latest[1], strict=True))["Jumlah"] == "1"
+    earlier = _csv(client.get("/data/ekspor/ringkasan.csv?tahun=2025"))
+    assert dict(zip(earlier[0], earlier[1], strict=True))["Jumlah"] == "4"
 
 
 def test_round_trip_export_then_import_into_an_empty_database(client, world, tmp_path):

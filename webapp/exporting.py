@@ -193,9 +193,10 @@ class RegionRow:
     quota: int
 
 
-def summary(regions: list[Region], scope_ids: Select, today: dt.date) -> Export:
-    """One row per regency: target, realisation by budget, status counts, coverage, backlog and other pillars."""
-    headers = ["Kode", "Kabupaten/Kota", "Target", "APBD", "APBD-P", "Jumlah", "% Target",
+def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_year: int | None = None) -> Export:
+    """One row per regency: target, realisation by budget, status counts, coverage, backlog and other pillars,
+    for the families of one budget year (the quota is a year's)."""
+    headers = ["Tahun Anggaran", "Kode", "Kabupaten/Kota", "Target", "APBD", "APBD-P", "Jumlah", "% Target",
                *[lifecycle.status_label(s) for s in lifecycle.STATUSES], "Disalurkan (aktif)",
                "Dikunjungi & Disetujui 30 Hari", "% Cakupan", "Menunggu Diperiksa", "Ikut Pelatihan",
                "Pilar 1 (BLT/Sembako/PKH)", "Pilar 3 (Rumah/Sanitasi/Air)"]
@@ -205,6 +206,8 @@ def summary(regions: list[Region], scope_ids: Select, today: dt.date) -> Export:
     def rows():
         region_ids = [r.id for r in plain]
         in_scope = Recipient.id.in_(scope_ids) & Recipient.region_id.in_(region_ids)
+        if budget_year is not None:
+            in_scope = in_scope & (Recipient.budget_year == budget_year)
         funding = _grouped(select(Recipient.region_id, Recipient.funding_source, func.count()).where(in_scope)
                            .group_by(Recipient.region_id, Recipient.funding_source))
         statuses = _grouped(select(Recipient.region_id, Recipient.status, func.count()).where(in_scope)
@@ -226,7 +229,7 @@ def summary(regions: list[Region], scope_ids: Select, today: dt.date) -> Export:
             apbd, apbd_p = funding.get((region.id, "APBD"), 0), funding.get((region.id, "APBD-P"), 0)
             total = apbd + apbd_p
             n_distributed, n_covered = distributed.get(region.id, 0), covered.get(region.id, 0)
-            yield [region.code, region.full_name, region.quota, apbd, apbd_p, total,
+            yield [budget_year, region.code, region.full_name, region.quota, apbd, apbd_p, total,
                    round(100 * total / region.quota) if region.quota else None,
                    *[statuses.get((region.id, s), 0) for s in lifecycle.STATUSES], n_distributed, n_covered,
                    round(100 * n_covered / n_distributed) if n_distributed else None, backlog.get(region.id, 0),

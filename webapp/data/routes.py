@@ -70,7 +70,8 @@ def export(kind: str, fmt: str):
         "penerima": lambda: exporting.recipients(scope_ids),
         "kunjungan": lambda: exporting.visits(scope_ids, photo_url),
         "riwayat-status": lambda: exporting.status_history(scope_ids),
-        "ringkasan": lambda: exporting.summary([region] if region else regions, scope_ids, dt.date.today()),
+        "ringkasan": lambda: exporting.summary([region] if region else regions, scope_ids, dt.date.today(),
+                                               _budget_year(scope)),
     }[kind]()
     if fmt == "csv":
         return Response(stream_with_context(exporting.csv_stream(table)), mimetype=MIMETYPES[fmt], headers=headers)
@@ -78,6 +79,14 @@ def export(kind: str, fmt: str):
                          download_name=f"{stem}.xlsx", max_age=0)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _budget_year(scope) -> int | None:
+    """`?tahun=` if families of that year are in scope, else the latest budget year in scope."""
+    years = list(db.session.scalars(scope.with_only_columns(Recipient.budget_year).distinct()
+                                    .order_by(Recipient.budget_year.desc())))
+    asked = request.args.get("tahun", type=int)
+    return asked if asked in years else (years[0] if years else None)
 
 
 # --- import ------------------------------------------------------------------------------------------------------
