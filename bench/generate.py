@@ -144,7 +144,7 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
 
     from webapp import areas, demo, lifecycle
     from webapp.extensions import db
-    from webapp.models import FLAG_CODES, phash_bands
+    from webapp.models import FLAG_CODES, answer_columns, phash_bands
 
     app = make_app(url)
     t0 = time.perf_counter()
@@ -316,15 +316,19 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
                                               {"bench": True}, when))
                         visit_meta.append(vid)
                         kind = "penyaluran" if j == 0 else "pendampingan"
+                        copied = answer_columns(answers)  # what the app's model hook keeps as columns
                         yield (vid, _uuid(rng), rid_, mentor, kind, when, when + dt.timedelta(minutes=5), lat, lon,
                                round(rng.uniform(5, 40), 1) if lat is not None else None,
                                when if lat is not None else None, None if lat is not None else "lainnya",
                                answers, state, when + dt.timedelta(days=1) if decided else None,
-                               "Mohon foto ulang." if state == "perbaikan" else None, None, 1)
+                               "Mohon foto ulang." if state == "perbaikan" else None, None, 1,
+                               copied["operating"], copied["turnover_per_day"], copied["items_total"],
+                               copied["items_in_use"])
 
             vcols = ["id", "uuid", "recipient_id", "mentor_id", "kind", "visited_at", "received_at", "lat", "lon",
                      "accuracy_m", "location_fixed_at", "no_location_reason", "answers", "review_state",
-                     "reviewed_at", "review_note", "next_visit_on", "round"]
+                     "reviewed_at", "review_note", "next_visit_on", "round", "operating", "turnover_per_day",
+                     "items_total", "items_in_use"]
             w.write(t["visits"], vcols, visit_rows())
             w.write(t["review_decisions"], ["id", "visit_id", "round", "decision", "note", "decided_by_id",
                                             "decided_at"], decision_rows)
