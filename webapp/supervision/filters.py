@@ -62,9 +62,9 @@ def read_filters(request: Request, regions: list[Region], mentors: list[User]) -
 
 
 def apply(query: Select, f: Filters, with_flag: bool = True) -> Select:
-    """Narrow a query over Visit (joined to Recipient) by the filters."""
+    """Narrow a query over Visit by the filters."""
     if f.region:
-        query = query.where(Recipient.region.has(Region.code == f.region))
+        query = query.where(Visit.recipient.has(Recipient.region.has(Region.code == f.region)))
     if f.mentor:
         query = query.where(Visit.mentor_id == f.mentor)
     if with_flag and f.flag:

@@ -5,6 +5,7 @@ import io
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
 from .. import review
@@ -36,9 +37,12 @@ def _card_options():
 def queue():
     """Pending visits, oldest first, with their photos and integrity flags."""
     regions, mentors, filters = _scope()
-    query = apply(visits_visible_to(current_user).where(Visit.review_state == "menunggu"), filters)
-    query = query.options(*_card_options()).order_by(Visit.visited_at, Visit.id)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    waiting = apply(visits_visible_to(current_user).where(Visit.review_state == "menunggu"), filters)
+    query = waiting.options(*_card_options()).order_by(Visit.visited_at, Visit.id)
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
+                       count=False)
+    # Counted by a plain COUNT over the same conditions: paginate's own count wraps the whole row select.
+    page.total = db.session.scalar(waiting.with_only_columns(func.count(Visit.id)).order_by(None))
     return render("review/queue.html", "review/_review_list.html", page=page, filters=filters, regions=regions,
                   mentors=mentors, form=DecisionForm(formdata=None))
 
