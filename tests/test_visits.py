@@ -108,7 +108,7 @@ def test_a_complete_visit_is_stored_with_photos_and_status(app, mentor_client, f
     data = good_data(mentor_client, family, status="usaha_kesulitan", reason="Alat rusak, omzet turun")
     response = post(mentor_client, family, data)
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"/penerima/{family.id}")
+    assert response.headers["Location"].endswith(f"/penerima/{family.id}?kunjungan=tersimpan")
     visit = db.session.scalar(select(Visit))
     assert visit.uuid == data["uuid"] and visit.kind == "pendampingan"
     assert visit.mentor_id == world.users["mentor"].id and visit.review_state == "menunggu"
@@ -127,7 +127,7 @@ def test_a_complete_visit_is_stored_with_photos_and_status(app, mentor_client, f
     assert family.status == "usaha_kesulitan"
     change = db.session.scalar(select(StatusChange))
     assert change.visit_id == visit.id and change.reason == "Alat rusak, omzet turun"
-    page = mentor_client.get(f"/penerima/{family.id}").get_data(as_text=True)
+    page = mentor_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Kunjungan tersimpan" in page and f"/foto/{visit.photos[0].id}/kecil" in page
     assert "Rp 1.250.000" in page
 
@@ -388,7 +388,7 @@ def test_outbox_gets_json_created_then_duplicate(mentor_client, family):
     headers = {"X-Kail-Outbox": "1", "X-CSRFToken": token}
     first = mentor_client.post(form_url(family), data=data, headers=headers, content_type="multipart/form-data")
     assert first.status_code == 201 and first.json["status"] == "created"
-    assert first.json["url"] == f"/penerima/{family.id}"
+    assert first.json["url"] == f"/penerima/{family.id}?kunjungan=tersimpan"
     again = good_data(mentor_client, family, uuid=data["uuid"])
     again.pop("csrf_token")
     second = mentor_client.post(form_url(family), data=again, headers=headers, content_type="multipart/form-data")

@@ -51,7 +51,9 @@ function withTimeout(promise, ms) {
 function page(request) {
   var url = new URL(request.url);
   return withTimeout(fetch(request), NETWORK_TIMEOUT_MS).then(function (response) {
-    if (response.ok && !response.redirected && cacheable(url)) {
+    // A page saying "saved" (?kunjungan=…, ?saved=1) is for this moment only, never the offline copy.
+    var oneOff = url.searchParams.has("kunjungan") || url.searchParams.has("saved");
+    if (response.ok && !response.redirected && cacheable(url) && !oneOff) {
       var copy = response.clone();
       caches.open(PAGE_CACHE).then(function (cache) {
         // One copy per path: a query string (search, filters) does not make a new offline page.

@@ -92,7 +92,8 @@ def _background() -> bool:
 def _outbox_reply(status: int, state: str, visit=None, errors=None, message=None):
     body = {"status": state}
     if visit is not None:
-        body.update(visit_id=visit.id, url=url_for("recipients.detail", recipient_id=visit.recipient_id))
+        body.update(visit_id=visit.id, url=_family_url(visit.recipient_id,
+                                                        "tersimpan" if state == "created" else "sudah-ada"))
     if errors:
         body["errors"] = errors
     if message:
@@ -100,11 +101,19 @@ def _outbox_reply(status: int, state: str, visit=None, errors=None, message=None
     return jsonify(body), status
 
 
+def _family_url(recipient_id: int, outcome: str) -> str:
+    """The family page saying what happened to the visit (`?kunjungan=tersimpan` …).
+
+    Not a flashed message: that lives in the session cookie, and a request still running when the visit was
+    saved (a photo, the worker's update check) can answer with the older cookie and lose it.
+    """
+    return url_for("recipients.detail", recipient_id=recipient_id, kunjungan=outcome)
+
+
 def _already_stored(visit):
     if _from_outbox():
         return _outbox_reply(200, "duplicate", visit)
-    flash(_("Kunjungan ini sudah tersimpan sebelumnya; tidak disimpan dua kali."), "ok")
-    return redirect(url_for("recipients.detail", recipient_id=visit.recipient_id), code=303)
+    return redirect(_family_url(visit.recipient_id, "sudah-ada"), code=303)
 
 
 @bp.route("/penerima/<int:recipient_id>/kunjungan/baru", methods=["GET", "POST"])
@@ -177,10 +186,9 @@ def create(recipient_id: int):
         else:
             if not created:
                 return _already_stored(visit)
-            flash(_("Kunjungan tersimpan dan menunggu review koordinator."), "ok")
             if _from_outbox():
                 return _outbox_reply(201, "created", visit)
-            return redirect(url_for("recipients.detail", recipient_id=recipient.id), code=303)
+            return redirect(_family_url(recipient.id, "tersimpan"), code=303)
     if _background():
         errors = {name: " ".join(messages) for name, messages in form.errors.items()}
         errors.update(parts.errors)
@@ -232,10 +240,8 @@ def resubmit(visit_id: int):
                                      current_app.config["UPLOAD_DIR"],
                                      integrity.Thresholds.from_config(current_app.config))
         except recording.AlreadyResubmitted:
-            flash(_("Perbaikan ini sudah terkirim sebelumnya; tidak dikirim dua kali."), "ok")
-        else:
-            flash(_("Perbaikan terkirim dan menunggu review koordinator."), "ok")
-        return redirect(url_for("recipients.detail", recipient_id=recipient.id), code=303)
+            return redirect(_family_url(recipient.id, "perbaikan-sudah-ada"), code=303)
+        return redirect(_family_url(recipient.id, "perbaikan"), code=303)
     photos_sent = any(f.filename for f in request.files.values())
     return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent, **context)
 
