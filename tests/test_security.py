@@ -208,3 +208,14 @@ def test_admins_read_and_filter_the_audit_log(login_as, world):
     only = client.get("/admin/audit?action=status_change", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in only and "status_change" in only and ">login<" not in only
     assert client.get("/admin/audit?action=bogus&user=abc&dari=x").status_code == 200
+
+
+def test_nul_bytes_get_a_clear_400_before_any_query(client, login_as, world):
+    """PostgreSQL refuses NUL in text; found by Hypothesis on the login form. Everywhere: 400 with a message."""
+    response = client.post("/auth/login", data={"username": "\x00", "password": "x",
+                                                "csrf_token": csrf_token(client)})
+    assert response.status_code == 400 and "karakter yang tidak diizinkan" in response.get_data(as_text=True)
+    login_as("supervisor")
+    assert client.get("/penerima/?q=Siti%00").status_code == 400
+    assert client.get("/review/?dari=%00").status_code == 400
+    assert client.get("/penerima/?q=Siti").status_code == 200

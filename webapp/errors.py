@@ -15,7 +15,21 @@ def _page(status: int, title: str, message: str):
     return render_template(template, status=status, title=title, message=message), status
 
 
+def _has_nul(values) -> bool:
+    return any("\x00" in value for value in values if isinstance(value, str))
+
+
 def register(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul_bytes():
+        """No text a person types holds a NUL byte, and PostgreSQL refuses one in a query: answer 400 first."""
+        # Uploaded files' names are not checked: Kail never uses them (a phone's odd name must not lose a visit).
+        if (_has_nul(v for _k, values in request.args.lists() for v in values)
+                or _has_nul(v for _k, values in request.form.lists() for v in values)):
+            return _page(400, _("Isian tidak valid"),
+                         _("Isian berisi karakter yang tidak diizinkan. Hapus karakter itu lalu kirim lagi."))
+        return None
+
     @app.errorhandler(400)
     def bad_request(_e):
         return _page(400, _("Permintaan tidak valid"), _("Data yang dikirim tidak dapat dibaca. Coba lagi."))

@@ -154,7 +154,7 @@ def import_upload():
             abort(400)
         return render("data/import.html", "data/import.html", form=form, status=422)
     upload = form.file.data
-    filename = Path(upload.filename or "daftar.xlsx").name[:120]
+    filename = Path((upload.filename or "daftar.xlsx").replace("\x00", "")).name[:120] or "daftar.xlsx"
     token = secrets.token_urlsafe(24)
     folder = _import_dir()
     _forget_old_imports(folder)
