@@ -46,6 +46,11 @@ PAGES = [
     ("admin-data", "admin", "/data/"),
     ("admin-import-preview", "admin", "/data/impor"),  # uploads the 2,000-row sample with 20 bad rows
     ("admin-report", "admin", "/dasbor/laporan"),  # printed (print media); also saved as an A4 PDF
+    # English (the browser asks for it): the second language, same pages
+    ("en-mentor-home", "pendamping1", "/kunjungan/"),
+    ("en-mentor-visit-form", "pendamping1", "/penerima/{recipient}/kunjungan/baru"),
+    ("en-supervisor-dashboard", "koordinator1", "/dasbor/"),
+    ("en-admin-data", "admin", "/data/"),
 ]
 # long pages: the whole scroll, not only the first screen
 FULL_PAGE = {"mentor-recipient", "mentor-visit-form", "admin-report"}
@@ -80,7 +85,8 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
         for size, viewport in VIEWPORTS.items():
             for stem, user, path in PAGES:
-                context = browser.new_context(viewport=viewport, locale="id-ID", timezone_id="Asia/Makassar",
+                locale = "en-GB" if stem.startswith("en-") else "id-ID"
+                context = browser.new_context(viewport=viewport, locale=locale, timezone_id="Asia/Makassar",
                                               bypass_csp=True)
                 page = context.new_page()
                 if user:
