@@ -12,7 +12,8 @@ from sqlalchemy import select
 from webapp import lifecycle, schedule
 from webapp.extensions import db
 from webapp.models import Recipient, StatusChange, Visit
-from webapp.outcomes import RUNNING, SURVIVAL_MONTHS, _per_day
+from webapp.models import turnover_per_day as _per_day
+from webapp.outcomes import RUNNING, SURVIVAL_MONTHS
 
 
 def status_on(changes: list[StatusChange], day: dt.date) -> str | None:

@@ -56,8 +56,7 @@ def register_cli(app: Flask) -> None:
                    f"({len(preview.with_warnings)} with warnings), {len(preview.invalid)} invalid.")
         if preview.invalid:
             out = Path(errors_path or path.with_name(f"{path.stem}-kesalahan.xlsx"))
-            rows = list(importing.error_rows(preview))
-            table_out = exporting.Export(out.stem, rows[0], lambda: iter(rows[1:]))
+            table_out = exporting.import_errors(preview, out.stem)
             if out.suffix.lower() == ".csv":
                 out.write_text("".join(exporting.csv_stream(table_out)), encoding="utf-8")
             else:

@@ -13,20 +13,19 @@ import datetime as dt
 import io
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from . import lifecycle, pillars, timeline
 from .extensions import db
-from .importing import HEADER_LABELS
+from .importing import HEADER_LABELS, Preview, error_rows
 from .models import EvidenceFlag, Photo, Recipient, Region, StatusChange, User, Visit, user_regions
+from .views import to_wita
 
-WITA = ZoneInfo("Asia/Makassar")
 CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -44,8 +43,9 @@ def neutralise(value: Any) -> Any:
 
 
 def wita(value: dt.datetime | None) -> dt.datetime | None:
-    """Stored UTC -> WITA wall-clock time (naive, as spreadsheets want it)."""
-    return value.replace(tzinfo=dt.UTC).astimezone(WITA).replace(tzinfo=None) if value else None
+    """Stored UTC -> WITA wall-clock time, naive (spreadsheets have no time zones)."""
+    local = to_wita(value)
+    return local.replace(tzinfo=None) if local else None
 
 
 @dataclass
@@ -212,8 +212,7 @@ def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_yea
                            .group_by(Recipient.region_id, Recipient.funding_source))
         statuses = _grouped(select(Recipient.region_id, Recipient.status, func.count()).where(in_scope)
                             .group_by(Recipient.region_id, Recipient.status))
-        active = in_scope & Recipient.distributed_on.is_not(None) & Recipient.status.not_in(
-            (lifecycle.KELUAR, lifecycle.TIDAK_MEMENUHI_SYARAT))
+        active = in_scope & Recipient.distributed_on.is_not(None) & Recipient.status.not_in(lifecycle.EXITS)
         distributed = dict(db.session.execute(select(Recipient.region_id, func.count()).where(active)
                                               .group_by(Recipient.region_id)).all())
         since = dt.datetime.combine(today - dt.timedelta(days=30), dt.time.min)
@@ -247,6 +246,12 @@ def regions_in_scope(user: User) -> list[Region]:
     if not user.is_admin:
         query = query.where(Region.id.in_(select(user_regions.c.region_id).where(user_regions.c.user_id == user.id)))
     return list(db.session.scalars(query))
+
+
+def import_errors(preview: Preview, stem: str) -> Export:
+    """An import's invalid rows (original columns, row number, reasons) as a table to download."""
+    rows = list(error_rows(preview))
+    return Export(stem, rows[0], lambda: iter(rows[1:]))
 
 
 # --- writers ---------------------------------------------------------------------------------------------------
@@ -310,9 +315,3 @@ def xlsx_file(export: Export, sheet_title: str | None = None) -> tempfile.Spoole
     workbook.save(out)
     out.seek(0)
     return out
-
-
-def rows_to_xlsx(headers: Iterable[str], rows: Iterable[list[Any]], title: str) -> tempfile.SpooledTemporaryFile:
-    """A small table (the import's error file) as a workbook."""
-    rows = list(rows)
-    return xlsx_file(Export(title, list(headers), lambda: iter(rows)), title)

@@ -18,11 +18,11 @@ from sqlalchemy.orm import selectinload
 from . import lifecycle, pillars, schedule
 from .access import recipients_visible_to
 from .extensions import db
-from .models import Recipient, Region, StatusChange, User, Visit, turnover_per_day, utcnow
+from .models import Recipient, Region, StatusChange, User, Visit, utcnow
 from .sqltools import as_date, shift_date, year_month
 
 RUNNING = (lifecycle.USAHA_BERJALAN, lifecycle.MANDIRI)
-EXITED = (lifecycle.KELUAR, lifecycle.TIDAK_MEMENUHI_SYARAT)
+EXITED = lifecycle.EXITS
 SURVIVAL_MONTHS = (3, 6, 12)
 
 
@@ -86,10 +86,6 @@ class Dashboard:
     @property
     def coverage_pct(self) -> int | None:
         return round(100 * self.covered_30d / self.distributed) if self.distributed else None
-
-
-def _per_day(answers: dict) -> int | None:
-    return turnover_per_day(answers)
 
 
 def build(user: User, today: dt.date, followup_months, region_code: str = "",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
+from . import lifecycle
 from .extensions import db
 from .models import ASSISTANCE_KINDS, OtherAssistance, Recipient, training_attendance
 
@@ -48,16 +49,13 @@ class Reach:
         return round(100 * n / self.families) if self.families else None
 
 
-EXITED = ("keluar", "tidak_memenuhi_syarat")
-
-
 def reach(scope_ids: Select) -> Reach:
     """Counts in SQL over `scope_ids` (a subquery of recipient ids): the families still in the program (the same
     ones training attendance is ticked from) and who else reached them.
 
     "All three" means pillar 2 (UEP itself) plus at least one pillar-1 and one pillar-3 kind.
     """
-    in_program = select(Recipient.id).where(Recipient.id.in_(scope_ids), Recipient.status.not_in(EXITED))
+    in_program = select(Recipient.id).where(Recipient.id.in_(scope_ids), Recipient.status.not_in(lifecycle.EXITS))
     ids = in_program.subquery()
     p1 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_1)).distinct()
     p3 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_3)).distinct()

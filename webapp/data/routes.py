@@ -228,9 +228,8 @@ def import_errors(token: str, fmt: str):
         abort(404)
     meta, path = _load(token)
     preview = _preview(meta, path)
-    rows = list(importing.error_rows(preview))
     stem = f"{Path(meta['filename']).stem}-kesalahan"
-    table = exporting.Export(stem, rows[0], lambda: iter(rows[1:]))
+    table = exporting.import_errors(preview, stem)
     if fmt == "csv":
         return Response("".join(exporting.csv_stream(table)), mimetype=MIMETYPES["csv"],
                         headers={"Content-Disposition": f'attachment; filename="{stem}.csv"',

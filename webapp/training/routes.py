@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import audit, outcomes
+from .. import audit, lifecycle
 from ..access import get_training_for, require_role, trainings_visible_to
 from ..extensions import db
 from ..formtools import as_choices
@@ -81,7 +81,7 @@ def _families(session: TrainingSession):
     kec = request.values.get("kec", "")
     kec = kec if kec in kecamatans else ""
     query = select(Recipient).where(Recipient.region_id == session.region_id,
-                                    Recipient.status.not_in(outcomes.EXITED))
+                                    Recipient.status.not_in(lifecycle.EXITS))
     if kec:
         query = query.where(Recipient.kecamatan == kec)
     query = query.order_by(Recipient.kecamatan, Recipient.name, Recipient.id)
