@@ -60,6 +60,40 @@ def test_queue_filters_are_lenient(login_as, world, pending):
     assert "Siti Aminah" not in client.get("/review/?dari=2026-11-21").get_data(True)
 
 
+def _mentor_options(html: str) -> list[str]:
+    select = re.search(r'<select[^>]*name="mentor".*?</select>', html, re.S).group(0)
+    return re.findall(r'<option value="(\d+)"', select)
+
+
+def test_mentor_filter_follows_the_chosen_regency(login_as, world, monkeypatch):
+    from webapp.supervision import filters
+
+    client = login_as("admin")
+    smd = {str(world.users[k].id) for k in ("mentor", "mentor_same_region")}
+    bpn_mentor = world.users["mentor_other_region"].id
+    assert set(_mentor_options(client.get("/review/").get_data(True))) == smd | {str(bpn_mentor)}
+    # At national scale there are too many mentors to list: the regency comes first.
+    monkeypatch.setattr(filters, "MENTOR_OPTIONS_MAX", 2)
+    html = client.get(f"/review/?mentor={bpn_mentor}").get_data(True)
+    assert _mentor_options(html) == [] and "Pilih kabupaten/kota dulu" in html and "disabled" in html
+    assert "(1)" not in html  # the mentor filter was dropped, not applied unseen
+    html = client.get("/review/?region=6472").get_data(True)
+    assert set(_mentor_options(html)) == smd and "Pilih kabupaten/kota dulu" not in html
+    # A mentor from another regency than the chosen one is dropped, never an error.
+    html = client.get(f"/review/?region=6472&mentor={bpn_mentor}").get_data(True)
+    assert f'value="{bpn_mentor}" selected' not in html and "(1)" in html
+    # The fragment the regency drop-down swaps in.
+    fragment = client.get("/review/pilihan-pendamping?region=6471").get_data(True)
+    assert "<html" not in fragment and _mentor_options(fragment) == [str(bpn_mentor)]
+    assert 'id="filter-mentor"' in fragment
+
+
+def test_supervisor_mentor_choices_stay_in_scope(login_as, world):
+    client = login_as("supervisor")
+    fragment = client.get("/review/pilihan-pendamping?region=6471").get_data(True)
+    assert set(_mentor_options(fragment)) == {str(world.users[k].id) for k in ("mentor", "mentor_same_region")}
+
+
 def test_approve_with_htmx_swaps_the_card_away(login_as, pending):
     client = login_as("supervisor")
     response = decide(client, pending, "disetujui", htmx=True)
@@ -205,12 +239,33 @@ def test_other_mentors_cannot_resubmit(login_as, world, pending):
     assert client.get(f"/kunjungan/{pending.id}/perbaiki").status_code == 404
 
 
-def test_map_page_has_points_in_scope(login_as, world, pending):
+def test_map_page_lists_latest_visits_and_loads_points_for_the_area(login_as, world, pending):
     client = login_as("supervisor")
-    html = client.get("/peta/").get_data(as_text=True)
-    data = re.search(r'<script type="application/json" id="points-data">(.*?)</script>', html, re.S).group(1)
-    assert '"state": "menunggu"' in data and "Siti Aminah" in data
-    assert "Hasnah Daeng" not in data  # another regency's family
+    html = client.get("/peta/?region=6472").get_data(as_text=True)
+    assert 'data-src="/peta/titik.json?region=6472"' in html and "Siti Aminah" in html  # the table
+    data = client.get("/peta/titik.json").get_json()
+    assert [(v["name"], v["state"], v["when"]) for v in data["visits"]] == [("Siti Aminah", "menunggu", "2026-11-20")]
+    assert data["visits"][0]["url"] == f"/penerima/{pending.recipient_id}"
+    assert data["visits"][0]["mentor"] == world.users["mentor"].full_name
+    assert all("Hasnah Daeng" != f["name"] for f in data["families"])  # another regency's family
+    assert data["summary"].startswith("1 kunjungan dan") and not data["more_visits"]
+    # Only the area asked for (west,south,east,north): the visit is at -0.5, 117.15.
+    assert len(client.get("/peta/titik.json?bbox=117,-1,118,0").get_json()["visits"]) == 1
+    assert client.get("/peta/titik.json?bbox=100,-1,101,0").get_json()["visits"] == []
+    # Zoomed out past the world is clamped; nonsense means the whole scope, never an error.
+    for bbox in ("-720,-95,720,95", "x,1,2,3", "1,2,3", "nan,0,1,1", "2,0,1,1", ""):
+        response = client.get(f"/peta/titik.json?bbox={bbox}")
+        assert response.status_code == 200 and len(response.get_json()["visits"]) == 1, bbox
+
+
+def test_map_points_are_capped_and_say_so(login_as, world, pending, monkeypatch):
+    from webapp.supervision import mapdata
+
+    monkeypatch.setattr(mapdata, "LIMIT", 0)
+    world.recipients["own"].business_lat, world.recipients["own"].business_lon = -0.5, 117.15
+    data = login_as("admin").get("/peta/titik.json").get_json()
+    assert data["visits"] == [] and data["more_visits"] and data["more_families"]
+    assert "Perbesar peta" in data["summary"]
 
 
 def test_mentor_activity_and_csv(login_as, world, pending):

@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import Request
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import load_only
 
 from ..extensions import db
 from ..models import FLAG_CODES, EvidenceFlag, Recipient, Region, User, Visit
@@ -41,24 +42,47 @@ def scope_regions(user: User) -> list[Region]:
     return list(user.regions)
 
 
-def scope_mentors(user: User) -> list[User]:
-    query = select(User).where(User.role == "mentor").order_by(User.full_name)
+# Above this many mentors in scope (national scale) the mentor drop-down waits for a regency to be chosen:
+# a list of thousands of names is neither usable on a phone nor cheap to build on every page.
+MENTOR_OPTIONS_MAX = 300
+
+
+def _mentors_query(user: User) -> Select:
+    query = select(User).where(User.role == "mentor")
     if not user.is_admin:
         query = query.where(User.regions.any(Region.id.in_(user.region_ids or [-1])))
-    return list(db.session.scalars(query))
+    return query
 
 
-def read_filters(request: Request, regions: list[Region], mentors: list[User]) -> Filters:
-    """Unknown or malformed values are dropped, never an error."""
+def scope_mentors(user: User) -> list[User]:
+    return list(db.session.scalars(_mentors_query(user).order_by(User.full_name)))
+
+
+def mentor_options(user: User, region: str = "") -> list[User] | None:
+    """The mentors to offer in the filter: the chosen regency's, or everyone in scope when there are at most
+    MENTOR_OPTIONS_MAX; None when a regency must be chosen first."""
+    query = _mentors_query(user)
+    if region:
+        query = query.where(User.regions.any(Region.code == region))
+    elif db.session.scalar(query.with_only_columns(func.count(User.id))) > MENTOR_OPTIONS_MAX:
+        return None
+    return list(db.session.scalars(query.options(load_only(User.id, User.full_name)).order_by(User.full_name)))
+
+
+def read_filters(request: Request, user: User, regions: list[Region]) -> tuple[Filters, list[User] | None]:
+    """The filters and the mentor choices that go with the chosen regency. Unknown or malformed values are
+    dropped, never an error (a mentor outside the chosen regency too)."""
     region = request.args.get("region", "")
+    region = region if region in {r.code for r in regions} else ""
+    mentors = mentor_options(user, region)
     mentor = request.args.get("mentor", type=int)
     flag = request.args.get("flag", "")
     return Filters(
-        region=region if region in {r.code for r in regions} else "",
-        mentor=mentor if mentor in {m.id for m in mentors} else None,
+        region=region,
+        mentor=mentor if mentors and mentor in {m.id for m in mentors} else None,
         flag=flag if flag in FLAG_CODES else "",
         date_from=_date(request.args.get("dari")), date_to=_date(request.args.get("sampai")),
-    )
+    ), mentors
 
 
 def apply(query: Select, f: Filters, with_flag: bool = True) -> Select:
