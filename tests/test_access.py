@@ -66,7 +66,9 @@ ROUTES = {
     "pwa.offline": ("GET", lambda w: "/offline", _everyone(200, anonymous=200)),
     "pwa.csrf_token": ("GET", lambda w: "/csrf-token", _everyone(200, anonymous=401)),  # scripts get 401, not a page
     "review.map_view": ("GET", lambda w: "/peta/", _supervisors(200)),
+    "review.map_points": ("GET", lambda w: "/peta/titik.json", _supervisors(200)),
     "review.mentors_view": ("GET", lambda w: "/review/pendamping", _supervisors(200)),
+    "review.mentor_choices": ("GET", lambda w: "/review/pilihan-pendamping?region=6472", _supervisors(200)),
     # a mentor who can see the visit may not judge it (403); out of scope is 404
     "review.decide": ("POST", lambda w: f"/review/{w.visit_id}", {**_scoped(303), "mentor": 403}),
     "dashboard.report": ("GET", lambda w: "/dasbor/laporan", _supervisors(200)),

@@ -64,6 +64,8 @@ PAGES = [
     ("mentor", "/penerima/{own}"),
     ("supervisor", "/review/"),
     ("supervisor", "/peta/"),
+    ("supervisor", "/peta/titik.json"),
+    ("admin", "/peta/titik.json"),
     ("supervisor", "/review/pendamping"),
     ("supervisor", "/dasbor/"),
     ("supervisor", "/pelatihan/"),

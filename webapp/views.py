@@ -93,6 +93,11 @@ def register_template_helpers(app: Flask) -> None:
     def month_filter(value: dt.date) -> str:
         return format_date(value, "MMMM yyyy")
 
+    @app.template_filter("angka")
+    def number_filter(value: int) -> str:
+        """'1.000' in Indonesian, '1,000' in English."""
+        return format_decimal(value)
+
     @app.template_filter("rupiah")
     def rupiah_filter(value: int | None) -> str:
         """'Rp 1.250.000' in Indonesian, 'Rp 1,250,000' in English."""

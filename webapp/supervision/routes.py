@@ -2,7 +2,8 @@ import csv
 import datetime as dt
 import io
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func
@@ -12,19 +13,21 @@ from .. import review
 from ..access import get_visit_for, require_role, visits_visible_to
 from ..extensions import db
 from ..formtools import add_error
-from ..models import Recipient, Visit
+from ..models import Visit
 from ..rendering import render, wants_fragment
-from . import activity, bp
+from . import activity, bp, mapdata
 from .filters import apply, read_filters, scope_mentors, scope_regions
 from .forms import DecisionForm
 
 PER_PAGE = 10
+LATEST_ON_MAP_PAGE = 200
 
 
 def _scope():
     require_role(current_user, "supervisor", "admin")
-    regions, mentors = scope_regions(current_user), scope_mentors(current_user)
-    return regions, mentors, read_filters(request, regions, mentors)
+    regions = scope_regions(current_user)
+    filters, mentors = read_filters(request, current_user, regions)
+    return regions, mentors, filters
 
 
 def _card_options():
@@ -98,24 +101,39 @@ def _back_to_queue(message):
 @bp.get("/peta/")
 @login_required
 def map_view():
-    """Visits coloured by review state and families' registered business locations, filterable."""
+    """Visits coloured by review state and families' registered business locations, filterable. The points
+    come from map_points for the area on screen; the page itself lists the latest visits as a table."""
     regions, mentors, filters = _scope()
-    visits = db.session.scalars(
+    latest = db.session.scalars(
         apply(visits_visible_to(current_user).where(Visit.lat.is_not(None)), filters)
         .options(selectinload(Visit.recipient), selectinload(Visit.mentor))
-        .order_by(Visit.visited_at.desc()).limit(2000)).all()
-    families_query = activity.recipients_in_scope(current_user, filters).where(Recipient.business_lat.is_not(None))
-    families = db.session.scalars(families_query.limit(5000)).all()
-    points = {
-        "visits": [{"lat": v.lat, "lon": v.lon, "state": v.review_state, "name": v.recipient.name,
-                    "mentor": v.mentor.full_name if v.mentor else "", "url": url_for(
-                        "recipients.detail", recipient_id=v.recipient_id),
-                    "when": f"{v.visited_at:%Y-%m-%d}"} for v in visits],
-        "families": [{"lat": r.business_lat, "lon": r.business_lon, "name": r.name, "url": url_for(
-            "recipients.detail", recipient_id=r.id)} for r in families],
-    }
-    return render_template("review/map.html", points=points, visits=visits, families=families, filters=filters,
-                           regions=regions, mentors=mentors)
+        .order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(LATEST_ON_MAP_PAGE)).all()
+    return render_template("review/map.html", latest=latest, filters=filters, regions=regions, mentors=mentors,
+                           limit=mapdata.LIMIT)
+
+
+@bp.get("/peta/titik.json")
+@login_required
+def map_points():
+    """The map's points inside ?bbox=west,south,east,north (or the whole scope), newest first, capped."""
+    regions, mentors, filters = _scope()
+    data = mapdata.points(current_user, filters, mapdata.parse_bbox(request.args.get("bbox")))
+    shown = _("%(v)s kunjungan dan %(f)s lokasi usaha di area ini.", v=format_decimal(len(data["visits"])),
+              f=format_decimal(len(data["families"])))
+    if data["more_visits"] or data["more_families"]:
+        shown += " " + _("Ada lebih banyak titik; yang tampil paling banyak %(n)s kunjungan terbaru dan %(n)s lokasi "
+                         "usaha. Perbesar peta untuk melihat semuanya.", n=format_decimal(mapdata.LIMIT))
+    response = jsonify({**data, "summary": shown})
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/review/pilihan-pendamping")
+@login_required
+def mentor_choices():
+    """The mentor drop-down for the chosen regency (the filter form swaps it in when the regency changes)."""
+    regions, mentors, filters = _scope()
+    return render_template("review/_mentor_select.html", mentors=mentors, filters=filters)
 
 
 @bp.get("/review/pendamping")
@@ -124,7 +142,7 @@ def mentors_view():
     """Mentor activity: visits a week, approval and flag rates, overdue families, approved visits a month."""
     regions, mentors, filters = _scope()
     month = activity.parse_month(request.args.get("bulan"), dt.date.today())
-    rows = activity.mentor_rows(current_user, mentors, filters, dt.date.today(), month,
+    rows = activity.mentor_rows(current_user, scope_mentors(current_user), filters, dt.date.today(), month,
                                 current_app.config["FOLLOWUP_MONTHS"])
     if request.args.get("format") == "csv":
         return _activity_csv(rows, month)
