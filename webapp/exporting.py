@@ -223,8 +223,7 @@ def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_yea
             select(Recipient.region_id, func.count(Visit.id)).join(Visit, Visit.recipient_id == Recipient.id)
             .where(in_scope, Visit.review_state == "menunggu").group_by(Recipient.region_id)).all())
         for region in plain:
-            reach = pillars.reach(select(Recipient.id).where(in_scope, Recipient.region_id == region.id)
-                                  .scalar_subquery())
+            reach = pillars.reach(in_scope & (Recipient.region_id == region.id))
             apbd, apbd_p = funding.get((region.id, "APBD"), 0), funding.get((region.id, "APBD-P"), 0)
             total = apbd + apbd_p
             n_distributed, n_covered = distributed.get(region.id, 0), covered.get(region.id, 0)

@@ -100,6 +100,9 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
     if region_code:
         scope = scope.where(Recipient.region.has(Region.code == region_code))
     ids_subquery = scope.with_only_columns(Recipient.id).scalar_subquery()
+    # The live counts read recipients through the scope's own condition, not `id IN (SELECT id …)`: for a
+    # national admin that is no condition at all instead of a semi-join over every family.
+    in_scope = scope.whereclause
     d = Dashboard()
 
     # Targets per regency and budget source
@@ -109,12 +112,12 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
         visible_regions &= {r.id for r in regions if r.code == region_code}
     by_region = {r.id: RegionTarget(r) for r in regions if r.id in visible_regions}
     # The quota is a year's: count that budget year's families (the latest one unless asked).
-    d.budget_years = list(db.session.scalars(select(Recipient.budget_year).where(Recipient.id.in_(ids_subquery))
+    d.budget_years = list(db.session.scalars(select(Recipient.budget_year).where(in_scope)
                                              .distinct().order_by(Recipient.budget_year.desc())))
     d.budget_year = budget_year if budget_year in d.budget_years else (d.budget_years[0] if d.budget_years else None)
     for region_id, source, count in db.session.execute(
             select(Recipient.region_id, Recipient.funding_source, func.count())
-            .where(Recipient.id.in_(ids_subquery), Recipient.budget_year == d.budget_year)
+            .where(in_scope, Recipient.budget_year == d.budget_year)
             .group_by(Recipient.region_id, Recipient.funding_source)):
         target = by_region.get(region_id)
         if target:
@@ -125,24 +128,31 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
     d.targets = list(by_region.values())
 
     # Status distribution
-    counts = dict(db.session.execute(select(Recipient.status, func.count()).where(Recipient.id.in_(ids_subquery))
-                                     .group_by(Recipient.status)).all())
+    # (one pass gives the distributed families too)
+    handed_over = Recipient.distributed_on.is_not(None)
+    counts: dict[str, int] = {}
+    for status, distributed, count in db.session.execute(
+            select(Recipient.status, handed_over, func.count()).where(in_scope).group_by(Recipient.status,
+                                                                                        handed_over)):
+        counts[status] = counts.get(status, 0) + count
+        if distributed and status not in EXITED:
+            d.distributed += count
     d.statuses = [(s, counts.get(s, 0)) for s in lifecycle.STATUSES]
     d.total = sum(counts.values())
 
     # Coverage: distributed, still in the program, with an approved visit in the last 30 days
-    active = Recipient.id.in_(ids_subquery) & Recipient.distributed_on.is_not(None) & Recipient.status.not_in(EXITED)
-    d.distributed = db.session.scalar(select(func.count()).select_from(Recipient).where(active))
+    active = in_scope & handed_over & Recipient.status.not_in(EXITED)
     since = dt.datetime.combine(today - dt.timedelta(days=30), dt.time.min)
     d.covered_30d = db.session.scalar(select(func.count()).select_from(Recipient).where(
         active, Recipient.visits.any((Visit.review_state == "disetujui") & (Visit.visited_at >= since))))
 
     # Review backlog
-    d.backlog, d.oldest_pending = db.session.execute(
-        select(func.count(), func.min(Visit.visited_at)).where(Visit.recipient_id.in_(ids_subquery),
-                                                               Visit.review_state == "menunggu")).one()
+    waiting = select(func.count(), func.min(Visit.visited_at)).where(Visit.review_state == "menunggu")
+    if not (user.is_admin and not region_code):
+        waiting = waiting.where(Visit.recipient_id.in_(ids_subquery))
+    d.backlog, d.oldest_pending = db.session.execute(waiting).one()
 
-    d.reach = pillars.reach(ids_subquery)
+    d.reach = pillars.reach(in_scope)
 
     # Outcomes: heavier (every visit and status change in scope). Province- or nation-wide scopes reuse them for
     # a few minutes, as DHIS2's analytics tables do; a regency's figures are always computed fresh.

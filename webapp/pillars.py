@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, func, select
 
 from . import lifecycle
 from .extensions import db
@@ -49,13 +49,13 @@ class Reach:
         return round(100 * n / self.families) if self.families else None
 
 
-def reach(scope_ids: Select) -> Reach:
-    """Counts in SQL over `scope_ids` (a subquery of recipient ids): the families still in the program (the same
-    ones training attendance is ticked from) and who else reached them.
+def reach(in_scope: ColumnElement[bool]) -> Reach:
+    """Counts in SQL over the families matching `in_scope` (a condition on Recipient) still in the program (the
+    same ones training attendance is ticked from), and who else reached them.
 
     "All three" means pillar 2 (UEP itself) plus at least one pillar-1 and one pillar-3 kind.
     """
-    in_program = select(Recipient.id).where(Recipient.id.in_(scope_ids), Recipient.status.not_in(lifecycle.EXITS))
+    in_program = select(Recipient.id).where(in_scope, Recipient.status.not_in(lifecycle.EXITS))
     ids = in_program.subquery()
     p1 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_1)).distinct()
     p3 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_3)).distinct()
