@@ -10,11 +10,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from . import lifecycle
 from .extensions import db
@@ -81,23 +80,13 @@ def work_list(recipients: Sequence[Recipient], today: dt.date, months: Sequence[
 
     Within a group: nearest first when `position` (the phone's) is known, otherwise the most urgent first.
     """
-    ids = [r.id for r in recipients]
-    visits_by_recipient: dict[int, list[Visit]] = defaultdict(list)
-    if ids:
-        # Plain rows of the columns the ranking needs (ORM objects with their JSON answers cost ~10x more).
-        query = select(Visit.id, Visit.recipient_id, Visit.kind, Visit.visited_at, Visit.review_state,
-                       Visit.next_visit_on, Visit.review_note).where(Visit.recipient_id.in_(ids))
-        for visit in db.session.execute(query):
-            visits_by_recipient[visit.recipient_id].append(visit)
-
+    facts = _visit_facts([r.id for r in recipients])
     items = []
     for r in recipients:
-        visits = visits_by_recipient[r.id]
-        counted = [v for v in visits if v.review_state != "ditolak"]
-        last = max((v.visited_at.date() for v in counted), default=None)
-        item = WorkItem(recipient=r, group=UPCOMING, last_visit=last,
-                        sent_back=sorted((v for v in visits if v.review_state == "perbaikan"),
-                                         key=lambda v: v.visited_at))
+        fact = facts.get(r.id)
+        last_at, followup_at, planned, sent_back = fact if fact else (None, None, None, [])
+        last = last_at.date() if last_at else None
+        item = WorkItem(recipient=r, group=UPCOMING, last_visit=last, sent_back=sent_back)
         if position and r.has_business_location:
             item.distance_km = haversine_km(position[0], position[1], r.business_lat, r.business_lon)
         if item.sent_back:
@@ -105,18 +94,17 @@ def work_list(recipients: Sequence[Recipient], today: dt.date, months: Sequence[
         elif r.status in CLOSED:
             item.group = CLOSED_GROUP
         else:
-            followups = [v.visited_at.date() for v in counted if v.kind == "pendampingan"]
-            item.due = next_due(r.distributed_on, followups, months)
+            # A milestone is covered by any follow-up from two weeks before it, so the latest one decides.
+            item.due = next_due(r.distributed_on, [followup_at.date()] if followup_at else [], months)
             # The date the mentor planned at their last visit counts too (after the 12-month milestone it is
             # the only one, and a struggling business may need a visit sooner than the schedule's).
-            planned = max((v.next_visit_on for v in counted if v.next_visit_on), default=None)
             if planned and last and planned > last:
                 item.due = min(item.due, planned) if item.due else planned
             if r.status in BEFORE_DISTRIBUTION or r.distributed_on is None:
                 item.group = NEVER_VISITED if last is None else UPCOMING
             elif item.due is not None and item.due < today:
                 item.group = OVERDUE
-            elif not any(v.visited_at.date() >= r.distributed_on for v in counted):
+            elif last is None or last < r.distributed_on:
                 item.group = NEVER_VISITED
         items.append(item)
 
@@ -130,6 +118,26 @@ def work_list(recipients: Sequence[Recipient], today: dt.date, months: Sequence[
         return (item.group, item.due or dt.date.max, item.recipient.name)
 
     return sorted(items, key=key)
+
+
+def _visit_facts(ids: list[int]) -> dict[int, tuple]:
+    """Per family, from its visits that were not rejected: (latest visit, latest follow-up visit, latest planned
+    next date), aggregated in SQL so a long history costs one row, plus its visits sent back for correction
+    (rows with id, visited_at and review_note, oldest first)."""
+    if not ids:
+        return {}
+    counted = Visit.review_state != "ditolak"
+    rows = db.session.execute(
+        select(Visit.recipient_id, func.max(case((counted, Visit.visited_at))),
+               func.max(case((counted & (Visit.kind == "pendampingan"), Visit.visited_at))),
+               func.max(case((counted, Visit.next_visit_on))))
+        .where(Visit.recipient_id.in_(ids)).group_by(Visit.recipient_id))
+    facts = {rid: (last, followup, planned, []) for rid, last, followup, planned in rows}
+    for visit in db.session.execute(
+            select(Visit.id, Visit.recipient_id, Visit.visited_at, Visit.review_note)
+            .where(Visit.recipient_id.in_(ids), Visit.review_state == "perbaikan").order_by(Visit.visited_at)):
+        facts[visit.recipient_id][3].append(visit)
+    return facts
 
 
 def suggested_next_visit(recipient: Recipient, today: dt.date, months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS,
