@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
-from . import lifecycle, pillars, timeline
+from . import lifecycle, outcomes, pillars, timeline
 from .extensions import db
 from .importing import HEADER_LABELS, Preview, error_rows
 from .models import EvidenceFlag, Photo, Recipient, Region, StatusChange, User, Visit, user_regions
@@ -215,8 +215,7 @@ def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_yea
         active = in_scope & Recipient.distributed_on.is_not(None) & Recipient.status.not_in(lifecycle.EXITS)
         distributed = dict(db.session.execute(select(Recipient.region_id, func.count()).where(active)
                                               .group_by(Recipient.region_id)).all())
-        since = dt.datetime.combine(today - dt.timedelta(days=30), dt.time.min)
-        approved_recently = Recipient.visits.any((Visit.review_state == "disetujui") & (Visit.visited_at >= since))
+        approved_recently = outcomes.approved_since(today - dt.timedelta(days=30))
         covered = dict(db.session.execute(select(Recipient.region_id, func.count()).where(active, approved_recently)
                                           .group_by(Recipient.region_id)).all())
         backlog = dict(db.session.execute(

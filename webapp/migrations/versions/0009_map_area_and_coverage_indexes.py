@@ -27,6 +27,10 @@ def upgrade():
                                                                         'recipient_id'], unique=False)
     with op.batch_alter_table('recipients', schema=None) as batch_op:
         batch_op.create_index('ix_recipients_business_lat_lon', ['business_lat', 'business_lon'], unique=False)
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite's planner knows an index's selectivity only from ANALYZE; without it, it took the new covering
+        # index for per-family lookups (2.3 s instead of 0.2 s for a regency's dashboard at 100,000 families).
+        op.execute("ANALYZE")
 
 
 def downgrade():
