@@ -6,7 +6,8 @@ and drives each page in turn for `--duration` seconds with `--clients` concurren
 HTTP/1.1 client (standard library only; one connection per request, as gunicorn's sync workers close them).
 Pages: `/healthz` (the nearest thing to a bare "hello": one `SELECT 1` and a temp file), the mentor home
 `/kunjungan/`, a recipient page `/penerima/<id>`, the review queue `/review/`, the dashboard `/dasbor/`, the map
-`/peta/` (its data is embedded in the page), each as the roles that use it, and a visit POST (outbox JSON reply) with
+page `/peta/` and its data `/peta/titik.json` (the whole scope, and a ~30 km area as a zoomed-in map asks), each
+as the roles that use it, and a visit POST (outbox JSON reply) with
 one small distinct photo - a visit must have at least one, so "without photos" is approximated by a ~10 KB one.
 
 Then, in this process, each page once through Flask's test client with SQL statements counted (N+1 shows as a
