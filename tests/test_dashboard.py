@@ -4,11 +4,12 @@ import datetime as dt
 import random
 
 import pytest
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import delete, func, select
 
 from webapp import lifecycle, outcomes
 from webapp.extensions import db
-from webapp.models import Region, StatusChange
+from webapp.models import DashboardSnapshot, Region, StatusChange
 
 from . import dashboard_reference, factories
 from .conftest import csrf_token
@@ -150,7 +151,6 @@ def test_dashboard_sql_matches_reference(app, seed):
 
 
 def test_large_scopes_reuse_outcomes_but_never_show_a_graduated_family(app, world):
-    outcomes._CACHE.clear()
     mentor = world.users["mentor"]
     family = factories.recipient(mentor.regions[0], mentor, distributed_on=dt.date(2025, 6, 1))
     for n in range(3):
@@ -169,7 +169,37 @@ def test_large_scopes_reuse_outcomes_but_never_show_a_graduated_family(app, worl
     assert again.backlog == 1  # the live counts are live
     fresh = outcomes.build(admin, today, (1, 3, 6, 12), cache_s=600, cache_min_families=100)  # a small scope
     assert fresh.computed_at is None and fresh.candidate_count == 0
-    outcomes._CACHE.clear()
+
+
+def test_outcome_snapshots_are_shared_stored_and_expire(app, world, runner, monkeypatch):
+    """The figures of a large scope live in the database (every worker, every restart), for the period only."""
+    mentor, admin, today = world.users["mentor"], world.users["admin"], dt.date.today()
+    family = factories.recipient(mentor.regions[0], mentor, distributed_on=today - dt.timedelta(days=200))
+    factories.visit(family, visited_at=dt.datetime.combine(today, dt.time(1)) - dt.timedelta(days=100),
+                    review_state="disetujui", answers={"operating": "ya", "turnover": 200_000})
+    db.session.commit()
+    months = current_app.config["FOLLOWUP_MONTHS"]
+    first = outcomes.build(admin, today, months, cache_s=600, cache_min_families=1)
+    assert first.computed_at is None and db.session.scalar(select(func.count(DashboardSnapshot.key))) == 1
+    stored = db.session.scalar(select(DashboardSnapshot))
+    again = outcomes.build(admin, today, months, cache_s=600, cache_min_families=1)
+    assert again.computed_at == stored.computed_at  # read back, not recomputed
+    assert (again.overdue, again.survival, again.turnover_by_month, again.items_in_use, again.candidate_count) == (
+        first.overdue, first.survival, first.turnover_by_month, first.items_in_use, first.candidate_count)
+    assert [(c.recipient.id, c.first, c.last) for c in again.candidates] == [
+        (c.recipient.id, c.first, c.last) for c in first.candidates]
+    # A snapshot older than the period is computed again (and replaced).
+    stored.computed_at -= dt.timedelta(minutes=11)
+    db.session.commit()
+    assert outcomes.build(admin, today, months, cache_s=600, cache_min_families=1).computed_at is None
+    assert db.session.scalar(select(func.count(DashboardSnapshot.key))) == 1
+    # From cron: with nothing large enough there is nothing to do; otherwise the whole program is refreshed.
+    db.session.execute(delete(DashboardSnapshot))
+    db.session.commit()
+    assert "nothing to refresh" in runner.invoke(args=["refresh-dashboard"]).output
+    monkeypatch.setitem(current_app.config, "DASHBOARD_CACHE_MIN_FAMILIES", 1)
+    assert "refreshed for all" in runner.invoke(args=["refresh-dashboard"]).output
+    assert outcomes.build(admin, today, months, cache_s=600, cache_min_families=1).computed_at is not None
 
 
 def test_targets_count_one_budget_year(app, world, client):

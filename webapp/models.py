@@ -506,3 +506,14 @@ class OtherAssistance(db.Model):
 
     recipient: Mapped[Recipient] = relationship(back_populates="other_assistance")
     recorded_by: Mapped[User | None] = relationship()
+
+
+class DashboardSnapshot(db.Model):
+    """The dashboard's outcome figures for a large scope, computed at most once a period and shared by every
+    worker and restart (see `outcomes.build`; `flask refresh-dashboard` keeps them fresh from cron)."""
+
+    __tablename__ = "dashboard_snapshots"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the scope and the settings
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)

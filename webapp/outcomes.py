@@ -6,19 +6,20 @@ grow with the program), so the page costs about the same for 1,680 families and 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import statistics
-import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from . import lifecycle, pillars, schedule
 from .access import recipients_visible_to
 from .extensions import db
-from .models import Recipient, Region, StatusChange, User, Visit, utcnow
+from .models import DashboardSnapshot, Recipient, Region, StatusChange, User, Visit, utcnow
 from .sqltools import as_date, shift_date, year_month
 
 RUNNING = (lifecycle.USAHA_BERJALAN, lifecycle.MANDIRI)
@@ -94,7 +95,7 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
     """Every figure is an SQL aggregate over the families in scope: the number of queries is fixed, and the rows
     read do not grow with the program (only the 20 graduation candidates shown are loaded as objects).
 
-    With `cache_s`, scopes of at least `cache_min_families` families reuse their outcome figures that long.
+    With `cache_s`, scopes of at least `cache_min_families` families reuse stored outcome figures that long.
     """
     scope: Select = recipients_visible_to(user)
     if region_code:
@@ -154,16 +155,17 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
 
     d.reach = pillars.reach(in_scope)
 
-    # Outcomes: heavier (every visit and status change in scope). Province- or nation-wide scopes reuse them for
-    # a few minutes, as DHIS2's analytics tables do; a regency's figures are always computed fresh.
-    key = (user.role, "all" if user.is_admin else tuple(sorted(user.region_ids)), region_code, today,
-           tuple(followup_months), graduation_min_per_day)
+    # Outcomes: heavier (every visit and status change in scope). Scopes of at least `cache_min_families` reuse a
+    # snapshot in the database for `cache_s`, as DHIS2 serves analytics tables: one computation a period for every
+    # worker (none at all when `flask refresh-dashboard` runs from cron); smaller scopes are always computed fresh.
+    key = _key("all" if user.is_admin else ",".join(map(str, sorted(user.region_ids))), region_code, today,
+               followup_months, graduation_min_per_day)
     cached = cache_s > 0 and d.total >= cache_min_families
-    figures = _CACHE.get(key, cache_s) if cached else None
+    figures = _load(key, cache_s) if cached else None
     if figures is None:
         figures = _outcomes(ids_subquery, today, followup_months, graduation_min_per_day)
         if cached:
-            _CACHE.put(key, figures)
+            _store(key, figures)
     else:
         d.computed_at = figures.computed_at
     d.overdue, d.survival, d.turnover_by_month = figures.overdue, figures.survival, figures.turnover_by_month
@@ -211,32 +213,59 @@ def _outcomes(ids: Select, today: dt.date, followup_months, graduation_min_per_d
                     candidate_count=count, candidates=candidates, computed_at=utcnow())
 
 
-class _OutcomeCache:
-    """Per-process, thread-safe, time-limited. Each gunicorn worker computes a big scope at most once per period."""
+def _key(scope: str, region_code: str, today: dt.date, followup_months, graduation_min_per_day: int) -> str:
+    """The snapshot key: who is counted (`all`, or the supervisor's region ids) and every setting that changes the
+    figures."""
+    raw = json.dumps([scope, region_code, today.isoformat(), list(followup_months), graduation_min_per_day])
+    return hashlib.sha256(raw.encode()).hexdigest()
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._entries: dict[tuple, tuple[float, Outcomes]] = {}
 
-    def get(self, key: tuple, max_age_s: float) -> Outcomes | None:
-        with self._lock:
-            entry = self._entries.get(key)
-        if entry and time.monotonic() - entry[0] < max_age_s:
-            return entry[1]
+def _load(key: str, max_age_s: float) -> Outcomes | None:
+    row = db.session.execute(select(DashboardSnapshot.computed_at, DashboardSnapshot.figures)
+                             .where(DashboardSnapshot.key == key)).first()
+    if row is None or utcnow() - row.computed_at >= dt.timedelta(seconds=max_age_s):
         return None
-
-    def put(self, key: tuple, figures: Outcomes) -> None:
-        with self._lock:
-            if len(self._entries) > 256:
-                self._entries.clear()
-            self._entries[key] = (time.monotonic(), figures)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+    f = row.figures
+    return Outcomes(overdue=f["overdue"], survival=[Survival(*s) for s in f["survival"]],
+                    turnover_by_month=[tuple(m) for m in f["turnover_by_month"]], items_counted=f["items_counted"],
+                    items_in_use=f["items_in_use"], candidate_count=f["candidate_count"],
+                    candidates=[(rid, n, dt.date.fromisoformat(first), dt.date.fromisoformat(last), per_day)
+                                for rid, n, first, last, per_day in f["candidates"]],
+                    computed_at=row.computed_at)
 
 
-_CACHE = _OutcomeCache()
+def _store(key: str, figures: Outcomes) -> None:
+    """Replace the snapshot, on a connection of its own: the request's session stays as it was. Two workers
+    finishing the same figures at once both write; the later one wins (the figures are the same)."""
+    data = {"overdue": figures.overdue, "survival": [[s.months, s.eligible, s.running] for s in figures.survival],
+            "turnover_by_month": [list(m) for m in figures.turnover_by_month],
+            "items_counted": figures.items_counted, "items_in_use": figures.items_in_use,
+            "candidate_count": figures.candidate_count,
+            "candidates": [[rid, n, first.isoformat(), last.isoformat(), per_day]
+                           for rid, n, first, last, per_day in figures.candidates]}
+    table = DashboardSnapshot.__table__
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.key == key))
+            conn.execute(insert(table).values(key=key, computed_at=figures.computed_at, figures=data))
+    except IntegrityError:  # the other worker's row came in between: it holds the same figures
+        pass
+
+
+def refresh_snapshots(today: dt.date, followup_months, graduation_min_per_day: int, min_families: int) -> list[str]:
+    """Compute and store the outcome figures of every admin scope of at least `min_families` families (the whole
+    program, and each such regency), so no one waits for them (`flask refresh-dashboard`, from cron)."""
+    done = []
+    counts = dict(db.session.execute(select(Recipient.region_id, func.count()).group_by(Recipient.region_id)).all())
+    scopes = [("", select(Recipient.id))] if sum(counts.values()) >= min_families else []
+    for region in db.session.scalars(select(Region).order_by(Region.code)):
+        if counts.get(region.id, 0) >= min_families:
+            scopes.append((region.code, select(Recipient.id).where(Recipient.region_id == region.id)))
+    for region_code, ids in scopes:
+        figures = _outcomes(ids.scalar_subquery(), today, followup_months, graduation_min_per_day)
+        _store(_key("all", region_code, today, followup_months, graduation_min_per_day), figures)
+        done.append(region_code or "all")
+    return done
 
 
 def overdue_count(ids: Select, today: dt.date, followup_months) -> int:
