@@ -114,13 +114,13 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
         visible_regions &= {r.id for r in regions if r.code == region_code}
     by_region = {r.id: RegionTarget(r) for r in regions if r.id in visible_regions}
     # The quota is a year's: count that budget year's families (the latest one unless asked).
-    d.budget_years = list(db.session.scalars(select(Recipient.budget_year).where(in_scope)
-                                             .distinct().order_by(Recipient.budget_year.desc())))
+    # One pass over the scope gives the years and every year's counts.
+    per_year = db.session.execute(
+        select(Recipient.budget_year, Recipient.region_id, Recipient.funding_source, func.count()).where(in_scope)
+        .group_by(Recipient.budget_year, Recipient.region_id, Recipient.funding_source)).all()
+    d.budget_years = sorted({row[0] for row in per_year}, reverse=True)
     d.budget_year = budget_year if budget_year in d.budget_years else (d.budget_years[0] if d.budget_years else None)
-    for region_id, source, count in db.session.execute(
-            select(Recipient.region_id, Recipient.funding_source, func.count())
-            .where(in_scope, Recipient.budget_year == d.budget_year)
-            .group_by(Recipient.region_id, Recipient.funding_source)):
+    for _year, region_id, source, count in (row for row in per_year if row[0] == d.budget_year):
         target = by_region.get(region_id)
         if target:
             if source == "APBD":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 
 from . import lifecycle
 from .extensions import db
@@ -61,13 +61,14 @@ def reach(in_scope: ColumnElement[bool]) -> Reach:
     p3 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_3)).distinct()
     trained = select(training_attendance.c.recipient_id).distinct()
 
-    def count(*conditions) -> int:
-        return db.session.scalar(select(func.count()).select_from(ids).where(*conditions)) or 0
+    in_p1, in_p3 = ids.c.id.in_(p1), ids.c.id.in_(p3)
 
+    def counted(condition):
+        return func.count(case((condition, 1)))
+
+    # One pass over the families; each IN list is read once.
+    row = db.session.execute(select(func.count(), counted(ids.c.id.in_(trained)), counted(in_p1), counted(in_p3),
+                                    counted(and_(in_p1, in_p3))).select_from(ids)).one()
     r = Reach()
-    r.families = count()
-    r.trained = count(ids.c.id.in_(trained))
-    r.pillar_1 = count(ids.c.id.in_(p1))
-    r.pillar_3 = count(ids.c.id.in_(p3))
-    r.all_three = count(ids.c.id.in_(p1), ids.c.id.in_(p3))
+    r.families, r.trained, r.pillar_1, r.pillar_3, r.all_three = (n or 0 for n in row)
     return r
