@@ -30,13 +30,16 @@ def main() -> None:
     pages = [p for p in load.PAGES if p[2] != "POST" and p[1] is not None
              and (not args.pages or any(s in p[0] for s in args.pages.split(",")))]
     plans = {size: load.page_plan(url) for size, url in (("small", args.small), ("large", args.large))}
+    for plan in plans.values():  # the recipient page: a family with a typical history at both sizes
+        plan["family"], plan["family_visits"] = plan["typical_family"], plan["typical_family_visits"]
     results = {}
     for page in pages:  # one page at both sizes before the next: drift on a shared machine hits both alike
         for size, url in (("small", args.small), ("large", args.large)):
             results[(page[0], size)] = load.count_queries(url, plans[size], [page], args.repeat)[page[0]]
     small, large = plans["small"], plans["large"]
     print(f"small: {small['recipients']:,} recipients, {small['visits']:,} visits; large: {large['recipients']:,} "
-          f"recipients, {large['visits']:,} visits; median of {args.repeat} requests")
+          f"recipients, {large['visits']:,} visits; median of {args.repeat} requests; recipient page = a family with "
+          f"{small['family_visits']} / {large['family_visits']} visits")
     print()
     print("| page | small ms | large ms | large ÷ small | statements small / large | SQL ms small / large |")
     print("|---|---:|---:|---:|---|---|")
