@@ -1,5 +1,7 @@
 """Recipient list and page: full page, htmx fragment, search and filters, and status changes by form."""
 
+import datetime as dt
+
 from sqlalchemy import func, select
 
 from webapp.extensions import db
@@ -74,6 +76,23 @@ def test_detail_shows_identity_package_and_history(client, login_as, world):
     html = client.get(f"/penerima/{own.id}").get_data(as_text=True)
     for text in (own.name, own.nik, "Wajan", "Kompor gas", "Usaha berjalan", "Ubah status"):
         assert text in html
+
+
+def test_long_history_shows_the_newest_entries_then_all_on_request(client, login_as, world):
+    own = world.recipients["own"]
+    for n in range(23):
+        factories.visit(own, visited_at=dt.datetime(2025, 1, 1) + dt.timedelta(days=20 * n),
+                        answers={"mentoring": f"Catatan ke-{n}"}, uuid=f"00000000-0000-4000-8000-{n:012d}")
+    db.session.add(StatusChange(recipient=own, from_status="calon", to_status="terverifikasi",
+                                changed_at=dt.datetime(2024, 12, 1)))
+    db.session.commit()
+    login_as("mentor")
+    html = client.get(f"/penerima/{own.id}").get_data(as_text=True)
+    assert html.count("timeline__item--visit") == 20 and "timeline__item--status" not in html  # the oldest wait
+    assert f'/penerima/{own.id}?riwayat=semua#timeline' in html and "Tampilkan seluruh riwayat" in html
+    full = client.get(f"/penerima/{own.id}?riwayat=semua").get_data(as_text=True)
+    assert full.count("timeline__item--visit") == 23 and full.count("timeline__item--status") == 1
+    assert "Tampilkan seluruh riwayat" not in full
 
 
 def _post_status(client, recipient, htmx=False, **data):
