@@ -29,7 +29,8 @@
         .bindPopup(popup(p, labels, labels.usaha)).addTo(layer);
       bounds.push([p.lat, p.lon]);
     });
-    data.visits.forEach(function (p) {
+    // Oldest first, so the newest visit of a place is drawn on top and opens when tapped.
+    data.visits.slice().reverse().forEach(function (p) {
       L.circleMarker([p.lat, p.lon], { radius: 7, color: "#ffffff", weight: 2, fillColor: COLORS[p.state] || "#333",
         fillOpacity: 0.95 }).bindPopup(popup(p, labels, p.when + " · " + p.mentor + " · " + (labels[p.state] || p.state)))
         .addTo(layer);
@@ -56,11 +57,23 @@
       map.setView([parseFloat(el.dataset.centerLat), parseFloat(el.dataset.centerLon)], 7);
     }
 
-    // Attached after the first fit: that move must not ask again.
+    // Attached after the first fit: that move must not ask again. While a popup is open (opening one pans the
+    // map to fit it) the points are not redrawn, or the popup would vanish with its marker; closing it catches up.
+    var popupOpen = false;
+    var moved = false;
+    function reload() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { load(map.getBounds().toBBoxString(), false); }, SETTLE_MS);
+    }
     function watch() {
+      map.on("popupopen", function () { popupOpen = true; });
+      map.on("popupclose", function () {
+        popupOpen = false;
+        if (moved) { moved = false; reload(); }
+      });
       map.on("moveend", function () {
-        window.clearTimeout(timer);
-        timer = window.setTimeout(function () { load(map.getBounds().toBBoxString(), false); }, SETTLE_MS);
+        if (popupOpen) { moved = true; return; }
+        reload();
       });
     }
 

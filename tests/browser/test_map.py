@@ -49,6 +49,37 @@ def test_map_loads_points_for_the_visible_area(app, page: Page):
     expect(status).to_have_text(re.compile(r"^\d kunjungan dan \d lokasi usaha di area ini\.$"))
 
 
+# Keeps a handle on the Leaflet map the page makes, to find where a point is drawn (the points are on a canvas).
+GRAB_MAP = """
+Object.defineProperty(window, "L", {configurable: true, get() { return this.__L; }, set(value) {
+  this.__L = value; value.Map.addInitHook(function () { window.__map = this; });
+}});
+"""
+
+
+def test_a_tapped_point_keeps_its_popup_open(app, page: Page):
+    smd = factories.region("6472")
+    factories.user("supervisor", regions=[smd], username="koordinator-popup")
+    mentor = factories.user("mentor", regions=[smd], username="pendamping-popup")
+    north = _family_with_visit(smd, mentor, "Keluarga Utara", -0.45, 117.15)
+    _family_with_visit(smd, mentor, "Keluarga Selatan", -1.2, 116.8)
+    db.session.commit()
+
+    page.add_init_script(GRAB_MAP)
+    log_in(page, "koordinator-popup")
+    page.goto("/peta/")
+    expect(page.locator("#points-status")).to_have_text("2 kunjungan dan 2 lokasi usaha di area ini.")
+    box = page.locator("#points-map").bounding_box()
+    at = page.evaluate("window.__map.latLngToContainerPoint([-0.45, 117.15])")
+    # The point sits near the map's edge: opening its popup pans the map, which must not redraw it away.
+    page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])
+    popup = page.locator(".leaflet-popup")
+    expect(popup).to_contain_text("Keluarga Utara")
+    page.wait_for_timeout(1500)  # longer than the reload that used to follow the pan
+    expect(popup).to_be_visible()
+    expect(popup.get_by_role("link", name="Buka")).to_have_attribute("href", f"/penerima/{north.id}")
+
+
 def test_mentor_filter_follows_the_regency(app, page: Page):
     smd, bpn = factories.region("6472"), factories.region("6471")
     factories.user("admin", regions=[], username="admin-peta")
@@ -61,5 +92,9 @@ def test_mentor_filter_follows_the_regency(app, page: Page):
     page.locator("summary", has_text="Saring").click()
     mentor = page.get_by_label("Pendamping")
     expect(mentor.locator("option")).to_have_count(3)
+    entries = page.evaluate("history.length")
     page.get_by_label("Kabupaten/Kota").select_option("6471")
     expect(mentor.locator("option")).to_have_text(["Semua pendamping", "Yusuf Balikpapan"])
+    # The queue follows (one history entry, its own URL); the drop-down's fragment never becomes a page to go back to.
+    expect(page).to_have_url(re.compile(r"/review/\?region=6471"))
+    assert page.evaluate("history.length") == entries + 1
