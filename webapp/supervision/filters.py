@@ -30,10 +30,12 @@ class Filters:
 
 
 def _date(value: str | None) -> dt.date | None:
+    """A plausible ISO date, else None (year 1 or 9999 would overflow the WITA shift in `apply`)."""
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day and 1900 <= day.year <= 2999 else None
 
 
 def scope_regions(user: User) -> list[Region]:
