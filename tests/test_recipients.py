@@ -93,6 +93,11 @@ def test_long_history_shows_the_newest_entries_then_all_on_request(client, login
     full = client.get(f"/penerima/{own.id}?riwayat=semua").get_data(as_text=True)
     assert full.count("timeline__item--visit") == 23 and full.count("timeline__item--status") == 1
     assert "Tampilkan seluruh riwayat" not in full
+    # A status change made while the whole history shows keeps showing all of it.
+    assert 'name="riwayat" value="semua"' in full
+    swapped = _post_status(client, own, htmx=True, status="usaha_kesulitan", reason="Sepi pembeli", riwayat="semua")
+    assert "Status tersimpan." in swapped.get_data(True)
+    assert swapped.get_data(True).count("timeline__item--visit") == 23
 
 
 def _post_status(client, recipient, htmx=False, **data):
