@@ -10,7 +10,7 @@ from areaid import buka_data
 
 REGIONS_CSV = Path(__file__).resolve().parent / "data" / "kaltim-regions.csv"
 
-# Kaltim's extent (DOMAIN.md), with a small margin: ((lat min, lat max), (lon min, lon max)).
+# Kaltim's extent (docs/DOMAIN.md), with a small margin: ((lat min, lat max), (lon min, lon max)).
 KALTIM_BOUNDS = ((-2.7, 2.7), (113.7, 119.2))
 
 # How far from its capital a place can still be in the regency, roughly (km). Approximate, from the regencies'

@@ -54,7 +54,7 @@ FAMILY_NAMES = [
 STREETS = ["Jl. Merdeka", "Jl. Pahlawan", "Jl. Mulawarman", "Jl. Gajah Mada", "Jl. Sungai", "Gg. Mawar",
            "Jl. Poros", "Jl. Pelabuhan", "RT 05", "Jl. Kesuma Bangsa", "Jl. Anggrek", "Jl. Cendana"]
 
-# Business types and the in-kind package each one gets (DOMAIN.md: goods, never cash).
+# Business types and the in-kind package each one gets (docs/DOMAIN.md: goods, never cash).
 PACKAGES: dict[str, list[str]] = {
     "Gorengan": ["Tepung terigu 10 kg", "Minyak goreng 10 L", "Kompor gas", "Tabung gas 3 kg", "Wajan",
                  "Sutil", "Etalase kecil"],
