@@ -277,11 +277,22 @@ def test_mentor_activity_and_csv(login_as, world, pending):
     assert world.users["mentor"].full_name in html and world.users["mentor_other_region"].full_name not in html
     csv_response = client.get("/review/pendamping?bulan=2026-11&format=csv")
     assert csv_response.mimetype == "text/csv"
-    rows = csv_response.get_data(as_text=True).splitlines()
+    assert csv_response.headers["Content-Disposition"] == 'attachment; filename="kunjungan-disetujui-2026-11.csv"'
+    body = csv_response.get_data(as_text=True)
+    assert body.startswith("\ufeff")  # like the other CSV exports: a byte-order mark for Excel
+    rows = body.removeprefix("\ufeff").splitlines()
     assert rows[0].startswith("pendamping,nama,wilayah,kunjungan_disetujui_2026_11")
     row = next(r for r in rows if r.startswith("pendamping-smd,"))
     assert row.split(",")[3] == "1"
     assert client.get("/review/pendamping?bulan=bukan-bulan").status_code == 200
+
+
+def test_mentor_activity_csv_neutralises_formulas(login_as, world):
+    world.users["mentor"].full_name = "=HYPERLINK(\"http://x\")"
+    client = login_as("supervisor")
+    rows = client.get("/review/pendamping?format=csv").get_data(as_text=True).splitlines()
+    row = next(r for r in rows if r.startswith("pendamping-smd,"))
+    assert row.split(",")[1].startswith("\"'=HYPERLINK")
 
 
 def test_nobody_approves_their_own_visit(world, pending):

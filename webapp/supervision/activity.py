@@ -10,6 +10,7 @@ from sqlalchemy import Select, case, func, select
 
 from .. import schedule
 from ..access import recipients_visible_to
+from ..exporting import Export
 from ..extensions import db
 from ..models import EvidenceFlag, Recipient, Region, User, Visit
 from .filters import Filters
@@ -49,11 +50,6 @@ def parse_month(value: str | None, today: dt.date) -> dt.date:
 def recent_months(today: dt.date, count: int) -> list[dt.date]:
     first = today.replace(day=1)
     return [schedule.add_months(first, -i) for i in range(count)]
-
-
-def safe_cell(value: str) -> str:
-    """Spreadsheet programs run cells that start with = + - @ as formulas: make them text."""
-    return "'" + value if value and value[0] in "=+-@\t\r" else value
 
 
 def _by_mentor(query) -> dict[int, tuple]:
@@ -103,3 +99,16 @@ def mentor_rows(user: User, mentors: list[User], filters: Filters, today: dt.dat
             overdue=overdue.get(m.id, 0), approved_in_month=approved.get(m.id, (0,))[0],
         ))
     return rows
+
+
+def activity_export(rows: list[MentorRow], month: dt.date) -> Export:
+    """The mentor activity table as a download, approved visits counted for `month`."""
+    headers = ["pendamping", "nama", "wilayah", f"kunjungan_disetujui_{month:%Y_%m}", "kunjungan_per_minggu",
+               "persen_disetujui", "persen_bertanda", "keluarga_terlambat"]
+
+    def table():
+        for row in rows:
+            yield [row.mentor.username, row.mentor.full_name, row.regions, row.approved_in_month,
+                   f"{row.visits_per_week:.1f}", row.approval_pct, row.flag_pct, row.overdue]
+
+    return Export(f"kunjungan-disetujui-{month:%Y-%m}", headers, table)

@@ -1,15 +1,23 @@
-import csv
 import datetime as dt
-import io
 
-from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
-from .. import review
+from .. import exporting, review
 from ..access import get_visit_for, require_role, visits_visible_to
 from ..extensions import db
 from ..formtools import add_error
@@ -151,14 +159,7 @@ def mentors_view():
 
 
 def _activity_csv(rows, month: dt.date) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["pendamping", "nama", "wilayah", f"kunjungan_disetujui_{month:%Y_%m}", "kunjungan_per_minggu",
-                     "persen_disetujui", "persen_bertanda", "keluarga_terlambat"])
-    for row in rows:
-        writer.writerow([row.mentor.username, activity.safe_cell(row.mentor.full_name), activity.safe_cell(
-            row.regions), row.approved_in_month, f"{row.visits_per_week:.1f}", row.approval_pct, row.flag_pct,
-            row.overdue])
-    filename = f"kunjungan-disetujui-{month:%Y-%m}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    table = activity.activity_export(rows, month)
+    headers = {"Content-Disposition": f'attachment; filename="{table.stem}.csv"', "Cache-Control": "no-store"}
+    return Response(stream_with_context(exporting.csv_stream(table)), mimetype="text/csv; charset=utf-8",
+                    headers=headers)
