@@ -12,7 +12,8 @@ export DEMO_MODE
 
 help:
 	@echo "make run    install, migrate, load demo data when empty, serve on http://127.0.0.1:$(PORT)"
-	@echo "make test   install dev dependencies and run the whole test suite"
+	@echo "make test   install dev dependencies, run ruff check, then the whole test suite"
+	@echo "make lint   ruff check and ruff format --check"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Kail needs Python 3.11+"; exit 1; }
@@ -36,11 +37,13 @@ run: translations seed
 	@echo
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: translations
+test: $(VENV)/.installed translations
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 screenshots: $(VENV)/.installed
 	$(PY) scripts/screenshots.py
