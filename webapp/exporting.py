@@ -23,8 +23,8 @@ from sqlalchemy.orm import aliased
 from . import lifecycle, outcomes, pillars, timeline
 from .extensions import db
 from .importing import HEADER_LABELS, Preview, error_rows
+from .localtime import to_wita
 from .models import EvidenceFlag, Photo, Recipient, Region, StatusChange, User, Visit, user_regions
-from .views import to_wita
 
 CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

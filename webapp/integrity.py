@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -16,10 +15,9 @@ from sqlalchemy import or_, select
 from . import photos as photo_pipeline
 from .areas import KALTIM_BOUNDS, region_radius_km
 from .extensions import db
+from .localtime import to_wita
 from .models import PHASH_BANDS, EvidenceFlag, Photo, Visit, phash_bands
 from .schedule import haversine_km
-
-WITA = ZoneInfo("Asia/Makassar")
 
 
 @dataclass(frozen=True)
@@ -192,14 +190,10 @@ def _duplicate_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
     return []
 
 
-def _local(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC).astimezone(WITA)
-
-
 def _old_photo_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
     if not visit.photos:
         return []
-    visited_local = _local(visit.visited_at).replace(tzinfo=None)
+    visited_local = to_wita(visit.visited_at).replace(tzinfo=None)
     with_time = [(i, p) for i, p in enumerate(visit.photos, start=1) if p.exif_taken_at is not None]
     for index, photo in with_time:
         # Phone cameras write local time without a zone: read it as WITA.
@@ -235,7 +229,7 @@ def _travel_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
 
 
 def _hours_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
-    local = _local(visit.visited_at)
+    local = to_wita(visit.visited_at)
     if local.hour < t.work_start_hour or local.hour >= t.work_end_hour:
         return [EvidenceFlag(code="di_luar_jam", evidence={"local_time": f"{local:%H.%M}"})]
     return []

@@ -6,14 +6,13 @@ import datetime as dt
 import tempfile
 import uuid
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, url_for
 from flask_babel import format_date, format_decimal, get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from . import integrity, lifecycle, pillars, review, timeline
+from . import integrity, lifecycle, localtime, pillars, review, timeline
 from .extensions import db
 from .models import FLAG_CODES
 from .recording import PHOTO_TAG_LABELS
@@ -21,8 +20,6 @@ from .schedule import haversine_km
 from .visits.forms import answer_label
 
 bp = Blueprint("views", __name__)
-
-WITA = ZoneInfo("Asia/Makassar")
 
 
 @bp.get("/")
@@ -61,13 +58,6 @@ def healthz():
     return {"status": "ok" if healthy else "error", **checks}, 200 if healthy else 503
 
 
-def to_wita(value: dt.datetime | None) -> dt.datetime | None:
-    """Stored naive-UTC time to WITA (Asia/Makassar, UTC+8)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC).astimezone(WITA)
-
-
 def _distance_to_business(visit) -> str | None:
     r = visit.recipient
     if visit.lat is None or not r.has_business_location:
@@ -78,7 +68,7 @@ def _distance_to_business(visit) -> str | None:
 def register_template_helpers(app: Flask) -> None:
     @app.template_filter("wita")
     def wita_filter(value: dt.datetime | None, with_time: bool = True) -> str:
-        local = to_wita(value)
+        local = localtime.to_wita(value)
         if local is None:
             return "—"
         text_ = format_date(local.date(), "d MMM yyyy")
@@ -113,7 +103,7 @@ def register_template_helpers(app: Flask) -> None:
         flag_codes=FLAG_CODES,
         decision_label=lambda d: str(review.DECISION_LABELS.get(d, d)),
         distance_to_business=_distance_to_business,
-        now_wita=lambda: f"{dt.datetime.now(WITA):%d/%m %H.%M} WITA",
+        now_wita=lambda: f"{localtime.now():%d/%m %H.%M} WITA",
         status_label=lifecycle.status_label,
         assistance_label=pillars.assistance_label,
         usual_offices=pillars.USUAL_OFFICES,

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from ..access import require_role
 from ..extensions import db
+from ..localtime import day_start
 from ..models import AuditEvent, User
 from ..rendering import render
 from . import bp
@@ -40,9 +41,9 @@ def audit():
     if user_id:
         query = query.where(AuditEvent.user_id == user_id)
     if day_from:  # WITA days, stored UTC
-        query = query.where(AuditEvent.created_at >= dt.datetime.combine(day_from, dt.time.min) - dt.timedelta(hours=8))
+        query = query.where(AuditEvent.created_at >= day_start(day_from))
     if day_to:
-        query = query.where(AuditEvent.created_at < dt.datetime.combine(day_to, dt.time.min) + dt.timedelta(hours=16))
+        query = query.where(AuditEvent.created_at < day_start(day_to + dt.timedelta(days=1)))
     page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
     filters = {"action": action or None, "user": user_id, "dari": day_from.isoformat() if day_from else None,
                "sampai": day_to.isoformat() if day_to else None}

@@ -12,6 +12,7 @@ from .. import schedule
 from ..access import recipients_visible_to
 from ..exporting import Export
 from ..extensions import db
+from ..localtime import day_start
 from ..models import EvidenceFlag, Recipient, Region, User, Visit
 from .filters import Filters
 
@@ -80,8 +81,7 @@ def mentor_rows(user: User, mentors: list[User], filters: Filters, today: dt.dat
         Visit.mentor_id.in_(ids), Visit.visited_at >= quarter).group_by(Visit.mentor_id))
     approved = _by_mentor(select(Visit.mentor_id, func.count()).where(
         Visit.mentor_id.in_(ids), Visit.review_state == "disetujui",
-        Visit.visited_at >= dt.datetime.combine(month, dt.time.min) - dt.timedelta(hours=8),
-        Visit.visited_at < dt.datetime.combine(month_end, dt.time.min) - dt.timedelta(hours=8))
+        Visit.visited_at >= day_start(month), Visit.visited_at < day_start(month_end))
         .group_by(Visit.mentor_id))
     families = db.session.scalars(recipients_visible_to(user).where(Recipient.mentor_id.in_(ids))).all()
     overdue = Counter(item.recipient.mentor_id for item in schedule.work_list(families, today, followup_months)

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import load_only
 
 from ..extensions import db
+from ..localtime import day_start
 from ..models import FLAG_CODES, EvidenceFlag, Recipient, Region, User, Visit
 
 
@@ -95,8 +96,8 @@ def apply(query: Select, f: Filters, with_flag: bool = True) -> Select:
         query = query.where(Visit.mentor_id == f.mentor)
     if with_flag and f.flag:
         query = query.where(Visit.flags.any(EvidenceFlag.code == f.flag))
-    if f.date_from:
-        query = query.where(Visit.visited_at >= dt.datetime.combine(f.date_from, dt.time.min) - dt.timedelta(hours=8))
+    if f.date_from:  # WITA days, stored UTC
+        query = query.where(Visit.visited_at >= day_start(f.date_from))
     if f.date_to:
-        query = query.where(Visit.visited_at < dt.datetime.combine(f.date_to, dt.time.min) + dt.timedelta(hours=16))
+        query = query.where(Visit.visited_at < day_start(f.date_to + dt.timedelta(days=1)))
     return query

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from ..access import visits_visible_to
 from ..extensions import db
+from ..localtime import to_wita
 from ..models import Recipient, User, Visit
-from ..views import to_wita
 from .activity import recipients_in_scope
 from .filters import Filters, apply
 

@@ -1,0 +1,48 @@
+"""WITA conversions: stored naive UTC <-> Asia/Makassar, and where a WITA day starts in stored time."""
+
+import datetime as dt
+
+from webapp import exporting, localtime
+
+
+def test_a_visit_at_five_in_the_morning_wita_is_on_the_same_wita_day():
+    stored = dt.datetime(2026, 11, 19, 21, 0)  # 05.00 WITA on 20 November, the UTC day before
+    local = localtime.to_wita(stored)
+    assert local.date() == dt.date(2026, 11, 20) and (local.hour, local.minute) == (5, 0)
+    assert local.utcoffset() == dt.timedelta(hours=8)
+    day = dt.date(2026, 11, 20)
+    assert localtime.day_start(day) <= stored < localtime.day_start(day + dt.timedelta(days=1))
+
+
+def test_day_start_is_midnight_wita_in_naive_utc():
+    assert localtime.day_start(dt.date(2026, 11, 20)) == dt.datetime(2026, 11, 19, 16, 0)
+    assert localtime.day_start(dt.date(2026, 11, 20)).tzinfo is None
+
+
+def test_wita_to_utc_and_back():
+    assert localtime.to_utc(dt.datetime(2026, 11, 20, 12, 0)) == dt.datetime(2026, 11, 20, 4, 0)  # naive = WITA
+    aware = dt.datetime(2026, 11, 20, 12, 0, tzinfo=localtime.WITA)
+    assert localtime.to_utc(aware) == dt.datetime(2026, 11, 20, 4, 0)
+    stored = dt.datetime(2026, 11, 20, 4, 0)
+    assert localtime.to_utc(localtime.to_wita(stored)) == stored
+    assert localtime.to_wita(None) is None
+
+
+def test_exports_show_naive_wita_wall_clock_time():
+    assert exporting.wita(dt.datetime(2026, 11, 20, 2, 0)) == dt.datetime(2026, 11, 20, 10, 0)
+    assert exporting.wita(None) is None
+
+
+def test_audit_date_filter_reads_wita_days(login_as, world):
+    from webapp.extensions import db
+    from webapp.models import AuditEvent
+
+    early = AuditEvent(action="uji_pagi", created_at=dt.datetime(2026, 11, 19, 21, 0))  # 20 Nov, 05.00 WITA
+    late = AuditEvent(action="uji_malam", created_at=dt.datetime(2026, 11, 20, 16, 30))  # 21 Nov, 00.30 WITA
+    db.session.add_all([early, late])
+    db.session.commit()
+    client = login_as("admin")
+    html = client.get("/admin/audit?dari=2026-11-20&sampai=2026-11-20").get_data(as_text=True)
+    assert "<td>uji_pagi</td>" in html and "<td>uji_malam</td>" not in html
+    html = client.get("/admin/audit?dari=2026-11-21").get_data(as_text=True)
+    assert "<td>uji_malam</td>" in html and "<td>uji_pagi</td>" not in html

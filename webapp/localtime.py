@@ -1,0 +1,36 @@
+"""WITA, the one local time: the database stores naive UTC, people read and type WITA (Asia/Makassar).
+
+Every conversion between the two goes through here; nothing else shifts times by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+WITA = ZoneInfo("Asia/Makassar")
+
+
+def to_wita(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored naive-UTC time as an aware WITA time (None stays None)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC).astimezone(WITA)
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """A WITA time (naive wall-clock time, or aware) as naive UTC, the way the database stores it."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=WITA)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """The naive-UTC instant where WITA day `day` starts: `stored >= day_start(d)` and `stored < day_start(d + 1)`
+    select the times that fall on day `d` in WITA."""
+    return to_utc(dt.datetime.combine(day, dt.time.min))
+
+
+def now() -> dt.datetime:
+    """The current time in WITA (aware)."""
+    return dt.datetime.now(WITA)
