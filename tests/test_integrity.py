@@ -214,3 +214,16 @@ def test_flags_are_stored_with_the_visit(app, family):
     visit = record(app, family, accuracy_m=500.0, photo_seed=60)
     stored = db.session.scalars(select(EvidenceFlag).where(EvidenceFlag.visit_id == visit.id)).all()
     assert {f.code for f in stored} >= {"akurasi_rendah"}
+
+
+def test_flag_help_shows_the_configured_limits(app, login_as, monkeypatch):
+    texts = integrity.flag_help(integrity.Thresholds(accuracy_m=50.0, distance_m=500.0))
+    assert "(lebih dari 50 m)" in texts["akurasi_rendah"] and "lebih dari 500 m dari" in texts["jauh_dari_usaha"]
+    assert set(texts) == set(integrity.FLAG_LABELS)
+    monkeypatch.setitem(app.config, "FLAG_DISTANCE_M", 250.0)
+    client = login_as("mentor")
+    html = client.get("/bantuan").get_data(True)
+    assert "lebih dari 250 m dari lokasi usaha" in html and "(lebih dari 100 m)" in html
+    assert "300 m" not in html
+    english = client.get("/bantuan", headers={"Accept-Language": "en"}).get_data(True)
+    assert "more than 250 m from the registered business" in english and "(over 100 m)" in english

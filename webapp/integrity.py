@@ -49,20 +49,22 @@ FLAG_LABELS = {
 }
 
 
-# What each flag means for the mentor, and how to avoid it (the help page).
-FLAG_HELP = {
-    "tanpa_lokasi": _l("Tidak ada titik GPS. Nyalakan GPS dan tekan \u201cAmbil lokasi\u201d di depan usaha."),
-    "akurasi_rendah": _l("Titik GPS kurang tepat (lebih dari 100 m). Tunggu beberapa detik di tempat terbuka sampai "
-                         "akurasi membaik."),
-    "jauh_dari_usaha": _l("Titik kunjungan lebih dari 300 m dari lokasi usaha yang terdaftar. Ambil lokasi di tempat "
-                          "usaha, bukan di jalan atau di rumah."),
-    "di_luar_wilayah": _l("Titik kunjungan di luar kabupaten/kota keluarga ini, atau di luar Kalimantan Timur."),
-    "foto_duplikat": _l("Foto sama dengan foto kunjungan lain. Setiap kunjungan perlu foto baru hari itu."),
-    "foto_lama": _l("Foto diambil lebih dari 3 hari sebelum kunjungan. Ambil foto baru saat berkunjung."),
-    "perjalanan_mustahil": _l("Dua kunjungan Anda terlalu jauh untuk waktu yang sedekat itu (lebih dari 120 km/jam). "
-                              "Periksa jam HP dan catat kunjungan saat berada di tempat."),
-    "di_luar_jam": _l("Kunjungan di luar pukul 06.00\u201320.00 WITA."),
-}
+def flag_help(t: Thresholds) -> dict[str, str]:
+    """What each flag means for the mentor, and how to avoid it (the help page), with the limits in force."""
+    texts = {
+        "tanpa_lokasi": _l("Tidak ada titik GPS. Nyalakan GPS dan tekan \u201cAmbil lokasi\u201d di depan usaha."),
+        "akurasi_rendah": _l("Titik GPS kurang tepat (lebih dari %(limit)s m). Tunggu beberapa detik di tempat "
+                             "terbuka sampai akurasi membaik.", limit=round(t.accuracy_m)),
+        "jauh_dari_usaha": _l("Titik kunjungan lebih dari %(limit)s m dari lokasi usaha yang terdaftar. Ambil lokasi "
+                              "di tempat usaha, bukan di jalan atau di rumah.", limit=round(t.distance_m)),
+        "di_luar_wilayah": _l("Titik kunjungan di luar kabupaten/kota keluarga ini, atau di luar Kalimantan Timur."),
+        "foto_duplikat": _l("Foto sama dengan foto kunjungan lain. Setiap kunjungan perlu foto baru hari itu."),
+        "foto_lama": _l("Foto diambil lebih dari 3 hari sebelum kunjungan. Ambil foto baru saat berkunjung."),
+        "perjalanan_mustahil": _l("Dua kunjungan Anda terlalu jauh untuk waktu yang sedekat itu (lebih dari 120 "
+                                  "km/jam). Periksa jam HP dan catat kunjungan saat berada di tempat."),
+        "di_luar_jam": _l("Kunjungan di luar pukul 06.00\u201320.00 WITA."),
+    }
+    return {code: str(text) for code, text in texts.items()}
 
 
 def format_distance(metres: float) -> str:

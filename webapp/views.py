@@ -33,7 +33,7 @@ def home():
 @login_required
 def help():
     """Short help for mentors: photos that pass review, what each flag means, working offline."""
-    return render_template("help.html", flags=integrity.FLAG_HELP)
+    return render_template("help.html", flags=integrity.flag_help(integrity.Thresholds.from_config(current_app.config)))
 
 
 @bp.get("/healthz")
