@@ -12,11 +12,15 @@ import csv
 import datetime as dt
 import difflib
 import io
+import json
 import re
+import secrets
+import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
@@ -245,162 +249,264 @@ def _digits(text: str) -> str:
     return re.sub(r"[\s.\-]", "", text)
 
 
-def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[tuple[str, int], int]) -> None:
-    get = lambda column: preview.cell(row, column)  # noqa: E731
-    err, warn, v = row.errors.append, row.warnings.append, row.values
+@dataclass
+class _RowCheck:
+    """One row under check: its cells by column, the values read so far, and what the whole file shares."""
 
+    preview: Preview
+    row: Row
+    look: _Lookups
+    first_line_of: dict[tuple[str, int], int]  # (NIK, budget year) -> the first line that has it
+    region: Region | None = None  # set by the regency check; the place and mentor checks depend on it
+
+    def get(self, column: str) -> str:
+        return self.preview.cell(self.row, column)
+
+    def err(self, message: Any) -> None:
+        self.row.errors.append(str(message))
+
+    def warn(self, message: Any) -> None:
+        self.row.warnings.append(str(message))
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.row.values
+
+
+def _check_required(c: _RowCheck) -> bool:
+    """One error per empty required cell; False when the row has none of them (nothing else is worth saying)."""
     for column in REQUIRED:
-        if not get(column):
-            err(str(_l("%(column)s wajib diisi.", column=HEADER_LABELS[column])))
-    if row.errors and all(not get(c) for c in REQUIRED):
+        if not c.get(column):
+            c.err(_l("%(column)s wajib diisi.", column=HEADER_LABELS[column]))
+    return not (c.row.errors and all(not c.get(column) for column in REQUIRED))
+
+
+def _check_nik(c: _RowCheck) -> None:
+    nik = _digits(c.get("nik"))
+    if not nik:
         return
+    if not (nik.isdigit() and len(nik) == 16):
+        c.err(_l("NIK harus 16 angka (tertulis: %(value)s).", value=c.get("nik")[:40]))
+        return
+    nik_cell = c.row.cells[c.preview.columns["nik"]] if "nik" in c.preview.columns else None
+    if isinstance(nik_cell, int | float):
+        c.warn(_l("NIK tersimpan sebagai angka di Excel: periksa digit terakhirnya (Excel hanya menyimpan "
+                  "15 digit). Format kolom NIK sebagai Teks."))
+    if not nik.startswith("64"):
+        c.warn(_l("NIK bukan dari Kalimantan Timur (kode %(code)s): periksa domisili.", code=nik[:2]))
+    c.values["nik"] = nik
 
-    nik_cell = row.cells[preview.columns["nik"]] if "nik" in preview.columns else None
-    nik = _digits(get("nik"))
-    if nik and not (nik.isdigit() and len(nik) == 16):
-        err(str(_l("NIK harus 16 angka (tertulis: %(value)s).", value=get("nik")[:40])))
-    elif nik:
-        if isinstance(nik_cell, int | float):
-            warn(str(_l("NIK tersimpan sebagai angka di Excel: periksa digit terakhirnya (Excel hanya menyimpan "
-                        "15 digit). Format kolom NIK sebagai Teks.")))
-        if not nik.startswith("64"):
-            warn(str(_l("NIK bukan dari Kalimantan Timur (kode %(code)s): periksa domisili.", code=nik[:2])))
-        v["nik"] = nik
-    kk = _digits(get("kk_number"))
+
+def _check_kk_number(c: _RowCheck) -> None:
+    kk = _digits(c.get("kk_number"))
     if kk and not (kk.isdigit() and len(kk) == 16):
-        err(str(_l("No KK harus 16 angka (tertulis: %(value)s).", value=get("kk_number")[:40])))
+        c.err(_l("No KK harus 16 angka (tertulis: %(value)s).", value=c.get("kk_number")[:40]))
     elif kk:
-        v["kk_number"] = kk
+        c.values["kk_number"] = kk
 
-    name = " ".join(get("name").split())
+
+def _check_name(c: _RowCheck) -> None:
+    name = " ".join(c.get("name").split())
     if len(name) > 120:
-        err(str(_l("Nama maksimal 120 karakter.")))
+        c.err(_l("Nama maksimal 120 karakter."))
     elif name and not name[0].isalpha():
-        err(str(_l("Nama harus diawali huruf (tertulis: %(value)s).", value=name[:40])))
+        c.err(_l("Nama harus diawali huruf (tertulis: %(value)s).", value=name[:40]))
     elif name:
-        v["name"] = name
+        c.values["name"] = name
 
-    year_text = get("budget_year")
-    year = preview.budget_year
+
+def _check_budget_year(c: _RowCheck) -> None:
+    """The row's own year if it has one, else the year chosen for the file."""
+    year_text = c.get("budget_year")
+    year = c.preview.budget_year
     if year_text:
         if year_text.isdigit() and 2000 <= int(year_text) <= 2100:
             year = int(year_text)
         else:
-            err(str(_l("Tahun anggaran tidak valid: %(value)s.", value=year_text[:20])))
-    v["budget_year"] = year
+            c.err(_l("Tahun anggaran tidak valid: %(value)s.", value=year_text[:20]))
+    c.values["budget_year"] = year
 
-    if "nik" in v:
-        first = first_line_of.setdefault((v["nik"], year), row.line)
-        if first != row.line:
-            err(str(_l("NIK ganda dalam file: sama dengan baris %(line)s.", line=first)))
-        years = look.years_by_nik.get(v["nik"], set())
-        if year in years:
-            err(str(_l("NIK sudah terdaftar sebagai penerima tahun anggaran %(year)s.", year=year)))
-        earlier = sorted(y for y in years if year - PREVIOUS_YEARS_WARNING <= y < year)
-        if earlier:
-            warn(str(_l("Sudah terdaftar sebagai penerima UEP tahun anggaran %(years)s (3 tahun terakhir): bantuan "
-                        "UEP sekali saja, periksa lagi.", years=", ".join(map(str, earlier)))))
-        later = sorted(y for y in years if y > year)
-        if later:
-            warn(str(_l("Sudah terdaftar untuk tahun anggaran %(years)s, setelah %(year)s: periksa tahun "
-                        "anggarannya.", years=", ".join(map(str, later)), year=year)))
 
-    region = None
-    if get("region"):
-        region = look.region_by_key.get(_key(get("region")))
-        if region is None:
-            err(str(_l("Kabupaten/kota tidak dikenal: %(value)s.", value=get("region")[:80]))
-                + _suggest(get("region"), [r.name for r in look.regions]))
-        else:
-            v["region_id"] = region.id
-    if region is not None and get("kecamatan"):
-        found = look.places[region.id].get(_place_key(get("kecamatan"), KECAMATAN_PREFIXES))
-        if found is None:
-            err(str(_l("Kecamatan tidak ada di %(region)s: %(kec)s.", kec=get("kecamatan")[:80],
-                       region=region.full_name))
-                + _suggest(get("kecamatan"), [k for k, _d in look.places[region.id].values()]))
-        else:
-            kec, desas = found
-            v["kecamatan"] = kec
-            if get("desa"):
-                desa = desas.get(_place_key(get("desa"), DESA_PREFIXES))
-                if desa is None:
-                    err(str(_l("Desa/kelurahan tidak ada di Kecamatan %(kec)s: %(desa)s.", desa=get("desa")[:80],
-                               kec=kec)) + _suggest(get("desa"), desas.values()))
-                else:
-                    v["desa"] = desa
+def _check_nik_history(c: _RowCheck) -> None:
+    """The same NIK earlier in the file or already a recipient that year: an error; in other years: a warning."""
+    if "nik" not in c.values:
+        return
+    nik, year = c.values["nik"], c.values["budget_year"]
+    first = c.first_line_of.setdefault((nik, year), c.row.line)
+    if first != c.row.line:
+        c.err(_l("NIK ganda dalam file: sama dengan baris %(line)s.", line=first))
+    years = c.look.years_by_nik.get(nik, set())
+    if year in years:
+        c.err(_l("NIK sudah terdaftar sebagai penerima tahun anggaran %(year)s.", year=year))
+    earlier = sorted(y for y in years if year - PREVIOUS_YEARS_WARNING <= y < year)
+    if earlier:
+        c.warn(_l("Sudah terdaftar sebagai penerima UEP tahun anggaran %(years)s (3 tahun terakhir): bantuan "
+                  "UEP sekali saja, periksa lagi.", years=", ".join(map(str, earlier))))
+    later = sorted(y for y in years if y > year)
+    if later:
+        c.warn(_l("Sudah terdaftar untuk tahun anggaran %(years)s, setelah %(year)s: periksa tahun "
+                  "anggarannya.", years=", ".join(map(str, later)), year=year))
 
-    decile_text = get("decile").lower().replace("desil", "").strip()
-    if decile_text:
-        if decile_text.isdigit() and 1 <= int(decile_text) <= 5:
-            v["decile"] = int(decile_text)
-        else:
-            err(str(_l("Desil harus 1 sampai 5 (tertulis: %(value)s).", value=get("decile")[:20])))
 
-    business = " ".join(get("business_type").split())
-    if len(business) > 80:
-        err(str(_l("Jenis usaha maksimal 80 karakter.")))
-    elif business:
-        v["business_type"] = business
-
-    gender = _key(get("gender"))
-    if gender in ("l", "lakilaki", "pria", "m"):
-        v["gender"] = "L"
-    elif gender in ("p", "perempuan", "wanita", "f"):
-        v["gender"] = "P"
-    elif gender:
-        err(str(_l("Jenis kelamin harus L atau P (tertulis: %(value)s).", value=get("gender")[:20])))
-    elif "nik" in v:
-        v["gender"] = "P" if int(v["nik"][6:8]) > 40 else "L"  # NIK: women's birth day + 40
-
-    phone = re.sub(r"[\s\-()]", "", get("phone"))
-    if phone and not re.fullmatch(r"\+?\d{8,15}", phone):
-        err(str(_l("No HP tidak valid: %(value)s.", value=get("phone")[:30])))
-    v["phone"] = phone or None
-
-    address = " ".join(get("address").split())
-    if len(address) > 255:
-        err(str(_l("Alamat maksimal 255 karakter.")))
-    v["address"] = address[:255]
-    v["business_description"] = get("business_description")[:2000]
-    v["package_items"] = [item.strip() for item in re.split(r"[;\n]", get("package_items")) if item.strip()][:50]
-
-    source = _key(get("funding_source"))
-    if not source or source == "apbd":
-        v["funding_source"] = "APBD"
-    elif source in ("apbdp", "apbdperubahan"):
-        v["funding_source"] = "APBD-P"
+def _check_region(c: _RowCheck) -> None:
+    text = c.get("region")
+    if not text:
+        return
+    c.region = c.look.region_by_key.get(_key(text))
+    if c.region is None:
+        c.err(str(_l("Kabupaten/kota tidak dikenal: %(value)s.", value=text[:80]))
+              + _suggest(text, [r.name for r in c.look.regions]))
     else:
-        err(str(_l("Sumber dana harus %(options)s (tertulis: %(value)s).", options="/".join(FUNDING_SOURCES),
-                   value=get("funding_source")[:20])))
+        c.values["region_id"] = c.region.id
 
-    mentor_text = get("mentor")
-    v["mentor_id"] = None
-    if mentor_text:
-        matches = look.mentor_by_key.get(_key(mentor_text), [])
-        if region is not None:
-            matches = [m for m in matches if region.id in look.mentor_regions[m.id]]
-        if len(matches) == 1:
-            v["mentor_id"] = matches[0].id
-        elif not matches:
-            err(str(_l("Pendamping %(name)s tidak dikenal di wilayah ini (isi nama pengguna pendamping).",
-                       name=mentor_text[:60])))
-        else:
-            err(str(_l("Nama pendamping %(name)s tidak unik: isi nama penggunanya.", name=mentor_text[:60])))
 
-    lat_text, lon_text = get("business_lat").replace(",", "."), get("business_lon").replace(",", ".")
-    v["business_lat"] = v["business_lon"] = None
-    if lat_text or lon_text:
-        try:
-            lat, lon = float(lat_text), float(lon_text)
-        except ValueError:
-            err(str(_l("Lintang dan bujur usaha harus angka desimal, keduanya diisi.")))
-        else:
-            (lat_min, lat_max), (lon_min, lon_max) = areas.KALTIM_BOUNDS
-            if lat_min <= lat <= lat_max and lon_min <= lon <= lon_max:
-                v["business_lat"], v["business_lon"] = round(lat, 6), round(lon, 6)
-            else:
-                err(str(_l("Lokasi usaha di luar Kalimantan Timur (%(lat)s, %(lon)s).", lat=lat, lon=lon)))
+def _check_place(c: _RowCheck) -> None:
+    """Kecamatan within the regency, then desa/kelurahan within the kecamatan, as spelt in the area list."""
+    region, kecamatan_text, desa_text = c.region, c.get("kecamatan"), c.get("desa")
+    if region is None or not kecamatan_text:
+        return
+    places = c.look.places[region.id]
+    found = places.get(_place_key(kecamatan_text, KECAMATAN_PREFIXES))
+    if found is None:
+        c.err(str(_l("Kecamatan tidak ada di %(region)s: %(kec)s.", kec=kecamatan_text[:80], region=region.full_name))
+              + _suggest(kecamatan_text, [k for k, _d in places.values()]))
+        return
+    kec, desas = found
+    c.values["kecamatan"] = kec
+    if not desa_text:
+        return
+    desa = desas.get(_place_key(desa_text, DESA_PREFIXES))
+    if desa is None:
+        c.err(str(_l("Desa/kelurahan tidak ada di Kecamatan %(kec)s: %(desa)s.", desa=desa_text[:80], kec=kec))
+              + _suggest(desa_text, desas.values()))
+    else:
+        c.values["desa"] = desa
+
+
+def _check_decile(c: _RowCheck) -> None:
+    decile_text = c.get("decile").lower().replace("desil", "").strip()
+    if not decile_text:
+        return
+    if decile_text.isdigit() and 1 <= int(decile_text) <= 5:
+        c.values["decile"] = int(decile_text)
+    else:
+        c.err(_l("Desil harus 1 sampai 5 (tertulis: %(value)s).", value=c.get("decile")[:20]))
+
+
+def _check_business_type(c: _RowCheck) -> None:
+    business = " ".join(c.get("business_type").split())
+    if len(business) > 80:
+        c.err(_l("Jenis usaha maksimal 80 karakter."))
+    elif business:
+        c.values["business_type"] = business
+
+
+def _check_gender(c: _RowCheck) -> None:
+    """L or P as written; when empty, read from the NIK."""
+    gender = _key(c.get("gender"))
+    if gender in ("l", "lakilaki", "pria", "m"):
+        c.values["gender"] = "L"
+    elif gender in ("p", "perempuan", "wanita", "f"):
+        c.values["gender"] = "P"
+    elif gender:
+        c.err(_l("Jenis kelamin harus L atau P (tertulis: %(value)s).", value=c.get("gender")[:20]))
+    elif "nik" in c.values:
+        c.values["gender"] = "P" if int(c.values["nik"][6:8]) > 40 else "L"  # NIK: women's birth day + 40
+
+
+def _check_phone(c: _RowCheck) -> None:
+    phone = re.sub(r"[\s\-()]", "", c.get("phone"))
+    if phone and not re.fullmatch(r"\+?\d{8,15}", phone):
+        c.err(_l("No HP tidak valid: %(value)s.", value=c.get("phone")[:30]))
+    c.values["phone"] = phone or None
+
+
+def _check_free_text(c: _RowCheck) -> None:
+    """Address, business description and package items: taken as written, within their lengths."""
+    address = " ".join(c.get("address").split())
+    if len(address) > 255:
+        c.err(_l("Alamat maksimal 255 karakter."))
+    c.values["address"] = address[:255]
+    c.values["business_description"] = c.get("business_description")[:2000]
+    c.values["package_items"] = [item.strip() for item in re.split(r"[;\n]", c.get("package_items"))
+                                 if item.strip()][:50]
+
+
+def _check_funding_source(c: _RowCheck) -> None:
+    source = _key(c.get("funding_source"))
+    if not source or source == "apbd":
+        c.values["funding_source"] = "APBD"
+    elif source in ("apbdp", "apbdperubahan"):
+        c.values["funding_source"] = "APBD-P"
+    else:
+        c.err(_l("Sumber dana harus %(options)s (tertulis: %(value)s).", options="/".join(FUNDING_SOURCES),
+                 value=c.get("funding_source")[:20]))
+
+
+def _check_mentor(c: _RowCheck) -> None:
+    """An active mentor by user name or full name, one of the regency's if the regency is known."""
+    mentor_text = c.get("mentor")
+    c.values["mentor_id"] = None
+    if not mentor_text:
+        return
+    matches = c.look.mentor_by_key.get(_key(mentor_text), [])
+    if c.region is not None:
+        matches = [m for m in matches if c.region.id in c.look.mentor_regions[m.id]]
+    if len(matches) == 1:
+        c.values["mentor_id"] = matches[0].id
+    elif not matches:
+        c.err(_l("Pendamping %(name)s tidak dikenal di wilayah ini (isi nama pengguna pendamping).",
+                 name=mentor_text[:60]))
+    else:
+        c.err(_l("Nama pendamping %(name)s tidak unik: isi nama penggunanya.", name=mentor_text[:60]))
+
+
+def _check_location(c: _RowCheck) -> None:
+    """Both coordinates or neither, decimal comma allowed, inside East Kalimantan."""
+    lat_text, lon_text = c.get("business_lat").replace(",", "."), c.get("business_lon").replace(",", ".")
+    c.values["business_lat"] = c.values["business_lon"] = None
+    if not (lat_text or lon_text):
+        return
+    try:
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError:
+        c.err(_l("Lintang dan bujur usaha harus angka desimal, keduanya diisi."))
+        return
+    (lat_min, lat_max), (lon_min, lon_max) = areas.KALTIM_BOUNDS
+    if lat_min <= lat <= lat_max and lon_min <= lon <= lon_max:
+        c.values["business_lat"], c.values["business_lon"] = round(lat, 6), round(lon, 6)
+    else:
+        c.err(_l("Lokasi usaha di luar Kalimantan Timur (%(lat)s, %(lon)s).", lat=lat, lon=lon))
+
+
+# The columns each check reads -> the check. They run in this order, which is the order of a row's messages;
+# later checks use what earlier ones stored (the NIK and budget year, the regency).
+_CHECKS: dict[tuple[str, ...], Callable[[_RowCheck], None]] = {
+    ("nik",): _check_nik,
+    ("kk_number",): _check_kk_number,
+    ("name",): _check_name,
+    ("budget_year",): _check_budget_year,
+    ("nik", "budget_year"): _check_nik_history,
+    ("region",): _check_region,
+    ("kecamatan", "desa"): _check_place,
+    ("decile",): _check_decile,
+    ("business_type",): _check_business_type,
+    ("gender", "nik"): _check_gender,
+    ("phone",): _check_phone,
+    ("address", "business_description", "package_items"): _check_free_text,
+    ("funding_source",): _check_funding_source,
+    ("mentor", "region"): _check_mentor,
+    ("business_lat", "business_lon"): _check_location,
+}
+
+
+def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[tuple[str, int], int]) -> None:
+    """Fill `row.values` with what is valid and `row.errors`/`row.warnings` with the reasons, in Indonesian."""
+    check = _RowCheck(preview, row, look, first_line_of)
+    if not _check_required(check):
+        return
+    for checker in _CHECKS.values():
+        checker(check)
 
 
 def validate(table: Table, filename: str, budget_year: int,
@@ -464,3 +570,82 @@ def error_rows(preview: Preview) -> Iterator[list[Any]]:
 def count_existing(budget_year: int) -> int:
     return db.session.scalar(select(func.count()).select_from(Recipient)
                              .where(Recipient.budget_year == budget_year)) or 0
+
+
+# --- staged uploads ------------------------------------------------------------------------------------------------
+# The web import keeps the uploaded file between preview and import under a random token, in UPLOAD_DIR/imports/,
+# with a JSON sidecar: owner, file name, budget year, and once imported the count and the rows that were not.
+
+IMPORT_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+KEEP_IMPORTS_S = 24 * 3600
+
+
+def _imports_dir(upload_dir: str | Path) -> Path:
+    path = Path(upload_dir) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _forget_old_imports(folder: Path) -> None:
+    cutoff = time.time() - KEEP_IMPORTS_S
+    for path in folder.iterdir():
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+
+
+def _save_meta(upload_dir: str | Path, token: str, meta: dict) -> None:
+    (_imports_dir(upload_dir) / f"{token}.json").write_text(json.dumps(meta))
+
+
+def stage_upload(upload_dir: str | Path, data: BinaryIO, filename: str | None, user_id: int,
+                 budget_year: int) -> tuple[str, dict]:
+    """Store an uploaded file under a random token for `user_id` (dropping stored files older than a day) and
+    return the token and its metadata. Raises ImportFileError, keeping nothing, when the file cannot be read."""
+    filename = Path((filename or "daftar.xlsx").replace("\x00", "")).name[:120] or "daftar.xlsx"
+    token = secrets.token_urlsafe(24)
+    folder = _imports_dir(upload_dir)
+    _forget_old_imports(folder)
+    stored = f"{token}{Path(filename).suffix.lower()}"
+    with (folder / stored).open("wb") as out:
+        shutil.copyfileobj(data, out)
+    try:
+        read_table(folder / stored, filename)
+    except ImportFileError:
+        (folder / stored).unlink(missing_ok=True)
+        raise
+    meta = {"user_id": user_id, "filename": filename, "stored": stored, "budget_year": budget_year,
+            "committed": None}
+    _save_meta(upload_dir, token, meta)
+    return token, meta
+
+
+def load_staged(upload_dir: str | Path, token: str, user_id: int) -> tuple[dict, Path] | None:
+    """A stored upload's metadata and file; None unless the token is well formed, exists and belongs to `user_id`."""
+    if not IMPORT_TOKEN.fullmatch(token):
+        return None
+    try:
+        meta = json.loads((_imports_dir(upload_dir) / f"{token}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if meta.get("user_id") != user_id:
+        return None
+    return meta, _imports_dir(upload_dir) / meta["stored"]
+
+
+def staged_preview(meta: dict, path: Path) -> Preview:
+    """The check result; once imported, frozen as it was then (the imported rows would now read as duplicates)."""
+    preview = validate(read_table(path, meta["filename"]), meta["filename"], meta["budget_year"])
+    if meta.get("committed") is not None:
+        invalid = {int(line): errors for line, errors in meta.get("invalid", {}).items()}
+        for row in preview.rows:
+            row.errors = invalid.get(row.line, [])
+            if row.errors:
+                row.warnings = []
+    return preview
+
+
+def mark_imported(upload_dir: str | Path, token: str, meta: dict, preview: Preview, stored: int) -> None:
+    """Record in the sidecar that `stored` rows of `preview` were imported, and which rows were not."""
+    meta["committed"] = stored
+    meta["invalid"] = {row.line: row.errors for row in preview.invalid}
+    _save_meta(upload_dir, token, meta)

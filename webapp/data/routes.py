@@ -1,9 +1,5 @@
 import datetime as dt
 import io
-import json
-import re
-import secrets
-import time
 from pathlib import Path
 
 from flask import Response, abort, current_app, flash, redirect, request, send_file, stream_with_context, url_for
@@ -25,8 +21,6 @@ EXPORTS = {"penerima": ("csv", "xlsx"), "kunjungan": ("csv", "xlsx", "geojson"),
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              "geojson": "application/geo+json"}
-TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
-KEEP_IMPORTS_S = 24 * 3600
 
 
 def _region_filter(regions: list[Region]) -> Region | None:
@@ -91,48 +85,12 @@ def _budget_year(scope) -> int | None:
 
 # --- import ------------------------------------------------------------------------------------------------------
 
-def _import_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_DIR"]) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _forget_old_imports(folder: Path) -> None:
-    cutoff = time.time() - KEEP_IMPORTS_S
-    for path in folder.iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-
-
 def _load(token: str) -> tuple[dict, Path]:
     """The stored upload and its metadata; 404 unless it exists and belongs to the current user."""
-    if not TOKEN.fullmatch(token):
+    staged = importing.load_staged(current_app.config["UPLOAD_DIR"], token, current_user.id)
+    if staged is None:
         abort(404)
-    meta_path = _import_dir() / f"{token}.json"
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError):
-        abort(404)
-    if meta.get("user_id") != current_user.id:
-        abort(404)
-    return meta, _import_dir() / meta["stored"]
-
-
-def _save_meta(token: str, meta: dict) -> None:
-    (_import_dir() / f"{token}.json").write_text(json.dumps(meta))
-
-
-def _preview(meta: dict, path: Path) -> importing.Preview:
-    """The check result; once imported, frozen as it was then (the imported rows would now read as duplicates)."""
-    table = importing.read_table(path, meta["filename"])
-    preview = importing.validate(table, meta["filename"], meta["budget_year"])
-    if meta.get("committed") is not None:
-        invalid = {int(line): errors for line, errors in meta.get("invalid", {}).items()}
-        for row in preview.rows:
-            row.errors = invalid.get(row.line, [])
-            if row.errors:
-                row.warnings = []
-    return preview
+    return staged
 
 
 @bp.get("/impor")
@@ -154,22 +112,13 @@ def import_upload():
             abort(400)
         return render("data/import.html", "data/import.html", form=form, status=422)
     upload = form.file.data
-    filename = Path((upload.filename or "daftar.xlsx").replace("\x00", "")).name[:120] or "daftar.xlsx"
-    token = secrets.token_urlsafe(24)
-    folder = _import_dir()
-    _forget_old_imports(folder)
-    stored = f"{token}{Path(filename).suffix.lower()}"
-    upload.save(folder / stored)
-    meta = {"user_id": current_user.id, "filename": filename, "stored": stored,
-            "budget_year": form.budget_year.data, "committed": None}
     try:
-        importing.read_table(folder / stored, filename)
+        token, meta = importing.stage_upload(current_app.config["UPLOAD_DIR"], upload.stream, upload.filename,
+                                             current_user.id, form.budget_year.data)
     except importing.ImportFileError as exc:
-        (folder / stored).unlink(missing_ok=True)
         form.file.errors = [str(exc)]
         return render("data/import.html", "data/import.html", form=form, status=422)
-    _save_meta(token, meta)
-    audit.record("import_previewed", None, filename=filename, budget_year=meta["budget_year"])
+    audit.record("import_previewed", None, filename=meta["filename"], budget_year=meta["budget_year"])
     db.session.commit()
     return redirect(url_for("data.import_preview", token=token), code=303)
 
@@ -180,7 +129,7 @@ def import_preview(token: str):
     """Step 3: valid and invalid rows, with reasons; the error file to download; the button that writes."""
     require_role(current_user, "admin")
     meta, path = _load(token)
-    preview = _preview(meta, path)
+    preview = importing.staged_preview(meta, path)
     return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta)
 
 
@@ -193,7 +142,7 @@ def import_commit(token: str):
     if meta.get("committed") is not None:
         flash(_("File ini sudah diimpor: %(n)s keluarga.", n=meta["committed"]), "ok")
         return redirect(url_for("data.import_preview", token=token), code=303)
-    preview = _preview(meta, path)
+    preview = importing.staged_preview(meta, path)
     expected = request.form.get("expected", type=int)
     if expected != len(preview.valid):
         flash(_("Data berubah sejak pratinjau dibuat. Periksa lagi sebelum mengimpor."), "error")
@@ -212,9 +161,7 @@ def import_commit(token: str):
         db.session.rollback()
         flash(_("Tidak ada yang diimpor: sebagian NIK baru saja didaftarkan orang lain. Periksa lagi."), "error")
         return redirect(url_for("data.import_preview", token=token), code=303)
-    meta["committed"] = stored
-    meta["invalid"] = {row.line: row.errors for row in preview.invalid}
-    _save_meta(token, meta)
+    importing.mark_imported(current_app.config["UPLOAD_DIR"], token, meta, preview, stored)
     flash(_("%(n)s keluarga diimpor.", n=stored), "ok")
     return redirect(url_for("data.import_preview", token=token), code=303)
 
@@ -227,7 +174,7 @@ def import_errors(token: str, fmt: str):
     if fmt not in ("xlsx", "csv"):
         abort(404)
     meta, path = _load(token)
-    preview = _preview(meta, path)
+    preview = importing.staged_preview(meta, path)
     stem = f"{Path(meta['filename']).stem}-kesalahan"
     table = exporting.import_errors(preview, stem)
     if fmt == "csv":
