@@ -71,3 +71,10 @@ def _as_date_sqlite(element, compiler, **kw):
 @compiles(as_date, "postgresql")
 def _as_date_postgresql(element, compiler, **kw):
     return f"CAST({compiler.process(next(iter(element.clauses)), **kw)} AS DATE)"
+
+
+def contains(column, text: str):
+    """`column` contains `text`, ignoring case; LIKE's wildcards (% and _) and the escape character in `text`
+    match themselves, so a search for "10%" finds "10%", not every name with "10" in it."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")

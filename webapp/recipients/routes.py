@@ -12,6 +12,7 @@ from ..extensions import db
 from ..formtools import add_error
 from ..models import OtherAssistance, Recipient, Region
 from ..rendering import render
+from ..sqltools import contains
 from . import bp
 from .forms import AssistanceForm, StatusChangeForm
 
@@ -37,8 +38,7 @@ def index():
         if needle.isdigit():
             query = query.where(or_(Recipient.nik.startswith(needle), Recipient.kk_number.startswith(needle)))
         else:
-            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(Recipient.name.ilike(f"%{escaped}%", escape="\\"))
+            query = query.where(contains(Recipient.name, needle))
     if filters["status"]:
         query = query.where(Recipient.status == filters["status"])
     regions = [] if current_user.is_mentor else (

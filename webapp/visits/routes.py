@@ -11,6 +11,7 @@ from ..extensions import db
 from ..formtools import add_error
 from ..models import Recipient, utcnow
 from ..rendering import render
+from ..sqltools import contains
 from . import bp
 from .forms import (
     CONCLUDING_STATUS,
@@ -51,8 +52,7 @@ def home():
         if q.isdigit():
             query = query.where(Recipient.nik.startswith(q))
         else:
-            escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(Recipient.name.ilike(f"%{escaped}%", escape="\\"))
+            query = query.where(contains(Recipient.name, q))
     if status:
         query = query.where(Recipient.status == status)
     recipients = db.session.scalars(query.order_by(Recipient.name, Recipient.id)).all()
