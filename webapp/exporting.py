@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
-from . import lifecycle, outcomes, pillars, timeline
+from . import lifecycle, outcomes, pillars, timeline, visit_kinds
 from .extensions import db
 from .importing import HEADER_LABELS, Preview, error_rows
 from .localtime import to_wita
@@ -123,16 +123,15 @@ def _visit_rows(scope_ids: Select, photo_url: Callable[[int], str]) -> Iterator[
 
 def _label(code: str | None) -> str | None:
     """An answer code as the words the form showed ("ya" -> "Ya, berjalan"); None stays empty."""
-    from .visits.forms import answer_label
 
-    return answer_label(code) if code else None
+    return visit_kinds.answer_label(code) if code else None
 
 
 def visits(scope_ids: Select, photo_url: Callable[[int], str]) -> Export:
     def rows():
         for v, nik, name, region_name, mentor_name, flags, photos in _visit_rows(scope_ids, photo_url):
             answers = v.answers or {}
-            yield [v.uuid, nik, name, region_name, mentor_name, timeline.visit_kind_label(v.kind),
+            yield [v.uuid, nik, name, region_name, mentor_name, visit_kinds.kind_title(v.kind),
                    wita(v.visited_at), v.lat, v.lon, v.accuracy_m, _label(v.no_location_reason),
                    _label(answers.get("operating")), answers.get("turnover"), _label(answers.get("turnover_period")),
                    timeline.review_label(v.review_state), v.round, v.review_note, ", ".join(flags), len(photos),

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from . import photos as photo_pipeline
+from . import visit_kinds
 from .areas import KALTIM_BOUNDS, region_radius_km
 from .extensions import db
 from .localtime import to_wita
@@ -115,11 +116,9 @@ def flag_label(code: str) -> str:
 # --- the checks ---------------------------------------------------------------------------------------------
 
 def _location_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
-    from .visits.forms import answer_label
-
     if visit.lat is None or visit.lon is None:
         reason = visit.no_location_reason
-        label = answer_label(reason) if reason else None
+        label = visit_kinds.answer_label(reason) if reason else None
         return [EvidenceFlag(code="tanpa_lokasi", evidence={"reason": reason, "reason_label": label})]
     flags = []
     if visit.accuracy_m is not None and visit.accuracy_m > t.accuracy_m:

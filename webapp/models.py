@@ -26,16 +26,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import lifecycle
+from . import lifecycle, visit_kinds
 from .extensions import db
 
 ROLES = ("admin", "supervisor", "mentor")
 ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_MENTOR = ROLES
 GENDERS = ("L", "P")
 FUNDING_SOURCES = ("APBD", "APBD-P")
-VISIT_KINDS = ("verifikasi", "penyaluran", "pendampingan")
+VISIT_KINDS = visit_kinds.CODES
 REVIEW_STATES = ("menunggu", "disetujui", "perbaikan", "ditolak")
-PHOTO_TAGS = ("usaha_berjalan", "barang_bantuan", "serah_terima", "nota_pembelian")
+PHOTO_TAGS = visit_kinds.PHOTO_TAGS
 DECISIONS = ("disetujui", "perbaikan", "ditolak")
 FLAG_CODES = ("tanpa_lokasi", "akurasi_rendah", "jauh_dari_usaha", "di_luar_wilayah", "foto_duplikat", "foto_lama",
               "perjalanan_mustahil", "di_luar_jam")
@@ -272,7 +272,7 @@ class Visit(db.Model):
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
     mentor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    kind: Mapped[str] = mapped_column(String(16), default="pendampingan")
+    kind: Mapped[str] = mapped_column(String(16), default=visit_kinds.PENDAMPINGAN)
     visited_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     lat: Mapped[float | None] = mapped_column(Float)
@@ -318,7 +318,7 @@ def item_counts(answers: dict[str, Any] | None) -> tuple[int, int]:
     items = (answers or {}).get("items") or {}
     if not isinstance(items, dict):
         return 0, 0
-    return len(items), sum(1 for state in items.values() if state == "dipakai")
+    return len(items), sum(1 for state in items.values() if state == visit_kinds.ITEM_IN_USE)
 
 
 def turnover_per_day(answers: dict[str, Any] | None) -> int | None:

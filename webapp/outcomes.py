@@ -16,7 +16,7 @@ from sqlalchemy import Select, and_, case, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import lifecycle, pillars, schedule
+from . import lifecycle, pillars, schedule, visit_kinds
 from .access import recipients_visible_to
 from .extensions import db
 from .models import DashboardSnapshot, Recipient, Region, StatusChange, User, Visit, utcnow
@@ -25,6 +25,7 @@ from .sqltools import as_date, shift_date, year_month
 RUNNING = (lifecycle.USAHA_BERJALAN, lifecycle.MANDIRI)
 EXITED = lifecycle.EXITS
 SURVIVAL_MONTHS = (3, 6, 12)
+_FOLLOWUP = Visit.kind.in_(visit_kinds.FOLLOWUP_KINDS)  # the visits that measure a running business
 
 
 @dataclass
@@ -277,7 +278,7 @@ def overdue_count(ids: Select, today: dt.date, followup_months) -> int:
     """
     counted = Visit.review_state != "ditolak"
     visits = (select(Visit.recipient_id.label("rid"),
-                     func.max(case((Visit.kind == "pendampingan", Visit.visited_at))).label("last_followup"),
+                     func.max(case((_FOLLOWUP, Visit.visited_at))).label("last_followup"),
                      func.max(Visit.visited_at).label("last"),
                      func.max(Visit.next_visit_on).label("planned"))
               .where(Visit.recipient_id.in_(ids), counted).group_by(Visit.recipient_id).subquery())
@@ -317,7 +318,7 @@ def turnover_by_month(ids: Select, months: int = 12) -> list[tuple[str, int, int
     PostgreSQL computes the medians itself; SQLite (small, single-office installs) has no median, so the values
     of those months are read and the medians taken here.
     """
-    approved = (Visit.recipient_id.in_(ids), Visit.review_state == "disetujui", Visit.kind == "pendampingan",
+    approved = (Visit.recipient_id.in_(ids), Visit.review_state == "disetujui", _FOLLOWUP,
                 Visit.turnover_per_day.is_not(None))
     latest = db.session.scalar(select(func.max(Visit.visited_at)).where(*approved))
     if latest is None:
@@ -362,7 +363,7 @@ def graduation_candidates(ids: Select, min_per_day: int, shown: int = 20) -> tup
                      func.max(Visit.visited_at).over(**partition).label("last"))
               .join(Recipient, Recipient.id == Visit.recipient_id)
               .where(Visit.recipient_id.in_(ids), Recipient.status == lifecycle.USAHA_BERJALAN,
-                     Visit.review_state == "disetujui", Visit.kind == "pendampingan",
+                     Visit.review_state == "disetujui", _FOLLOWUP,
                      Visit.operating.in_(("ya", "sebagian")))
               .subquery())
     rows = db.session.execute(

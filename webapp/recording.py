@@ -21,16 +21,6 @@ from . import audit, integrity, lifecycle, photos
 from .extensions import db
 from .models import Photo, Recipient, User, Visit, utcnow
 
-PHOTO_TAG_LABELS = {
-    "usaha_berjalan": _l("Usaha berjalan"),
-    "barang_bantuan": _l("Barang bantuan"),
-    "serah_terima": _l("Serah terima"),
-    "nota_pembelian": _l("Nota pembelian"),
-}
-# The photo each kind of visit must include.
-REQUIRED_TAG = {"pendampingan": "usaha_berjalan", "penyaluran": "serah_terima"}
-MAX_PHOTOS = 5
-
 
 class VisitConflict(Exception):
     """The UUID belongs to a visit of another family or mentor: never merge, never overwrite."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
 
-from . import lifecycle
+from . import lifecycle, visit_kinds
 from .extensions import db
 from .models import Recipient, Visit
 
@@ -129,7 +129,7 @@ def _visit_facts(ids: list[int]) -> dict[int, tuple]:
     counted = Visit.review_state != "ditolak"
     rows = db.session.execute(
         select(Visit.recipient_id, func.max(case((counted, Visit.visited_at))),
-               func.max(case((counted & (Visit.kind == "pendampingan"), Visit.visited_at))),
+               func.max(case((counted & Visit.kind.in_(visit_kinds.FOLLOWUP_KINDS), Visit.visited_at))),
                func.max(case((counted, Visit.next_visit_on))))
         .where(Visit.recipient_id.in_(ids)).group_by(Visit.recipient_id))
     facts = {rid: (last, followup, planned, []) for rid, last, followup, planned in rows}
@@ -145,6 +145,7 @@ def suggested_next_visit(recipient: Recipient, today: dt.date, months: Sequence[
     """The date to propose for the next visit after one made today."""
     if recipient.distributed_on is None:
         return today + dt.timedelta(days=14)
-    done = [v.visited_at.date() for v in recipient.visits if v.kind == "pendampingan" and v.review_state != "ditolak"]
+    done = [v.visited_at.date() for v in recipient.visits
+            if v.kind in visit_kinds.FOLLOWUP_KINDS and v.review_state != "ditolak"]
     due = next_due(recipient.distributed_on, [*done, extra_followup or today], months)
     return max(due, today + dt.timedelta(days=7)) if due else today + dt.timedelta(days=90)

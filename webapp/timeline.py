@@ -13,11 +13,6 @@ from sqlalchemy.orm import joinedload, selectinload
 from .extensions import db
 from .models import Recipient, ReviewDecision, StatusChange, Visit
 
-VISIT_KIND_LABELS = {
-    "verifikasi": _l("Kunjungan verifikasi"),
-    "penyaluran": _l("Penyaluran bantuan"),
-    "pendampingan": _l("Kunjungan pendampingan"),
-}
 REVIEW_LABELS = {
     "menunggu": _l("menunggu diperiksa"),
     "disetujui": _l("disetujui"),
@@ -59,10 +54,6 @@ def timeline(recipient: Recipient, limit: int | None = RECENT) -> History:
     if limit is None:
         return History(entries, False)
     return History(entries[:limit], len(entries) > limit)
-
-
-def visit_kind_label(kind: str) -> str:
-    return str(VISIT_KIND_LABELS.get(kind, kind))
 
 
 def review_label(state: str) -> str:

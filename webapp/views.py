@@ -12,12 +12,10 @@ from flask_babel import format_date, format_decimal, get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from . import integrity, lifecycle, localtime, pillars, review, timeline
+from . import integrity, lifecycle, localtime, pillars, review, timeline, visit_kinds
 from .extensions import db
 from .models import FLAG_CODES
-from .recording import PHOTO_TAG_LABELS
 from .schedule import haversine_km
-from .visits.forms import answer_label
 
 bp = Blueprint("views", __name__)
 
@@ -96,8 +94,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         get_locale=get_locale,
         photo_uuid=lambda: str(uuid.uuid4()),
-        photo_tag_label=lambda tag: str(PHOTO_TAG_LABELS.get(tag, tag)),
-        answer_label=answer_label,
+        photo_tag_label=visit_kinds.photo_tag_label,
+        answer_label=visit_kinds.answer_label,
         flag_label=integrity.flag_label,
         explain_flag=integrity.explain,
         flag_codes=FLAG_CODES,
@@ -108,6 +106,6 @@ def register_template_helpers(app: Flask) -> None:
         assistance_label=pillars.assistance_label,
         usual_offices=pillars.USUAL_OFFICES,
         timeline=timeline.timeline,
-        visit_kind_label=timeline.visit_kind_label,
+        visit_kind_label=visit_kinds.kind_title,
         review_label=timeline.review_label,
     )

@@ -27,55 +27,20 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from .. import lifecycle, photos
+from .. import lifecycle, photos, visit_kinds
 from ..formtools import KailForm, add_error, as_choices
-from ..models import VISIT_KINDS
-from ..recording import MAX_PHOTOS, PHOTO_TAG_LABELS, REQUIRED_TAG, PhotoUpload
-
-KIND_LABELS = {
-    "pendampingan": _l("Pendampingan"),
-    "penyaluran": _l("Penyaluran"),
-    "verifikasi": _l("Verifikasi"),
-}
-ITEM_CONDITIONS = [
-    ("dipakai", _l("Ada, dipakai")),
-    ("tidak_dipakai", _l("Ada, tidak dipakai")),
-    ("dijual", _l("Dijual")),
-    ("rusak", _l("Rusak")),
-    ("hilang", _l("Hilang")),
-]
-NO_LOCATION_REASONS = [
-    ("", _l("— pilih alasan —")),
-    ("izin_ditolak", _l("Izin lokasi ditolak di HP")),
-    ("gps_mati", _l("GPS mati atau tidak ada di HP")),
-    ("sinyal_lemah", _l("Sinyal GPS lemah, lokasi tidak didapat")),
-    ("lainnya", _l("Alasan lain")),
-]
-PROBLEMS = [
-    ("modal", _l("Modal kurang")),
-    ("pembeli", _l("Sepi pembeli")),
-    ("bahan", _l("Bahan baku mahal atau langka")),
-    ("alat", _l("Alat rusak")),
-    ("tempat", _l("Tempat usaha")),
-    ("keluarga", _l("Sakit atau urusan keluarga")),
-    ("lainnya", _l("Lainnya")),
-]
-# The kinds of visit that make sense at each status (the form offers only these).
-KINDS_BY_STATUS = {
-    lifecycle.CALON: ("verifikasi",),
-    lifecycle.TERVERIFIKASI: ("penyaluran", "verifikasi"),
-}
-# A verification or hand-over visit concludes with a status: the one preselected, and the ones accepted.
-CONCLUDING_STATUS = {
-    ("verifikasi", lifecycle.CALON): (lifecycle.TERVERIFIKASI,
-                                      (lifecycle.TERVERIFIKASI, lifecycle.TIDAK_MEMENUHI_SYARAT)),
-    ("penyaluran", lifecycle.TERVERIFIKASI): (lifecycle.DISALURKAN, (lifecycle.DISALURKAN,)),
-}
-
-
-def allowed_kinds(status: str) -> tuple[str, ...]:
-    return KINDS_BY_STATUS.get(status, ("pendampingan",))
-
+from ..recording import PhotoUpload
+from ..visit_kinds import (
+    ELIGIBILITY,
+    EMBRYO,
+    ITEM_CONDITIONS,
+    MAX_PHOTOS,
+    NO_LOCATION_REASONS,
+    OPERATING,
+    PHOTO_TAG_LABELS,
+    PROBLEMS,
+    TURNOVER_PERIODS,
+)
 
 MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
 MAX_BACKDATE = dt.timedelta(days=60)  # a phone may keep a visit offline for weeks, not months
@@ -139,16 +104,16 @@ class VisitForm(KailForm):
                                                                                       "dan 180."))])
     accuracy = FloatField(_l("Akurasi (m)"), validators=[Optional(), NumberRange(0, 100_000, _l("Akurasi tidak "
                                                                                                 "masuk akal."))])
-    no_location_reason = SelectField(_l("Alasan tanpa lokasi"), choices=as_choices(NO_LOCATION_REASONS),
+    no_location_reason = SelectField(_l("Alasan tanpa lokasi"),
+                                     choices=as_choices([("", _l("— pilih alasan —")), *NO_LOCATION_REASONS]),
                                      validators=[Optional()])
 
     # Follow-up (pendampingan)
-    operating = RadioField(_l("Usaha beroperasi hari ini?"), choices=as_choices([
-        ("ya", _l("Ya")), ("sebagian", _l("Sebagian")), ("tidak", _l("Tidak"))]), validators=[Optional()])
+    operating = RadioField(_l("Usaha beroperasi hari ini?"), choices=as_choices(OPERATING), validators=[Optional()])
     turnover = StringField(_l("Perkiraan omzet (Rp)"), validators=[Optional(), Length(max=20)],
                            render_kw={"inputmode": "numeric", "autocomplete": "off", "placeholder": "0"})
     turnover_period = RadioField(_l("Omzet per"), default="hari", validators=[Optional()],
-                                 choices=as_choices([("hari", _l("hari")), ("minggu", _l("minggu"))]))
+                                 choices=as_choices(TURNOVER_PERIODS))
     problems = MultiCheckboxField(_l("Kendala"), choices=as_choices(PROBLEMS), validators=[Optional()])
     problem_notes = TextAreaField(_l("Keterangan kendala"), validators=[Optional(), Length(max=2000)])
     mentoring = TextAreaField(_l("Pendampingan yang diberikan"), validators=[Optional(), Length(max=2000)])
@@ -156,12 +121,12 @@ class VisitForm(KailForm):
 
     # Verification (verifikasi)
     decile = SelectField(_l("Desil DTKS (hasil cek)"), validators=[Optional()],
-                         choices=as_choices([("", "—")] + [(str(d), str(d)) for d in range(1, 6)]))
+                         choices=as_choices([("", "—")] + [(str(d), str(d)) for d in visit_kinds.DECILES]))
     embryo = RadioField(_l("Sudah ada usaha (embrio usaha)?"), validators=[Optional()],
-                        choices=as_choices([("ya", _l("Ya")), ("tidak", _l("Tidak"))]))
+                        choices=as_choices(EMBRYO))
     embryo_notes = TextAreaField(_l("Keterangan usaha"), validators=[Optional(), Length(max=2000)])
     eligible = RadioField(_l("Kesimpulan"), validators=[Optional()],
-                          choices=as_choices([("layak", _l("Layak menerima")), ("tidak_layak", _l("Tidak layak"))]))
+                          choices=as_choices(ELIGIBILITY))
 
     # Status update
     status = SelectField(_l("Ubah status menjadi"), validators=[Optional()], validate_choice=False)
@@ -174,7 +139,7 @@ class VisitForm(KailForm):
             raise ValidationError(_l("Formulir rusak: muat ulang halaman.")) from exc
 
     def validate_kind(self, field):
-        if field.data not in VISIT_KINDS:
+        if field.data not in visit_kinds.KINDS:
             raise ValidationError(_l("Jenis kunjungan tidak dikenal."))
 
     def validate_turnover(self, field):
@@ -209,20 +174,18 @@ def parse_dynamic(form: VisitForm, package: list[str], formdata: MultiDict, file
     `existing_tags` are the photos a resubmitted visit already has: they count towards the photo rules.
     """
     parts = DynamicParts()
-    kind = form.kind.data
+    kind = visit_kinds.get(form.kind.data)
     conditions = dict(ITEM_CONDITIONS)
-    if kind == "pendampingan":
+    if kind.asks_items:
         for index, item in enumerate(package):
             value = formdata.get(f"item-{index}", "")
             if value in conditions:
                 parts.item_conditions[item] = value
             else:
                 parts.errors[f"item-{index}"] = str(_l("Pilih kondisi barang ini."))
-    if kind == "penyaluran":
+    if kind.asks_received:
         chosen = set(formdata.getlist("received"))
         parts.received = [item for index, item in enumerate(package) if str(index) in chosen]
-        if not parts.received:
-            parts.errors["received"] = str(_l("Centang barang yang diterima keluarga."))
 
     tags_seen = list(existing_tags)
     for slot in range(1, slots + 1):
@@ -251,17 +214,24 @@ def parse_dynamic(form: VisitForm, package: list[str], formdata: MultiDict, file
         tags_seen.append(tag)
     if not tags_seen and not any(k.startswith(("photo-", "tag-")) for k in parts.errors):
         parts.errors["photos"] = str(_l("Tambahkan minimal satu foto."))
-    elif kind in REQUIRED_TAG and tags_seen and REQUIRED_TAG[kind] not in tags_seen:
+    elif kind.required_tag and tags_seen and kind.required_tag not in tags_seen:
         parts.errors["photos"] = str(_l("Sertakan minimal satu foto “%(tag)s”.",
-                                        tag=PHOTO_TAG_LABELS[REQUIRED_TAG[kind]]))
+                                        tag=PHOTO_TAG_LABELS[kind.required_tag]))
     return parts
+
+
+def _values(form: VisitForm, parts: DynamicParts) -> dict:
+    """The filled-in form as the visit vocabulary reads it (see `visit_kinds.Values`)."""
+    values = {name: f.data for name, f in form._fields.items()}
+    values.update(turnover=parse_rupiah(form.turnover.data), items=parts.item_conditions, received=parts.received)
+    return values
 
 
 def check_kind_fields(form: VisitForm, parts: DynamicParts, check_location: bool = True,
                       current_status: str | None = None) -> None:
     """What each kind of visit must answer, and the location-or-reason rule; errors go next to the field."""
     kind = form.kind.data
-    concluding = CONCLUDING_STATUS.get((kind, current_status))
+    concluding = visit_kinds.concluding(kind, current_status)
     if concluding and form.status.data not in concluding[1]:
         add_error(form.status, _l("Kunjungan ini menentukan status: pilih %(choices)s.", choices=" / ".join(
             lifecycle.status_label(s) for s in concluding[1])))
@@ -270,18 +240,12 @@ def check_kind_fields(form: VisitForm, parts: DynamicParts, check_location: bool
     if (check_location and form.lat.data is None and form.lon.data is None and not form.lat.errors
             and not form.no_location_reason.data):
         add_error(form.no_location_reason, _l("Ambil lokasi, atau pilih alasan kenapa lokasi tidak bisa diambil."))
-    if kind == "pendampingan":
-        if not form.operating.data:
-            add_error(form.operating, _l("Pilih apakah usaha beroperasi hari ini."))
-        elif form.operating.data != "tidak" and parse_rupiah(form.turnover.data) is None and not form.turnover.errors:
-            add_error(form.turnover, _l("Isi perkiraan omzet (boleh perkiraan kasar)."))
-    if kind == "verifikasi":
-        if not form.decile.data:
-            add_error(form.decile, _l("Pilih desil hasil pengecekan DTKS."))
-        if not form.embryo.data:
-            add_error(form.embryo, _l("Pilih apakah sudah ada usaha."))
-        if not form.eligible.data:
-            add_error(form.eligible, _l("Pilih kesimpulan verifikasi."))
+    for name, message in visit_kinds.missing_answers(kind, _values(form, parts)).items():
+        if name in form._fields:
+            if not form[name].errors:  # a field already marked (e.g. an unreadable amount) keeps its own message
+                add_error(form[name], message)
+        else:
+            parts.errors[name] = str(message)
 
 
 def prefill(form: VisitForm, answers: dict, package: list[str]) -> MultiDict:
@@ -310,30 +274,4 @@ def prefill(form: VisitForm, answers: dict, package: list[str]) -> MultiDict:
 
 def answers_from(form: VisitForm, parts: DynamicParts) -> dict:
     """The checklist as stored in `Visit.answers` (only what this kind of visit asks)."""
-    kind = form.kind.data
-    answers: dict = {"mentoring": (form.mentoring.data or "").strip()}
-    if kind == "pendampingan":
-        answers.update(
-            operating=form.operating.data, items=parts.item_conditions,
-            turnover=parse_rupiah(form.turnover.data) if form.operating.data != "tidak" else 0,
-            turnover_period=form.turnover_period.data or "hari", problems=list(form.problems.data or []),
-            problem_notes=(form.problem_notes.data or "").strip(),
-        )
-    elif kind == "penyaluran":
-        answers.update(received=parts.received)
-    elif kind == "verifikasi":
-        answers.update(decile=int(form.decile.data), embryo=form.embryo.data,
-                       embryo_notes=(form.embryo_notes.data or "").strip(), eligible=form.eligible.data)
-    return answers
-
-
-# Stored answer codes -> what people read (timeline, review, exports).
-ANSWER_LABELS = {
-    **dict(ITEM_CONDITIONS), **dict(PROBLEMS), **dict(NO_LOCATION_REASONS[1:]),
-    "ya": _l("Ya"), "tidak": _l("Tidak"), "sebagian": _l("Sebagian"), "hari": _l("hari"), "minggu": _l("minggu"),
-    "layak": _l("Layak menerima"), "tidak_layak": _l("Tidak layak"),
-}
-
-
-def answer_label(code) -> str:
-    return str(ANSWER_LABELS.get(code, code))
+    return visit_kinds.answers_for(form.kind.data, _values(form, parts))

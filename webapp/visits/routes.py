@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, jsonify, redirect, request, send_fi
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import integrity, lifecycle, photos, recording, schedule
+from .. import integrity, lifecycle, photos, recording, schedule, visit_kinds
 from ..access import get_own_visit_for, get_photo_for, get_recipient_for, recipients_visible_to, require_role
 from ..extensions import db
 from ..formtools import add_error
@@ -14,12 +14,7 @@ from ..rendering import render
 from ..sqltools import contains
 from . import bp
 from .forms import (
-    CONCLUDING_STATUS,
-    ITEM_CONDITIONS,
-    KIND_LABELS,
-    PROBLEMS,
     VisitForm,
-    allowed_kinds,
     answers_from,
     check_kind_fields,
     parse_client_time,
@@ -71,12 +66,13 @@ def home():
 
 def _form_page(recipient, form, parts=None, status=200, **extra):
     extra.setdefault("item_values", request.form if request.method == "POST" else {})
-    extra.setdefault("slots", recording.MAX_PHOTOS)
+    extra.setdefault("slots", visit_kinds.MAX_PHOTOS)
     extra.setdefault("resubmit", None)
-    extra.setdefault("allowed_kinds", allowed_kinds(recipient.status))
+    extra.setdefault("allowed_kinds", visit_kinds.kinds_offered(recipient.status))
     return render("visits/form.html", "visits/_form.html", status=status, recipient=recipient, form=form,
-                  dynamic=parts, kind_labels=KIND_LABELS, item_conditions=ITEM_CONDITIONS, problems=PROBLEMS,
-                  tag_labels=recording.PHOTO_TAG_LABELS, max_photos=recording.MAX_PHOTOS, **extra)
+                  dynamic=parts, kinds=visit_kinds.KINDS, item_conditions=visit_kinds.ITEM_CONDITIONS,
+                  tag_labels=visit_kinds.PHOTO_TAG_LABELS, other_tag=visit_kinds.OTHER_PHOTO_TAG,
+                  max_photos=visit_kinds.MAX_PHOTOS, **extra)
 
 
 def _from_outbox() -> bool:
@@ -125,10 +121,10 @@ def create(recipient_id: int):
     form = VisitForm()
     form.set_status_choices(recipient.status)
     if request.method == "GET":
-        kinds = allowed_kinds(recipient.status)
+        kinds = visit_kinds.kinds_offered(recipient.status)
         kind = request.args.get("jenis")
         form.kind.data = kind if kind in kinds else kinds[0]
-        concluding = CONCLUDING_STATUS.get((form.kind.data, recipient.status))
+        concluding = visit_kinds.concluding(form.kind.data, recipient.status)
         if concluding:
             form.status.data = concluding[0]
         form.uuid.data = str(uuid.uuid4())
@@ -208,7 +204,7 @@ def resubmit(visit_id: int):
         return redirect(url_for("recipients.detail", recipient_id=recipient.id), code=303)
     form = VisitForm()
     form.set_status_choices(recipient.status)
-    remaining = max(0, recording.MAX_PHOTOS - len(visit.photos))
+    remaining = max(0, visit_kinds.MAX_PHOTOS - len(visit.photos))
     context = {"resubmit": visit, "slots": remaining}
     if request.method == "GET":
         form.kind.data, form.uuid.data = visit.kind, visit.uuid
