@@ -75,28 +75,6 @@ def _form_page(recipient, form, parts=None, status=200, **extra):
                   max_photos=visit_kinds.MAX_PHOTOS, **extra)
 
 
-def _from_outbox() -> bool:
-    """Sent by a script (the phone's outbox, or the form saving in the foreground): success answers in JSON."""
-    return request.headers.get("X-Kail-Outbox") in ("1", "page")
-
-
-def _background() -> bool:
-    """The outbox sending on its own: errors in JSON too (the form page itself wants them as HTML)."""
-    return request.headers.get("X-Kail-Outbox") == "1"
-
-
-def _outbox_reply(status: int, state: str, visit=None, errors=None, message=None):
-    body = {"status": state}
-    if visit is not None:
-        body.update(visit_id=visit.id, url=_family_url(visit.recipient_id,
-                                                        "tersimpan" if state == "created" else "sudah-ada"))
-    if errors:
-        body["errors"] = errors
-    if message:
-        body["message"] = str(message)
-    return jsonify(body), status
-
-
 def _family_url(recipient_id: int, outcome: str) -> str:
     """The family page saying what happened to the visit (`?kunjungan=tersimpan` …).
 
@@ -106,18 +84,61 @@ def _family_url(recipient_id: int, outcome: str) -> str:
     return url_for("recipients.detail", recipient_id=recipient_id, kunjungan=outcome)
 
 
-def _already_stored(visit):
-    if _from_outbox():
-        return _outbox_reply(200, "duplicate", visit)
-    return redirect(_family_url(visit.recipient_id, "sudah-ada"), code=303)
+# What happened to a sent visit -> (HTTP status, the outbox's `status`, the family page's `?kunjungan=`).
+OUTCOMES = {
+    "created": (201, "created", "tersimpan"),
+    "duplicate": (200, "duplicate", "sudah-ada"),
+    "corrected": (201, "created", "perbaikan"),
+    "already-corrected": (200, "duplicate", "perbaikan-sudah-ada"),
+}
 
 
-@bp.route("/penerima/<int:recipient_id>/kunjungan/baru", methods=["GET", "POST"])
-@login_required
-def create(recipient_id: int):
-    """Record a visit: location, photos, the checklist of its kind, and an optional status change."""
-    require_role(current_user, "mentor")  # supervisors judge visits; they do not record them
-    recipient = get_recipient_for(current_user, recipient_id, write=True)
+def _reply(outcome: str, recipient_id: int, visit=None):
+    """A visit stored (or found stored), in the protocol of whoever sent it.
+
+    `X-Kail-Outbox: 1` is the phone's outbox sending on its own and `page` the form saving in the foreground:
+    both get JSON; a plain form post (no JavaScript) gets a redirect to the family page.
+    """
+    status, state, page_outcome = OUTCOMES[outcome]
+    url = _family_url(recipient_id, page_outcome)
+    if request.headers.get("X-Kail-Outbox") in ("1", "page"):
+        body = {"status": state, "url": url}
+        if visit is not None:
+            body["visit_id"] = visit.id
+        return jsonify(body), status
+    return redirect(url, code=303)
+
+
+def _refuse(status: int, state: str, message, errors: dict | None = None):
+    """A send that cannot be stored as it is: JSON for a script (outbox or the page), else an error page."""
+    if request.headers.get("X-Kail-Outbox") not in ("1", "page"):
+        abort(status)
+    body = {"status": state, "message": str(message)}
+    if errors:
+        body["errors"] = errors
+    return jsonify(body), status
+
+
+def _invalid(recipient, form, parts, **context):
+    """The form with every message next to its field (422); the outbox gets the same messages as JSON."""
+    if request.headers.get("X-Kail-Outbox") == "1":
+        errors = {name: " ".join(messages) for name, messages in form.errors.items()}
+        errors.update(parts.errors)
+        return _refuse(422, "invalid", _("Kunjungan ditolak server: %(errors)s", errors="; ".join(errors.values())),
+                       errors)
+    photos_sent = any(f.filename for f in request.files.values())
+    return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent, **context)
+
+
+def _max_photo_bytes() -> int:
+    return current_app.config["MAX_PHOTO_MB"] * 1024 * 1024
+
+
+def _thresholds() -> integrity.Thresholds:
+    return integrity.Thresholds.from_config(current_app.config)
+
+
+def _new_form(recipient) -> VisitForm:
     form = VisitForm()
     form.set_status_choices(recipient.status)
     if request.method == "GET":
@@ -130,67 +151,75 @@ def create(recipient_id: int):
         form.uuid.data = str(uuid.uuid4())
         form.next_visit_on.data = schedule.suggested_next_visit(recipient, dt.date.today(),
                                                                 current_app.config["FOLLOWUP_MONTHS"])
-        return _form_page(recipient, form)
+    return form
 
-    # A retry of a visit already stored gets that visit back, whatever this attempt carries.
+
+def _stored_under(form: VisitForm):
+    """The visit already stored under the sent UUID, if any (a retry)."""
     try:
-        existing = recording.find_existing(str(uuid.UUID(form.uuid.data or "")))
+        return recording.find_existing(str(uuid.UUID(form.uuid.data or "")))
     except ValueError:
-        existing = None
-    if existing is not None:
-        if existing.recipient_id != recipient.id or existing.mentor_id != current_user.id:
-            if _from_outbox():
-                return _outbox_reply(409, "conflict", message=_("Kode kunjungan ini sudah dipakai untuk data lain."))
-            abort(409)
-        return _already_stored(existing)
+        return None
 
-    form.validate()
-    if form.kind.errors or form.uuid.errors:
-        if _from_outbox():
-            return _outbox_reply(400, "invalid", message=_("Data kunjungan rusak."))
-        abort(400)  # hidden fields only a tampered form gets wrong
-    parts = parse_dynamic(form, recipient.package_items, request.form, request.files,
-                          current_app.config["MAX_PHOTO_MB"] * 1024 * 1024)
+
+def _check_new_visit(form: VisitForm, recipient):
+    """Validate the whole form at once: fields, the package-dependent parts, the kind's answers, the status move."""
+    parts = parse_dynamic(form, recipient.package_items, request.form, request.files, _max_photo_bytes())
     check_kind_fields(form, parts, current_status=recipient.status)
     if form.status.data:
         try:
             lifecycle.check_transition(recipient.status, form.status.data, form.reason.data)
         except lifecycle.TransitionError as exc:
             add_error(getattr(form, exc.field), exc)
-    photos_sent = any(f.filename for f in request.files.values())
+    return parts
 
-    if not form.errors and not parts.errors:
-        now = utcnow()
-        has_fix = form.lat.data is not None
-        data = recording.VisitInput(
-            uuid=form.uuid.data, kind=form.kind.data,
-            visited_at=parse_client_time(form.visited_at.data, now) or now,
-            lat=form.lat.data, lon=form.lon.data, accuracy_m=form.accuracy.data if has_fix else None,
-            location_fixed_at=parse_client_time(form.location_fixed_at.data, now) if has_fix else None,
-            no_location_reason=None if has_fix else form.no_location_reason.data,
-            answers=answers_from(form, parts), next_visit_on=form.next_visit_on.data,
-            new_status=form.status.data or None, status_reason=(form.reason.data or "").strip() or None,
-        )
-        try:
-            visit, created = recording.record_visit(
-                recipient, current_user._get_current_object(), data, parts.uploads, current_app.config["UPLOAD_DIR"],
-                integrity.Thresholds.from_config(current_app.config))
-        except recording.RecordingError as exc:
-            add_error(getattr(form, exc.field), exc.message)
-        except recording.VisitConflict:
-            abort(409)
-        else:
-            if not created:
-                return _already_stored(visit)
-            if _from_outbox():
-                return _outbox_reply(201, "created", visit)
-            return redirect(_family_url(recipient.id, "tersimpan"), code=303)
-    if _background():
-        errors = {name: " ".join(messages) for name, messages in form.errors.items()}
-        errors.update(parts.errors)
-        return _outbox_reply(422, "invalid", errors=errors,
-                             message=_("Kunjungan ditolak server: %(errors)s", errors="; ".join(errors.values())))
-    return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent)
+
+def _visit_input(form: VisitForm, parts) -> recording.VisitInput:
+    """The checked form as the recording step takes it (the phone's times kept when plausible)."""
+    now = utcnow()
+    has_fix = form.lat.data is not None
+    return recording.VisitInput(
+        uuid=form.uuid.data, kind=form.kind.data,
+        visited_at=parse_client_time(form.visited_at.data, now) or now,
+        lat=form.lat.data, lon=form.lon.data, accuracy_m=form.accuracy.data if has_fix else None,
+        location_fixed_at=parse_client_time(form.location_fixed_at.data, now) if has_fix else None,
+        no_location_reason=None if has_fix else form.no_location_reason.data,
+        answers=answers_from(form, parts), next_visit_on=form.next_visit_on.data,
+        new_status=form.status.data or None, status_reason=(form.reason.data or "").strip() or None,
+    )
+
+
+@bp.route("/penerima/<int:recipient_id>/kunjungan/baru", methods=["GET", "POST"])
+@login_required
+def create(recipient_id: int):
+    """Record a visit: location, photos, the checklist of its kind, and an optional status change."""
+    require_role(current_user, "mentor")  # supervisors judge visits; they do not record them
+    recipient = get_recipient_for(current_user, recipient_id, write=True)
+    form = _new_form(recipient)
+    if request.method == "GET":
+        return _form_page(recipient, form)
+
+    existing = _stored_under(form)  # a retry gets the visit already stored, whatever this attempt carries
+    if existing is not None:
+        if existing.recipient_id != recipient.id or existing.mentor_id != current_user.id:
+            return _refuse(409, "conflict", _("Kode kunjungan ini sudah dipakai untuk data lain."))
+        return _reply("duplicate", recipient.id, existing)
+    form.validate()
+    if form.kind.errors or form.uuid.errors:  # hidden fields only a tampered form gets wrong
+        return _refuse(400, "invalid", _("Data kunjungan rusak."))
+    parts = _check_new_visit(form, recipient)
+    if form.errors or parts.errors:
+        return _invalid(recipient, form, parts)
+    try:
+        visit, created = recording.record_visit(recipient, current_user._get_current_object(),
+                                                _visit_input(form, parts), parts.uploads,
+                                                current_app.config["UPLOAD_DIR"], _thresholds())
+    except recording.RecordingError as exc:
+        add_error(getattr(form, exc.field), exc.message)
+        return _invalid(recipient, form, parts)
+    except recording.VisitConflict:
+        return _refuse(409, "conflict", _("Kode kunjungan ini sudah dipakai untuk data lain."))
+    return _reply("created" if created else "duplicate", recipient.id, visit)
 
 
 @bp.route("/kunjungan/<int:visit_id>/perbaiki", methods=["GET", "POST"])
@@ -202,44 +231,46 @@ def resubmit(visit_id: int):
     if visit.review_state != "perbaikan" and request.method == "GET":
         flash(_("Kunjungan ini tidak sedang diminta perbaikan."), "ok")
         return redirect(url_for("recipients.detail", recipient_id=recipient.id), code=303)
-    form = VisitForm()
-    form.set_status_choices(recipient.status)
     remaining = max(0, visit_kinds.MAX_PHOTOS - len(visit.photos))
     context = {"resubmit": visit, "slots": remaining}
     if request.method == "GET":
+        form = VisitForm()
+        form.set_status_choices(recipient.status)
         form.kind.data, form.uuid.data = visit.kind, visit.uuid
         form.next_visit_on.data = visit.next_visit_on
         values = prefill(form, visit.answers or {}, recipient.package_items)
         return _form_page(recipient, form, item_values=values, **context)
 
-    corrected_round = request.form.get("round", type=int)
     formdata = request.form.copy()
     formdata["kind"], formdata["uuid"] = visit.kind, visit.uuid  # never taken from the client here
     form = VisitForm(formdata=formdata)
     form.set_status_choices(recipient.status)
+    parts = _check_correction(form, visit, remaining)
+    if form.errors or parts.errors:
+        return _invalid(recipient, form, parts, **context)
+    try:
+        recording.resubmit_visit(visit, current_user._get_current_object(), request.form.get("round", type=int),
+                                 answers_from(form, parts), form.next_visit_on.data, parts.uploads,
+                                 current_app.config["UPLOAD_DIR"], _thresholds())
+    except recording.AlreadyResubmitted:
+        return _reply("already-corrected", recipient.id, visit)
+    return _reply("corrected", recipient.id, visit)
+
+
+def _check_correction(form: VisitForm, visit, slots: int):
+    """Validate a correction: the answers and added photos (the location was recorded at the visit), and that
+    something was corrected at all."""
     form.validate()
-    parts = parse_dynamic(form, recipient.package_items, request.form, request.files,
-                          current_app.config["MAX_PHOTO_MB"] * 1024 * 1024,
-                          existing_tags=[p.tag for p in visit.photos], slots=remaining)
+    parts = parse_dynamic(form, visit.recipient.package_items, request.form, request.files, _max_photo_bytes(),
+                          existing_tags=[p.tag for p in visit.photos], slots=slots)
     check_kind_fields(form, parts, check_location=False)
-    location_errors = [f.name for f in (form.lat, form.lon, form.accuracy, form.no_location_reason) if f.errors]
-    for name in location_errors:  # the location was recorded at the visit; this form does not change it
-        getattr(form, name).errors = []
-    new_answers = answers_from(form, parts)
-    if not form.errors and not parts.errors and not parts.uploads and _same_answers(visit.answers, new_answers):
+    for f in (form.lat, form.lon, form.accuracy, form.no_location_reason):  # this form does not change them
+        f.errors = []
+    if (not form.errors and not parts.errors and not parts.uploads
+            and _same_answers(visit.answers, answers_from(form, parts))):
         parts.errors["photos"] = str(_("Belum ada yang diperbaiki: tambahkan foto baru atau ubah isian sesuai "
                                        "catatan koordinator."))
-    if not form.errors and not parts.errors:
-        try:
-            recording.resubmit_visit(visit, current_user._get_current_object(), corrected_round,
-                                     new_answers, form.next_visit_on.data, parts.uploads,
-                                     current_app.config["UPLOAD_DIR"],
-                                     integrity.Thresholds.from_config(current_app.config))
-        except recording.AlreadyResubmitted:
-            return redirect(_family_url(recipient.id, "perbaikan-sudah-ada"), code=303)
-        return redirect(_family_url(recipient.id, "perbaikan"), code=303)
-    photos_sent = any(f.filename for f in request.files.values())
-    return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent, **context)
+    return parts
 
 
 def _same_answers(old: dict | None, new: dict) -> bool:
