@@ -1,5 +1,5 @@
-"""The dashboard's outcome figures computed the plain way, in Python over every family's full history: the
-reference the SQL in `webapp.outcomes` must agree with (see test_dashboard_sql_matches_reference)."""
+"""The dashboard's figures computed the plain way, in Python over every family's full history: the reference the
+SQL in `webapp.outcomes` must agree with (see test_dashboard_sql_matches_reference)."""
 
 from __future__ import annotations
 
@@ -80,3 +80,25 @@ def figures(today: dt.date, followup_months, min_per_day: int) -> dict:
             candidates.append((r.id, len(approved), first, last, round(statistics.median(recent))))
     return {"overdue": overdue, "survival": survival, "turnover": turnover,
             "items": (sum(in_use.values()), in_use["dipakai"]), "candidates": sorted(candidates)}
+
+
+def live_counts(today: dt.date) -> dict[int | None, tuple]:
+    """(statuses, distributed, covered in 30 days, backlog, oldest pending) of every family (key None) and of each
+    regency's families (key: region id)."""
+    since = dt.datetime.combine(today - dt.timedelta(days=30), dt.time.min)
+    visits: dict[int, list[Visit]] = defaultdict(list)
+    for visit in db.session.scalars(select(Visit)):
+        visits[visit.recipient_id].append(visit)
+    groups: dict[int | None, list[Recipient]] = defaultdict(list)
+    for r in db.session.scalars(select(Recipient)):
+        groups[None].append(r)
+        groups[r.region_id].append(r)
+    counts = {}
+    for key, families in groups.items():
+        active = [r for r in families if r.distributed_on is not None and r.status not in lifecycle.EXITS]
+        pending = [v.visited_at for r in families for v in visits[r.id] if v.review_state == "menunggu"]
+        counts[key] = (
+            [(s, sum(r.status == s for r in families)) for s in lifecycle.STATUSES], len(active),
+            sum(any(v.review_state == "disetujui" and v.visited_at >= since for v in visits[r.id]) for r in active),
+            len(pending), min(pending, default=None))
+    return counts

@@ -76,6 +76,19 @@ def test_dashboard_page_and_graduation(login_as, world):
     assert "kini berstatus Mandiri" in client.get("/dasbor/").get_data(True)
 
 
+def test_graduation_of_a_family_that_moved_meanwhile_saves_nothing(login_as, world):
+    own = world.recipients["own"]
+    client = login_as("supervisor")
+    token = csrf_token(client, "/dasbor/")
+    own.status = "usaha_kesulitan"  # a mentor's visit changed it since the dashboard was shown
+    db.session.commit()
+    response = client.post(f"/dasbor/graduasi/{own.id}", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert "tidak dapat diubah" in client.get("/dasbor/").get_data(True)
+    db.session.refresh(own)
+    assert own.status == "usaha_kesulitan" and own.status_changes == []
+
+
 def test_only_admins_edit_targets_and_bad_values_save_nothing(login_as, world):
     client = login_as("admin")
     token = csrf_token(client, "/dasbor/")
@@ -101,10 +114,11 @@ def test_dashboard_sql_matches_reference(app, seed):
     admin = factories.user("admin", regions=[])
     mentor = factories.user("mentor")
     statuses = list(lifecycle.STATUSES)
-    for _ in range(40):
+    for n in range(40):
         distributed = rng.choice([None, dt.date(2025, 1, 31), dt.date(2025, 8, 31), dt.date(2026, 2, 28),
                                   dt.date(2025, 5, 15) + dt.timedelta(days=rng.randint(0, 500))])
-        family = factories.recipient(mentor=mentor, status=rng.choice(statuses), distributed_on=distributed)
+        family = factories.recipient(factories.region(("6472", "6471", "6401")[n % 3]), mentor,
+                                     status=rng.choice(statuses), distributed_on=distributed)
         start = dt.datetime(2025, 1, 1) + dt.timedelta(days=rng.randint(0, 200))
         path = rng.sample(statuses, rng.randint(0, 4))
         for n, to_status in enumerate(path):
@@ -148,6 +162,17 @@ def test_dashboard_sql_matches_reference(app, seed):
     assert d.candidate_count == len(expected["candidates"])
     assert sorted((c.recipient.id, c.visits, c.first, c.last, c.turnover_per_day) for c in d.candidates) == sorted(
         sorted(expected["candidates"], key=lambda c: (-c[4], c[0]))[:20])
+    # The live counts, for the whole scope and (as the summary export reads them) per regency
+    live = dashboard_reference.live_counts(today)
+    assert len(live) == 4 and all(counts[1] and counts[3] for counts in live.values())  # three regencies
+    assert (d.statuses, d.distributed, d.covered_30d, d.backlog, d.oldest_pending) == live[None]
+    regions = db.session.scalars(select(Region).order_by(Region.code)).all()
+    _year, rows = outcomes.region_figures(outcomes.dashboard_scope(admin), regions, today)
+    assert [target.region.id for target, _f in rows] == [r.id for r in regions]
+    nothing = ([(s, 0) for s in lifecycle.STATUSES], 0, 0, 0, None)
+    for target, f in rows:
+        assert (f.statuses, f.distributed, f.covered_30d, f.backlog, f.oldest_pending) == live.get(target.region.id,
+                                                                                                   nothing)
 
 
 def test_large_scopes_reuse_outcomes_but_never_show_a_graduated_family(app, world):

@@ -70,6 +70,7 @@ PAGES = [
     ("supervisor", "/dasbor/"),
     ("supervisor", "/pelatihan/"),
     ("admin", "/data/ekspor/kunjungan.csv"),
+    ("admin", "/data/ekspor/ringkasan.csv"),
 ]
 
 

@@ -1,6 +1,9 @@
 """Program figures for the dashboard: targets, status, coverage, backlog, business survival, turnover,
 package use and graduation candidates. All are SQL aggregates (a fixed number of queries, rows read that do not
 grow with the program), so the page costs about the same for 1,680 families and for 100,000.
+
+The live counts are defined once, here, for the dashboard (`build`) and for the per-regency summary export
+(`region_figures`): targets count one budget year's families, every other figure all families in scope.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ import hashlib
 import json
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from sqlalchemy import Select, and_, case, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, case, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +35,7 @@ _FOLLOWUP = Visit.kind.in_(visit_kinds.FOLLOWUP_KINDS)  # the visits that measur
 
 @dataclass
 class RegionTarget:
-    region: Region
+    region: Region  # or plain values with its id, code and quota (the export's `RegionRow`)
     apbd: int = 0
     apbd_p: int = 0
 
@@ -64,15 +69,27 @@ class Candidate:
 
 
 @dataclass
-class Dashboard:
-    targets: list[RegionTarget] = field(default_factory=list)
-    statuses: list[tuple[str, int]] = field(default_factory=list)
+class Figures:
+    """The live counts of a scope, or of one regency in it: counted on every request, never cached. The dashboard
+    shows the scope's own; the per-regency summary export one row per regency, from the same functions."""
+
+    statuses: list[tuple[str, int]] = field(default_factory=list)  # every status, in lifecycle order
     total: int = 0
-    distributed: int = 0
-    covered_30d: int = 0
-    overdue: int = 0
-    backlog: int = 0
+    distributed: int = 0  # handed over and still in the program
+    covered_30d: int = 0  # of those, with an approved visit in the last 30 days
+    backlog: int = 0  # visits waiting for review
     oldest_pending: dt.datetime | None = None
+    reach: pillars.Reach = field(default_factory=pillars.Reach)
+
+    @property
+    def coverage_pct(self) -> int | None:
+        return round(100 * self.covered_30d / self.distributed) if self.distributed else None
+
+
+@dataclass
+class Dashboard(Figures):
+    targets: list[RegionTarget] = field(default_factory=list)
+    overdue: int = 0
     survival: list[Survival] = field(default_factory=list)
     turnover_by_month: list[tuple[str, int, int]] = field(default_factory=list)  # (YYYY-MM, median/day, visits)
     items_in_use_pct: int | None = None
@@ -83,11 +100,25 @@ class Dashboard:
     computed_at: dt.datetime | None = None  # set when the outcome figures come from the cache
     budget_year: int | None = None  # of the targets block
     budget_years: list[int] = field(default_factory=list)
-    reach: pillars.Reach = field(default_factory=pillars.Reach)
 
-    @property
-    def coverage_pct(self) -> int | None:
-        return round(100 * self.covered_30d / self.distributed) if self.distributed else None
+
+@dataclass(frozen=True)
+class Scope:
+    """The families a set of figures counts, in the forms the queries need."""
+
+    condition: ColumnElement[bool]  # on Recipient
+    ids: ScalarSelect  # the same families' ids, for tables that reach them through a foreign key
+    national: bool = False  # every family: some counts are cheaper read another way
+    few_families: bool = True  # a regency rather than the province: see `approved_since`
+
+
+class Targets(NamedTuple):
+    rows: list[RegionTarget]
+    budget_year: int | None
+    budget_years: list[int]  # every budget year in scope, latest first
+
+
+WHOLE = None  # the key of a scope's own figures; per-regency figures are keyed by region id
 
 
 def build(user: User, today: dt.date, followup_months, region_code: str = "",
@@ -98,73 +129,148 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
 
     With `cache_s`, scopes of at least `cache_min_families` families reuse stored outcome figures that long.
     """
-    scope: Select = recipients_visible_to(user)
+    scope = dashboard_scope(user, region_code)
+    d = Dashboard()
+    d.targets, d.budget_year, d.budget_years = count_targets(scope, _visible_regions(user, region_code), budget_year)
+    whole = {WHOLE: d}
+    count_statuses(scope, whole)
+    count_coverage(scope, today, whole)
+    count_backlog(scope, whole)
+    count_reach(scope, whole)
+    add_outcomes(d, scope, user, region_code, today, followup_months, graduation_min_per_day, cache_s,
+                 cache_min_families)
+    return d
+
+
+def region_figures(scope: Scope, regions: Sequence[Region], today: dt.date,
+                   budget_year: int | None = None) -> tuple[int | None, list[tuple[RegionTarget, Figures]]]:
+    """The dashboard's live figures for each of `regions`, grouped by regency in SQL (a fixed number of queries,
+    plus one a regency for the pillars' reach), with the budget year the targets count."""
+    targets = count_targets(scope, regions, budget_year)
+    figures: dict[int | None, Figures] = {target.region.id: Figures() for target in targets.rows}
+    count_statuses(scope, figures)
+    count_coverage(scope, today, figures)
+    count_backlog(scope, figures)
+    count_reach(scope, figures)
+    return targets.budget_year, [(target, figures[target.region.id]) for target in targets.rows]
+
+
+def dashboard_scope(user: User, region_code: str = "") -> Scope:
+    """The families `user` may see, or those of one of their regencies."""
+    query = recipients_visible_to(user)
     if region_code:
-        scope = scope.where(Recipient.region.has(Region.code == region_code))
-    ids_subquery = scope.with_only_columns(Recipient.id).scalar_subquery()
+        query = query.where(Recipient.region.has(Region.code == region_code))
+    national = user.is_admin and not region_code
     # The live counts read recipients through the scope's own condition, not `id IN (SELECT id …)`: for a
     # national admin that is no condition at all instead of a semi-join over every family.
-    in_scope = scope.whereclause
-    national = user.is_admin and not region_code  # every family: some counts are cheaper read another way
-    d = Dashboard()
+    return Scope(query.whereclause, query.with_only_columns(Recipient.id).scalar_subquery(), national=national,
+                 few_families=not national)
 
-    # Targets per regency and budget source
+
+def _visible_regions(user: User, region_code: str) -> list[Region]:
     regions = db.session.scalars(select(Region).order_by(Region.code)).all()
-    visible_regions = {r.id for r in regions} if user.is_admin else set(user.region_ids)
+    visible = {r.id for r in regions} if user.is_admin else set(user.region_ids)
     if region_code:
-        visible_regions &= {r.id for r in regions if r.code == region_code}
-    by_region = {r.id: RegionTarget(r) for r in regions if r.id in visible_regions}
-    # The quota is a year's: count that budget year's families (the latest one unless asked).
-    # One pass over the scope gives the years and every year's counts.
+        visible &= {r.id for r in regions if r.code == region_code}
+    return [r for r in regions if r.id in visible]
+
+
+def count_targets(scope: Scope, regions: Sequence[Region], budget_year: int | None = None) -> Targets:
+    """Families per regency and budget source (APBD, APBD-P), to set against each regency's quota. The quota is a
+    year's: count that budget year's families (the latest one in scope unless `budget_year` is one of them).
+    One pass over the scope gives the years and every year's counts. `regions` may be plain values with the
+    `Region` attributes the caller reads."""
     per_year = db.session.execute(
-        select(Recipient.budget_year, Recipient.region_id, Recipient.funding_source, func.count()).where(in_scope)
-        .group_by(Recipient.budget_year, Recipient.region_id, Recipient.funding_source)).all()
-    d.budget_years = sorted({row[0] for row in per_year}, reverse=True)
-    d.budget_year = budget_year if budget_year in d.budget_years else (d.budget_years[0] if d.budget_years else None)
-    for _year, region_id, source, count in (row for row in per_year if row[0] == d.budget_year):
+        select(Recipient.budget_year, Recipient.region_id, Recipient.funding_source, func.count())
+        .where(scope.condition).group_by(Recipient.budget_year, Recipient.region_id, Recipient.funding_source)).all()
+    years = sorted({row[0] for row in per_year}, reverse=True)
+    year = budget_year if budget_year in years else (years[0] if years else None)
+    by_region = {r.id: RegionTarget(r) for r in regions}
+    for _year, region_id, source, count in (row for row in per_year if row[0] == year):
         target = by_region.get(region_id)
         if target:
             if source == "APBD":
                 target.apbd = count
             else:
                 target.apbd_p = count
-    d.targets = list(by_region.values())
+    return Targets(list(by_region.values()), year, years)
 
-    # Status distribution
-    # (one pass gives the distributed families too)
+
+# The count_* functions below fill `figures`: the scope's own ({WHOLE: figures}, one row read) or one per regency
+# ({region id: figures}, grouped by regency in the same query).
+
+def _grouping(figures: dict[int | None, Figures]) -> tuple:
+    return () if WHOLE in figures else (Recipient.region_id,)
+
+
+def _row_key(group: list) -> int | None:
+    """The `figures` key of a result row whose grouping columns are `group` (none, or the region id)."""
+    return group[0] if group else WHOLE
+
+
+def count_statuses(scope: Scope, figures: dict[int | None, Figures]) -> None:
+    """Families per status and, from the same pass, the families handed over and still in the program."""
     handed_over = Recipient.distributed_on.is_not(None)
-    counts: dict[str, int] = {}
-    for status, distributed, count in db.session.execute(
-            select(Recipient.status, handed_over, func.count()).where(in_scope).group_by(Recipient.status,
-                                                                                        handed_over)):
-        counts[status] = counts.get(status, 0) + count
+    group = _grouping(figures)
+    counts: dict[int | None, dict[str, int]] = {key: {} for key in figures}
+    for *row_group, status, distributed, count in db.session.execute(
+            select(*group, Recipient.status, handed_over, func.count()).where(scope.condition)
+            .group_by(*group, Recipient.status, handed_over)):
+        key = _row_key(row_group)
+        if key not in figures:
+            continue
+        counts[key][status] = counts[key].get(status, 0) + count
         if distributed and status not in EXITED:
-            d.distributed += count
-    d.statuses = [(s, counts.get(s, 0)) for s in lifecycle.STATUSES]
-    d.total = sum(counts.values())
+            figures[key].distributed += count
+    for key, f in figures.items():
+        f.statuses = [(s, counts[key].get(s, 0)) for s in lifecycle.STATUSES]
+        f.total = sum(counts[key].values())
 
-    # Coverage: distributed, still in the program, with an approved visit in the last 30 days
-    active = in_scope & handed_over & Recipient.status.not_in(EXITED)
-    d.covered_30d = db.session.scalar(select(func.count()).select_from(Recipient).where(
-        active, approved_since(today - dt.timedelta(days=30), few_families=not national)))
 
-    # Review backlog
-    waiting = select(func.count(), func.min(Visit.visited_at)).where(Visit.review_state == "menunggu")
-    if not national:
-        waiting = waiting.where(Visit.recipient_id.in_(ids_subquery))
-    d.backlog, d.oldest_pending = db.session.execute(waiting).one()
+def count_coverage(scope: Scope, today: dt.date, figures: dict[int | None, Figures]) -> None:
+    """Families distributed, still in the program, with an approved visit in the last 30 days."""
+    group = _grouping(figures)
+    active = scope.condition & Recipient.distributed_on.is_not(None) & Recipient.status.not_in(EXITED)
+    for *row_group, count in db.session.execute(
+            select(*group, func.count()).select_from(Recipient)
+            .where(active, approved_since(today - dt.timedelta(days=30), few_families=scope.few_families))
+            .group_by(*group)):
+        if (f := figures.get(_row_key(row_group))) is not None:
+            f.covered_30d = count
 
-    d.reach = pillars.reach(in_scope)
 
-    # Outcomes: heavier (every visit and status change in scope). Scopes of at least `cache_min_families` reuse a
-    # snapshot in the database for `cache_s`, as DHIS2 serves analytics tables: one computation a period for every
-    # worker (none at all when `flask refresh-dashboard` runs from cron); smaller scopes are always computed fresh.
+def count_backlog(scope: Scope, figures: dict[int | None, Figures]) -> None:
+    """Visits waiting for review, and the oldest of them."""
+    group = _grouping(figures)
+    waiting = select(*group, func.count(), func.min(Visit.visited_at)).where(Visit.review_state == "menunggu")
+    if group:  # the regency is the family's
+        waiting = (waiting.join_from(Visit, Recipient, Visit.recipient_id == Recipient.id).where(scope.condition)
+                   .group_by(*group))
+    elif not scope.national:
+        waiting = waiting.where(Visit.recipient_id.in_(scope.ids))
+    for *row_group, count, oldest in db.session.execute(waiting):
+        if (f := figures.get(_row_key(row_group))) is not None:
+            f.backlog, f.oldest_pending = count, oldest
+
+
+def count_reach(scope: Scope, figures: dict[int | None, Figures]) -> None:
+    """Training and the other two pillars (`pillars.reach`, one query for each entry of `figures`)."""
+    for key, f in figures.items():
+        f.reach = pillars.reach(scope.condition if key is WHOLE else scope.condition & (Recipient.region_id == key))
+
+
+def add_outcomes(d: Dashboard, scope: Scope, user: User, region_code: str, today: dt.date, followup_months,
+                 graduation_min_per_day: int, cache_s: float, cache_min_families: int) -> None:
+    """Survival, turnover, items in use, overdue visits and graduation candidates: heavier (every visit and status
+    change in scope). Scopes of at least `cache_min_families` families reuse a snapshot in the database for
+    `cache_s`, as DHIS2 serves analytics tables: one computation a period for every worker (none at all when
+    `flask refresh-dashboard` runs from cron); smaller scopes (by `d.total`) are always computed fresh."""
     key = _key("all" if user.is_admin else ",".join(map(str, sorted(user.region_ids))), region_code, today,
                followup_months, graduation_min_per_day)
     cached = cache_s > 0 and d.total >= cache_min_families
     figures = _load(key, cache_s) if cached else None
     if figures is None:
-        figures = _outcomes(ids_subquery, today, followup_months, graduation_min_per_day)
+        figures = _outcomes(scope.ids, today, followup_months, graduation_min_per_day)
         if cached:
             _store(key, figures)
     else:
@@ -173,7 +279,6 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
     d.items_counted, d.items_in_use = figures.items_counted, figures.items_in_use
     d.items_in_use_pct = round(100 * d.items_in_use / d.items_counted) if d.items_counted else None
     d.candidate_count, d.candidates = figures.candidate_count, _candidates(figures.candidates)
-    return d
 
 
 def approved_since(day: dt.date, few_families: bool = False):
