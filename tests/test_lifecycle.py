@@ -3,8 +3,10 @@
 import itertools
 
 import pytest
+from sqlalchemy import func, select, update
 
 from webapp import lifecycle
+from webapp.extensions import db
 from webapp.lifecycle import (
     CALON,
     DISALURKAN,
@@ -17,7 +19,7 @@ from webapp.lifecycle import (
     USAHA_BERJALAN,
     USAHA_KESULITAN,
 )
-from webapp.models import StatusChange
+from webapp.models import AuditEvent, Recipient, StatusChange
 
 from . import factories
 
@@ -96,3 +98,62 @@ def test_refused_change_leaves_recipient_untouched(world):
         lifecycle.advance_status(recipient, MANDIRI, world.users["mentor"])
     assert recipient.status == CALON
     assert recipient.status_changes == []
+
+
+def _saved(recipient):
+    """(status changes, audit events) stored for `recipient`."""
+    return (db.session.scalar(select(func.count()).select_from(StatusChange)
+                              .where(StatusChange.recipient_id == recipient.id)),
+            db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.object_id == recipient.id)))
+
+
+def test_change_status_saves_audits_and_commits(world):
+    supervisor = world.users["supervisor"]
+    recipient = factories.recipient(mentor=world.users["mentor"], status=USAHA_BERJALAN)
+    db.session.commit()
+    change = lifecycle.change_status(recipient, USAHA_KESULITAN, supervisor, "omzet turun",
+                                     expected_version=recipient.version)
+    db.session.rollback()  # nothing left to undo: it is committed
+    assert recipient.status == USAHA_KESULITAN and change.id is not None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.object_id == recipient.id))
+    assert (event.action, event.user_id, event.detail) == (
+        "status_change", supervisor.id, {"old": USAHA_BERJALAN, "new": USAHA_KESULITAN})
+
+
+def test_change_status_under_a_named_audit_action(world):
+    recipient = factories.recipient(mentor=world.users["mentor"], status=USAHA_BERJALAN)
+    db.session.commit()
+    lifecycle.change_status(recipient, MANDIRI, world.users["supervisor"], "stabil", audit_action="graduated")
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.object_id == recipient.id))
+    assert (event.action, event.detail) == ("graduated", {})
+
+
+def test_change_status_refuses_an_illegal_move_and_saves_nothing(world):
+    recipient = factories.recipient(mentor=world.users["mentor"], status=USAHA_BERJALAN)
+    db.session.commit()
+    with pytest.raises(lifecycle.TransitionError) as info:
+        lifecycle.change_status(recipient, KELUAR, world.users["mentor"], "  ", expected_version=recipient.version)
+    assert info.value.field == "reason" and not isinstance(info.value, lifecycle.StaleStatusError)
+    assert recipient.status == USAHA_BERJALAN and _saved(recipient) == (0, 0)
+
+
+def test_change_status_refuses_a_form_older_than_the_family(world):
+    recipient = factories.recipient(mentor=world.users["mentor"], status=USAHA_BERJALAN)
+    db.session.commit()
+    with pytest.raises(lifecycle.StaleStatusError) as info:
+        lifecycle.change_status(recipient, MANDIRI, world.users["mentor"], expected_version=recipient.version - 1)
+    assert info.value.field == "status" and "baru saja diubah orang lain" in str(info.value)
+    assert recipient.status == USAHA_BERJALAN and _saved(recipient) == (0, 0)
+
+
+def test_change_status_loses_to_a_concurrent_change(world):
+    recipient = factories.recipient(mentor=world.users["mentor"], status=USAHA_BERJALAN)
+    db.session.commit()
+    seen = recipient.version
+    with db.engine.begin() as other:  # someone else saves between the read and this change's write
+        other.execute(update(Recipient).where(Recipient.id == recipient.id)
+                      .values(status=USAHA_KESULITAN, version=Recipient.version + 1))
+    with pytest.raises(lifecycle.StaleStatusError):
+        lifecycle.change_status(recipient, MANDIRI, world.users["mentor"], expected_version=seen)
+    db.session.refresh(recipient)
+    assert recipient.status == USAHA_KESULITAN and _saved(recipient) == (0, 0)

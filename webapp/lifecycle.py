@@ -1,4 +1,5 @@
-"""The recipient (KPM) status lifecycle: one explicit transition table, and the one function that moves along it.
+"""The recipient (KPM) status lifecycle: one explicit transition table, the one function that moves along it, and
+the one that saves a person's change (optimistic lock, audit, commit).
 
 calon -> terverifikasi -> disalurkan -> usaha_berjalan <-> usaha_kesulitan -> usaha_berhenti,
 usaha_berjalan -> mandiri, and from any state to keluar or tidak_memenuhi_syarat (reason required).
@@ -9,9 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
 
 if TYPE_CHECKING:
-    from .models import Recipient, User, Visit
+    from .models import Recipient, StatusChange, User, Visit
 
 CALON = "calon"
 TERVERIFIKASI = "terverifikasi"
@@ -77,6 +79,14 @@ class TransitionError(ValueError):
         return str(self.message)
 
 
+class StaleStatusError(TransitionError):
+    """Someone else changed the family since the person looked at it: nothing was saved."""
+
+    def __init__(self):
+        super().__init__(_l("Status penerima ini baru saja diubah orang lain. Periksa status terbaru lalu pilih "
+                            "lagi."))
+
+
 def allowed_transitions(status: str) -> tuple[str, ...]:
     return TRANSITIONS.get(status, ())
 
@@ -118,4 +128,36 @@ def advance_status(recipient: Recipient, new: str, by: User | None, reason: str 
     )
     recipient.status = new
     db.session.add(change)
+    return change
+
+
+def change_status(recipient: Recipient, new: str, by: User, reason: str | None = None,
+                  expected_version: int | None = None, audit_action: str | None = None) -> StatusChange:
+    """Save a person's status change: move along the table, audit it and commit, or save nothing.
+
+    `expected_version` is the recipient's version the person saw (a form's hidden field); a different one, or a
+    concurrent change of the same recipient (StaleDataError at the flush or commit), raises StaleStatusError. An
+    illegal or incomplete change raises TransitionError (`field` and `message` for the form). Either way the
+    session is rolled back. The audit event is `status_change` with the old and new status, or `audit_action`
+    alone (the dashboard's confirmed graduation is `graduated`).
+    """
+    from . import audit
+    from .extensions import db
+
+    try:
+        if expected_version is not None and expected_version != recipient.version:
+            raise StaleStatusError()
+        change = advance_status(recipient, new, by, reason)
+        db.session.flush()
+        if audit_action:
+            audit.record(audit_action, recipient, user=by)
+        else:
+            audit.record("status_change", recipient, user=by, old=change.from_status, new=change.to_status)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleStatusError() from None
+    except TransitionError:
+        db.session.rollback()
+        raise
     return change
