@@ -190,3 +190,38 @@ def test_server_error_page_is_indonesian(app):
     response = fresh.test_client().get("/_boom_for_test")
     assert response.status_code == 500
     assert "Terjadi kesalahan" in response.get_data(as_text=True)
+
+
+def test_regions_visible_to_each_role(world):
+    from webapp.access import regions_visible_to
+    from webapp.models import Region
+
+    users = world.users
+    everything = regions_visible_to(users["admin"])
+    assert len(everything) == 10 and [r.name for r in everything] == sorted(r.name for r in everything)
+    by_code = regions_visible_to(users["admin"], order_by=Region.code)
+    assert [r.code for r in by_code] == sorted(r.code for r in everything)
+    assert [r.code for r in regions_visible_to(users["supervisor"])] == ["6472"]
+    assert [r.code for r in regions_visible_to(users["supervisor_other_region"])] == ["6471"]
+    assert [r.code for r in regions_visible_to(users["mentor"])] == ["6472"]
+    two = factories.user("supervisor", regions=[factories.region("6472"), factories.region("6401")])
+    assert [r.name for r in regions_visible_to(two)] == sorted(r.name for r in two.regions)
+    assert [r.code for r in regions_visible_to(two, order_by=Region.code)] == ["6401", "6472"]
+    assert regions_visible_to(factories.user("supervisor", regions=[])) == []
+
+
+def test_mentors_visible_to_each_role(world):
+    from webapp.access import mentors_visible_to
+    from webapp.extensions import db
+
+    users = world.users
+
+    def seen(who):
+        return set(db.session.scalars(mentors_visible_to(who)))
+
+    all_mentors = {users[k] for k in ("mentor", "mentor_same_region", "mentor_other_region")}
+    assert seen(users["admin"]) == all_mentors
+    assert seen(users["supervisor"]) == {users["mentor"], users["mentor_same_region"]}
+    assert seen(users["supervisor_other_region"]) == {users["mentor_other_region"]}
+    assert seen(users["mentor"]) == {users["mentor"]}
+    assert seen(factories.user("supervisor", regions=[])) == set()

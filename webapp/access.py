@@ -6,7 +6,7 @@ from flask import abort
 from sqlalchemy import Select, false, select, true
 
 from .extensions import db
-from .models import OtherAssistance, Photo, Recipient, TrainingSession, User, Visit
+from .models import OtherAssistance, Photo, Recipient, Region, TrainingSession, User, Visit
 
 
 def _recipient_scope(user: User):
@@ -24,6 +24,30 @@ def _recipient_scope(user: User):
 def recipients_visible_to(user: User) -> Select[tuple[Recipient]]:
     """A query of the recipients `user` may see: a mentor their own, a supervisor their regions, an admin all."""
     return select(Recipient).where(_recipient_scope(user))
+
+
+def regions_visible_to(user: User, order_by=Region.name) -> list[Region]:
+    """The regencies `user` works in: every regency for an admin, their own for a supervisor or mentor; ordered by
+    `order_by` (Region.name for drop-downs, Region.code where the code leads, as in export file names)."""
+    query = select(Region).order_by(order_by, Region.id)
+    if not user.is_admin:
+        region_ids = user.region_ids
+        query = query.where(Region.id.in_(region_ids) if region_ids else false())
+    return list(db.session.scalars(query))
+
+
+def mentors_visible_to(user: User) -> Select[tuple[User]]:
+    """A query of the mentors `user` may see: all for an admin, those sharing a regency with a supervisor, only
+    themself for a mentor."""
+    query = select(User).where(User.role == "mentor")
+    if user.is_admin:
+        return query
+    if user.is_supervisor:
+        region_ids = user.region_ids
+        return query.where(User.regions.any(Region.id.in_(region_ids))) if region_ids else query.where(false())
+    if user.is_mentor:
+        return query.where(User.id == user.id)
+    return query.where(false())
 
 
 def can_see_recipient(user: User, recipient: Recipient) -> bool:

@@ -24,7 +24,7 @@ from . import lifecycle, outcomes, pillars, timeline, visit_kinds
 from .extensions import db
 from .importing import HEADER_LABELS, Preview, error_rows
 from .localtime import to_wita
-from .models import EvidenceFlag, Photo, Recipient, Region, StatusChange, User, Visit, user_regions
+from .models import EvidenceFlag, Photo, Recipient, Region, StatusChange, User, Visit
 
 CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -236,13 +236,6 @@ def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_yea
 
 def _grouped(query: Select) -> dict[tuple[Any, Any], int]:
     return {(a, b): n for a, b, n in db.session.execute(query)}
-
-
-def regions_in_scope(user: User) -> list[Region]:
-    query = select(Region).order_by(Region.code)
-    if not user.is_admin:
-        query = query.where(Region.id.in_(select(user_regions.c.region_id).where(user_regions.c.user_id == user.id)))
-    return list(db.session.scalars(query))
 
 
 def import_errors(preview: Preview, stem: str) -> Export:

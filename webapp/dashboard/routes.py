@@ -7,10 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, lifecycle, outcomes
-from ..access import get_recipient_for, require_role
+from ..access import get_recipient_for, regions_visible_to, require_role
 from ..extensions import db
 from ..models import Region
-from ..supervision.filters import scope_regions
 from . import bp
 
 
@@ -22,7 +21,7 @@ def _reach_counts(reach):
 def _dashboard_context() -> dict:
     """The figures for the user's scope, optionally one regency (`?region=CODE`), and the helpers the charts use."""
     require_role(current_user, "admin", "supervisor")
-    regions = scope_regions(current_user)
+    regions = regions_visible_to(current_user)
     region = request.args.get("region", "")
     region = region if region in {r.code for r in regions} else ""
     data = outcomes.build(current_user, dt.date.today(), current_app.config["FOLLOWUP_MONTHS"], region,

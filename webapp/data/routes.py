@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import areas, audit, exporting, importing
-from ..access import recipients_visible_to, require_role
+from ..access import recipients_visible_to, regions_visible_to, require_role
 from ..extensions import db
 from ..models import Recipient, Region
 from ..rendering import render
@@ -33,7 +33,7 @@ def _region_filter(regions: list[Region]) -> Region | None:
 def index():
     """Downloads (recipients, visits, status history, summary), the printable report and, for admins, the import."""
     require_role(current_user, "admin", "supervisor")
-    regions = exporting.regions_in_scope(current_user)
+    regions = regions_visible_to(current_user, order_by=Region.code)
     return render("data/index.html", "data/index.html", regions=regions, region=_region_filter(regions),
                   exports=EXPORTS)
 
@@ -45,7 +45,7 @@ def export(kind: str, fmt: str):
     require_role(current_user, "admin", "supervisor")
     if fmt not in EXPORTS.get(kind, ()):
         abort(404)
-    regions = exporting.regions_in_scope(current_user)
+    regions = regions_visible_to(current_user, order_by=Region.code)
     region = _region_filter(regions)
     scope = recipients_visible_to(current_user)
     if region is not None:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, lifecycle
-from ..access import get_assistance_for, get_recipient_for, recipients_visible_to
+from ..access import get_assistance_for, get_recipient_for, recipients_visible_to, regions_visible_to
 from ..extensions import db
 from ..formtools import add_error
 from ..models import OtherAssistance, Recipient, Region
@@ -41,10 +41,8 @@ def index():
             query = query.where(contains(Recipient.name, needle))
     if filters["status"]:
         query = query.where(Recipient.status == filters["status"])
-    regions = [] if current_user.is_mentor else (
-        db.session.scalars(db.select(Region).order_by(Region.name)).all() if current_user.is_admin
-        else current_user.regions
-    )
+    # Mentors see only their own families: no regency filter for them.
+    regions = [] if current_user.is_mentor else regions_visible_to(current_user)
     if filters["region"] and filters["region"] in {r.code for r in regions}:
         query = query.join(Recipient.region).where(Region.code == filters["region"])
     else:

@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import Request
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func
 from sqlalchemy.orm import load_only
 
+from ..access import mentors_visible_to
 from ..extensions import db
 from ..localtime import day_start
 from ..models import FLAG_CODES, EvidenceFlag, Recipient, Region, User, Visit
@@ -39,32 +40,15 @@ def _date(value: str | None) -> dt.date | None:
     return day if day and 1900 <= day.year <= 2999 else None
 
 
-def scope_regions(user: User) -> list[Region]:
-    if user.is_admin:
-        return list(db.session.scalars(select(Region).order_by(Region.name)))
-    return list(user.regions)
-
-
 # Above this many mentors in scope (national scale) the mentor drop-down waits for a regency to be chosen:
 # a list of thousands of names is neither usable on a phone nor cheap to build on every page.
 MENTOR_OPTIONS_MAX = 300
 
 
-def _mentors_query(user: User) -> Select:
-    query = select(User).where(User.role == "mentor")
-    if not user.is_admin:
-        query = query.where(User.regions.any(Region.id.in_(user.region_ids or [-1])))
-    return query
-
-
-def scope_mentors(user: User) -> list[User]:
-    return list(db.session.scalars(_mentors_query(user).order_by(User.full_name)))
-
-
 def mentor_options(user: User, region: str = "") -> list[User] | None:
     """The mentors to offer in the filter: the chosen regency's, or everyone in scope when there are at most
     MENTOR_OPTIONS_MAX; None when a regency must be chosen first."""
-    query = _mentors_query(user)
+    query = mentors_visible_to(user)
     if region:
         query = query.where(User.regions.any(Region.code == region))
     elif db.session.scalar(query.with_only_columns(func.count(User.id))) > MENTOR_OPTIONS_MAX:

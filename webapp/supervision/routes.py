@@ -18,13 +18,13 @@ from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
 from .. import exporting, review
-from ..access import get_visit_for, require_role, visits_visible_to
+from ..access import get_visit_for, mentors_visible_to, regions_visible_to, require_role, visits_visible_to
 from ..extensions import db
 from ..formtools import add_error
-from ..models import Visit
+from ..models import User, Visit
 from ..rendering import render, wants_fragment
 from . import activity, bp, mapdata
-from .filters import apply, read_filters, scope_mentors, scope_regions
+from .filters import apply, read_filters
 from .forms import DecisionForm
 
 PER_PAGE = 10
@@ -33,7 +33,7 @@ LATEST_ON_MAP_PAGE = 200
 
 def _scope():
     require_role(current_user, "supervisor", "admin")
-    regions = scope_regions(current_user)
+    regions = regions_visible_to(current_user)
     filters, mentors = read_filters(request, current_user, regions)
     return regions, mentors, filters
 
@@ -150,7 +150,8 @@ def mentors_view():
     """Mentor activity: visits a week, approval and flag rates, overdue families, approved visits a month."""
     regions, mentors, filters = _scope()
     month = activity.parse_month(request.args.get("bulan"), dt.date.today())
-    rows = activity.mentor_rows(current_user, scope_mentors(current_user), filters, dt.date.today(), month,
+    in_scope = db.session.scalars(mentors_visible_to(current_user).order_by(User.full_name)).all()
+    rows = activity.mentor_rows(current_user, in_scope, filters, dt.date.today(), month,
                                 current_app.config["FOLLOWUP_MONTHS"])
     if request.args.get("format") == "csv":
         return _activity_csv(rows, month)

@@ -8,12 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import audit, lifecycle
-from ..access import get_training_for, require_role, trainings_visible_to
+from ..access import get_training_for, regions_visible_to, require_role, trainings_visible_to
 from ..extensions import db
 from ..formtools import as_choices
 from ..models import Recipient, TrainingSession, training_attendance
 from ..rendering import render
-from ..supervision.filters import scope_regions
 from . import bp
 from .forms import TrainingForm
 
@@ -45,14 +44,14 @@ def _index_page(form: TrainingForm, status: int = 200):
 def index():
     """Business-management training sessions in the user's regions, newest first, with a form for a new one."""
     require_role(current_user, "admin", "supervisor")
-    return _index_page(_form(scope_regions(current_user), formdata=None))
+    return _index_page(_form(regions_visible_to(current_user), formdata=None))
 
 
 @bp.post("/")
 @login_required
 def create():
     require_role(current_user, "admin", "supervisor")
-    regions = scope_regions(current_user)
+    regions = regions_visible_to(current_user)
     form = _form(regions, formdata=request.form)
     if not form.validate_on_submit():
         if not form.errors:
