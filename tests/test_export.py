@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import delete, select
 
-from webapp import areas, exporting, importing
+from webapp import areas, exporting, importing, outcomes
 from webapp.extensions import db
 from webapp.models import AuditEvent, Recipient, StatusChange
 
@@ -151,19 +151,54 @@ def test_summary_matches_a_hand_count(client, world):
     assert len(rows) == 2  # the supervisor's one regency
     row = dict(zip(rows[0], rows[1], strict=True))
     # 4 families in Samarinda: own + same_region (usaha_berjalan, APBD) and the two extra
-    assert (row["Tahun Anggaran"], row["Kode"], row["Target"], row["APBD"], row["APBD-P"], row["Jumlah"]) == (
-        "2025", "6472", "168", "3", "1", "4")
+    assert (row["Tahun Anggaran (Target & Realisasi)"], row["Kode"], row["Target"], row["APBD"], row["APBD-P"],
+            row["Jumlah"]) == ("2025", "6472", "168", "3", "1", "4")
     assert (row["Calon penerima"], row["Usaha berjalan"]) == ("1", "3")
     assert (row["Disalurkan (aktif)"], row["Dikunjungi & Disetujui 30 Hari"], row["% Cakupan"]) == ("2", "1", "50")
     assert row["Menunggu Diperiksa"] == "1"
     assert (row["Ikut Pelatihan"], row["Pilar 1 (BLT/Sembako/PKH)"], row["Pilar 3 (Rumah/Sanitasi/Air)"]) == (
         "1", "1", "0")
-    factories.recipient(smd, budget_year=2026)  # a new year's list: its own summary
+    factories.recipient(smd, budget_year=2026)  # a new year's list: its own targets, as on the dashboard ...
     db.session.commit()
-    latest = _csv(client.get("/data/ekspor/ringkasan.csv"))
-    assert dict(zip(latest[0], latest[1], strict=True))["Jumlah"] == "1"
-    earlier = _csv(client.get("/data/ekspor/ringkasan.csv?tahun=2025"))
-    assert dict(zip(earlier[0], earlier[1], strict=True))["Jumlah"] == "4"
+    latest = dict(zip(*_csv(client.get("/data/ekspor/ringkasan.csv")), strict=True))
+    assert (latest["Tahun Anggaran (Target & Realisasi)"], latest["APBD"], latest["Jumlah"]) == ("2026", "1", "1")
+    earlier = dict(zip(*_csv(client.get("/data/ekspor/ringkasan.csv?tahun=2025")), strict=True))
+    assert (earlier["Tahun Anggaran (Target & Realisasi)"], earlier["Jumlah"]) == ("2025", "4")
+    # ... while the other figures count every family in scope, whatever its budget year
+    for summary in (latest, earlier):
+        assert (summary["Calon penerima"], summary["Usaha berjalan"], summary["Disalurkan (aktif)"],
+                summary["Dikunjungi & Disetujui 30 Hari"], summary["Menunggu Diperiksa"]) == ("1", "4", "2", "1", "1")
+        assert (summary["Ikut Pelatihan"], summary["Pilar 1 (BLT/Sembako/PKH)"]) == ("1", "1")
+
+
+@pytest.mark.parametrize(("role", "query"), [("supervisor", ""), ("admin", ""), ("admin", "?region=6472&tahun=2025")])
+def test_summary_shows_the_dashboards_figures(client, world, role, query):
+    """The export and the dashboard count with the same functions: every regency's row has the targets of the
+    dashboard of the same scope (one budget year) and the other figures of the dashboard narrowed to that regency
+    (every budget year)."""
+    smd, other = world.recipients["own"].region, world.recipients["other_region"]
+    world.recipients["own"].distributed_on = dt.date(2026, 5, 1)
+    factories.visit(world.recipients["own"], review_state="disetujui",
+                    visited_at=dt.datetime.combine(dt.date.today(), dt.time(1, 0)))
+    factories.visit(other, review_state="menunggu")
+    factories.recipient(smd, budget_year=2026, status="calon", funding_source="APBD-P")
+    factories.recipient(other.region, budget_year=2024, status="keluar", distributed_on=dt.date(2024, 3, 1))
+    factories.assistance(other, "rtlh")
+    db.session.commit()
+    user = world.users[role]
+    login(client, user.username)
+    rows = _csv(client.get(f"/data/ekspor/ringkasan.csv{query}"))
+    assert len(rows) > 1
+    asked = dict(item.split("=") for item in query.lstrip("?").split("&") if item)
+    months, year = (1, 3, 6, 12), int(asked["tahun"]) if "tahun" in asked else None
+    whole = outcomes.build(user, dt.date.today(), months, asked.get("region", ""), budget_year=year)
+    assert [r[1] for r in rows[1:]] == [t.region.code for t in whole.targets]
+    for values, target in zip(rows[1:], whole.targets, strict=True):
+        d = outcomes.build(user, dt.date.today(), months, target.region.code)
+        expected = [whole.budget_year, target.region.code, target.region.full_name, target.region.quota, target.apbd,
+                    target.apbd_p, target.total, target.pct, *[n for _s, n in d.statuses], d.distributed,
+                    d.covered_30d, d.coverage_pct, d.backlog, d.reach.trained, d.reach.pillar_1, d.reach.pillar_3]
+        assert values == ["" if v is None else str(v) for v in expected], target.region.code
 
 
 def test_round_trip_export_then_import_into_an_empty_database(client, world, tmp_path):

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
-from . import lifecycle, outcomes, pillars, timeline, visit_kinds
+from . import lifecycle, outcomes, timeline, visit_kinds
 from .extensions import db
 from .importing import HEADER_LABELS, Preview, error_rows
 from .localtime import to_wita
@@ -193,49 +193,28 @@ class RegionRow:
 
 
 def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_year: int | None = None) -> Export:
-    """One row per regency: target, realisation by budget, status counts, coverage, backlog and other pillars,
-    for the families of one budget year (the quota is a year's)."""
-    headers = ["Tahun Anggaran", "Kode", "Kabupaten/Kota", "Target", "APBD", "APBD-P", "Jumlah", "% Target",
-               *[lifecycle.status_label(s) for s in lifecycle.STATUSES], "Disalurkan (aktif)",
+    """One row per regency with the dashboard's figures (`outcomes.region_figures`, the same scope): target and
+    realisation by budget source for one budget year (the quota is a year's); status counts, coverage, backlog
+    and the other pillars over every family in scope, whatever its budget year."""
+    headers = ["Tahun Anggaran (Target & Realisasi)", "Kode", "Kabupaten/Kota", "Target", "APBD", "APBD-P",
+               "Jumlah", "% Target", *[lifecycle.status_label(s) for s in lifecycle.STATUSES], "Disalurkan (aktif)",
                "Dikunjungi & Disetujui 30 Hari", "% Cakupan", "Menunggu Diperiksa", "Ikut Pelatihan",
                "Pilar 1 (BLT/Sembako/PKH)", "Pilar 3 (Rumah/Sanitasi/Air)"]
 
     plain = [RegionRow(r.id, r.code, r.full_name, r.quota) for r in regions]
 
     def rows():
-        region_ids = [r.id for r in plain]
-        in_scope = Recipient.id.in_(scope_ids) & Recipient.region_id.in_(region_ids)
-        if budget_year is not None:
-            in_scope = in_scope & (Recipient.budget_year == budget_year)
-        funding = _grouped(select(Recipient.region_id, Recipient.funding_source, func.count()).where(in_scope)
-                           .group_by(Recipient.region_id, Recipient.funding_source))
-        statuses = _grouped(select(Recipient.region_id, Recipient.status, func.count()).where(in_scope)
-                            .group_by(Recipient.region_id, Recipient.status))
-        active = in_scope & Recipient.distributed_on.is_not(None) & Recipient.status.not_in(lifecycle.EXITS)
-        distributed = dict(db.session.execute(select(Recipient.region_id, func.count()).where(active)
-                                              .group_by(Recipient.region_id)).all())
-        approved_recently = outcomes.approved_since(today - dt.timedelta(days=30))
-        covered = dict(db.session.execute(select(Recipient.region_id, func.count()).where(active, approved_recently)
-                                          .group_by(Recipient.region_id)).all())
-        backlog = dict(db.session.execute(
-            select(Recipient.region_id, func.count(Visit.id)).join(Visit, Visit.recipient_id == Recipient.id)
-            .where(in_scope, Visit.review_state == "menunggu").group_by(Recipient.region_id)).all())
-        for region in plain:
-            reach = pillars.reach(in_scope & (Recipient.region_id == region.id))
-            apbd, apbd_p = funding.get((region.id, "APBD"), 0), funding.get((region.id, "APBD-P"), 0)
-            total = apbd + apbd_p
-            n_distributed, n_covered = distributed.get(region.id, 0), covered.get(region.id, 0)
-            yield [budget_year, region.code, region.full_name, region.quota, apbd, apbd_p, total,
-                   round(100 * total / region.quota) if region.quota else None,
-                   *[statuses.get((region.id, s), 0) for s in lifecycle.STATUSES], n_distributed, n_covered,
-                   round(100 * n_covered / n_distributed) if n_distributed else None, backlog.get(region.id, 0),
-                   reach.trained, reach.pillar_1, reach.pillar_3]
+        # One regency: probe its families' own visits; more: read the recent approvals once (`approved_since`).
+        scope = outcomes.Scope(Recipient.id.in_(scope_ids) & Recipient.region_id.in_([r.id for r in plain]),
+                               scope_ids, few_families=len(plain) == 1)
+        year, figures = outcomes.region_figures(scope, plain, today, budget_year)
+        for target, f in figures:
+            region = target.region
+            yield [year, region.code, region.full_name, region.quota, target.apbd, target.apbd_p, target.total,
+                   target.pct, *[n for _status, n in f.statuses], f.distributed, f.covered_30d, f.coverage_pct,
+                   f.backlog, f.reach.trained, f.reach.pillar_1, f.reach.pillar_3]
 
     return Export("ringkasan-kabupaten-kota", headers, rows)
-
-
-def _grouped(query: Select) -> dict[tuple[Any, Any], int]:
-    return {(a, b): n for a, b, n in db.session.execute(query)}
 
 
 def import_errors(preview: Preview, stem: str) -> Export:
