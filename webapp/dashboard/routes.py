@@ -4,7 +4,6 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, lifecycle, outcomes
 from ..access import get_recipient_for, regions_visible_to, require_role
@@ -91,17 +90,13 @@ def graduate(recipient_id: int):
     require_role(current_user, "admin", "supervisor")
     recipient = get_recipient_for(current_user, recipient_id, write=True)
     try:
-        lifecycle.advance_status(recipient, lifecycle.MANDIRI, current_user._get_current_object(),
-                                 _("Graduasi dikonfirmasi dari dasbor: usaha berjalan stabil."))
-        db.session.flush()
-        audit.record("graduated", recipient)
-        db.session.commit()
-    except lifecycle.TransitionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    except StaleDataError:
-        db.session.rollback()
+        lifecycle.change_status(recipient, lifecycle.MANDIRI, current_user._get_current_object(),
+                                _("Graduasi dikonfirmasi dari dasbor: usaha berjalan stabil."),
+                                audit_action="graduated")
+    except lifecycle.StaleStatusError:
         flash(_("Status keluarga ini baru saja diubah orang lain. Periksa lagi."), "error")
+    except lifecycle.TransitionError as exc:
+        flash(str(exc), "error")
     else:
         flash(_("%(name)s kini berstatus Mandiri.", name=recipient.name), "ok")
     return redirect(url_for("dashboard.index"), code=303)

@@ -4,7 +4,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, lifecycle
 from ..access import get_assistance_for, get_recipient_for, recipients_visible_to, regions_visible_to
@@ -77,22 +76,15 @@ def change_status(recipient_id: int):
     form.set_choices(recipient.status)
     if form.validate_on_submit():
         try:
-            if form.version.data != recipient.version:
-                raise StaleDataError()
-            change = lifecycle.advance_status(recipient, form.status.data, current_user, form.reason.data)
-            db.session.flush()
-            audit.record("status_change", recipient, old=change.from_status, new=change.to_status)
-            db.session.commit()
-        except lifecycle.TransitionError as exc:
-            db.session.rollback()
-            add_error(getattr(form, exc.field), exc)
-        except StaleDataError:
-            db.session.rollback()
+            lifecycle.change_status(recipient, form.status.data, current_user._get_current_object(),
+                                    form.reason.data, expected_version=form.version.data)
+        except lifecycle.StaleStatusError as exc:
             recipient = get_recipient_for(current_user, recipient_id, write=True)
             form = StatusChangeForm(formdata=None, version=recipient.version, reason=form.reason.data)
             form.set_choices(recipient.status)
-            add_error(form.status, _("Status penerima ini baru saja diubah orang lain. Periksa status terbaru "
-                                     "lalu pilih lagi."))
+            add_error(form.status, exc)
+        except lifecycle.TransitionError as exc:
+            add_error(getattr(form, exc.field), exc)
         else:
             if request.htmx:
                 return render("recipients/detail.html", "recipients/_status_panel.html",
