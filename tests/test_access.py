@@ -35,10 +35,10 @@ def _supervisors(status):
 
 # endpoint -> (method, url builder, {role: expected status})
 ROUTES = {
-    "views.home": ("GET", lambda w: "/", _everyone(302)),
-    "views.help": ("GET", lambda w: "/bantuan", _everyone(200)),
+    "home.index": ("GET", lambda w: "/", _everyone(302)),
+    "home.help": ("GET", lambda w: "/bantuan", _everyone(200)),
     "auth.profile": ("GET", lambda w: "/auth/akun", _everyone(200)),
-    "views.healthz": ("GET", lambda w: "/healthz", _everyone(200, anonymous=200)),
+    "home.healthz": ("GET", lambda w: "/healthz", _everyone(200, anonymous=200)),
     "auth.login": ("GET", lambda w: "/auth/login", _everyone(302, anonymous=200)),
     "auth.logout": ("POST", lambda w: "/auth/logout", _everyone(302, anonymous=302)),
     "recipients.index": ("GET", lambda w: "/penerima/", _everyone(200)),

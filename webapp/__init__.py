@@ -73,7 +73,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = None  # the login page says enough
     login_manager.session_protection = "basic"  # "strong" would log mentors out whenever their mobile IP changes
 
-    from . import admin, assets, auth, dashboard, data, errors, pwa, recipients, supervision, training, views, visits
+    from . import (
+        admin,
+        assets,
+        auth,
+        dashboard,
+        data,
+        errors,
+        home,
+        pwa,
+        recipients,
+        supervision,
+        template_helpers,
+        training,
+        visits,
+    )
     from .cli import register_cli
 
     assets.init_app(app)
@@ -86,10 +100,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(training.bp)
     app.register_blueprint(data.bp)
-    app.register_blueprint(views.bp)
+    app.register_blueprint(home.bp)
     errors.register(app)
     register_cli(app)
-    views.register_template_helpers(app)
+    template_helpers.register_template_helpers(app)
 
     csp = content_security_policy(app.config["MAP_TILE_URL"])
 

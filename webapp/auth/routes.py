@@ -32,7 +32,7 @@ def safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("views.home")
+    return url_for("home.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

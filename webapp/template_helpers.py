@@ -1,59 +1,19 @@
-"""Pages that belong to no single area (home redirect, health check) and template helpers."""
+"""Template filters and globals: dates in WITA, Indonesian numbers, and the labels of stored codes.
+
+Labels come from the domain modules that own each vocabulary; this module only makes them available to templates.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 import uuid
-from pathlib import Path
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, url_for
+from flask import Flask
 from flask_babel import format_date, format_decimal, get_locale
-from flask_login import current_user, login_required
-from sqlalchemy import text
 
 from . import integrity, lifecycle, localtime, pillars, review, timeline, visit_kinds
-from .extensions import db
 from .models import FLAG_CODES
 from .schedule import haversine_km
-
-bp = Blueprint("views", __name__)
-
-
-@bp.get("/")
-@login_required
-def home():
-    """Each role starts where its work is: mentors at their visit list, supervisors and admins at the queue."""
-    return redirect(url_for("visits.home" if current_user.is_mentor else "review.queue"))
-
-
-@bp.get("/bantuan")
-@login_required
-def help():
-    """Short help for mentors: photos that pass review, what each flag means, working offline."""
-    return render_template("help.html", flags=integrity.flag_help(integrity.Thresholds.from_config(current_app.config)))
-
-
-@bp.get("/healthz")
-def healthz():
-    """For load balancers and uptime checks: the database answers and the photo store takes writes."""
-    checks = {}
-    try:
-        db.session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception:  # noqa: BLE001 - any failure means "not healthy", reported, not raised
-        db.session.rollback()
-        checks["database"] = "error"
-    try:
-        folder = Path(current_app.config["UPLOAD_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".healthz-"):
-            pass
-        checks["uploads"] = "ok"
-    except OSError:
-        checks["uploads"] = "error"
-    healthy = all(v == "ok" for v in checks.values())
-    return {"status": "ok" if healthy else "error", **checks}, 200 if healthy else 503
 
 
 def _distance_to_business(visit) -> str | None:
