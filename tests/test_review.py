@@ -8,7 +8,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
-from webapp import review
+from webapp import decisions
 from webapp.demo import demo_photo
 from webapp.extensions import db
 from webapp.models import ReviewDecision, Visit
@@ -68,7 +68,7 @@ def _mentor_options(html: str) -> list[str]:
 
 
 def test_mentor_filter_follows_the_chosen_regency(login_as, world, monkeypatch):
-    from webapp.supervision import filters
+    from webapp.review import filters
 
     client = login_as("admin")
     smd = {str(world.users[k].id) for k in ("mentor", "mentor_same_region")}
@@ -154,8 +154,8 @@ def test_concurrent_decisions_on_the_same_round_keep_the_first(world, pending):
     db.session.expire_all()
     pending_copy = db.session.get(Visit, pending.id)
     pending_copy.review_state = "menunggu"  # what this reviewer's stale page believed
-    with pytest.raises(review.AlreadyDecided) as info:
-        review.decide(pending_copy, world.users["supervisor"], "disetujui", None, 1)
+    with pytest.raises(decisions.AlreadyDecided) as info:
+        decisions.decide(pending_copy, world.users["supervisor"], "disetujui", None, 1)
     assert info.value.decision.decision == "ditolak"
     db.session.expire_all()
     assert db.session.get(Visit, pending.id).review_state == "ditolak"
@@ -261,7 +261,7 @@ def test_map_page_lists_latest_visits_and_loads_points_for_the_area(login_as, wo
 
 
 def test_map_points_are_capped_and_say_so(login_as, world, pending, monkeypatch):
-    from webapp.supervision import mapdata
+    from webapp.review import mapdata
 
     monkeypatch.setattr(mapdata, "LIMIT", 0)
     world.recipients["own"].business_lat, world.recipients["own"].business_lon = -0.5, 117.15
@@ -296,8 +296,8 @@ def test_mentor_activity_csv_neutralises_formulas(login_as, world):
 
 
 def test_nobody_approves_their_own_visit(world, pending):
-    with pytest.raises(review.DecisionError, match="orang lain"):
-        review.decide(pending, world.users["mentor"], "disetujui", None, 1)
+    with pytest.raises(decisions.DecisionError, match="orang lain"):
+        decisions.decide(pending, world.users["mentor"], "disetujui", None, 1)
     db.session.refresh(pending)
     assert pending.review_state == "menunggu"
 

@@ -76,7 +76,7 @@ PAYLOADS = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "ja
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_free_text_is_rendered_inert_everywhere(app, login_as, world, payload):
     """A mentor's notes, a reason, a supervisor's note and a family's own data shown on every page."""
-    from webapp import lifecycle, review
+    from webapp import decisions, lifecycle
 
     own = world.recipients["own"]
     own.business_description = payload
@@ -85,7 +85,7 @@ def test_free_text_is_rendered_inert_everywhere(app, login_as, world, payload):
                                           "problems": [payload], "items": {payload: payload}})
     lifecycle.advance_status(own, "usaha_kesulitan", world.users["mentor"], payload)
     db.session.commit()
-    review.decide(visit, world.users["supervisor"], "perbaikan", payload, 1)
+    decisions.decide(visit, world.users["supervisor"], "perbaikan", payload, 1)
     for who, url in (("supervisor", f"/penerima/{own.id}"), ("mentor", "/kunjungan/"),
                      ("mentor", f"/kunjungan/{visit.id}/perbaiki")):
         client = login_as(who)

@@ -83,7 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         home,
         pwa,
         recipients,
-        supervision,
+        review,
         template_helpers,
         training,
         visits,
@@ -94,7 +94,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(recipients.bp)
     app.register_blueprint(visits.bp)
-    app.register_blueprint(supervision.bp)
+    app.register_blueprint(review.bp)
     app.register_blueprint(pwa.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(dashboard.bp)

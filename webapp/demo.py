@@ -16,7 +16,7 @@ from PIL import ExifTags, Image, ImageDraw, ImageFont
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from . import areas, integrity, lifecycle, photos, recording, schedule
+from . import areas, integrity, lifecycle, photos, recording, review_states, schedule
 from .extensions import db
 from .models import (
     OtherAssistance,
@@ -37,27 +37,127 @@ MENTORS_PER_REGION = 3
 SEED_NOW = dt.datetime(2026, 11, 25)  # demo histories end here, so the data reads the same on any day
 
 MALE_NAMES = [
-    "Ahmad", "Budi", "Rahmat", "Agus", "Slamet", "Hendra", "Yusuf", "Syahrani", "Andi", "Muhammad", "Fajar",
-    "Rudi", "Sugianto", "Irwan", "Darmawan", "Jumadi", "Arifin", "Hasanuddin", "Usman", "Gusti", "Lukas",
-    "Petrus", "Markus", "Daeng", "Baharuddin", "Saipul", "Taufik", "Wahyu", "Imam", "Samsul",
+    "Ahmad",
+    "Budi",
+    "Rahmat",
+    "Agus",
+    "Slamet",
+    "Hendra",
+    "Yusuf",
+    "Syahrani",
+    "Andi",
+    "Muhammad",
+    "Fajar",
+    "Rudi",
+    "Sugianto",
+    "Irwan",
+    "Darmawan",
+    "Jumadi",
+    "Arifin",
+    "Hasanuddin",
+    "Usman",
+    "Gusti",
+    "Lukas",
+    "Petrus",
+    "Markus",
+    "Daeng",
+    "Baharuddin",
+    "Saipul",
+    "Taufik",
+    "Wahyu",
+    "Imam",
+    "Samsul",
 ]
 FEMALE_NAMES = [
-    "Siti", "Nurhayati", "Sri", "Rahmawati", "Dewi", "Aminah", "Fatimah", "Yuliani", "Hasnah", "Masitah",
-    "Rosmini", "Nurul", "Wulan", "Endang", "Rina", "Hartini", "Suriani", "Marlina", "Maria", "Yohana",
-    "Asmah", "Kartini", "Lestari", "Halimah", "Jamilah", "Zainab", "Norhayati", "Salmah", "Rusmini", "Ani",
+    "Siti",
+    "Nurhayati",
+    "Sri",
+    "Rahmawati",
+    "Dewi",
+    "Aminah",
+    "Fatimah",
+    "Yuliani",
+    "Hasnah",
+    "Masitah",
+    "Rosmini",
+    "Nurul",
+    "Wulan",
+    "Endang",
+    "Rina",
+    "Hartini",
+    "Suriani",
+    "Marlina",
+    "Maria",
+    "Yohana",
+    "Asmah",
+    "Kartini",
+    "Lestari",
+    "Halimah",
+    "Jamilah",
+    "Zainab",
+    "Norhayati",
+    "Salmah",
+    "Rusmini",
+    "Ani",
 ]
 FAMILY_NAMES = [
-    "Saputra", "Hidayat", "Setiawan", "Wijaya", "Syahrir", "Rahman", "Nugroho", "Pratama", "Kurniawan",
-    "Hamzah", "Ramli", "Jaya", "Lawing", "Ingan", "Hakim", "Salim", "Sulaiman", "Aripin", "Mulyadi", "Santoso",
-    "Iskandar", "Gani", "Anwar", "Tulung", "Daud", "Kadir", "Lahang", "Mahmud", "Effendi", "Noor",
+    "Saputra",
+    "Hidayat",
+    "Setiawan",
+    "Wijaya",
+    "Syahrir",
+    "Rahman",
+    "Nugroho",
+    "Pratama",
+    "Kurniawan",
+    "Hamzah",
+    "Ramli",
+    "Jaya",
+    "Lawing",
+    "Ingan",
+    "Hakim",
+    "Salim",
+    "Sulaiman",
+    "Aripin",
+    "Mulyadi",
+    "Santoso",
+    "Iskandar",
+    "Gani",
+    "Anwar",
+    "Tulung",
+    "Daud",
+    "Kadir",
+    "Lahang",
+    "Mahmud",
+    "Effendi",
+    "Noor",
 ]
-STREETS = ["Jl. Merdeka", "Jl. Pahlawan", "Jl. Mulawarman", "Jl. Gajah Mada", "Jl. Sungai", "Gg. Mawar",
-           "Jl. Poros", "Jl. Pelabuhan", "RT 05", "Jl. Kesuma Bangsa", "Jl. Anggrek", "Jl. Cendana"]
+STREETS = [
+    "Jl. Merdeka",
+    "Jl. Pahlawan",
+    "Jl. Mulawarman",
+    "Jl. Gajah Mada",
+    "Jl. Sungai",
+    "Gg. Mawar",
+    "Jl. Poros",
+    "Jl. Pelabuhan",
+    "RT 05",
+    "Jl. Kesuma Bangsa",
+    "Jl. Anggrek",
+    "Jl. Cendana",
+]
 
 # Business types and the in-kind package each one gets (docs/DOMAIN.md: goods, never cash).
 PACKAGES: dict[str, list[str]] = {
-    "Gorengan": ["Tepung terigu 10 kg", "Minyak goreng 10 L", "Kompor gas", "Tabung gas 3 kg", "Wajan",
-                 "Sutil", "Etalase kecil"],
+    "Gorengan": [
+        "Tepung terigu 10 kg",
+        "Minyak goreng 10 L",
+        "Kompor gas",
+        "Tabung gas 3 kg",
+        "Wajan",
+        "Sutil",
+        "Etalase kecil",
+    ],
     "Warung sembako": ["Rak barang", "Timbangan", "Beras 50 kg", "Minyak goreng 10 L", "Gula 10 kg", "Etalase"],
     "Jahit pakaian": ["Mesin jahit", "Mesin obras", "Gunting kain", "Meteran", "Benang dan jarum"],
     "Pangkas rambut": ["Kursi cukur", "Mesin cukur", "Gunting rambut", "Cermin besar", "Handuk"],
@@ -71,8 +171,14 @@ PACKAGES: dict[str, list[str]] = {
 
 # Share of families at each status by late 2026 (the 2025 cohort, mostly a year past distribution).
 STATUS_WEIGHTS = {
-    lifecycle.CALON: 3, lifecycle.TERVERIFIKASI: 4, lifecycle.DISALURKAN: 8, lifecycle.USAHA_BERJALAN: 52,
-    lifecycle.USAHA_KESULITAN: 14, lifecycle.USAHA_BERHENTI: 5, lifecycle.MANDIRI: 8, lifecycle.KELUAR: 4,
+    lifecycle.CALON: 3,
+    lifecycle.TERVERIFIKASI: 4,
+    lifecycle.DISALURKAN: 8,
+    lifecycle.USAHA_BERJALAN: 52,
+    lifecycle.USAHA_KESULITAN: 14,
+    lifecycle.USAHA_BERHENTI: 5,
+    lifecycle.MANDIRI: 8,
+    lifecycle.KELUAR: 4,
     lifecycle.TIDAK_MEMENUHI_SYARAT: 2,
 }
 # The path a family walked to reach each status (exits branch off part-way).
@@ -80,16 +186,41 @@ PATHS = {
     lifecycle.CALON: [lifecycle.CALON],
     lifecycle.TERVERIFIKASI: [lifecycle.CALON, lifecycle.TERVERIFIKASI],
     lifecycle.DISALURKAN: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN],
-    lifecycle.USAHA_BERJALAN: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN,
-                               lifecycle.USAHA_BERJALAN],
-    lifecycle.USAHA_KESULITAN: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN,
-                                lifecycle.USAHA_BERJALAN, lifecycle.USAHA_KESULITAN],
-    lifecycle.USAHA_BERHENTI: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN,
-                               lifecycle.USAHA_BERJALAN, lifecycle.USAHA_KESULITAN, lifecycle.USAHA_BERHENTI],
-    lifecycle.MANDIRI: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN,
-                        lifecycle.USAHA_BERJALAN, lifecycle.MANDIRI],
-    lifecycle.KELUAR: [lifecycle.CALON, lifecycle.TERVERIFIKASI, lifecycle.DISALURKAN,
-                       lifecycle.USAHA_BERJALAN, lifecycle.KELUAR],
+    lifecycle.USAHA_BERJALAN: [
+        lifecycle.CALON,
+        lifecycle.TERVERIFIKASI,
+        lifecycle.DISALURKAN,
+        lifecycle.USAHA_BERJALAN,
+    ],
+    lifecycle.USAHA_KESULITAN: [
+        lifecycle.CALON,
+        lifecycle.TERVERIFIKASI,
+        lifecycle.DISALURKAN,
+        lifecycle.USAHA_BERJALAN,
+        lifecycle.USAHA_KESULITAN,
+    ],
+    lifecycle.USAHA_BERHENTI: [
+        lifecycle.CALON,
+        lifecycle.TERVERIFIKASI,
+        lifecycle.DISALURKAN,
+        lifecycle.USAHA_BERJALAN,
+        lifecycle.USAHA_KESULITAN,
+        lifecycle.USAHA_BERHENTI,
+    ],
+    lifecycle.MANDIRI: [
+        lifecycle.CALON,
+        lifecycle.TERVERIFIKASI,
+        lifecycle.DISALURKAN,
+        lifecycle.USAHA_BERJALAN,
+        lifecycle.MANDIRI,
+    ],
+    lifecycle.KELUAR: [
+        lifecycle.CALON,
+        lifecycle.TERVERIFIKASI,
+        lifecycle.DISALURKAN,
+        lifecycle.USAHA_BERJALAN,
+        lifecycle.KELUAR,
+    ],
     lifecycle.TIDAK_MEMENUHI_SYARAT: [lifecycle.CALON, lifecycle.TIDAK_MEMENUHI_SYARAT],
 }
 REASONS = {
@@ -129,19 +260,38 @@ def _seed_users(regions: list[Region], report: SeedReport) -> None:
     def add(username: str, full_name: str, role: str, region: Region | None, phone: str) -> None:
         if username in existing:
             return
-        db.session.add(User(username=username, full_name=full_name, role=role, phone=phone, is_demo=True,
-                            password_hash=password_hash, regions=[region] if region else []))
+        db.session.add(
+            User(
+                username=username,
+                full_name=full_name,
+                role=role,
+                phone=phone,
+                is_demo=True,
+                password_hash=password_hash,
+                regions=[region] if region else [],
+            )
+        )
         report.users += 1
 
     add("admin", "Admin Dinsos Kaltim", "admin", None, "081100000000")
     rng = random.Random(7)
     for i, region in enumerate(regions, start=1):
-        add(f"koordinator{i}", f"{rng.choice(MALE_NAMES + FEMALE_NAMES)} {rng.choice(FAMILY_NAMES)}",
-            "supervisor", region, f"0812{i:08d}")
+        add(
+            f"koordinator{i}",
+            f"{rng.choice(MALE_NAMES + FEMALE_NAMES)} {rng.choice(FAMILY_NAMES)}",
+            "supervisor",
+            region,
+            f"0812{i:08d}",
+        )
         for j in range(MENTORS_PER_REGION):
             n = (i - 1) * MENTORS_PER_REGION + j + 1
-            add(f"pendamping{n}", f"{rng.choice(MALE_NAMES + FEMALE_NAMES)} {rng.choice(FAMILY_NAMES)}",
-                "mentor", region, f"0813{n:08d}")
+            add(
+                f"pendamping{n}",
+                f"{rng.choice(MALE_NAMES + FEMALE_NAMES)} {rng.choice(FAMILY_NAMES)}",
+                "mentor",
+                region,
+                f"0813{n:08d}",
+            )
     db.session.flush()
 
 
@@ -160,19 +310,22 @@ def _step_times(rng: random.Random, start: dt.datetime, steps: int) -> list[dt.d
     times = [start]
     for i in range(1, steps):
         gap = rng.randint(20, 60) if i <= 2 else rng.randint(45, 150)
-        times.append(min(times[-1] + dt.timedelta(days=gap, hours=rng.randint(0, 6)), SEED_NOW - dt.timedelta(
-            days=steps - i)))
+        times.append(
+            min(times[-1] + dt.timedelta(days=gap, hours=rng.randint(0, 6)), SEED_NOW - dt.timedelta(days=steps - i))
+        )
     return times
 
 
 def _seed_recipients(regions: list[Region], report: SeedReport) -> None:
     statuses = list(STATUS_WEIGHTS)
     weights = list(STATUS_WEIGHTS.values())
-    counts = dict(db.session.execute(
-        select(Recipient.region_id, func.count()).group_by(Recipient.region_id)).all())
+    counts = dict(db.session.execute(select(Recipient.region_id, func.count()).group_by(Recipient.region_id)).all())
     mentors = {
-        r.id: list(db.session.scalars(
-            select(User).where(User.role == "mentor", User.regions.any(Region.id == r.id)).order_by(User.id)))
+        r.id: list(
+            db.session.scalars(
+                select(User).where(User.role == "mentor", User.regions.any(Region.id == r.id)).order_by(User.id)
+            )
+        )
         for r in regions
     }
     used_niks: set[str] = set()
@@ -203,29 +356,42 @@ def _seed_recipients(regions: list[Region], report: SeedReport) -> None:
             apbd_p = k >= APBD_PER_REGION
             created = dt.datetime(2025, 8 if apbd_p else 1, rng.randint(2, 28), rng.randint(1, 8))
             times = _step_times(rng, created, len(path))
-            distributed_on = (times[path.index(lifecycle.DISALURKAN)].date()
-                              if lifecycle.DISALURKAN in path else None)
+            distributed_on = times[path.index(lifecycle.DISALURKAN)].date() if lifecycle.DISALURKAN in path else None
             located = distributed_on is not None and rng.random() < 0.7
             recipient = Recipient(
-                nik=nik, kk_number=kk, name=name, gender="P" if female else "L",
+                nik=nik,
+                kk_number=kk,
+                name=name,
+                gender="P" if female else "L",
                 phone=f"08{rng.choice(['11', '12', '13', '21', '52', '53', '57'])}{rng.randint(10**7, 10**8 - 1)}",
-                address=f"{rng.choice(STREETS)} No. {rng.randint(1, 120)}", kecamatan=kec, desa=desa,
-                region=region, decile=rng.choices([1, 2, 3, 4, 5], [30, 28, 20, 14, 8])[0],
+                address=f"{rng.choice(STREETS)} No. {rng.randint(1, 120)}",
+                kecamatan=kec,
+                desa=desa,
+                region=region,
+                decile=rng.choices([1, 2, 3, 4, 5], [30, 28, 20, 14, 8])[0],
                 business_type=business,
                 business_description=f"Usaha {business.lower()} di rumah, dijalankan bersama keluarga.",
-                package_items=list(PACKAGES[business]), funding_source="APBD-P" if apbd_p else "APBD",
-                budget_year=BUDGET_YEAR, distributed_on=distributed_on,
+                package_items=list(PACKAGES[business]),
+                funding_source="APBD-P" if apbd_p else "APBD",
+                budget_year=BUDGET_YEAR,
+                distributed_on=distributed_on,
                 mentor=region_mentors[k % len(region_mentors)] if region_mentors else None,
                 business_lat=round(region.lat + rng.uniform(-0.08, 0.08), 6) if located else None,
                 business_lon=round(region.lon + rng.uniform(-0.08, 0.08), 6) if located else None,
-                status=status, created_at=created,
+                status=status,
+                created_at=created,
             )
             previous = None
             for step, when in zip(path, times, strict=True):
-                recipient.status_changes.append(StatusChange(
-                    from_status=previous, to_status=step, reason=REASONS.get(step), changed_at=when,
-                    changed_by=recipient.mentor if previous else None,
-                ))
+                recipient.status_changes.append(
+                    StatusChange(
+                        from_status=previous,
+                        to_status=step,
+                        reason=REASONS.get(step),
+                        changed_at=when,
+                        changed_by=recipient.mentor if previous else None,
+                    )
+                )
                 previous = step
             db.session.add(recipient)
             report.recipients += 1
@@ -242,8 +408,10 @@ def demo_photo(text: str, seed: int, taken_at: dt.datetime | None = None) -> byt
     draw = ImageDraw.Draw(image)
     for _ in range(12):
         x, y = rng.randint(0, 900), rng.randint(0, 660)
-        draw.rectangle((x, y, x + rng.randint(40, 300), y + rng.randint(40, 200)),
-                       fill=tuple(rng.randint(0, 255) for _ in range(3)))
+        draw.rectangle(
+            (x, y, x + rng.randint(40, 300), y + rng.randint(40, 200)),
+            fill=tuple(rng.randint(0, 255) for _ in range(3)),
+        )
     draw.rectangle((0, 600, 960, 720), fill=(20, 20, 20))
     draw.text((24, 630), text, fill=(255, 255, 255), font=ImageFont.load_default(size=40))
     exif = Image.Exif()
@@ -262,7 +430,8 @@ def _seed_history(report: SeedReport) -> None:
     """
     rng = random.Random(13)
     recipients = db.session.scalars(
-        select(Recipient).where(Recipient.distributed_on.is_not(None)).order_by(Recipient.id)).all()
+        select(Recipient).where(Recipient.distributed_on.is_not(None)).order_by(Recipient.id)
+    ).all()
     rows = []
     for r in recipients:
         for months in (1, 3, 6, 12):
@@ -271,15 +440,27 @@ def _seed_history(report: SeedReport) -> None:
             if when >= SEED_NOW or rng.random() < 0.12:
                 continue
             struggling = r.status in (lifecycle.USAHA_KESULITAN, lifecycle.USAHA_BERHENTI) and months >= 6
-            rows.append(Visit(
-                uuid=str(uuid.UUID(int=rng.getrandbits(128))), recipient_id=r.id, mentor_id=r.mentor_id,
-                kind="pendampingan", visited_at=when, received_at=when + dt.timedelta(days=rng.randint(1, 10)),
-                no_location_reason="lainnya", review_state="disetujui", reviewed_at=when + dt.timedelta(days=12),
-                answers={"operating": "sebagian" if struggling else "ya",
-                         "turnover": rng.randrange(30_000, 120_000 if struggling else 400_000, 5_000),
-                         "turnover_period": "hari", "problems": ["pembeli"] if struggling else [],
-                         "mentoring": "Dicatat dari formulir kertas sebelum Kail dipakai.", "paper_form": True},
-            ))
+            rows.append(
+                Visit(
+                    uuid=str(uuid.UUID(int=rng.getrandbits(128))),
+                    recipient_id=r.id,
+                    mentor_id=r.mentor_id,
+                    kind="pendampingan",
+                    visited_at=when,
+                    received_at=when + dt.timedelta(days=rng.randint(1, 10)),
+                    no_location_reason="lainnya",
+                    review_state=review_states.APPROVED,
+                    reviewed_at=when + dt.timedelta(days=12),
+                    answers={
+                        "operating": "sebagian" if struggling else "ya",
+                        "turnover": rng.randrange(30_000, 120_000 if struggling else 400_000, 5_000),
+                        "turnover_period": "hari",
+                        "problems": ["pembeli"] if struggling else [],
+                        "mentoring": "Dicatat dari formulir kertas sebelum Kail dipakai.",
+                        "paper_form": True,
+                    },
+                )
+            )
     db.session.add_all(rows)
     db.session.flush()
     report.visits += len(rows)
@@ -293,8 +474,16 @@ def _demo_photo_row(upload_dir: str, data: bytes, tag: str, rng: random.Random) 
 
 # Recent visits in the first regency (koordinator1's) that each trip one integrity flag, so that supervisor's
 # queue shows every kind.
-FLAG_SCENARIOS = ["jauh_dari_usaha", "akurasi_rendah", "tanpa_lokasi", "di_luar_wilayah", "foto_duplikat",
-                  "foto_lama", "perjalanan_mustahil", "di_luar_jam"]
+FLAG_SCENARIOS = [
+    "jauh_dari_usaha",
+    "akurasi_rendah",
+    "tanpa_lokasi",
+    "di_luar_wilayah",
+    "foto_duplikat",
+    "foto_lama",
+    "perjalanan_mustahil",
+    "di_luar_jam",
+]
 
 
 def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> None:
@@ -304,9 +493,10 @@ def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> No
     _seed_history(report)
     rng = random.Random(11)
     mentors = db.session.scalars(select(User).where(User.role == "mentor").order_by(User.id)).all()
-    supervisors = {r.id: u for u in db.session.scalars(select(User).where(User.role == "supervisor"))
-                   for r in u.regions}
-    review_states = ["menunggu", "menunggu", "disetujui", "perbaikan"]
+    supervisors = {
+        r.id: u for u in db.session.scalars(select(User).where(User.role == "supervisor")) for r in u.regions
+    }
+    state_cycle = [review_states.WAITING, review_states.WAITING, review_states.APPROVED, review_states.SENT_BACK]
     recent: list[Visit] = []
     first_photo_seed = None
     scenarios = list(FLAG_SCENARIOS)
@@ -314,16 +504,24 @@ def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> No
     for mentor in mentors:
         in_first_region = mentor.regions and mentor.regions[0].id == first_region
         candidates = db.session.scalars(
-            select(Recipient).where(Recipient.mentor_id == mentor.id,
-                                    Recipient.status.in_([lifecycle.USAHA_BERJALAN, lifecycle.USAHA_KESULITAN]),
-                                    Recipient.business_lat.is_not(None))
-            .order_by(Recipient.id).limit(per_mentor + 2 if in_first_region else per_mentor)).all()
+            select(Recipient)
+            .where(
+                Recipient.mentor_id == mentor.id,
+                Recipient.status.in_([lifecycle.USAHA_BERJALAN, lifecycle.USAHA_KESULITAN]),
+                Recipient.business_lat.is_not(None),
+            )
+            .order_by(Recipient.id)
+            .limit(per_mentor + 2 if in_first_region else per_mentor)
+        ).all()
         for n, recipient in enumerate(candidates):
             first_of_all = mentor is mentors[0] and n == 0  # pendamping1's send-back, for the mentor's home
             scenario = scenarios.pop(0) if in_first_region and not first_of_all and scenarios else None
             visited = dt.datetime(2026, 11, rng.randint(1, 24), rng.randint(0, 8), rng.randint(0, 59))
-            state = "perbaikan" if first_of_all else (
-                "menunggu" if scenario else review_states[(mentor.id + n) % len(review_states)])
+            state = (
+                review_states.SENT_BACK
+                if first_of_all
+                else (review_states.WAITING if scenario else state_cycle[(mentor.id + n) % len(state_cycle)])
+            )
             lat = recipient.business_lat + rng.uniform(-0.0005, 0.0005)
             lon = recipient.business_lon + rng.uniform(-0.0005, 0.0005)
             accuracy = round(rng.uniform(5, 40), 1)
@@ -347,30 +545,51 @@ def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> No
                 visited = visited.replace(hour=14, minute=30)  # 22.30 WITA
                 taken_at = visited + dt.timedelta(hours=8, minutes=-3)
             visit = Visit(
-                uuid=str(uuid.UUID(int=rng.getrandbits(128))), recipient=recipient, mentor=mentor,
-                kind="pendampingan", visited_at=visited, received_at=visited + dt.timedelta(minutes=5),
-                lat=lat, lon=lon, accuracy_m=accuracy, location_fixed_at=visited if lat is not None else None,
+                uuid=str(uuid.UUID(int=rng.getrandbits(128))),
+                recipient=recipient,
+                mentor=mentor,
+                kind="pendampingan",
+                visited_at=visited,
+                received_at=visited + dt.timedelta(minutes=5),
+                lat=lat,
+                lon=lon,
+                accuracy_m=accuracy,
+                location_fixed_at=visited if lat is not None else None,
                 no_location_reason=reason,
-                answers={"operating": "ya", "turnover": rng.randrange(50_000, 400_000, 5_000),
-                         "turnover_period": "hari", "items": {item: "dipakai" for item in recipient.package_items},
-                         "problems": [], "problem_notes": "",
-                         "mentoring": "Membahas pencatatan penjualan harian dan menyisihkan modal untuk stok."},
+                answers={
+                    "operating": "ya",
+                    "turnover": rng.randrange(50_000, 400_000, 5_000),
+                    "turnover_period": "hari",
+                    "items": {item: "dipakai" for item in recipient.package_items},
+                    "problems": [],
+                    "problem_notes": "",
+                    "mentoring": "Membahas pencatatan penjualan harian dan menyisihkan modal untuk stok.",
+                },
                 review_state=state,
             )
             db.session.add(visit)
-            if state != "menunggu":
+            if state != review_states.WAITING:
                 reviewer = supervisors.get(recipient.region_id)
-                note = "Foto depan usaha kurang jelas; mohon foto ulang." if state == "perbaikan" else None
+                note = "Foto depan usaha kurang jelas; mohon foto ulang." if state == review_states.SENT_BACK else None
                 visit.reviewed_by, visit.reviewed_at, visit.review_note = reviewer, visited + dt.timedelta(days=1), note
-                visit.decisions.append(ReviewDecision(round=1, decision=state, note=note, decided_by=reviewer,
-                                                      decided_at=visited + dt.timedelta(days=1)))
+                visit.decisions.append(
+                    ReviewDecision(
+                        round=1,
+                        decision=state,
+                        note=note,
+                        decided_by=reviewer,
+                        decided_at=visited + dt.timedelta(days=1),
+                    )
+                )
             recent.append(visit)
             report.visits += 1
             for p in range(2):
-                data = demo_photo(f"{recipient.business_type} - {recipient.name}", seed=photo_seed + p,
-                                  taken_at=taken_at)
-                visit.photos.append(_demo_photo_row(upload_dir, data, "usaha_berjalan" if p == 0 else "barang_bantuan",
-                                                    rng))
+                data = demo_photo(
+                    f"{recipient.business_type} - {recipient.name}", seed=photo_seed + p, taken_at=taken_at
+                )
+                visit.photos.append(
+                    _demo_photo_row(upload_dir, data, "usaha_berjalan" if p == 0 else "barang_bantuan", rng)
+                )
                 report.photos += 1
             if first_photo_seed is None:
                 first_photo_seed = photo_seed
@@ -378,14 +597,24 @@ def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> No
                 # The same mentor "at" another family 60 km away a quarter of an hour later.
                 db.session.flush()
                 other = Visit(
-                    uuid=str(uuid.UUID(int=rng.getrandbits(128))), recipient=recipient, mentor=mentor,
-                    kind="pendampingan", visited_at=visited + dt.timedelta(minutes=15), received_at=visited,
-                    lat=recipient.business_lat + 0.54, lon=recipient.business_lon, accuracy_m=12.0,
-                    location_fixed_at=visited, answers={"operating": "ya", "mentoring": "Kunjungan singkat."},
-                    review_state="menunggu",
+                    uuid=str(uuid.UUID(int=rng.getrandbits(128))),
+                    recipient=recipient,
+                    mentor=mentor,
+                    kind="pendampingan",
+                    visited_at=visited + dt.timedelta(minutes=15),
+                    received_at=visited,
+                    lat=recipient.business_lat + 0.54,
+                    lon=recipient.business_lon,
+                    accuracy_m=12.0,
+                    location_fixed_at=visited,
+                    answers={"operating": "ya", "mentoring": "Kunjungan singkat."},
+                    review_state=review_states.WAITING,
                 )
-                data = demo_photo(f"{recipient.business_type} - {recipient.name} (2)", seed=photo_seed + 7,
-                                  taken_at=visited + dt.timedelta(hours=8, minutes=14))
+                data = demo_photo(
+                    f"{recipient.business_type} - {recipient.name} (2)",
+                    seed=photo_seed + 7,
+                    taken_at=visited + dt.timedelta(hours=8, minutes=14),
+                )
                 other.photos.append(_demo_photo_row(upload_dir, data, "usaha_berjalan", rng))
                 db.session.add(other)
                 recent.append(other)
@@ -397,10 +626,20 @@ def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> No
     db.session.flush()
 
 
-TRAINING_TOPICS = ("Pembukuan sederhana dan memisahkan uang usaha", "Menghitung harga jual dan untung",
-                   "Pemasaran lewat WhatsApp dan media sosial", "Menjaga mutu dan kebersihan produk")
-ASSISTANCE_OFFICES = {"blt": "Dinas Sosial", "sembako": "Kementerian Sosial", "pkh": "Kementerian Sosial",
-                      "rtlh": "Dinas Perumahan dan Permukiman", "sanitasi": "Dinas PUPR", "air_bersih": "PDAM"}
+TRAINING_TOPICS = (
+    "Pembukuan sederhana dan memisahkan uang usaha",
+    "Menghitung harga jual dan untung",
+    "Pemasaran lewat WhatsApp dan media sosial",
+    "Menjaga mutu dan kebersihan produk",
+)
+ASSISTANCE_OFFICES = {
+    "blt": "Dinas Sosial",
+    "sembako": "Kementerian Sosial",
+    "pkh": "Kementerian Sosial",
+    "rtlh": "Dinas Perumahan dan Permukiman",
+    "sanitasi": "Dinas PUPR",
+    "air_bersih": "PDAM",
+}
 
 
 def _seed_pillars(regions: list[Region]) -> None:
@@ -410,21 +649,34 @@ def _seed_pillars(regions: list[Region]) -> None:
         return
     rng = random.Random(2025_3)
     for region in regions:
-        families = list(db.session.scalars(select(Recipient).where(Recipient.region_id == region.id,
-                                                                   Recipient.distributed_on.is_not(None))
-                                           .order_by(Recipient.id)))
+        families = list(
+            db.session.scalars(
+                select(Recipient)
+                .where(Recipient.region_id == region.id, Recipient.distributed_on.is_not(None))
+                .order_by(Recipient.id)
+            )
+        )
         for n, topic in enumerate(rng.sample(TRAINING_TOPICS, 2)):
-            session = TrainingSession(region=region, held_on=dt.date(BUDGET_YEAR, 4 + 3 * n, 10 + n),
-                                      place=f"Aula Kantor Dinas Sosial {region.name}", topic=topic)
+            session = TrainingSession(
+                region=region,
+                held_on=dt.date(BUDGET_YEAR, 4 + 3 * n, 10 + n),
+                place=f"Aula Kantor Dinas Sosial {region.name}",
+                topic=topic,
+            )
             session.attendees = [f for f in families if rng.random() < 0.7]
             db.session.add(session)
         for family in families:
             for kind in ASSISTANCE_OFFICES:
                 chance = 0.35 if kind in ("blt", "sembako", "pkh") else 0.08
                 if rng.random() < chance:
-                    db.session.add(OtherAssistance(recipient=family, kind=kind, office=ASSISTANCE_OFFICES[kind],
-                                                   received_on=_random_date(rng, dt.date(2024, 1, 1),
-                                                                            SEED_NOW.date())))
+                    db.session.add(
+                        OtherAssistance(
+                            recipient=family,
+                            kind=kind,
+                            office=ASSISTANCE_OFFICES[kind],
+                            received_on=_random_date(rng, dt.date(2024, 1, 1), SEED_NOW.date()),
+                        )
+                    )
     db.session.flush()
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
-from . import lifecycle, outcomes, timeline, visit_kinds
+from . import lifecycle, outcomes, review_states, visit_kinds
 from .extensions import db
 from .importing import HEADER_LABELS, Preview, error_rows
 from .localtime import to_wita
@@ -134,7 +134,7 @@ def visits(scope_ids: Select, photo_url: Callable[[int], str]) -> Export:
             yield [v.uuid, nik, name, region_name, mentor_name, visit_kinds.kind_title(v.kind),
                    wita(v.visited_at), v.lat, v.lon, v.accuracy_m, _label(v.no_location_reason),
                    _label(answers.get("operating")), answers.get("turnover"), _label(answers.get("turnover_period")),
-                   timeline.review_label(v.review_state), v.round, v.review_note, ", ".join(flags), len(photos),
+                   review_states.state_label(v.review_state), v.round, v.review_note, ", ".join(flags), len(photos),
                    " ".join(photos)]
 
     return Export("kunjungan", VISIT_HEADERS, rows)

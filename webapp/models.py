@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import lifecycle, visit_kinds
+from . import lifecycle, review_states, visit_kinds
 from .extensions import db
 
 ROLES = ("admin", "supervisor", "mentor")
@@ -34,9 +34,9 @@ ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_MENTOR = ROLES
 GENDERS = ("L", "P")
 FUNDING_SOURCES = ("APBD", "APBD-P")
 VISIT_KINDS = visit_kinds.CODES
-REVIEW_STATES = ("menunggu", "disetujui", "perbaikan", "ditolak")
+REVIEW_STATES = review_states.STATES
 PHOTO_TAGS = visit_kinds.PHOTO_TAGS
-DECISIONS = ("disetujui", "perbaikan", "ditolak")
+DECISIONS = review_states.DECISIONS
 FLAG_CODES = ("tanpa_lokasi", "akurasi_rendah", "jauh_dari_usaha", "di_luar_wilayah", "foto_duplikat", "foto_lama",
               "perjalanan_mustahil", "di_luar_jam")
 FLAG_SEVERITIES = ("peringatan", "info")
@@ -281,7 +281,7 @@ class Visit(db.Model):
     location_fixed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     no_location_reason: Mapped[str | None] = mapped_column(String(200))
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    review_state: Mapped[str] = mapped_column(String(12), default="menunggu", index=True)
+    review_state: Mapped[str] = mapped_column(String(12), default=review_states.WAITING, index=True)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     review_note: Mapped[str | None] = mapped_column(Text)

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, case, delete, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import lifecycle, pillars, schedule, visit_kinds
+from . import lifecycle, pillars, review_states, schedule, visit_kinds
 from .access import recipients_visible_to
 from .extensions import db
 from .models import DashboardSnapshot, Recipient, Region, StatusChange, User, Visit, utcnow
@@ -121,9 +121,16 @@ class Targets(NamedTuple):
 WHOLE = None  # the key of a scope's own figures; per-regency figures are keyed by region id
 
 
-def build(user: User, today: dt.date, followup_months, region_code: str = "",
-          graduation_min_per_day: int = 150_000, cache_s: float = 0, cache_min_families: int = 20_000,
-          budget_year: int | None = None) -> Dashboard:
+def build(
+    user: User,
+    today: dt.date,
+    followup_months,
+    region_code: str = "",
+    graduation_min_per_day: int = 150_000,
+    cache_s: float = 0,
+    cache_min_families: int = 20_000,
+    budget_year: int | None = None,
+) -> Dashboard:
     """Every figure is an SQL aggregate over the families in scope: the number of queries is fixed, and the rows
     read do not grow with the program (only the 20 graduation candidates shown are loaded as objects).
 
@@ -137,13 +144,15 @@ def build(user: User, today: dt.date, followup_months, region_code: str = "",
     count_coverage(scope, today, whole)
     count_backlog(scope, whole)
     count_reach(scope, whole)
-    add_outcomes(d, scope, user, region_code, today, followup_months, graduation_min_per_day, cache_s,
-                 cache_min_families)
+    add_outcomes(
+        d, scope, user, region_code, today, followup_months, graduation_min_per_day, cache_s, cache_min_families
+    )
     return d
 
 
-def region_figures(scope: Scope, regions: Sequence[Region], today: dt.date,
-                   budget_year: int | None = None) -> tuple[int | None, list[tuple[RegionTarget, Figures]]]:
+def region_figures(
+    scope: Scope, regions: Sequence[Region], today: dt.date, budget_year: int | None = None
+) -> tuple[int | None, list[tuple[RegionTarget, Figures]]]:
     """The dashboard's live figures for each of `regions`, grouped by regency in SQL (a fixed number of queries,
     plus one a regency for the pillars' reach), with the budget year the targets count."""
     targets = count_targets(scope, regions, budget_year)
@@ -163,8 +172,12 @@ def dashboard_scope(user: User, region_code: str = "") -> Scope:
     national = user.is_admin and not region_code
     # The live counts read recipients through the scope's own condition, not `id IN (SELECT id …)`: for a
     # national admin that is no condition at all instead of a semi-join over every family.
-    return Scope(query.whereclause, query.with_only_columns(Recipient.id).scalar_subquery(), national=national,
-                 few_families=not national)
+    return Scope(
+        query.whereclause,
+        query.with_only_columns(Recipient.id).scalar_subquery(),
+        national=national,
+        few_families=not national,
+    )
 
 
 def _visible_regions(user: User, region_code: str) -> list[Region]:
@@ -182,7 +195,9 @@ def count_targets(scope: Scope, regions: Sequence[Region], budget_year: int | No
     `Region` attributes the caller reads."""
     per_year = db.session.execute(
         select(Recipient.budget_year, Recipient.region_id, Recipient.funding_source, func.count())
-        .where(scope.condition).group_by(Recipient.budget_year, Recipient.region_id, Recipient.funding_source)).all()
+        .where(scope.condition)
+        .group_by(Recipient.budget_year, Recipient.region_id, Recipient.funding_source)
+    ).all()
     years = sorted({row[0] for row in per_year}, reverse=True)
     year = budget_year if budget_year in years else (years[0] if years else None)
     by_region = {r.id: RegionTarget(r) for r in regions}
@@ -199,6 +214,7 @@ def count_targets(scope: Scope, regions: Sequence[Region], budget_year: int | No
 # The count_* functions below fill `figures`: the scope's own ({WHOLE: figures}, one row read) or one per regency
 # ({region id: figures}, grouped by regency in the same query).
 
+
 def _grouping(figures: dict[int | None, Figures]) -> tuple:
     return () if WHOLE in figures else (Recipient.region_id,)
 
@@ -214,8 +230,10 @@ def count_statuses(scope: Scope, figures: dict[int | None, Figures]) -> None:
     group = _grouping(figures)
     counts: dict[int | None, dict[str, int]] = {key: {} for key in figures}
     for *row_group, status, distributed, count in db.session.execute(
-            select(*group, Recipient.status, handed_over, func.count()).where(scope.condition)
-            .group_by(*group, Recipient.status, handed_over)):
+        select(*group, Recipient.status, handed_over, func.count())
+        .where(scope.condition)
+        .group_by(*group, Recipient.status, handed_over)
+    ):
         key = _row_key(row_group)
         if key not in figures:
             continue
@@ -232,9 +250,11 @@ def count_coverage(scope: Scope, today: dt.date, figures: dict[int | None, Figur
     group = _grouping(figures)
     active = scope.condition & Recipient.distributed_on.is_not(None) & Recipient.status.not_in(EXITED)
     for *row_group, count in db.session.execute(
-            select(*group, func.count()).select_from(Recipient)
-            .where(active, approved_since(today - dt.timedelta(days=30), few_families=scope.few_families))
-            .group_by(*group)):
+        select(*group, func.count())
+        .select_from(Recipient)
+        .where(active, approved_since(today - dt.timedelta(days=30), few_families=scope.few_families))
+        .group_by(*group)
+    ):
         if (f := figures.get(_row_key(row_group))) is not None:
             f.covered_30d = count
 
@@ -242,10 +262,15 @@ def count_coverage(scope: Scope, today: dt.date, figures: dict[int | None, Figur
 def count_backlog(scope: Scope, figures: dict[int | None, Figures]) -> None:
     """Visits waiting for review, and the oldest of them."""
     group = _grouping(figures)
-    waiting = select(*group, func.count(), func.min(Visit.visited_at)).where(Visit.review_state == "menunggu")
+    waiting = select(*group, func.count(), func.min(Visit.visited_at)).where(
+        Visit.review_state == review_states.WAITING
+    )
     if group:  # the regency is the family's
-        waiting = (waiting.join_from(Visit, Recipient, Visit.recipient_id == Recipient.id).where(scope.condition)
-                   .group_by(*group))
+        waiting = (
+            waiting.join_from(Visit, Recipient, Visit.recipient_id == Recipient.id)
+            .where(scope.condition)
+            .group_by(*group)
+        )
     elif not scope.national:
         waiting = waiting.where(Visit.recipient_id.in_(scope.ids))
     for *row_group, count, oldest in db.session.execute(waiting):
@@ -259,14 +284,28 @@ def count_reach(scope: Scope, figures: dict[int | None, Figures]) -> None:
         f.reach = pillars.reach(scope.condition if key is WHOLE else scope.condition & (Recipient.region_id == key))
 
 
-def add_outcomes(d: Dashboard, scope: Scope, user: User, region_code: str, today: dt.date, followup_months,
-                 graduation_min_per_day: int, cache_s: float, cache_min_families: int) -> None:
+def add_outcomes(
+    d: Dashboard,
+    scope: Scope,
+    user: User,
+    region_code: str,
+    today: dt.date,
+    followup_months,
+    graduation_min_per_day: int,
+    cache_s: float,
+    cache_min_families: int,
+) -> None:
     """Survival, turnover, items in use, overdue visits and graduation candidates: heavier (every visit and status
     change in scope). Scopes of at least `cache_min_families` families reuse a snapshot in the database for
     `cache_s`, as DHIS2 serves analytics tables: one computation a period for every worker (none at all when
     `flask refresh-dashboard` runs from cron); smaller scopes (by `d.total`) are always computed fresh."""
-    key = _key("all" if user.is_admin else ",".join(map(str, sorted(user.region_ids))), region_code, today,
-               followup_months, graduation_min_per_day)
+    key = _key(
+        "all" if user.is_admin else ",".join(map(str, sorted(user.region_ids))),
+        region_code,
+        today,
+        followup_months,
+        graduation_min_per_day,
+    )
     cached = cache_s > 0 and d.total >= cache_min_families
     figures = _load(key, cache_s) if cached else None
     if figures is None:
@@ -291,9 +330,10 @@ def approved_since(day: dt.date, few_families: bool = False):
     """
     since = dt.datetime.combine(day, dt.time.min)
     if few_families:
-        return Recipient.visits.any((Visit.review_state == "disetujui") & (Visit.visited_at >= since))
-    return Recipient.id.in_(select(Visit.recipient_id).where(Visit.review_state == "disetujui",
-                                                             Visit.visited_at >= since))
+        return Recipient.visits.any((Visit.review_state == review_states.APPROVED) & (Visit.visited_at >= since))
+    return Recipient.id.in_(
+        select(Visit.recipient_id).where(Visit.review_state == review_states.APPROVED, Visit.visited_at >= since)
+    )
 
 
 @dataclass(frozen=True)
@@ -313,10 +353,16 @@ class Outcomes:
 def _outcomes(ids: Select, today: dt.date, followup_months, graduation_min_per_day: int) -> Outcomes:
     counted, in_use = db.session.execute(_latest_items(ids)).one()
     count, candidates = graduation_candidates(ids, graduation_min_per_day)
-    return Outcomes(overdue=overdue_count(ids, today, followup_months),
-                    survival=[survival(ids, today, months) for months in SURVIVAL_MONTHS],
-                    turnover_by_month=turnover_by_month(ids), items_counted=counted or 0, items_in_use=in_use or 0,
-                    candidate_count=count, candidates=candidates, computed_at=utcnow())
+    return Outcomes(
+        overdue=overdue_count(ids, today, followup_months),
+        survival=[survival(ids, today, months) for months in SURVIVAL_MONTHS],
+        turnover_by_month=turnover_by_month(ids),
+        items_counted=counted or 0,
+        items_in_use=in_use or 0,
+        candidate_count=count,
+        candidates=candidates,
+        computed_at=utcnow(),
+    )
 
 
 def _key(scope: str, region_code: str, today: dt.date, followup_months, graduation_min_per_day: int) -> str:
@@ -327,28 +373,42 @@ def _key(scope: str, region_code: str, today: dt.date, followup_months, graduati
 
 
 def _load(key: str, max_age_s: float) -> Outcomes | None:
-    row = db.session.execute(select(DashboardSnapshot.computed_at, DashboardSnapshot.figures)
-                             .where(DashboardSnapshot.key == key)).first()
+    row = db.session.execute(
+        select(DashboardSnapshot.computed_at, DashboardSnapshot.figures).where(DashboardSnapshot.key == key)
+    ).first()
     if row is None or utcnow() - row.computed_at >= dt.timedelta(seconds=max_age_s):
         return None
     f = row.figures
-    return Outcomes(overdue=f["overdue"], survival=[Survival(*s) for s in f["survival"]],
-                    turnover_by_month=[tuple(m) for m in f["turnover_by_month"]], items_counted=f["items_counted"],
-                    items_in_use=f["items_in_use"], candidate_count=f["candidate_count"],
-                    candidates=[(rid, n, dt.date.fromisoformat(first), dt.date.fromisoformat(last), per_day)
-                                for rid, n, first, last, per_day in f["candidates"]],
-                    computed_at=row.computed_at)
+    return Outcomes(
+        overdue=f["overdue"],
+        survival=[Survival(*s) for s in f["survival"]],
+        turnover_by_month=[tuple(m) for m in f["turnover_by_month"]],
+        items_counted=f["items_counted"],
+        items_in_use=f["items_in_use"],
+        candidate_count=f["candidate_count"],
+        candidates=[
+            (rid, n, dt.date.fromisoformat(first), dt.date.fromisoformat(last), per_day)
+            for rid, n, first, last, per_day in f["candidates"]
+        ],
+        computed_at=row.computed_at,
+    )
 
 
 def _store(key: str, figures: Outcomes) -> None:
     """Replace the snapshot, on a connection of its own: the request's session stays as it was. Two workers
     finishing the same figures at once both write; the later one wins (the figures are the same)."""
-    data = {"overdue": figures.overdue, "survival": [[s.months, s.eligible, s.running] for s in figures.survival],
-            "turnover_by_month": [list(m) for m in figures.turnover_by_month],
-            "items_counted": figures.items_counted, "items_in_use": figures.items_in_use,
-            "candidate_count": figures.candidate_count,
-            "candidates": [[rid, n, first.isoformat(), last.isoformat(), per_day]
-                           for rid, n, first, last, per_day in figures.candidates]}
+    data = {
+        "overdue": figures.overdue,
+        "survival": [[s.months, s.eligible, s.running] for s in figures.survival],
+        "turnover_by_month": [list(m) for m in figures.turnover_by_month],
+        "items_counted": figures.items_counted,
+        "items_in_use": figures.items_in_use,
+        "candidate_count": figures.candidate_count,
+        "candidates": [
+            [rid, n, first.isoformat(), last.isoformat(), per_day]
+            for rid, n, first, last, per_day in figures.candidates
+        ],
+    }
     table = DashboardSnapshot.__table__
     try:
         with db.engine.begin() as conn:
@@ -381,38 +441,72 @@ def overdue_count(ids: Select, today: dt.date, followup_months) -> int:
     enough to test each milestone against the latest follow-up), or when the date planned at the last visit has
     passed. Families sent back for correction, closed, or not yet distributed are in other groups.
     """
-    counted = Visit.review_state != "ditolak"
-    visits = (select(Visit.recipient_id.label("rid"),
-                     func.max(case((_FOLLOWUP, Visit.visited_at))).label("last_followup"),
-                     func.max(Visit.visited_at).label("last"),
-                     func.max(Visit.next_visit_on).label("planned"))
-              .where(Visit.recipient_id.in_(ids), counted).group_by(Visit.recipient_id).subquery())
+    counted = Visit.review_state != review_states.REJECTED
+    visits = (
+        select(
+            Visit.recipient_id.label("rid"),
+            func.max(case((_FOLLOWUP, Visit.visited_at))).label("last_followup"),
+            func.max(Visit.visited_at).label("last"),
+            func.max(Visit.next_visit_on).label("planned"),
+        )
+        .where(Visit.recipient_id.in_(ids), counted)
+        .group_by(Visit.recipient_id)
+        .subquery()
+    )
     grace = -schedule.EARLY_GRACE.days
-    milestone_missed = or_(*(
-        and_(shift_date(Recipient.distributed_on, months=m) < today,
-             or_(visits.c.last_followup.is_(None),
-                 as_date(visits.c.last_followup) < shift_date(Recipient.distributed_on, months=m, days=grace)))
-        for m in followup_months))
-    planned_passed = and_(visits.c.planned.is_not(None), visits.c.planned > as_date(visits.c.last),
-                          visits.c.planned < today)
-    sent_back = select(Visit.id).where(Visit.recipient_id == Recipient.id, Visit.review_state == "perbaikan").exists()
-    return db.session.scalar(
-        select(func.count()).select_from(Recipient).outerjoin(visits, visits.c.rid == Recipient.id).where(
-            Recipient.id.in_(ids), Recipient.distributed_on.is_not(None),
-            Recipient.status.not_in(schedule.CLOSED | schedule.BEFORE_DISTRIBUTION), ~sent_back,
-            or_(milestone_missed, planned_passed))) or 0
+    milestone_missed = or_(
+        *(
+            and_(
+                shift_date(Recipient.distributed_on, months=m) < today,
+                or_(
+                    visits.c.last_followup.is_(None),
+                    as_date(visits.c.last_followup) < shift_date(Recipient.distributed_on, months=m, days=grace),
+                ),
+            )
+            for m in followup_months
+        )
+    )
+    planned_passed = and_(
+        visits.c.planned.is_not(None), visits.c.planned > as_date(visits.c.last), visits.c.planned < today
+    )
+    sent_back = (
+        select(Visit.id)
+        .where(Visit.recipient_id == Recipient.id, Visit.review_state == review_states.SENT_BACK)
+        .exists()
+    )
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Recipient)
+            .outerjoin(visits, visits.c.rid == Recipient.id)
+            .where(
+                Recipient.id.in_(ids),
+                Recipient.distributed_on.is_not(None),
+                Recipient.status.not_in(schedule.CLOSED | schedule.BEFORE_DISTRIBUTION),
+                ~sent_back,
+                or_(milestone_missed, planned_passed),
+            )
+        )
+        or 0
+    )
 
 
 def survival(ids: Select, today: dt.date, months: int) -> Survival:
     """Of the families distributed at least `months` ago, those running (or mandiri) `months` after it."""
     at = shift_date(Recipient.distributed_on, months=months)
-    status_then = (select(StatusChange.to_status)
-                   .where(StatusChange.recipient_id == Recipient.id, as_date(StatusChange.changed_at) <= at)
-                   .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc()).limit(1)
-                   .correlate(Recipient).scalar_subquery())
+    status_then = (
+        select(StatusChange.to_status)
+        .where(StatusChange.recipient_id == Recipient.id, as_date(StatusChange.changed_at) <= at)
+        .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
+        .limit(1)
+        .correlate(Recipient)
+        .scalar_subquery()
+    )
     eligible, running = db.session.execute(
-        select(func.count(), func.count(case((status_then.in_(RUNNING), 1))))
-        .where(Recipient.id.in_(ids), Recipient.distributed_on.is_not(None), at <= today)).one()
+        select(func.count(), func.count(case((status_then.in_(RUNNING), 1)))).where(
+            Recipient.id.in_(ids), Recipient.distributed_on.is_not(None), at <= today
+        )
+    ).one()
     return Survival(months, eligible or 0, running or 0)
 
 
@@ -423,8 +517,12 @@ def turnover_by_month(ids: Select, months: int = 12) -> list[tuple[str, int, int
     PostgreSQL computes the medians itself; SQLite (small, single-office installs) has no median, so the values
     of those months are read and the medians taken here.
     """
-    approved = (Visit.recipient_id.in_(ids), Visit.review_state == "disetujui", _FOLLOWUP,
-                Visit.turnover_per_day.is_not(None))
+    approved = (
+        Visit.recipient_id.in_(ids),
+        Visit.review_state == review_states.APPROVED,
+        _FOLLOWUP,
+        Visit.turnover_per_day.is_not(None),
+    )
     latest = db.session.scalar(select(func.max(Visit.visited_at)).where(*approved))
     if latest is None:
         return []
@@ -434,7 +532,10 @@ def turnover_by_month(ids: Select, months: int = 12) -> list[tuple[str, int, int
     if db.engine.dialect.name == "postgresql":
         rows = db.session.execute(
             select(month, func.percentile_cont(0.5).within_group(Visit.turnover_per_day), func.count())
-            .where(*in_range).group_by(month).order_by(month)).all()
+            .where(*in_range)
+            .group_by(month)
+            .order_by(month)
+        ).all()
         return [(m, round(median), n) for m, median, n in rows]
     values: dict[str, list[int]] = defaultdict(list)
     for m, value in db.session.execute(select(month, Visit.turnover_per_day).where(*in_range)):
@@ -444,58 +545,91 @@ def turnover_by_month(ids: Select, months: int = 12) -> list[tuple[str, int, int
 
 def _latest_items(ids: Select) -> Select:
     """(items reported on, items in use), summed over each family's latest visit that reported on its items."""
-    ranked = (select(Visit.items_total, Visit.items_in_use,
-                     func.row_number().over(partition_by=Visit.recipient_id,
-                                            order_by=(Visit.visited_at.desc(), Visit.id.desc())).label("rn"))
-              .where(Visit.recipient_id.in_(ids), Visit.items_total > 0).subquery())
+    ranked = (
+        select(
+            Visit.items_total,
+            Visit.items_in_use,
+            func.row_number()
+            .over(partition_by=Visit.recipient_id, order_by=(Visit.visited_at.desc(), Visit.id.desc()))
+            .label("rn"),
+        )
+        .where(Visit.recipient_id.in_(ids), Visit.items_total > 0)
+        .subquery()
+    )
     return select(func.sum(ranked.c.items_total), func.sum(ranked.c.items_in_use)).where(ranked.c.rn == 1)
 
 
 def graduation_candidates(ids: Select, min_per_day: int, shown: int = 20) -> tuple[int, list[tuple]]:
     """Running families with at least 3 approved follow-ups (business operating) spanning 6 months, whose last
-    three turnovers per day are all at or above `min_per_day`: how many, and the `shown` with the highest as
-(recipient id, visits, first, last, median turnover per day).
+        three turnovers per day are all at or above `min_per_day`: how many, and the `shown` with the highest as
+    (recipient id, visits, first, last, median turnover per day).
 
-    One pass: a window numbers each family's qualifying visits newest first, and the last three are summed up
-    per family (lowest, highest, sum and count give their median without reading them one by one).
+        One pass: a window numbers each family's qualifying visits newest first, and the last three are summed up
+        per family (lowest, highest, sum and count give their median without reading them one by one).
     """
     partition = {"partition_by": Visit.recipient_id}
-    ranked = (select(Visit.recipient_id.label("rid"), Visit.turnover_per_day.label("per_day"),
-                     func.row_number().over(order_by=(Visit.visited_at.desc(), Visit.id.desc()), **partition)
-                     .label("rn"),
-                     func.count().over(**partition).label("n"),
-                     func.min(Visit.visited_at).over(**partition).label("first"),
-                     func.max(Visit.visited_at).over(**partition).label("last"))
-              .join(Recipient, Recipient.id == Visit.recipient_id)
-              .where(Visit.recipient_id.in_(ids), Recipient.status == lifecycle.USAHA_BERJALAN,
-                     Visit.review_state == "disetujui", _FOLLOWUP,
-                     Visit.operating.in_(("ya", "sebagian")))
-              .subquery())
+    ranked = (
+        select(
+            Visit.recipient_id.label("rid"),
+            Visit.turnover_per_day.label("per_day"),
+            func.row_number().over(order_by=(Visit.visited_at.desc(), Visit.id.desc()), **partition).label("rn"),
+            func.count().over(**partition).label("n"),
+            func.min(Visit.visited_at).over(**partition).label("first"),
+            func.max(Visit.visited_at).over(**partition).label("last"),
+        )
+        .join(Recipient, Recipient.id == Visit.recipient_id)
+        .where(
+            Visit.recipient_id.in_(ids),
+            Recipient.status == lifecycle.USAHA_BERJALAN,
+            Visit.review_state == review_states.APPROVED,
+            _FOLLOWUP,
+            Visit.operating.in_(("ya", "sebagian")),
+        )
+        .subquery()
+    )
     rows = db.session.execute(
-        select(ranked.c.rid, func.max(ranked.c.n), func.min(ranked.c.first), func.max(ranked.c.last),
-               func.min(ranked.c.per_day), func.max(ranked.c.per_day), func.sum(ranked.c.per_day),
-               func.count(ranked.c.per_day))
+        select(
+            ranked.c.rid,
+            func.max(ranked.c.n),
+            func.min(ranked.c.first),
+            func.max(ranked.c.last),
+            func.min(ranked.c.per_day),
+            func.max(ranked.c.per_day),
+            func.sum(ranked.c.per_day),
+            func.count(ranked.c.per_day),
+        )
         .where(ranked.c.rn <= 3)
         .group_by(ranked.c.rid)
-        .having(func.max(ranked.c.n) >= 3, func.count(ranked.c.per_day) >= 1,
-                func.min(ranked.c.per_day) >= min_per_day,
-                as_date(func.min(ranked.c.first)) <= shift_date(func.max(ranked.c.last), days=-182))).all()
+        .having(
+            func.max(ranked.c.n) >= 3,
+            func.count(ranked.c.per_day) >= 1,
+            func.min(ranked.c.per_day) >= min_per_day,
+            as_date(func.min(ranked.c.first)) <= shift_date(func.max(ranked.c.last), days=-182),
+        )
+    ).all()
 
     def median(low, high, total, k) -> float:  # of the (at most three) recent values
         return {1: total, 2: total / 2, 3: total - low - high}[k]
 
-    scored = sorted(((-median(low, high, total, k), rid, n, first, last)
-                     for rid, n, first, last, low, high, total, k in rows))[:shown]
+    scored = sorted(
+        ((-median(low, high, total, k), rid, n, first, last) for rid, n, first, last, low, high, total, k in rows)
+    )[:shown]
     return len(rows), [(rid, n, _day(first), _day(last), round(-score)) for score, rid, n, first, last in scored]
 
 
 def _candidates(facts: list[tuple]) -> list[Candidate]:
     """The families behind candidate facts, read now: one graduated since the figures were made drops out."""
-    families = {r.id: r for r in db.session.scalars(
-        select(Recipient).where(Recipient.id.in_([f[0] for f in facts]), Recipient.status == lifecycle.USAHA_BERJALAN)
-        .options(selectinload(Recipient.region)))}
-    return [Candidate(families[rid], n, first, last, per_day) for rid, n, first, last, per_day in facts
-            if rid in families]
+    families = {
+        r.id: r
+        for r in db.session.scalars(
+            select(Recipient)
+            .where(Recipient.id.in_([f[0] for f in facts]), Recipient.status == lifecycle.USAHA_BERJALAN)
+            .options(selectinload(Recipient.region))
+        )
+    }
+    return [
+        Candidate(families[rid], n, first, last, per_day) for rid, n, first, last, per_day in facts if rid in families
+    ]
 
 
 def _day(value) -> dt.date:

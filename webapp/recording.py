@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, integrity, lifecycle, photos
+from . import audit, integrity, lifecycle, photos, review_states
 from .extensions import db
 from .models import Photo, Recipient, User, Visit, utcnow
 
@@ -106,7 +106,7 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
             uuid=data.uuid, recipient=recipient, mentor=mentor, kind=data.kind, visited_at=data.visited_at,
             received_at=utcnow(), lat=data.lat, lon=data.lon, accuracy_m=data.accuracy_m,
             location_fixed_at=data.location_fixed_at, no_location_reason=data.no_location_reason,
-            answers=data.answers, next_visit_on=data.next_visit_on, review_state="menunggu",
+            answers=data.answers, next_visit_on=data.next_visit_on, review_state=review_states.WAITING,
         )
         db.session.add(visit)
         visit.photos.extend(photo_row(upload) for upload in uploads)
@@ -154,7 +154,7 @@ def resubmit_visit(visit: Visit, mentor: User, corrected_round: int, answers: di
     The first round's decision (with the supervisor's note) stays in `visit.decisions`; the answers as they
     were go into the audit trail. Retrying the same correction changes nothing (AlreadyResubmitted).
     """
-    if visit.round != corrected_round or visit.review_state != "perbaikan":
+    if visit.round != corrected_round or visit.review_state != review_states.SENT_BACK:
         raise AlreadyResubmitted()
     written: list[Path] = []
     previous = dict(visit.answers or {})
@@ -165,7 +165,7 @@ def resubmit_visit(visit: Visit, mentor: User, corrected_round: int, answers: di
         visit.answers = answers
         visit.next_visit_on = next_visit_on
         visit.round = visit.round + 1
-        visit.review_state = "menunggu"
+        visit.review_state = review_states.WAITING
         visit.reviewed_by = None
         visit.reviewed_at = None
         visit.review_note = None

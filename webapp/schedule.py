@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
 
-from . import lifecycle, visit_kinds
+from . import lifecycle, review_states, visit_kinds
 from .extensions import db
 from .models import Recipient, Visit
 
@@ -42,8 +42,9 @@ def milestones(distributed_on: dt.date, months: Sequence[int] = DEFAULT_FOLLOWUP
     return [add_months(distributed_on, m) for m in months]
 
 
-def next_due(distributed_on: dt.date | None, followup_dates: Iterable[dt.date],
-             months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS) -> dt.date | None:
+def next_due(
+    distributed_on: dt.date | None, followup_dates: Iterable[dt.date], months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS
+) -> dt.date | None:
     """The first milestone not yet covered by a follow-up visit, or None when all are done."""
     if distributed_on is None:
         return None
@@ -74,8 +75,12 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a)))
 
 
-def work_list(recipients: Sequence[Recipient], today: dt.date, months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS,
-              position: tuple[float, float] | None = None) -> list[WorkItem]:
+def work_list(
+    recipients: Sequence[Recipient],
+    today: dt.date,
+    months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS,
+    position: tuple[float, float] | None = None,
+) -> list[WorkItem]:
     """Rank `recipients`: sent back for correction, overdue, never visited, the rest, closed.
 
     Within a group: nearest first when `position` (the phone's) is known, otherwise the most urgent first.
@@ -126,26 +131,40 @@ def _visit_facts(ids: list[int]) -> dict[int, tuple]:
     (rows with id, visited_at and review_note, oldest first)."""
     if not ids:
         return {}
-    counted = Visit.review_state != "ditolak"
+    counted = Visit.review_state != review_states.REJECTED
     rows = db.session.execute(
-        select(Visit.recipient_id, func.max(case((counted, Visit.visited_at))),
-               func.max(case((counted & Visit.kind.in_(visit_kinds.FOLLOWUP_KINDS), Visit.visited_at))),
-               func.max(case((counted, Visit.next_visit_on))))
-        .where(Visit.recipient_id.in_(ids)).group_by(Visit.recipient_id))
+        select(
+            Visit.recipient_id,
+            func.max(case((counted, Visit.visited_at))),
+            func.max(case((counted & Visit.kind.in_(visit_kinds.FOLLOWUP_KINDS), Visit.visited_at))),
+            func.max(case((counted, Visit.next_visit_on))),
+        )
+        .where(Visit.recipient_id.in_(ids))
+        .group_by(Visit.recipient_id)
+    )
     facts = {rid: (last, followup, planned, []) for rid, last, followup, planned in rows}
     for visit in db.session.execute(
-            select(Visit.id, Visit.recipient_id, Visit.visited_at, Visit.review_note)
-            .where(Visit.recipient_id.in_(ids), Visit.review_state == "perbaikan").order_by(Visit.visited_at)):
+        select(Visit.id, Visit.recipient_id, Visit.visited_at, Visit.review_note)
+        .where(Visit.recipient_id.in_(ids), Visit.review_state == review_states.SENT_BACK)
+        .order_by(Visit.visited_at)
+    ):
         facts[visit.recipient_id][3].append(visit)
     return facts
 
 
-def suggested_next_visit(recipient: Recipient, today: dt.date, months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS,
-                         extra_followup: dt.date | None = None) -> dt.date:
+def suggested_next_visit(
+    recipient: Recipient,
+    today: dt.date,
+    months: Sequence[int] = DEFAULT_FOLLOWUP_MONTHS,
+    extra_followup: dt.date | None = None,
+) -> dt.date:
     """The date to propose for the next visit after one made today."""
     if recipient.distributed_on is None:
         return today + dt.timedelta(days=14)
-    done = [v.visited_at.date() for v in recipient.visits
-            if v.kind in visit_kinds.FOLLOWUP_KINDS and v.review_state != "ditolak"]
+    done = [
+        v.visited_at.date()
+        for v in recipient.visits
+        if v.kind in visit_kinds.FOLLOWUP_KINDS and v.review_state != review_states.REJECTED
+    ]
     due = next_due(recipient.distributed_on, [*done, extra_followup or today], months)
     return max(due, today + dt.timedelta(days=7)) if due else today + dt.timedelta(days=90)

@@ -11,7 +11,7 @@ import uuid
 from flask import Flask
 from flask_babel import format_date, format_decimal, get_locale
 
-from . import integrity, lifecycle, localtime, pillars, review, timeline, visit_kinds
+from . import integrity, lifecycle, localtime, pillars, review_states, timeline, visit_kinds
 from .models import FLAG_CODES
 from .schedule import haversine_km
 
@@ -59,7 +59,7 @@ def register_template_helpers(app: Flask) -> None:
         flag_label=integrity.flag_label,
         explain_flag=integrity.explain,
         flag_codes=FLAG_CODES,
-        decision_label=lambda d: str(review.DECISION_LABELS.get(d, d)),
+        decision_label=review_states.decision_label,
         distance_to_business=_distance_to_business,
         now_wita=lambda: f"{localtime.now():%d/%m %H.%M} WITA",
         status_label=lifecycle.status_label,
@@ -67,5 +67,5 @@ def register_template_helpers(app: Flask) -> None:
         usual_offices=pillars.USUAL_OFFICES,
         timeline=timeline.timeline,
         visit_kind_label=visit_kinds.kind_title,
-        review_label=timeline.review_label,
+        review_label=review_states.state_label,
     )

@@ -6,19 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .extensions import db
 from .models import Recipient, ReviewDecision, StatusChange, Visit
-
-REVIEW_LABELS = {
-    "menunggu": _l("menunggu diperiksa"),
-    "disetujui": _l("disetujui"),
-    "perbaikan": _l("perlu perbaikan"),
-    "ditolak": _l("ditolak"),
-}
 
 
 @dataclass(frozen=True)
@@ -54,7 +46,3 @@ def timeline(recipient: Recipient, limit: int | None = RECENT) -> History:
     if limit is None:
         return History(entries, False)
     return History(entries[:limit], len(entries) > limit)
-
-
-def review_label(state: str) -> str:
-    return str(REVIEW_LABELS.get(state, state))

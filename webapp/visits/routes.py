@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, jsonify, redirect, request, send_fi
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import integrity, lifecycle, photos, recording, schedule, visit_kinds
+from .. import integrity, lifecycle, photos, recording, review_states, schedule, visit_kinds
 from ..access import get_own_visit_for, get_photo_for, get_recipient_for, recipients_visible_to, require_role
 from ..extensions import db
 from ..formtools import add_error
@@ -228,7 +228,7 @@ def resubmit(visit_id: int):
     """The mentor corrects a visit sent back by the supervisor: answers and added photos, then it is re-reviewed."""
     visit = get_own_visit_for(current_user, visit_id)
     recipient = visit.recipient
-    if visit.review_state != "perbaikan" and request.method == "GET":
+    if visit.review_state != review_states.SENT_BACK and request.method == "GET":
         flash(_("Kunjungan ini tidak sedang diminta perbaikan."), "ok")
         return redirect(url_for("recipients.detail", recipient_id=recipient.id), code=303)
     remaining = max(0, visit_kinds.MAX_PHOTOS - len(visit.photos))

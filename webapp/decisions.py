@@ -9,14 +9,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
 from .extensions import db
-from .models import DECISIONS, ReviewDecision, User, Visit, utcnow
-
-NOTE_REQUIRED = frozenset({"perbaikan", "ditolak"})
-DECISION_LABELS = {
-    "disetujui": _l("Disetujui"),
-    "perbaikan": _l("Dikirim balik untuk perbaikan"),
-    "ditolak": _l("Ditolak"),
-}
+from .models import ReviewDecision, User, Visit, utcnow
+from .review_states import APPROVED, DECISIONS, NOTE_REQUIRED, WAITING
 
 
 class DecisionError(ValueError):
@@ -57,7 +51,7 @@ def decide(visit: Visit, reviewer: User, decision: str, note: str | None, round_
                                        "kenapa ditolak."))
     if visit.mentor_id is not None and visit.mentor_id == reviewer.id:
         raise DecisionError("decision", _l("Kunjungan yang Anda catat sendiri harus diperiksa orang lain."))
-    if round_ != visit.round or visit.review_state != "menunggu":
+    if round_ != visit.round or visit.review_state != WAITING:
         raise AlreadyDecided(current_decision(visit, round_))
     try:
         record = ReviewDecision(visit=visit, round=visit.round, decision=decision, note=note, decided_by=reviewer)
@@ -68,7 +62,7 @@ def decide(visit: Visit, reviewer: User, decision: str, note: str | None, round_
         visit.review_note = note
         recipient = visit.recipient
         registered = False
-        if (decision == "disetujui" and not recipient.has_business_location and visit.lat is not None
+        if (decision == APPROVED and not recipient.has_business_location and visit.lat is not None
                 and visit.accuracy_m is not None and visit.accuracy_m <= location_accuracy_m):
             recipient.business_lat, recipient.business_lon = visit.lat, visit.lon
             registered = True

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
-from .. import exporting, review
+from .. import decisions, exporting, review_states
 from ..access import get_visit_for, mentors_visible_to, regions_visible_to, require_role, visits_visible_to
 from ..extensions import db
 from ..formtools import add_error
@@ -48,7 +48,7 @@ def _card_options():
 def queue():
     """Pending visits, oldest first, with their photos and integrity flags."""
     regions, mentors, filters = _scope()
-    waiting = apply(visits_visible_to(current_user).where(Visit.review_state == "menunggu"), filters)
+    waiting = apply(visits_visible_to(current_user).where(Visit.review_state == review_states.WAITING), filters)
     query = waiting.options(*_card_options()).order_by(Visit.visited_at, Visit.id)
     page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
                        count=False)
@@ -76,20 +76,20 @@ def decide(visit_id: int):
             return _card(visit, form, status=422)
         return _back_to_queue(_("Keputusan tidak dapat dibaca. Coba lagi."))
     try:
-        record = review.decide(visit, current_user._get_current_object(), form.decision.data, form.note.data,
+        record = decisions.decide(visit, current_user._get_current_object(), form.decision.data, form.note.data,
                                form.round.data, current_app.config["FLAG_ACCURACY_M"])
-    except review.DecisionError as exc:
+    except decisions.DecisionError as exc:
         add_error(getattr(form, exc.field, form.note), exc.message)
         if wants_fragment():
             return _card(visit, form, status=422)
         return _back_to_queue(exc.message)
-    except review.AlreadyDecided as exc:
+    except decisions.AlreadyDecided as exc:
         db.session.refresh(visit)
         if wants_fragment():
             return _card(visit, form, status=409, conflict=exc.decision)
         who = exc.decision.decided_by.full_name if exc.decision and exc.decision.decided_by else "?"
         return _back_to_queue(_("Kunjungan ini sudah diputuskan oleh %(who)s. Tidak ada yang diubah.", who=who))
-    message = _("%(decision)s: kunjungan %(name)s.", decision=review.DECISION_LABELS[record.decision],
+    message = _("%(decision)s: kunjungan %(name)s.", decision=review_states.decision_label(record.decision),
                 name=visit.recipient.name)
     if wants_fragment():
         return render_template("review/_decided.html", visit=visit, record=record, message=message)
