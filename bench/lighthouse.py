@@ -40,10 +40,10 @@ def log_in(base: str) -> tuple[str, str]:
     """The session cookie of pendamping1 and the path of one of their visit forms."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(base + "/auth/login").read().decode()
+    page = opener.open(base + "/akun/masuk").read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     data = urllib.parse.urlencode({"csrf_token": token, "username": "pendamping1", "password": "kail-demo"}).encode()
-    home = opener.open(base + "/auth/login", data).read().decode()
+    home = opener.open(base + "/akun/masuk", data).read().decode()
     form = re.search(r'href="(/penerima/\d+/kunjungan/baru)"', home).group(1)
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     return cookie, form
@@ -93,7 +93,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         cookie, form = log_in(base)
-        pages = [("login", "/auth/login", None), ("mentor home", "/kunjungan/", cookie),
+        pages = [("login", "/akun/masuk", None), ("mentor home", "/kunjungan/", cookie),
                  ("visit form", form, cookie)]
         version = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True).stdout.strip()
         print(f"Lighthouse {version}, mobile emulation, median of {args.runs} runs")

@@ -5,7 +5,7 @@ by bench/generate.py, logs in (mentor `pendamping1`, supervisor `koordinator1`, 
 and drives each page in turn for `--duration` seconds with `--clients` concurrent connections from a small asyncio
 HTTP/1.1 client (standard library only; one connection per request, as gunicorn's sync workers close them).
 Pages: `/healthz` (the nearest thing to a bare "hello": one `SELECT 1` and a temp file), the mentor home
-`/kunjungan/`, a recipient page `/penerima/<id>`, the review queue `/review/`, the dashboard `/dasbor/`, the map
+`/kunjungan/`, a recipient page `/penerima/<id>`, the review queue `/periksa/`, the dashboard `/dasbor/`, the map
 page `/peta/` and its data `/peta/titik.json` (the whole scope, and a ~30 km area as a zoomed-in map asks), each
 as the roles that use it, and a visit POST (outbox JSON reply) with
 one small distinct photo - a visit must have at least one, so "without photos" is approximated by a ~10 KB one.
@@ -107,13 +107,13 @@ def cookie_header(headers: dict, jar: dict[str, str]) -> None:
 async def login(port: int, username: str, password: str) -> tuple[str, str]:
     """Log in; returns (Cookie header, CSRF token)."""
     jar: dict[str, str] = {}
-    status, headers, body = await request(port, "GET", "/auth/login", {})
+    status, headers, body = await request(port, "GET", "/akun/masuk", {})
     cookie_header(headers, jar)
     token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', body)
     csrf = (token.group(1) or token.group(2)).decode()
     form = urllib.parse.urlencode({"csrf_token": csrf, "username": username, "password": password}).encode()
     cookies = "; ".join(f"{k}={v}" for k, v in jar.items())
-    status, headers, body = await request(port, "POST", "/auth/login", {
+    status, headers, body = await request(port, "POST", "/akun/masuk", {
         "Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded"}, form)
     if status != 302:
         raise SystemExit(f"login as {username} failed: HTTP {status}")
@@ -214,8 +214,8 @@ PAGES = [  # (name, role, path template)
     ("healthz (baseline)", None, "/healthz"),
     ("mentor home", "mentor", "/kunjungan/"),
     ("recipient page", "mentor", "/penerima/{family}"),
-    ("review queue (supervisor)", "supervisor", "/review/"),
-    ("review queue (admin)", "admin", "/review/"),
+    ("review queue (supervisor)", "supervisor", "/periksa/"),
+    ("review queue (admin)", "admin", "/periksa/"),
     ("dashboard (supervisor)", "supervisor", "/dasbor/"),
     ("dashboard (admin)", "admin", "/dasbor/"),
     ("map (supervisor)", "supervisor", "/peta/"),
@@ -254,7 +254,7 @@ def count_queries(url: str, plan: dict, pages: list, repeat: int = 1) -> dict[st
     clients = {}
     for role, username in USERS.items():
         client = app.test_client()
-        client.post("/auth/login", data={"username": username, "password": generate.BENCH_PASSWORD})
+        client.post("/akun/masuk", data={"username": username, "password": generate.BENCH_PASSWORD})
         clients[role] = client
     clients[None] = app.test_client()
     for name, role, path in pages:

@@ -78,7 +78,7 @@ def main() -> None:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
-    pages = [("login", "/auth/login"), ("mentor home", "/kunjungan/"),
+    pages = [("login", "/akun/masuk"), ("mentor home", "/kunjungan/"),
              ("visit form", f"/penerima/{family}/kunjungan/baru")]
     rows = []
     with sync_playwright() as p:
@@ -88,7 +88,7 @@ def main() -> None:
             page = context.new_page()
             meter = Meter(context.new_cdp_session(page))
             if name != "login":
-                page.goto(base + "/auth/login")
+                page.goto(base + "/akun/masuk")
                 page.fill("input[name=username]", "pendamping1")
                 page.fill("input[name=password]", DEMO_PASSWORD)
                 page.click("button[type=submit]")

@@ -30,27 +30,27 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
 # (file stem, user, path) — path may use {recipient} for one of the user's families.
 PAGES = [
-    ("login", None, "/auth/login"),
+    ("login", None, "/akun/masuk"),
     ("mentor-home", "pendamping1", "/kunjungan/"),
     ("mentor-recipient", "pendamping1", "/penerima/{recipient}"),
     ("mentor-visit-form", "pendamping1", "/penerima/{recipient}/kunjungan/baru"),
-    ("supervisor-review", "koordinator1", "/review/"),
+    ("supervisor-review", "koordinator1", "/periksa/"),
     ("supervisor-dashboard", "koordinator1", "/dasbor/"),
     ("admin-dashboard", "admin", "/dasbor/"),
     ("mentor-help", "pendamping1", "/bantuan"),
     ("supervisor-map", "koordinator1", "/peta/"),
-    ("supervisor-mentors", "koordinator1", "/review/pendamping"),
+    ("supervisor-mentors", "koordinator1", "/periksa/pendamping"),
     ("supervisor-recipients", "koordinator1", "/penerima/"),
     ("supervisor-training", "koordinator1", "/pelatihan/"),
     ("supervisor-training-attendance", "koordinator1", "/pelatihan/{training}"),
-    ("admin-data", "admin", "/data/"),
-    ("admin-import-preview", "admin", "/data/impor"),  # uploads the 2,000-row sample with 20 bad rows
+    ("admin-data", "admin", "/kelola-data/"),
+    ("admin-import-preview", "admin", "/kelola-data/impor"),  # uploads the 2,000-row sample with 20 bad rows
     ("admin-report", "admin", "/dasbor/laporan"),  # printed (print media); also saved as an A4 PDF
     # English (the browser asks for it): the second language, same pages
     ("en-mentor-home", "pendamping1", "/kunjungan/"),
     ("en-mentor-visit-form", "pendamping1", "/penerima/{recipient}/kunjungan/baru"),
     ("en-supervisor-dashboard", "koordinator1", "/dasbor/"),
-    ("en-admin-data", "admin", "/data/"),
+    ("en-admin-data", "admin", "/kelola-data/"),
 ]
 # long pages: the whole scroll, not only the first screen
 FULL_PAGE = {"mentor-recipient", "mentor-visit-form", "admin-report"}
@@ -90,7 +90,7 @@ def main() -> None:
                                               bypass_csp=True)
                 page = context.new_page()
                 if user:
-                    page.goto(base + "/auth/login")
+                    page.goto(base + "/akun/masuk")
                     page.fill("input[name=username]", user)
                     page.fill("input[name=password]", DEMO_PASSWORD)
                     page.click("button[type=submit]")

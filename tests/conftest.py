@@ -102,7 +102,7 @@ def runner(app):
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def csrf_token(client, path: str = "/auth/login") -> str:
+def csrf_token(client, path: str = "/akun/masuk") -> str:
     """The CSRF token of the client's session, read from a page's form as a browser would."""
     html = client.get(path).get_data(as_text=True)
     match = CSRF_RE.search(html)
@@ -112,7 +112,7 @@ def csrf_token(client, path: str = "/auth/login") -> str:
 
 def login(client, username: str, password: str = PASSWORD, next_: str | None = None):
     token = csrf_token(client)
-    url = "/auth/login" + (f"?next={next_}" if next_ else "")
+    url = "/akun/masuk" + (f"?next={next_}" if next_ else "")
     return client.post(url, data={"username": username, "password": password, "csrf_token": token})
 
 

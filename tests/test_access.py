@@ -37,10 +37,10 @@ def _supervisors(status):
 ROUTES = {
     "home.index": ("GET", lambda w: "/", _everyone(302)),
     "home.help": ("GET", lambda w: "/bantuan", _everyone(200)),
-    "auth.profile": ("GET", lambda w: "/auth/akun", _everyone(200)),
+    "auth.profile": ("GET", lambda w: "/akun/", _everyone(200)),
     "home.healthz": ("GET", lambda w: "/healthz", _everyone(200, anonymous=200)),
-    "auth.login": ("GET", lambda w: "/auth/login", _everyone(302, anonymous=200)),
-    "auth.logout": ("POST", lambda w: "/auth/logout", _everyone(302, anonymous=302)),
+    "auth.login": ("GET", lambda w: "/akun/masuk", _everyone(302, anonymous=200)),
+    "auth.logout": ("POST", lambda w: "/akun/keluar", _everyone(302, anonymous=302)),
     "recipients.index": ("GET", lambda w: "/penerima/", _everyone(200)),
     "recipients.detail": ("GET", lambda w: f"/penerima/{w.recipients['own'].id}", _scoped()),
     "recipients.change_status": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/status", _scoped(302)),
@@ -54,23 +54,23 @@ ROUTES = {
     # not sent back: its own mentor is redirected to the family page; nobody else may correct it
     "visits.resubmit": ("GET", lambda w: f"/kunjungan/{w.visit_id}/perbaiki", {
         **_everyone(404), "mentor": 303}),
-    "review.queue": ("GET", lambda w: "/review/", _supervisors(200)),
+    "review.queue": ("GET", lambda w: "/periksa/", _supervisors(200)),
     "dashboard.index": ("GET", lambda w: "/dasbor/", _supervisors(200)),
     "dashboard.quotas": ("POST", lambda w: "/dasbor/kuota", {**_everyone(403), "admin": 303}),
     # confirming a graduation: the family's supervisor or an admin; mentors 403, other regions 404
     "dashboard.graduate": ("POST", lambda w: f"/dasbor/graduasi/{w.recipients['own'].id}", {
         **_scoped(303), "mentor": 403, "mentor_same_region": 403, "mentor_other_region": 403}),
-    "admin.audit": ("GET", lambda w: "/admin/audit", {**_everyone(403), "admin": 200}),
+    "admin.audit": ("GET", lambda w: "/pengelola/audit", {**_everyone(403), "admin": 200}),
     "pwa.manifest": ("GET", lambda w: "/manifest.webmanifest", _everyone(200, anonymous=200)),
     "pwa.service_worker": ("GET", lambda w: "/sw.js", _everyone(200, anonymous=200)),
     "pwa.offline": ("GET", lambda w: "/offline", _everyone(200, anonymous=200)),
     "pwa.csrf_token": ("GET", lambda w: "/csrf-token", _everyone(200, anonymous=401)),  # scripts get 401, not a page
     "review.map_view": ("GET", lambda w: "/peta/", _supervisors(200)),
     "review.map_points": ("GET", lambda w: "/peta/titik.json", _supervisors(200)),
-    "review.mentors_view": ("GET", lambda w: "/review/pendamping", _supervisors(200)),
-    "review.mentor_choices": ("GET", lambda w: "/review/pilihan-pendamping?region=6472", _supervisors(200)),
+    "review.mentors_view": ("GET", lambda w: "/periksa/pendamping", _supervisors(200)),
+    "review.mentor_choices": ("GET", lambda w: "/periksa/pilihan-pendamping?wilayah=6472", _supervisors(200)),
     # a mentor who can see the visit may not judge it (403); out of scope is 404
-    "review.decide": ("POST", lambda w: f"/review/{w.visit_id}", {**_scoped(303), "mentor": 403}),
+    "review.decide": ("POST", lambda w: f"/periksa/{w.visit_id}", {**_scoped(303), "mentor": 403}),
     "dashboard.report": ("GET", lambda w: "/dasbor/laporan", _supervisors(200)),
     "training.index": ("GET", lambda w: "/pelatihan/", _supervisors(200)),
     # a supervisor may only plan training in their own regency: the form answers with the reason (422)
@@ -83,15 +83,15 @@ ROUTES = {
                                   _scoped(303)),
     "recipients.remove_assistance": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/bantuan-lain/"
                                                        f"{w.assistance_id}/hapus", _scoped(303)),
-    "data.index": ("GET", lambda w: "/data/", _supervisors(200)),
-    "data.export": ("GET", lambda w: "/data/ekspor/penerima.csv", _supervisors(200)),
+    "data.index": ("GET", lambda w: "/kelola-data/", _supervisors(200)),
+    "data.export": ("GET", lambda w: "/kelola-data/ekspor/penerima.csv", _supervisors(200)),
     # importing recipients is the province's job: admins only
-    "data.import_form": ("GET", lambda w: "/data/impor", {**_everyone(403), "admin": 200}),
-    "data.import_upload": ("POST", lambda w: "/data/impor", {**_everyone(403), "admin": 422}),  # no file sent
-    "data.import_template": ("GET", lambda w: "/data/impor/contoh.xlsx", {**_everyone(403), "admin": 200}),
-    "data.import_preview": ("GET", lambda w: f"/data/impor/{w.import_token}", {**_everyone(403), "admin": 200}),
-    "data.import_commit": ("POST", lambda w: f"/data/impor/{w.import_token}", {**_everyone(403), "admin": 303}),
-    "data.import_errors": ("GET", lambda w: f"/data/impor/{w.import_token}/kesalahan.csv", {
+    "data.import_form": ("GET", lambda w: "/kelola-data/impor", {**_everyone(403), "admin": 200}),
+    "data.import_upload": ("POST", lambda w: "/kelola-data/impor", {**_everyone(403), "admin": 422}),  # no file sent
+    "data.import_template": ("GET", lambda w: "/kelola-data/impor/contoh.xlsx", {**_everyone(403), "admin": 200}),
+    "data.import_preview": ("GET", lambda w: f"/kelola-data/impor/{w.import_token}", {**_everyone(403), "admin": 200}),
+    "data.import_commit": ("POST", lambda w: f"/kelola-data/impor/{w.import_token}", {**_everyone(403), "admin": 303}),
+    "data.import_errors": ("GET", lambda w: f"/kelola-data/impor/{w.import_token}/kesalahan.csv", {
         **_everyone(403), "admin": 200}),
 }
 POST_DATA = {
@@ -139,12 +139,12 @@ def test_route_access(client, login_as, world_with_photo, endpoint, role):
     if method == "GET":
         response = client.get(url)
     else:
-        token = csrf_token(client, "/auth/login" if role == "anonymous" else "/penerima/")
+        token = csrf_token(client, "/akun/masuk" if role == "anonymous" else "/penerima/")
         data = {"csrf_token": token, "version": world_with_photo.recipients["own"].version, **POST_DATA[endpoint]}
         response = client.post(url, data=data)
     assert response.status_code == expected[role], f"{role} {method} {url}"
     if expected[role] == LOGIN and role == "anonymous" and endpoint != "auth.logout":
-        assert "/auth/login" in response.headers["Location"]
+        assert "/akun/masuk" in response.headers["Location"]
 
 
 @pytest.mark.parametrize("role", ["mentor", "supervisor", "admin", "mentor_other_region"])

@@ -22,7 +22,7 @@ def test_an_old_or_missing_hash_is_revalidated_not_cached(client):
 
 
 def test_pages_link_hashed_assets(client):
-    page = client.get("/auth/login").get_data(as_text=True)
+    page = client.get("/akun/masuk").get_data(as_text=True)
     assert re.search(r'href="/static/css/app\.css\?v=[0-9a-f]{10}"', page)
     assert re.search(r'src="/static/vendor/htmx-2\.0\.11\.min\.js\?v=[0-9a-f]{10}"', page)
 

@@ -11,7 +11,7 @@ GENERIC = "Nama pengguna atau kata sandi salah."
 
 
 def test_login_page_is_phone_sized_with_named_inputs(client):
-    response = client.get("/auth/login")
+    response = client.get("/akun/masuk")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'name="username"' in html and 'name="password"' in html
@@ -63,7 +63,7 @@ def test_deactivated_user_is_logged_out_on_next_request(client, world):
     world.users["mentor"].active = False
     db.session.commit()
     response = client.get("/penerima/")
-    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    assert response.status_code == 302 and "/akun/masuk" in response.headers["Location"]
 
 
 def test_demo_accounts_only_in_demo_mode(app, client):
@@ -90,11 +90,11 @@ def test_next_only_to_local_paths(client, world, next_, expected):
 def test_protected_page_sends_to_login_with_next(client):
     response = client.get("/penerima/")
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/auth/login?next=")
+    assert response.headers["Location"].startswith("/akun/masuk?next=")
 
 
 def test_login_without_csrf_token_is_refused(client, world):
-    response = client.post("/auth/login", data={"username": "pendamping-smd", "password": factories.PASSWORD})
+    response = client.post("/akun/masuk", data={"username": "pendamping-smd", "password": factories.PASSWORD})
     assert response.status_code == 400
     assert "Sesi formulir kedaluwarsa" in response.get_data(as_text=True)
     assert client.get("/penerima/").status_code == 302
@@ -102,23 +102,23 @@ def test_login_without_csrf_token_is_refused(client, world):
 
 def test_logout_needs_post(client, world):
     login(client, "pendamping-smd")
-    assert client.get("/auth/logout").status_code == 405
+    assert client.get("/akun/keluar").status_code == 405
     assert client.get("/penerima/").status_code == 200  # GET changed nothing
     token = csrf_token(client, "/penerima/")
-    response = client.post("/auth/logout", data={"csrf_token": token})
+    response = client.post("/akun/keluar", data={"csrf_token": token})
     assert response.status_code == 302
     assert client.get("/penerima/").status_code == 302
 
 
 def test_logout_without_token_is_refused(client, world):
     login(client, "pendamping-smd")
-    assert client.post("/auth/logout").status_code == 400
+    assert client.post("/akun/keluar").status_code == 400
     assert client.get("/penerima/").status_code == 200
 
 
 def test_logged_in_user_visiting_login_goes_home(client, world):
     login(client, "pendamping-smd")
-    response = client.get("/auth/login")
+    response = client.get("/akun/masuk")
     assert response.status_code == 302
 
 

@@ -60,7 +60,7 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(app):
 
 
 def test_security_headers(client):
-    response = client.get("/auth/login")
+    response = client.get("/akun/masuk")
     csp = response.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"

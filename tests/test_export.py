@@ -31,14 +31,14 @@ def _xlsx(response):
 
 def test_supervisor_exports_only_their_regency(client, world):
     login(client, world.users["supervisor"].username)
-    rows = _csv(client.get("/data/ekspor/penerima.csv"))
+    rows = _csv(client.get("/kelola-data/ekspor/penerima.csv"))
     assert rows[0] == exporting.RECIPIENT_HEADERS
     assert sorted(r[2] for r in rows[1:]) == ["Budi Santoso", "Siti Aminah"]
-    assert client.get("/data/ekspor/penerima.csv?region=6471").status_code == 200  # not theirs: ignored
-    assert sorted(r[2] for r in _csv(client.get("/data/ekspor/penerima.csv?region=6471"))[1:]) == [
+    assert client.get("/kelola-data/ekspor/penerima.csv?wilayah=6471").status_code == 200  # not theirs: ignored
+    assert sorted(r[2] for r in _csv(client.get("/kelola-data/ekspor/penerima.csv?wilayah=6471"))[1:]) == [
         "Budi Santoso", "Siti Aminah"]
-    assert client.get("/data/ekspor/penerima.pdf").status_code == 404
-    assert client.get("/data/ekspor/rahasia.csv").status_code == 404
+    assert client.get("/kelola-data/ekspor/penerima.pdf").status_code == 404
+    assert client.get("/kelola-data/ekspor/rahasia.csv").status_code == 404
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).first()
     assert event.detail == {"kind": "penerima", "format": "csv", "region": None}
 
@@ -53,7 +53,7 @@ def test_formula_injection_is_neutralised(client, world, fmt):
     own.package_items = [HOSTILE[1]]
     db.session.commit()
     login(client, world.users["admin"].username)
-    response = client.get(f"/data/ekspor/penerima.{fmt}")
+    response = client.get(f"/kelola-data/ekspor/penerima.{fmt}")
     if fmt == "csv":
         row = next(r for r in _csv(response)[1:] if r[0] == own.nik)
         values = [row[2], row[11], row[5], row[12]]
@@ -80,13 +80,13 @@ def test_visits_export_has_photo_links_flags_and_wita_times(client, world):
     factories.visit(world.recipients["other_region"])
     db.session.commit()
     login(client, world.users["supervisor"].username)
-    rows = _csv(client.get("/data/ekspor/kunjungan.csv"))
+    rows = _csv(client.get("/kelola-data/ekspor/kunjungan.csv"))
     assert rows[0] == exporting.VISIT_HEADERS and len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row["NIK"] == own.nik and row["Waktu Kunjungan (WITA)"] == "2026-11-20 10:00"
     assert row["Omzet (Rp)"] == "200000" and row["Jumlah Foto"] == "1"
     assert row["Tautan Foto"] == f"http://localhost/foto/{photo.id}"
-    sheet = _xlsx(client.get("/data/ekspor/kunjungan.xlsx"))
+    sheet = _xlsx(client.get("/kelola-data/ekspor/kunjungan.xlsx"))
     assert sheet.cell(2, 7).value == dt.datetime(2026, 11, 20, 10, 0)
 
 
@@ -95,7 +95,7 @@ def test_visits_as_geojson(client, world):
     factories.visit(world.recipients["own"], lat=None, lon=None, accuracy_m=None, no_location_reason="gps_mati")
     db.session.commit()
     login(client, world.users["admin"].username)
-    response = client.get("/data/ekspor/kunjungan.geojson")
+    response = client.get("/kelola-data/ekspor/kunjungan.geojson")
     assert response.mimetype == "application/geo+json"
     data = json.loads(response.data)
     assert data["type"] == "FeatureCollection" and len(data["features"]) == 1
@@ -129,7 +129,7 @@ def test_status_history_export(client, world):
                                 changed_by=world.users["mentor"]))
     db.session.commit()
     login(client, world.users["supervisor"].username)
-    rows = _csv(client.get("/data/ekspor/riwayat-status.csv"))
+    rows = _csv(client.get("/kelola-data/ekspor/riwayat-status.csv"))
     assert rows[0] == exporting.HISTORY_HEADERS
     assert rows[1:] == [[own.nik, own.name, "Samarinda", "Bantuan disalurkan", "Usaha berjalan", "'=1+1",
                          "pendamping-smd", "2026-11-01 09:30"]]
@@ -147,7 +147,7 @@ def test_summary_matches_a_hand_count(client, world):
     factories.assistance(extra[1], "sembako")
     db.session.commit()
     login(client, world.users["supervisor"].username)
-    rows = _csv(client.get("/data/ekspor/ringkasan.csv"))
+    rows = _csv(client.get("/kelola-data/ekspor/ringkasan.csv"))
     assert len(rows) == 2  # the supervisor's one regency
     row = dict(zip(rows[0], rows[1], strict=True))
     # 4 families in Samarinda: own + same_region (usaha_berjalan, APBD) and the two extra
@@ -160,9 +160,9 @@ def test_summary_matches_a_hand_count(client, world):
         "1", "1", "0")
     factories.recipient(smd, budget_year=2026)  # a new year's list: its own targets, as on the dashboard ...
     db.session.commit()
-    latest = dict(zip(*_csv(client.get("/data/ekspor/ringkasan.csv")), strict=True))
+    latest = dict(zip(*_csv(client.get("/kelola-data/ekspor/ringkasan.csv")), strict=True))
     assert (latest["Tahun Anggaran (Target & Realisasi)"], latest["APBD"], latest["Jumlah"]) == ("2026", "1", "1")
-    earlier = dict(zip(*_csv(client.get("/data/ekspor/ringkasan.csv?tahun=2025")), strict=True))
+    earlier = dict(zip(*_csv(client.get("/kelola-data/ekspor/ringkasan.csv?tahun=2025")), strict=True))
     assert (earlier["Tahun Anggaran (Target & Realisasi)"], earlier["Jumlah"]) == ("2025", "4")
     # ... while the other figures count every family in scope, whatever its budget year
     for summary in (latest, earlier):
@@ -171,7 +171,7 @@ def test_summary_matches_a_hand_count(client, world):
         assert (summary["Ikut Pelatihan"], summary["Pilar 1 (BLT/Sembako/PKH)"]) == ("1", "1")
 
 
-@pytest.mark.parametrize(("role", "query"), [("supervisor", ""), ("admin", ""), ("admin", "?region=6472&tahun=2025")])
+@pytest.mark.parametrize(("role", "query"), [("supervisor", ""), ("admin", ""), ("admin", "?wilayah=6472&tahun=2025")])
 def test_summary_shows_the_dashboards_figures(client, world, role, query):
     """The export and the dashboard count with the same functions: every regency's row has the targets of the
     dashboard of the same scope (one budget year) and the other figures of the dashboard narrowed to that regency
@@ -187,11 +187,11 @@ def test_summary_shows_the_dashboards_figures(client, world, role, query):
     db.session.commit()
     user = world.users[role]
     login(client, user.username)
-    rows = _csv(client.get(f"/data/ekspor/ringkasan.csv{query}"))
+    rows = _csv(client.get(f"/kelola-data/ekspor/ringkasan.csv{query}"))
     assert len(rows) > 1
     asked = dict(item.split("=") for item in query.lstrip("?").split("&") if item)
     months, year = (1, 3, 6, 12), int(asked["tahun"]) if "tahun" in asked else None
-    whole = outcomes.build(user, dt.date.today(), months, asked.get("region", ""), budget_year=year)
+    whole = outcomes.build(user, dt.date.today(), months, asked.get("wilayah", ""), budget_year=year)
     assert [r[1] for r in rows[1:]] == [t.region.code for t in whole.targets]
     for values, target in zip(rows[1:], whole.targets, strict=True):
         d = outcomes.build(user, dt.date.today(), months, target.region.code)
@@ -219,7 +219,7 @@ def test_round_trip_export_then_import_into_an_empty_database(client, world, tmp
     before = snapshot()
     login(client, world.users["admin"].username)
     path = tmp_path / "penerima.xlsx"
-    path.write_bytes(client.get("/data/ekspor/penerima.xlsx").data)
+    path.write_bytes(client.get("/kelola-data/ekspor/penerima.xlsx").data)
     db.session.execute(delete(StatusChange))
     db.session.execute(delete(Recipient))
     db.session.commit()

@@ -87,7 +87,7 @@ def test_status_form_never_500(app, world, data):
 @given(username=st.text(max_size=100), password=st.text(max_size=300))
 def test_login_never_500(app, world, username, password):
     client = app.test_client()
-    response = client.post("/auth/login", data={"username": username, "password": password,
+    response = client.post("/akun/masuk", data={"username": username, "password": password,
                                                  "csrf_token": csrf_token(client)})
     assert response.status_code in (200, 302, 400, 401, 429)
 
@@ -108,7 +108,7 @@ def test_review_decision_and_filters_never_500(app, world, data, query):
             visited_at=dt.datetime(2026, 11, 20, 2)), [upload], app.config["UPLOAD_DIR"])
     client = app.test_client()
     login(client, world.users["supervisor"].username)
-    payload = {"csrf_token": csrf_token(client, "/review/"), **data}
-    assert client.post(f"/review/{visit.id}", data=payload, headers={"HX-Request": "true"}).status_code < 500
-    for url in ("/review/?", "/peta/?", "/review/pendamping?", "/penerima/?"):
+    payload = {"csrf_token": csrf_token(client, "/periksa/"), **data}
+    assert client.post(f"/periksa/{visit.id}", data=payload, headers={"HX-Request": "true"}).status_code < 500
+    for url in ("/periksa/?", "/peta/?", "/periksa/pendamping?", "/penerima/?"):
         assert client.get(url + query).status_code < 500, url + query

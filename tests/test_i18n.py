@@ -4,27 +4,27 @@ from .conftest import csrf_token
 
 
 def test_indonesian_by_default_and_for_unknown_languages(client):
-    assert "Nama pengguna" in client.get("/auth/login").get_data(True)
-    html = client.get("/auth/login", headers={"Accept-Language": "fr-FR,fr;q=0.9"}).get_data(True)
+    assert "Nama pengguna" in client.get("/akun/masuk").get_data(True)
+    html = client.get("/akun/masuk", headers={"Accept-Language": "fr-FR,fr;q=0.9"}).get_data(True)
     assert "Nama pengguna" in html and 'lang="id"' in html
 
 
 def test_english_browser_gets_english(client):
-    html = client.get("/auth/login", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(True)
+    html = client.get("/akun/masuk", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(True)
     assert "Username" in html and 'lang="en"' in html and "Nama pengguna" not in html
 
 
 def test_the_users_choice_wins_over_the_browser(login_as, world):
     client = login_as("mentor")
-    page = client.get("/auth/akun", headers={"Accept-Language": "id"}).get_data(True)
+    page = client.get("/akun/", headers={"Accept-Language": "id"}).get_data(True)
     assert "Bahasa" in page
-    token = csrf_token(client, "/auth/akun")
-    assert client.post("/auth/akun", data={"csrf_token": token, "locale": "en"}).status_code == 303
+    token = csrf_token(client, "/akun/")
+    assert client.post("/akun/", data={"csrf_token": token, "locale": "en"}).status_code == 303
     html = client.get("/kunjungan/", headers={"Accept-Language": "id"}).get_data(True)
     assert "My visits" in html
-    token = csrf_token(client, "/auth/akun")
-    assert client.post("/auth/akun", data={"csrf_token": token, "locale": "xx"}).status_code == 422
-    client.post("/auth/akun", data={"csrf_token": token, "locale": ""})
+    token = csrf_token(client, "/akun/")
+    assert client.post("/akun/", data={"csrf_token": token, "locale": "xx"}).status_code == 422
+    client.post("/akun/", data={"csrf_token": token, "locale": ""})
     assert "Kunjungan saya" in client.get("/kunjungan/").get_data(True)
 
 

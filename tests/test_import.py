@@ -183,8 +183,8 @@ def test_web_import_preview_commit_errors_file_then_fixed_file(client, app):
     rows[4][6] = "9"        # decile
     rows[9][0] = "12345"    # NIK
     rows[14][4] = "Kecamatan Khayalan"
-    token = csrf_token(client, "/data/impor")
-    response = client.post("/data/impor", data={"csrf_token": token, "budget_year": "2026",
+    token = csrf_token(client, "/kelola-data/impor")
+    response = client.post("/kelola-data/impor", data={"csrf_token": token, "budget_year": "2026",
                                                  "file": (io.BytesIO(_xlsx([headers, *rows])), "daftar 2026.xlsx")})
     assert response.status_code == 303
     preview_url = response.headers["Location"]
@@ -210,7 +210,7 @@ def test_web_import_preview_commit_errors_file_then_fixed_file(client, app):
 
     fixed = [row[:-2] for row in table[1:]]
     fixed[0][6], fixed[1][0], fixed[2][4] = "3", "6472014101990010", "Samarinda Ulu"
-    response = client.post("/data/impor", data={"csrf_token": token, "budget_year": "2026",
+    response = client.post("/kelola-data/impor", data={"csrf_token": token, "budget_year": "2026",
                                                  "file": (io.BytesIO(_xlsx([table[0], *fixed])), "kesalahan.xlsx")})
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert re.findall(r'kpi__value">(\d+)', page) == ["3", "3", "0", "0"]
@@ -228,7 +228,7 @@ def test_stale_preview_is_shown_again_instead_of_written(client, app):
     db.session.commit()
     login(client, admin.username)
     factories.recipient(nik=factories.import_row(2)["NIK"], budget_year=2026)  # someone was faster
-    response = client.post(f"/data/impor/{token}", data={"csrf_token": csrf_token(client, "/data/impor"),
+    response = client.post(f"/kelola-data/impor/{token}", data={"csrf_token": csrf_token(client, "/kelola-data/impor"),
                                                          "expected": "2"})
     assert response.status_code == 409
     assert "Data berubah sejak pratinjau" in response.get_data(as_text=True)
@@ -239,7 +239,7 @@ def test_bad_uploads_get_messages_next_to_the_field(client, app):
     admin = factories.user("admin", regions=[])
     db.session.commit()
     login(client, admin.username)
-    token = csrf_token(client, "/data/impor")
+    token = csrf_token(client, "/kelola-data/impor")
     cases = [
         ({"budget_year": "2026"}, "Pilih file Excel atau CSV."),
         ({"budget_year": "2026", "file": (io.BytesIO(b"x"), "daftar.pdf")}, "Hanya file .xlsx atau .csv."),
@@ -247,7 +247,7 @@ def test_bad_uploads_get_messages_next_to_the_field(client, app):
         ({"budget_year": "2026", "file": (io.BytesIO(b"PK\x03\x04broken"), "a.xlsx")}, "tidak bisa dibaca"),
     ]
     for data, message in cases:
-        response = client.post("/data/impor", data={"csrf_token": token, **data})
+        response = client.post("/kelola-data/impor", data={"csrf_token": token, **data})
         assert response.status_code == 422
         assert message in response.get_data(as_text=True)
         assert 'aria-invalid="true"' in response.get_data(as_text=True)
@@ -259,9 +259,9 @@ def test_someone_elses_upload_is_not_found(client, app):
     token = factories.stored_import(app.config["UPLOAD_DIR"], owner, factories.csv_text([factories.import_row(1)]))
     db.session.commit()
     login(client, other.username)
-    assert client.get(f"/data/impor/{token}").status_code == 404
-    assert client.get("/data/impor/../../etc/passwd").status_code == 404
-    assert client.get("/data/impor/" + "a" * 30).status_code == 404
+    assert client.get(f"/kelola-data/impor/{token}").status_code == 404
+    assert client.get("/kelola-data/impor/../../etc/passwd").status_code == 404
+    assert client.get("/kelola-data/impor/" + "a" * 30).status_code == 404
 
 
 def test_cli_import_with_progress_errors_file_and_skip_invalid(app, tmp_path):
@@ -293,14 +293,15 @@ def test_rows_with_warnings_need_an_explicit_tick_before_importing(client, app):
                                     factories.csv_text([factories.import_row(1), factories.import_row(2)]))
     db.session.commit()
     login(client, admin.username)
-    page = client.get(f"/data/impor/{token}").get_data(as_text=True)
+    page = client.get(f"/kelola-data/impor/{token}").get_data(as_text=True)
     assert "Sudah terdaftar sebagai penerima UEP tahun anggaran 2025" in page and 'name="confirm_warnings"' in page
-    csrf = csrf_token(client, "/data/impor")
-    response = client.post(f"/data/impor/{token}", data={"csrf_token": csrf, "expected": "2"})
+    csrf = csrf_token(client, "/kelola-data/impor")
+    response = client.post(f"/kelola-data/impor/{token}", data={"csrf_token": csrf, "expected": "2"})
     assert response.status_code == 422
     assert "Centang dulu: 1 baris punya peringatan" in response.get_data(as_text=True)
     assert _count() == 1
-    response = client.post(f"/data/impor/{token}", data={"csrf_token": csrf, "expected": "2", "confirm_warnings": "1"})
+    confirmed = {"csrf_token": csrf, "expected": "2", "confirm_warnings": "1"}
+    response = client.post(f"/kelola-data/impor/{token}", data=confirmed)
     assert response.status_code == 303 and _count() == 3
 
 
@@ -308,7 +309,7 @@ def test_template_has_an_empty_first_sheet_and_the_example_on_the_second(client,
     admin = factories.user("admin", regions=[])
     db.session.commit()
     login(client, admin.username)
-    workbook = load_workbook(io.BytesIO(client.get("/data/impor/contoh.xlsx").data))
+    workbook = load_workbook(io.BytesIO(client.get("/kelola-data/impor/contoh.xlsx").data))
     assert workbook.sheetnames == ["Penerima", "Contoh dan petunjuk"]
     first = [[c.value for c in row] for row in workbook["Penerima"].iter_rows()]
     assert first == [exporting.RECIPIENT_HEADERS[:-2]]

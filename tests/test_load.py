@@ -40,11 +40,11 @@ class Phone:
     def __init__(self, base: str, username: str):
         self.base = base
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        page = self.opener.open(f"{base}/auth/login").read().decode()
+        page = self.opener.open(f"{base}/akun/masuk").read().decode()
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
         body = urllib.parse.urlencode({"username": username, "password": factories.PASSWORD,
                                        "csrf_token": token}).encode()
-        self.opener.open(f"{base}/auth/login", data=body)
+        self.opener.open(f"{base}/akun/masuk", data=body)
 
     def send(self, recipient_id: int, visit_uuid: str, photo_uuid: str, seed: int) -> int:
         token = json.loads(self.opener.open(f"{self.base}/csrf-token").read())["token"]

@@ -42,7 +42,7 @@ def test_audit_date_filter_reads_wita_days(login_as, world):
     db.session.add_all([early, late])
     db.session.commit()
     client = login_as("admin")
-    html = client.get("/admin/audit?dari=2026-11-20&sampai=2026-11-20").get_data(as_text=True)
+    html = client.get("/pengelola/audit?dari=2026-11-20&sampai=2026-11-20").get_data(as_text=True)
     assert "<td>uji_pagi</td>" in html and "<td>uji_malam</td>" not in html
-    html = client.get("/admin/audit?dari=2026-11-21").get_data(as_text=True)
+    html = client.get("/pengelola/audit?dari=2026-11-21").get_data(as_text=True)
     assert "<td>uji_malam</td>" in html and "<td>uji_pagi</td>" not in html

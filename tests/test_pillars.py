@@ -139,7 +139,7 @@ def test_dashboard_and_printable_report_show_the_pillars(client, world):
     login(client, world.users["admin"].username)
     page = client.get("/dasbor/").get_data(as_text=True)
     assert "Pelatihan dan tiga pilar" in page and "Laporan cetak (A4)" in page
-    report = client.get("/dasbor/laporan?region=6472")
+    report = client.get("/dasbor/laporan?wilayah=6472")
     text = report.get_data(as_text=True)
     assert report.status_code == 200
     assert "Kota Samarinda" in text and "Cetak / simpan PDF" in text and "Pelatihan dan tiga pilar" in text

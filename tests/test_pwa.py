@@ -16,7 +16,7 @@ def test_manifest_is_complete(client):
 
 
 def test_every_page_links_the_manifest(client):
-    assert 'rel="manifest" href="/manifest.webmanifest"' in client.get("/auth/login").get_data(True)
+    assert 'rel="manifest" href="/manifest.webmanifest"' in client.get("/akun/masuk").get_data(True)
 
 
 def test_service_worker_is_served_at_the_root_and_revalidated(client):
@@ -37,6 +37,6 @@ def test_offline_page(client):
 
 
 def test_pages_are_compressed(client):
-    response = client.get("/auth/login", headers={"Accept-Encoding": "br, gzip"})
+    response = client.get("/akun/masuk", headers={"Accept-Encoding": "br, gzip"})
     assert response.headers.get("Content-Encoding") in ("br", "gzip")
     assert "Accept-Encoding" in response.headers.get("Vary", "")

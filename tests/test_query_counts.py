@@ -62,15 +62,15 @@ PAGES = [
     ("mentor", "/kunjungan/"),
     ("mentor", "/penerima/"),
     ("mentor", "/penerima/{own}"),
-    ("supervisor", "/review/"),
+    ("supervisor", "/periksa/"),
     ("supervisor", "/peta/"),
     ("supervisor", "/peta/titik.json"),
     ("admin", "/peta/titik.json"),
-    ("supervisor", "/review/pendamping"),
+    ("supervisor", "/periksa/pendamping"),
     ("supervisor", "/dasbor/"),
     ("supervisor", "/pelatihan/"),
-    ("admin", "/data/ekspor/kunjungan.csv"),
-    ("admin", "/data/ekspor/ringkasan.csv"),
+    ("admin", "/kelola-data/ekspor/kunjungan.csv"),
+    ("admin", "/kelola-data/ekspor/ringkasan.csv"),
 ]
 
 

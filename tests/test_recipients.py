@@ -46,7 +46,7 @@ def test_search_by_nik_prefix_and_status_filter(client, login_as, world):
 
 def test_hostile_query_strings_are_harmless(client, login_as, world):
     login_as("admin")
-    for qs in ("q=%25", "q=_", "status=bogus", "region=9999", "page=-3", "page=abc", "q=" + "x" * 5000,
+    for qs in ("q=%25", "q=_", "status=bogus", "wilayah=9999", "halaman=-3", "halaman=abc", "q=" + "x" * 5000,
                "q=%27%20OR%201%3D1--"):
         response = client.get(f"/penerima/?{qs}")
         assert response.status_code == 200, qs
@@ -56,7 +56,7 @@ def test_hostile_query_strings_are_harmless(client, login_as, world):
 
 def test_region_filter_for_admin(client, login_as, world):
     login_as("admin")
-    html = client.get("/penerima/?region=6471").get_data(as_text=True)
+    html = client.get("/penerima/?wilayah=6471").get_data(as_text=True)
     assert "Hasnah Daeng" in html and "Siti Aminah" not in html
 
 
@@ -66,7 +66,7 @@ def test_pagination(app, client, login_as, world):
     login_as("mentor")
     first = client.get("/penerima/").get_data(as_text=True)
     assert "Halaman 1 dari 2" in first and 'rel="next"' in first
-    second = client.get("/penerima/?page=2").get_data(as_text=True)
+    second = client.get("/penerima/?halaman=2").get_data(as_text=True)
     assert "Halaman 2 dari 2" in second and "Zulfa 24" in second
 
 

@@ -34,36 +34,36 @@ def pending(world):
 
 
 def decide(client, visit, decision, note="", htmx=False, round_=None):
-    token = csrf_token(client, "/review/")
-    return client.post(f"/review/{visit.id}", data={"csrf_token": token, "decision": decision, "note": note,
+    token = csrf_token(client, "/periksa/")
+    return client.post(f"/periksa/{visit.id}", data={"csrf_token": token, "decision": decision, "note": note,
                                                     "round": round_ or visit.round}, headers=HX if htmx else {})
 
 
 def test_queue_shows_pending_visits_with_flags_in_scope(login_as, world, pending):
     client = login_as("supervisor")
-    html = client.get("/review/").get_data(as_text=True)
+    html = client.get("/periksa/").get_data(as_text=True)
     assert "Siti Aminah" in html and f"/foto/{pending.photos[0].id}/kecil" in html
     assert "Akurasi ± 12 m" in html and "Setujui" in html and "Minta perbaikan" in html
     assert "1 kunjungan menunggu diperiksa" in html
-    fragment = client.get("/review/?flag=tanpa_lokasi", headers=HX).get_data(as_text=True)
+    fragment = client.get("/periksa/?tanda=tanpa_lokasi", headers=HX).get_data(as_text=True)
     assert "<html" not in fragment and "Siti Aminah" not in fragment
-    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/review/")})
+    client.post("/akun/keluar", data={"csrf_token": csrf_token(client, "/periksa/")})
     login(client, world.users["supervisor_other_region"].username)
-    assert "Siti Aminah" not in client.get("/review/").get_data(as_text=True)
+    assert "Siti Aminah" not in client.get("/periksa/").get_data(as_text=True)
 
 
 def test_queue_filters_are_lenient(login_as, world, pending):
     client = login_as("admin")
-    for qs in ("region=9999", "mentor=abc", "flag=bogus", "dari=2026-13-45", "sampai=kemarin", "page=-1",
+    for qs in ("wilayah=9999", "pendamping=abc", "tanda=bogus", "dari=2026-13-45", "sampai=kemarin", "halaman=-1",
                "dari=0001-01-01", "sampai=9999-12-31"):  # the last two overflowed the WITA shift (a 500)
-        for page in ("/review/", "/peta/", "/peta/titik.json", "/review/pendamping"):
+        for page in ("/periksa/", "/peta/", "/peta/titik.json", "/periksa/pendamping"):
             assert client.get(f"{page}?{qs}").status_code == 200, (page, qs)
-    assert "Siti Aminah" in client.get("/review/?dari=2026-11-20&sampai=2026-11-20").get_data(True)
-    assert "Siti Aminah" not in client.get("/review/?dari=2026-11-21").get_data(True)
+    assert "Siti Aminah" in client.get("/periksa/?dari=2026-11-20&sampai=2026-11-20").get_data(True)
+    assert "Siti Aminah" not in client.get("/periksa/?dari=2026-11-21").get_data(True)
 
 
 def _mentor_options(html: str) -> list[str]:
-    select = re.search(r'<select[^>]*name="mentor".*?</select>', html, re.S).group(0)
+    select = re.search(r'<select[^>]*name="pendamping".*?</select>', html, re.S).group(0)
     return re.findall(r'<option value="(\d+)"', select)
 
 
@@ -73,26 +73,26 @@ def test_mentor_filter_follows_the_chosen_regency(login_as, world, monkeypatch):
     client = login_as("admin")
     smd = {str(world.users[k].id) for k in ("mentor", "mentor_same_region")}
     bpn_mentor = world.users["mentor_other_region"].id
-    assert set(_mentor_options(client.get("/review/").get_data(True))) == smd | {str(bpn_mentor)}
+    assert set(_mentor_options(client.get("/periksa/").get_data(True))) == smd | {str(bpn_mentor)}
     # At national scale there are too many mentors to list: the regency comes first.
     monkeypatch.setattr(filters, "MENTOR_OPTIONS_MAX", 2)
-    html = client.get(f"/review/?mentor={bpn_mentor}").get_data(True)
+    html = client.get(f"/periksa/?pendamping={bpn_mentor}").get_data(True)
     assert _mentor_options(html) == [] and "Pilih kabupaten/kota dulu" in html and "disabled" in html
     assert "(1)" not in html  # the mentor filter was dropped, not applied unseen
-    html = client.get("/review/?region=6472").get_data(True)
+    html = client.get("/periksa/?wilayah=6472").get_data(True)
     assert set(_mentor_options(html)) == smd and "Pilih kabupaten/kota dulu" not in html
     # A mentor from another regency than the chosen one is dropped, never an error.
-    html = client.get(f"/review/?region=6472&mentor={bpn_mentor}").get_data(True)
+    html = client.get(f"/periksa/?wilayah=6472&pendamping={bpn_mentor}").get_data(True)
     assert f'value="{bpn_mentor}" selected' not in html and "(1)" in html
     # The fragment the regency drop-down swaps in.
-    fragment = client.get("/review/pilihan-pendamping?region=6471").get_data(True)
+    fragment = client.get("/periksa/pilihan-pendamping?wilayah=6471").get_data(True)
     assert "<html" not in fragment and _mentor_options(fragment) == [str(bpn_mentor)]
     assert 'id="filter-mentor"' in fragment
 
 
 def test_supervisor_mentor_choices_stay_in_scope(login_as, world):
     client = login_as("supervisor")
-    fragment = client.get("/review/pilihan-pendamping?region=6471").get_data(True)
+    fragment = client.get("/periksa/pilihan-pendamping?wilayah=6471").get_data(True)
     assert set(_mentor_options(fragment)) == {str(world.users[k].id) for k in ("mentor", "mentor_same_region")}
 
 
@@ -186,7 +186,7 @@ def test_first_good_approval_registers_the_business_location(login_as, world):
 def test_send_back_reaches_the_mentor_and_resubmission_keeps_both_rounds(app, client, world, pending):
     login(client, world.users["supervisor"].username)
     decide(client, pending, "perbaikan", note="Foto usaha dari depan, ya")
-    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/review/")})
+    client.post("/akun/keluar", data={"csrf_token": csrf_token(client, "/periksa/")})
 
     login(client, world.users["mentor"].username)
     home = client.get("/kunjungan/").get_data(as_text=True)
@@ -211,10 +211,10 @@ def test_send_back_reaches_the_mentor_and_resubmission_keeps_both_rounds(app, cl
     db.session.refresh(pending)
     assert pending.round == 2 and len(pending.photos) == 2
     assert "Perlu diperbaiki" not in client.get("/kunjungan/").get_data(True)
-    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/kunjungan/")})
+    client.post("/akun/keluar", data={"csrf_token": csrf_token(client, "/kunjungan/")})
 
     login(client, world.users["supervisor"].username)
-    queue = client.get("/review/").get_data(as_text=True)
+    queue = client.get("/periksa/").get_data(as_text=True)
     assert "ronde 2" in queue
     assert decide(client, pending, "disetujui", round_=2).status_code == 303
     page = client.get(f"/penerima/{pending.recipient_id}").get_data(as_text=True)
@@ -225,7 +225,7 @@ def test_send_back_reaches_the_mentor_and_resubmission_keeps_both_rounds(app, cl
 def test_resubmission_validates_like_a_visit(login_as, world, pending):
     client = login_as("supervisor")
     decide(client, pending, "perbaikan", note="Lengkapi")
-    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/review/")})
+    client.post("/akun/keluar", data={"csrf_token": csrf_token(client, "/periksa/")})
     login(client, world.users["mentor"].username)
     data = {"csrf_token": csrf_token(client, "/kunjungan/"), "round": "1", "operating": "",
             "turnover": "abc"}
@@ -243,8 +243,8 @@ def test_other_mentors_cannot_resubmit(login_as, world, pending):
 
 def test_map_page_lists_latest_visits_and_loads_points_for_the_area(login_as, world, pending):
     client = login_as("supervisor")
-    html = client.get("/peta/?region=6472").get_data(as_text=True)
-    assert 'data-src="/peta/titik.json?region=6472"' in html and "Siti Aminah" in html  # the table
+    html = client.get("/peta/?wilayah=6472").get_data(as_text=True)
+    assert 'data-src="/peta/titik.json?wilayah=6472"' in html and "Siti Aminah" in html  # the table
     data = client.get("/peta/titik.json").get_json()
     assert [(v["name"], v["state"], v["when"]) for v in data["visits"]] == [("Siti Aminah", "menunggu", "2026-11-20")]
     assert data["visits"][0]["url"] == f"/penerima/{pending.recipient_id}"
@@ -273,9 +273,9 @@ def test_map_points_are_capped_and_say_so(login_as, world, pending, monkeypatch)
 def test_mentor_activity_and_csv(login_as, world, pending):
     client = login_as("supervisor")
     decide(client, pending, "disetujui")
-    html = client.get("/review/pendamping?bulan=2026-11").get_data(as_text=True)
+    html = client.get("/periksa/pendamping?bulan=2026-11").get_data(as_text=True)
     assert world.users["mentor"].full_name in html and world.users["mentor_other_region"].full_name not in html
-    csv_response = client.get("/review/pendamping?bulan=2026-11&format=csv")
+    csv_response = client.get("/periksa/pendamping?bulan=2026-11&format=csv")
     assert csv_response.mimetype == "text/csv"
     assert csv_response.headers["Content-Disposition"] == 'attachment; filename="kunjungan-disetujui-2026-11.csv"'
     body = csv_response.get_data(as_text=True)
@@ -284,13 +284,13 @@ def test_mentor_activity_and_csv(login_as, world, pending):
     assert rows[0].startswith("pendamping,nama,wilayah,kunjungan_disetujui_2026_11")
     row = next(r for r in rows if r.startswith("pendamping-smd,"))
     assert row.split(",")[3] == "1"
-    assert client.get("/review/pendamping?bulan=bukan-bulan").status_code == 200
+    assert client.get("/periksa/pendamping?bulan=bukan-bulan").status_code == 200
 
 
 def test_mentor_activity_csv_neutralises_formulas(login_as, world):
     world.users["mentor"].full_name = "=HYPERLINK(\"http://x\")"
     client = login_as("supervisor")
-    rows = client.get("/review/pendamping?format=csv").get_data(as_text=True).splitlines()
+    rows = client.get("/periksa/pendamping?format=csv").get_data(as_text=True).splitlines()
     row = next(r for r in rows if r.startswith("pendamping-smd,"))
     assert row.split(",")[1].startswith("\"'=HYPERLINK")
 
@@ -311,7 +311,7 @@ def test_supervisors_do_not_record_visits(login_as, world):
 def test_resubmission_must_change_something(client, world, pending):
     login(client, world.users["supervisor"].username)
     decide(client, pending, "perbaikan", note="Foto ulang")
-    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/review/")})
+    client.post("/akun/keluar", data={"csrf_token": csrf_token(client, "/periksa/")})
     login(client, world.users["mentor"].username)
     data = {"csrf_token": csrf_token(client, "/kunjungan/"), "round": "1", "operating": "ya", "item-0": "dipakai",
             "item-1": "dipakai", "turnover": "100.000", "turnover_period": "hari", "mentoring": ""}

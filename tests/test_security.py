@@ -46,7 +46,7 @@ def test_wrong_csrf_token_is_refused(login_as, world):
 
 def test_security_headers_on_pages(login_as, world):
     client = login_as("supervisor")
-    for url in ("/auth/login", "/review/", "/penerima/", "/peta/", "/review/pendamping"):
+    for url in ("/akun/masuk", "/periksa/", "/penerima/", "/peta/", "/periksa/pendamping"):
         headers = client.get(url).headers
         csp = headers["Content-Security-Policy"]
         assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp, url
@@ -92,7 +92,7 @@ def test_free_text_is_rendered_inert_everywhere(app, login_as, world, payload):
         html = client.get(url).get_data(as_text=True)
         assert '<script>alert("x")</script>' not in html and "<img src=x" not in html, url
         assert "49" not in re.findall(r">\s*49\s*<", html)
-        client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/penerima/")})
+        client.post("/akun/keluar", data={"csrf_token": csrf_token(client, "/penerima/")})
 
 
 def _jpeg_bytes(size=(800, 600)) -> bytes:
@@ -179,18 +179,18 @@ def test_every_response_carries_a_request_id_that_the_logs_share(client, caplog)
     import logging
 
     with caplog.at_level(logging.INFO, logger="kail.access"):
-        response = client.get("/auth/login", headers={"X-Request-ID": "phone-abc123"})
+        response = client.get("/akun/masuk", headers={"X-Request-ID": "phone-abc123"})
         assert response.headers["X-Request-ID"] == "phone-abc123"
-        generated = client.get("/auth/login", headers={"X-Request-ID": "bad id with spaces"})
+        generated = client.get("/akun/masuk", headers={"X-Request-ID": "bad id with spaces"})
     assert re.fullmatch(r"[0-9a-f]{16}", generated.headers["X-Request-ID"])
     records = [r for r in caplog.records if r.name == "kail.access"]
-    assert any(r.path == "/auth/login" and r.status == 200 for r in records)
+    assert any(r.path == "/akun/masuk" and r.status == 200 for r in records)
     import json
 
     from webapp.logs import JsonFormatter
 
     line = json.loads(JsonFormatter().format(records[0]))
-    assert line["path"] == "/auth/login" and line["status"] == 200 and "ms" in line
+    assert line["path"] == "/akun/masuk" and line["status"] == 200 and "ms" in line
 
 
 def test_admins_read_and_filter_the_audit_log(login_as, world):
@@ -203,19 +203,19 @@ def test_admins_read_and_filter_the_audit_log(login_as, world):
     audit.record("status_change", own, user=world.users["mentor"], old="usaha_berjalan", new="usaha_kesulitan")
     db.session.commit()
     client = login_as("admin")
-    html = client.get("/admin/audit").get_data(as_text=True)
+    html = client.get("/pengelola/audit").get_data(as_text=True)
     assert "status_change" in html and "pendamping-smd" in html and "login" in html
-    only = client.get("/admin/audit?action=status_change", headers={"HX-Request": "true"}).get_data(as_text=True)
+    only = client.get("/pengelola/audit?aksi=status_change", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in only and "status_change" in only and ">login<" not in only
-    assert client.get("/admin/audit?action=bogus&user=abc&dari=x").status_code == 200
+    assert client.get("/pengelola/audit?aksi=bogus&pengguna=abc&dari=x").status_code == 200
 
 
 def test_nul_bytes_get_a_clear_400_before_any_query(client, login_as, world):
     """PostgreSQL refuses NUL in text; found by Hypothesis on the login form. Everywhere: 400 with a message."""
-    response = client.post("/auth/login", data={"username": "\x00", "password": "x",
+    response = client.post("/akun/masuk", data={"username": "\x00", "password": "x",
                                                 "csrf_token": csrf_token(client)})
     assert response.status_code == 400 and "karakter yang tidak diizinkan" in response.get_data(as_text=True)
     login_as("supervisor")
     assert client.get("/penerima/?q=Siti%00").status_code == 400
-    assert client.get("/review/?dari=%00").status_code == 400
+    assert client.get("/periksa/?dari=%00").status_code == 400
     assert client.get("/penerima/?q=Siti").status_code == 200

@@ -374,7 +374,7 @@ def test_mentor_home_page_fragment_and_search(mentor_client, family):
     fragment = mentor_client.get("/kunjungan/?q=tidak-ada-nama", headers={"HX-Request": "true"})
     assert "<html" not in fragment.get_data(True) and family.name not in fragment.get_data(True)
     assert family.name in mentor_client.get(f"/kunjungan/?q={family.nik[:10]}").get_data(True)
-    for qs in ("lat=abc&lon=1", "lat=200&lon=1", "page=-5", "status=bogus"):
+    for qs in ("lat=abc&lon=1", "lat=200&lon=1", "halaman=-5", "status=bogus"):
         assert mentor_client.get(f"/kunjungan/?{qs}").status_code == 200
 
 

@@ -81,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         data,
         errors,
         home,
+        old_urls,
         pwa,
         recipients,
         review,
@@ -103,6 +104,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(home.bp)
     errors.register(app)
     register_cli(app)
+    old_urls.register(app)
     template_helpers.register_template_helpers(app)
 
     csp = content_security_policy(app.config["MAP_TILE_URL"])

@@ -54,7 +54,7 @@ def log_in(page, username: str, password: str | None = None):
     """Log in through the real login form, as a person would."""
     from .. import factories
 
-    page.goto("/auth/login")
+    page.goto("/akun/masuk")
     page.get_by_label("Nama pengguna").fill(username)
     page.get_by_label("Kata sandi").fill(password or factories.PASSWORD)
     page.get_by_role("button", name="Masuk").click()

@@ -50,13 +50,13 @@ def _serious(page) -> list[str]:
 @pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_main_pages_have_no_serious_accessibility_violations(browser: Browser, base_url, cast, size):
     pages = {
-        None: ["/auth/login"],
+        None: ["/akun/masuk"],
         "pendamping-a11y": ["/kunjungan/", f"/penerima/{cast.id}", f"/penerima/{cast.id}/kunjungan/baru",
                             "/penerima/"],
-        "koordinator-a11y": ["/review/", "/dasbor/", "/peta/", "/review/pendamping", f"/penerima/{cast.id}",
-                             "/bantuan", "/auth/akun", "/pelatihan/", f"/pelatihan/{cast.training_id}", "/data/",
+        "koordinator-a11y": ["/periksa/", "/dasbor/", "/peta/", "/periksa/pendamping", f"/penerima/{cast.id}",
+                             "/bantuan", "/akun/", "/pelatihan/", f"/pelatihan/{cast.training_id}", "/kelola-data/",
                              "/dasbor/laporan"],
-        "admin-a11y": ["/data/impor", f"/data/impor/{cast.import_token}", "/admin/audit"],
+        "admin-a11y": ["/kelola-data/impor", f"/kelola-data/impor/{cast.import_token}", "/pengelola/audit"],
     }
     problems = {}
     for username, urls in pages.items():

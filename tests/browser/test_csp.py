@@ -29,11 +29,11 @@ def test_no_csp_violation_on_main_pages(app, page: Page, base_url):
     page.on("console", lambda m: messages.append(m.text))
     page.add_init_script(VIOLATIONS_JS)
     try:
-        _check(page, "/auth/login", messages)
+        _check(page, "/akun/masuk", messages)
         for username, urls in (
             ("pendamping-csp", ["/kunjungan/", f"/penerima/{family.id}", f"/penerima/{family.id}/kunjungan/baru",
                                 "/penerima/", "/offline"]),
-            ("koordinator-csp", ["/review/", "/peta/", "/review/pendamping", "/penerima/", f"/penerima/{family.id}"]),
+            ("koordinator-csp", ["/periksa/", "/peta/", "/periksa/pendamping", "/penerima/", f"/penerima/{family.id}"]),
         ):
             log_in(page, username)
             for url in urls:

@@ -66,7 +66,7 @@ def english_cast(app):
 
 
 def _log_in_by_keyboard(page, username: str) -> None:
-    page.goto("/auth/login")
+    page.goto("/akun/masuk")
     page.keyboard.press("Tab")  # skip link first
     for _ in range(6):
         if page.evaluate("document.activeElement.name") == "username":
@@ -76,7 +76,7 @@ def _log_in_by_keyboard(page, username: str) -> None:
     page.keyboard.press("Tab")
     page.keyboard.type(factories.PASSWORD)
     page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/auth/login" not in url)
+    page.wait_for_url(lambda url: "/akun/masuk" not in url)
 
 
 def _tab_through(page, url: str) -> list[str]:
@@ -104,8 +104,8 @@ def _tab_through(page, url: str) -> list[str]:
 
 @pytest.mark.parametrize(("username", "urls"), [
     ("mentor-keys", ["/kunjungan/", "/penerima/{family}", "/penerima/{family}/kunjungan/baru", "/bantuan"]),
-    ("supervisor-keys", ["/review/", "/dasbor/", "/peta/", "/pelatihan/", "/pelatihan/{training}", "/data/"]),
-    ("admin-keys", ["/data/impor", "/dasbor/laporan", "/admin/audit"]),
+    ("supervisor-keys", ["/periksa/", "/dasbor/", "/peta/", "/pelatihan/", "/pelatihan/{training}", "/kelola-data/"]),
+    ("admin-keys", ["/kelola-data/impor", "/dasbor/laporan", "/pengelola/audit"]),
 ])
 def test_every_control_is_reachable_by_tab_with_a_visible_focus_ring(browser: Browser, base_url, english_cast,
                                                                      username, urls):

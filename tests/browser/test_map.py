@@ -88,7 +88,7 @@ def test_mentor_filter_follows_the_regency(app, page: Page):
     db.session.commit()
 
     log_in(page, "admin-peta")
-    page.goto("/review/")
+    page.goto("/periksa/")
     page.locator("summary", has_text="Saring").click()
     mentor = page.get_by_label("Pendamping")
     expect(mentor.locator("option")).to_have_count(3)
@@ -96,5 +96,5 @@ def test_mentor_filter_follows_the_regency(app, page: Page):
     page.get_by_label("Kabupaten/Kota").select_option("6471")
     expect(mentor.locator("option")).to_have_text(["Semua pendamping", "Yusuf Balikpapan"])
     # The queue follows (one history entry, its own URL); the drop-down's fragment never becomes a page to go back to.
-    expect(page).to_have_url(re.compile(r"/review/\?region=6471"))
+    expect(page).to_have_url(re.compile(r"/periksa/\?wilayah=6471"))
     assert page.evaluate("history.length") == entries + 1

@@ -20,7 +20,7 @@ def test_mentor_logs_in_on_a_phone_and_sees_their_recipients(app, page: Page):
     db.session.commit()
 
     page.goto("/")
-    assert "/auth/login" in page.url
+    assert "/akun/masuk" in page.url
     page.get_by_label("Nama pengguna").fill("pendamping1")
     page.get_by_label("Kata sandi").fill("kail-demo")
     page.get_by_role("button", name="Masuk").click()
@@ -50,7 +50,7 @@ def test_mentor_logs_in_on_a_phone_and_sees_their_recipients(app, page: Page):
 def test_wrong_password_shows_message_in_indonesian(app, page: Page):
     factories.user("mentor", username="pendamping5")
     db.session.commit()
-    page.goto("/auth/login")
+    page.goto("/akun/masuk")
     page.get_by_label("Nama pengguna").fill("pendamping5")
     page.get_by_label("Kata sandi").fill("salah-sekali")
     page.get_by_role("button", name="Masuk").click()
@@ -62,7 +62,7 @@ def test_status_change_with_htmx_on_a_phone(app, page: Page):
     mentor = factories.user("mentor", username="pendamping7", password="rahasia-uji-123")
     family = factories.recipient(mentor=mentor, name="Halimah Noor")
     db.session.commit()
-    page.goto("/auth/login")
+    page.goto("/akun/masuk")
     page.get_by_label("Nama pengguna").fill("pendamping7")
     page.get_by_label("Kata sandi").fill("rahasia-uji-123")
     page.get_by_role("button", name="Masuk").click()

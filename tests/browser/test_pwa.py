@@ -70,7 +70,7 @@ def test_chromium_reports_the_app_installable(app, browser_type, base_url, tmp_p
                                                      args=CHROMIUM_ARGS, headless=True)
     try:
         page = context.new_page()
-        page.goto(base_url + "/auth/login")
+        page.goto(base_url + "/akun/masuk")
         cdp = context.new_cdp_session(page)
         manifest = cdp.send("Page.getAppManifest")
         assert not manifest.get("errors"), manifest.get("errors")
@@ -95,7 +95,7 @@ def test_service_worker_serves_shell_and_visited_pages_offline(app, page: Page, 
     expect(page.locator("#net-status")).to_have_text("Offline")
     page.goto("/kunjungan/")
     expect(page.get_by_text("Samsul Anwar")).to_be_visible()
-    page.goto("/review/")  # never opened: the offline page, not a browser error
+    page.goto("/periksa/")  # never opened: the offline page, not a browser error
     expect(page.get_by_role("heading", name="Tidak ada koneksi")).to_be_visible()
     context.set_offline(False)
 

@@ -42,7 +42,7 @@ def test_supervisor_approves_on_desktop_and_sends_back_on_a_phone(app, browser: 
     desktop = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800}, locale="id-ID")
     dpage = desktop.new_page()
     _login(dpage, "koordinator-review")
-    dpage.goto("/review/")
+    dpage.goto("/periksa/")
     card = dpage.locator(f"#visit-{flagged.id}")
     warning = card.locator(".flag:not(.flag--info)")
     expect(warning).to_contain_text("Akurasi GPS rendah")
@@ -59,7 +59,7 @@ def test_supervisor_approves_on_desktop_and_sends_back_on_a_phone(app, browser: 
 
     # On the phone: send the other one back; the note is required.
     _login(page, "koordinator-review")
-    page.goto("/review/")
+    page.goto("/periksa/")
     card = page.locator(f"#visit-{other.id}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     card.get_by_role("button", name="Minta perbaikan").click()

@@ -1,5 +1,5 @@
 from flask import Blueprint
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = Blueprint("admin", __name__, url_prefix="/pengelola")
 
 from . import routes  # noqa: E402,F401

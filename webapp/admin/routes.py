@@ -29,9 +29,9 @@ def audit():
     require_role(current_user, "admin")
     actions = list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
     users = list(db.session.scalars(select(User).order_by(User.username)))
-    action = request.args.get("action", "")
+    action = request.args.get("aksi", "")
     action = action if action in actions else ""
-    user_id = request.args.get("user", type=int)
+    user_id = request.args.get("pengguna", type=int)
     user_id = user_id if user_id in {u.id for u in users} else None
     day_from, day_to = _date(request.args.get("dari")), _date(request.args.get("sampai"))
     query = select(AuditEvent).options(selectinload(AuditEvent.user)).order_by(AuditEvent.created_at.desc(),
@@ -44,8 +44,8 @@ def audit():
         query = query.where(AuditEvent.created_at >= day_start(day_from))
     if day_to:
         query = query.where(AuditEvent.created_at < day_start(day_to + dt.timedelta(days=1)))
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
-    filters = {"action": action or None, "user": user_id, "dari": day_from.isoformat() if day_from else None,
+    page = db.paginate(query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False)
+    filters = {"aksi": action or None, "pengguna": user_id, "dari": day_from.isoformat() if day_from else None,
                "sampai": day_to.isoformat() if day_to else None}
     return render("admin/audit.html", "admin/_audit_list.html", page=page, actions=actions, users=users,
                   filters={k: v for k, v in filters.items() if v})

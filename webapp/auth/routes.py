@@ -35,7 +35,7 @@ def safe_next(target: str | None) -> str:
     return url_for("home.index")
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@bp.route("/masuk", methods=["GET", "POST"])
 def login():
     """Log in with username and password; one generic message for every kind of failure."""
     if current_user.is_authenticated:
@@ -64,7 +64,7 @@ def login():
     return render_template("auth/login.html", form=form, error=error), status
 
 
-@bp.post("/logout")
+@bp.post("/keluar")
 def logout():
     if current_user.is_authenticated:
         audit.record("logout", current_user._get_current_object())
@@ -74,7 +74,7 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-@bp.route("/akun", methods=["GET", "POST"])
+@bp.route("/", methods=["GET", "POST"])
 @login_required
 def profile():
     """The user's own account: who they are, and the language Kail speaks to them."""

@@ -18,10 +18,10 @@ def _reach_counts(reach):
 
 
 def _dashboard_context() -> dict:
-    """The figures for the user's scope, optionally one regency (`?region=CODE`), and the helpers the charts use."""
+    """The figures for the user's scope, optionally one regency (`?wilayah=CODE`), and the helpers the charts use."""
     require_role(current_user, "admin", "supervisor")
     regions = regions_visible_to(current_user)
-    region = request.args.get("region", "")
+    region = request.args.get("wilayah", "")
     region = region if region in {r.code for r in regions} else ""
     data = outcomes.build(current_user, dt.date.today(), current_app.config["FOLLOWUP_MONTHS"], region,
                           current_app.config["GRADUATION_MIN_TURNOVER_DAY"],

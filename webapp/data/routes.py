@@ -24,7 +24,7 @@ MIMETYPES = {"csv": "text/csv; charset=utf-8",
 
 
 def _region_filter(regions: list[Region]) -> Region | None:
-    code = request.args.get("region", "")
+    code = request.args.get("wilayah", "")
     return next((r for r in regions if r.code == code), None)
 
 

@@ -22,7 +22,7 @@ def _filters() -> dict:
     status = request.args.get("status") or ""
     if status not in lifecycle.STATUSES:
         status = ""
-    region = request.args.get("region") or ""
+    region = request.args.get("wilayah") or ""
     return {"q": q, "status": status, "region": region}
 
 
@@ -47,7 +47,7 @@ def index():
     else:
         filters["region"] = ""
     query = query.options(selectinload(Recipient.region)).order_by(Recipient.name, Recipient.id)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int),
+    page = db.paginate(query, page=request.args.get("halaman", 1, type=int),
                        per_page=current_app.config["RECIPIENTS_PER_PAGE"], error_out=False)
     return render("recipients/index.html", "recipients/_recipient_list.html",
                   page=page, filters=filters, regions=regions, statuses=lifecycle.STATUSES)

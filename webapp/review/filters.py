@@ -25,7 +25,7 @@ class Filters:
 
     def params(self) -> dict:
         """For URLs (pagination): only what is set."""
-        values = {"region": self.region, "mentor": self.mentor, "flag": self.flag,
+        values = {"wilayah": self.region, "pendamping": self.mentor, "tanda": self.flag,
                   "dari": self.date_from.isoformat() if self.date_from else None,
                   "sampai": self.date_to.isoformat() if self.date_to else None}
         return {k: v for k, v in values.items() if v}
@@ -59,11 +59,11 @@ def mentor_options(user: User, region: str = "") -> list[User] | None:
 def read_filters(request: Request, user: User, regions: list[Region]) -> tuple[Filters, list[User] | None]:
     """The filters and the mentor choices that go with the chosen regency. Unknown or malformed values are
     dropped, never an error (a mentor outside the chosen regency too)."""
-    region = request.args.get("region", "")
+    region = request.args.get("wilayah", "")
     region = region if region in {r.code for r in regions} else ""
     mentors = mentor_options(user, region)
-    mentor = request.args.get("mentor", type=int)
-    flag = request.args.get("flag", "")
+    mentor = request.args.get("pendamping", type=int)
+    flag = request.args.get("tanda", "")
     return Filters(
         region=region,
         mentor=mentor if mentors and mentor in {m.id for m in mentors} else None,

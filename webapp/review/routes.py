@@ -43,14 +43,14 @@ def _card_options():
         selectinload(Visit.mentor)
 
 
-@bp.get("/review/")
+@bp.get("/periksa/")
 @login_required
 def queue():
     """Pending visits, oldest first, with their photos and integrity flags."""
     regions, mentors, filters = _scope()
     waiting = apply(visits_visible_to(current_user).where(Visit.review_state == review_states.WAITING), filters)
     query = waiting.options(*_card_options()).order_by(Visit.visited_at, Visit.id)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
+    page = db.paginate(query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False,
                        count=False)
     # Counted by a plain COUNT over the same conditions: paginate's own count wraps the whole row select.
     page.total = db.session.scalar(waiting.with_only_columns(func.count(Visit.id)).order_by(None))
@@ -65,7 +65,7 @@ def _card(visit, form, status=200, conflict=None):
     return response
 
 
-@bp.post("/review/<int:visit_id>")
+@bp.post("/periksa/<int:visit_id>")
 @login_required
 def decide(visit_id: int):
     """Approve, send back (note required) or reject one round of a visit; a second decision is refused."""
@@ -136,7 +136,7 @@ def map_points():
     return response
 
 
-@bp.get("/review/pilihan-pendamping")
+@bp.get("/periksa/pilihan-pendamping")
 @login_required
 def mentor_choices():
     """The mentor drop-down for the chosen regency (the filter form swaps it in when the regency changes)."""
@@ -144,7 +144,7 @@ def mentor_choices():
     return render_template("review/_mentor_select.html", mentors=mentors, filters=filters)
 
 
-@bp.get("/review/pendamping")
+@bp.get("/periksa/pendamping")
 @login_required
 def mentors_view():
     """Mentor activity: visits a week, approval and flag rates, overdue families, approved visits a month."""

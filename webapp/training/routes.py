@@ -31,7 +31,7 @@ def _form(regions, formdata=None) -> TrainingForm:
 def _index_page(form: TrainingForm, status: int = 200):
     query = (trainings_visible_to(current_user).options(selectinload(TrainingSession.region))
              .order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc()))
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False)
     ids = [s.id for s in page.items]
     counts = dict(db.session.execute(
         select(training_attendance.c.session_id, func.count()).where(training_attendance.c.session_id.in_(ids))
@@ -84,7 +84,7 @@ def _families(session: TrainingSession):
     if kec:
         query = query.where(Recipient.kecamatan == kec)
     query = query.order_by(Recipient.kecamatan, Recipient.name, Recipient.id)
-    page = db.paginate(query, page=request.values.get("page", 1, type=int), per_page=FAMILIES_PER_PAGE,
+    page = db.paginate(query, page=request.values.get("halaman", 1, type=int), per_page=FAMILIES_PER_PAGE,
                        error_out=False)
     return page, kecamatans, kec
 

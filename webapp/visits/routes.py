@@ -55,7 +55,7 @@ def home():
     position = _position()
     items = schedule.work_list(recipients, today, current_app.config["FOLLOWUP_MONTHS"], position)
     pages = max(1, -(-len(items) // PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page = min(max(request.args.get("halaman", 1, type=int), 1), pages)
     filters = {"q": q, "status": status}
     if position:
         filters.update(lat=f"{position[0]:.5f}", lon=f"{position[1]:.5f}")
