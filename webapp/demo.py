@@ -16,7 +16,7 @@ from PIL import ExifTags, Image, ImageDraw, ImageFont
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from . import areas, integrity, lifecycle, photos, recording, review_states, schedule
+from . import areas, integrity, lifecycle, photos, recording, review_states, schedule, visit_kinds
 from .extensions import db
 from .models import (
     OtherAssistance,
@@ -445,7 +445,7 @@ def _seed_history(report: SeedReport) -> None:
                     uuid=str(uuid.UUID(int=rng.getrandbits(128))),
                     recipient_id=r.id,
                     mentor_id=r.mentor_id,
-                    kind="pendampingan",
+                    kind=visit_kinds.PENDAMPINGAN,
                     visited_at=when,
                     received_at=when + dt.timedelta(days=rng.randint(1, 10)),
                     no_location_reason="lainnya",
@@ -548,7 +548,7 @@ def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> No
                 uuid=str(uuid.UUID(int=rng.getrandbits(128))),
                 recipient=recipient,
                 mentor=mentor,
-                kind="pendampingan",
+                kind=visit_kinds.PENDAMPINGAN,
                 visited_at=visited,
                 received_at=visited + dt.timedelta(minutes=5),
                 lat=lat,
@@ -600,7 +600,7 @@ def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> No
                     uuid=str(uuid.UUID(int=rng.getrandbits(128))),
                     recipient=recipient,
                     mentor=mentor,
-                    kind="pendampingan",
+                    kind=visit_kinds.PENDAMPINGAN,
                     visited_at=visited + dt.timedelta(minutes=15),
                     received_at=visited,
                     lat=recipient.business_lat + 0.54,
