@@ -63,6 +63,10 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     status: forward + tuple(e for e in EXITS if e != status) for status, forward in _FORWARD.items()
 }
 
+# A mentor's proposal (graduation, exits) waits for a supervisor, who confirms or declines it.
+PROPOSAL_WAITING, PROPOSAL_CONFIRMED, PROPOSAL_DECLINED = "menunggu", "diterima", "ditolak"
+PROPOSAL_STATES = (PROPOSAL_WAITING, PROPOSAL_CONFIRMED, PROPOSAL_DECLINED)
+
 # Moves that set back or end a family's participation: the person must say why.
 REASON_REQUIRED = frozenset({USAHA_KESULITAN, USAHA_BERHENTI, KELUAR, TIDAK_MEMENUHI_SYARAT})
 

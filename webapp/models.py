@@ -22,6 +22,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -113,6 +115,11 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Raised by logout, password change, reset and deactivation: every session cookie carrying an older value
+    # stops working at once (see accounts.py).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A password set by someone else (reset, new account) must be replaced at the next login.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     regions: Mapped[list[Region]] = relationship(secondary=user_regions, order_by=Region.code)
 
@@ -431,6 +438,39 @@ class ReviewDecision(db.Model):
 
     visit: Mapped[Visit] = relationship(back_populates="decisions")
     decided_by: Mapped[User | None] = relationship()
+
+
+class StatusProposal(db.Model):
+    """A mentor's proposal to graduate a family or end its participation, until a supervisor confirms or declines
+    it. At most one proposal per family waits at a time."""
+
+    __tablename__ = "status_proposals"
+    __table_args__ = (
+        CheckConstraint(_in("to_status", lifecycle.STATUSES), name="to_status"),
+        CheckConstraint(_in("from_status", lifecycle.STATUSES), name="from_status"),
+        CheckConstraint(_in("state", lifecycle.PROPOSAL_STATES), name="state"),
+        Index("ix_status_proposals_one_waiting", "recipient_id", unique=True,
+              sqlite_where=text("state = 'menunggu'"), postgresql_where=text("state = 'menunggu'")),
+        Index("ix_status_proposals_state_created_at", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(12), default=lifecycle.PROPOSAL_WAITING)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    recipient: Mapped[Recipient] = relationship()
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    visit: Mapped[Visit | None] = relationship()
 
 
 class LoginAttempt(db.Model):
