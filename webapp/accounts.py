@@ -29,6 +29,12 @@ class AccountError(ValueError):
         self.message = message
 
 
+def end_sessions(user: User) -> None:
+    """End every session of `user` at once, on every device: a session cookie is valid only while it carries the
+    user's current `session_generation` (checked on each request). The caller commits."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
 def normalise_username(username: str) -> str:
     return (username or "").strip().lower()
 
