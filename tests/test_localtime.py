@@ -46,3 +46,19 @@ def test_audit_date_filter_reads_wita_days(login_as, world):
     assert "<td>uji_pagi</td>" in html and "<td>uji_malam</td>" not in html
     html = client.get("/pengelola/audit?dari=2026-11-21").get_data(as_text=True)
     assert "<td>uji_malam</td>" in html and "<td>uji_pagi</td>" not in html
+
+
+def test_parse_day_reads_plausible_iso_dates_and_drops_the_rest():
+    assert localtime.parse_day("2026-11-20") == dt.date(2026, 11, 20)
+    assert localtime.parse_day("1900-01-01") == dt.date(1900, 1, 1)
+    assert localtime.parse_day("2999-12-31") == dt.date(2999, 12, 31)
+    for text in (None, "", "x", "2026-13-01", "0001-01-01", "1899-12-31", "3000-01-01", "9999-12-31"):
+        assert localtime.parse_day(text) is None, text
+
+
+def test_audit_and_review_filters_ignore_dates_at_the_ends_of_the_calendar(login_as, world):
+    """Year 1 or 9999 would overflow the WITA shift in the query (was a 500 on the audit page)."""
+    client = login_as("admin")
+    for url in ("/pengelola/audit", "/periksa/", "/peta/", "/periksa/pendamping"):
+        for query in ("?dari=0001-01-01", "?sampai=9999-12-31", "?dari=0001-01-01&sampai=9999-12-31"):
+            assert client.get(url + query).status_code == 200, url + query

@@ -31,6 +31,16 @@ def day_start(day: dt.date) -> dt.datetime:
     return to_utc(dt.datetime.combine(day, dt.time.min))
 
 
+def parse_day(text: str | None) -> dt.date | None:
+    """A day typed or put in a URL as an ISO date (YYYY-MM-DD), read leniently: None when it is missing, malformed
+    or implausible (outside the years 1900-2999; year 1 or 9999 would overflow `day_start`'s WITA shift)."""
+    try:
+        day = dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return day if day and 1900 <= day.year <= 2999 else None
+
+
 def now() -> dt.datetime:
     """The current time in WITA (aware)."""
     return dt.datetime.now(WITA)

@@ -7,19 +7,12 @@ from sqlalchemy.orm import selectinload
 
 from ..access import require_role
 from ..extensions import db
-from ..localtime import day_start
+from ..localtime import day_start, parse_day
 from ..models import AuditEvent, User
 from ..rendering import render
 from . import bp
 
 PER_PAGE = 50
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 @bp.get("/audit")
@@ -33,7 +26,7 @@ def audit():
     action = action if action in actions else ""
     user_id = request.args.get("pengguna", type=int)
     user_id = user_id if user_id in {u.id for u in users} else None
-    day_from, day_to = _date(request.args.get("dari")), _date(request.args.get("sampai"))
+    day_from, day_to = parse_day(request.args.get("dari")), parse_day(request.args.get("sampai"))
     query = select(AuditEvent).options(selectinload(AuditEvent.user)).order_by(AuditEvent.created_at.desc(),
                                                                              AuditEvent.id.desc())
     if action:

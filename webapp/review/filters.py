@@ -11,7 +11,7 @@ from sqlalchemy.orm import load_only
 
 from ..access import mentors_visible_to
 from ..extensions import db
-from ..localtime import day_start
+from ..localtime import day_start, parse_day
 from ..models import FLAG_CODES, EvidenceFlag, Recipient, Region, User, Visit
 
 
@@ -29,15 +29,6 @@ class Filters:
                   "dari": self.date_from.isoformat() if self.date_from else None,
                   "sampai": self.date_to.isoformat() if self.date_to else None}
         return {k: v for k, v in values.items() if v}
-
-
-def _date(value: str | None) -> dt.date | None:
-    """A plausible ISO date, else None (year 1 or 9999 would overflow the WITA shift in `apply`)."""
-    try:
-        day = dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-    return day if day and 1900 <= day.year <= 2999 else None
 
 
 # Above this many mentors in scope (national scale) the mentor drop-down waits for a regency to be chosen:
@@ -68,7 +59,7 @@ def read_filters(request: Request, user: User, regions: list[Region]) -> tuple[F
         region=region,
         mentor=mentor if mentors and mentor in {m.id for m in mentors} else None,
         flag=flag if flag in FLAG_CODES else "",
-        date_from=_date(request.args.get("dari")), date_to=_date(request.args.get("sampai")),
+        date_from=parse_day(request.args.get("dari")), date_to=parse_day(request.args.get("sampai")),
     ), mentors
 
 
