@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
+from . import access, visit_kinds
 from . import photos as photo_pipeline
-from . import visit_kinds
 from .areas import KALTIM_BOUNDS, region_radius_km
 from .extensions import db
 from .localtime import to_wita
-from .models import PHASH_BANDS, EvidenceFlag, Photo, Visit, phash_bands
+from .models import PHASH_BANDS, EvidenceFlag, Photo, Recipient, User, Visit, phash_bands
 from .schedule import haversine_km
 
 
@@ -75,9 +75,40 @@ def format_distance(metres: float) -> str:
     return f"{metres / 1000:.1f} km".replace(".", ",")
 
 
-def explain(flag: EvidenceFlag) -> str:
-    """One line in Indonesian saying what was seen, with its numbers."""
+def _current_viewer() -> User | None:
+    """The signed-in user of this request, if any (templates pass theirs explicitly)."""
+    from flask import has_request_context
+    from flask_login import current_user
+
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        return current_user._get_current_object()
+    return None
+
+
+def other_family(evidence: dict, viewer: User | None) -> str:
+    """Who the other photo belongs to, as `viewer` may know it: the family's name only if `viewer` may see that
+    family, otherwise "keluarga di wilayah lain" (no name, NIK or link). Nobody signed in sees no name."""
+    recipient = None
+    if evidence.get("other_recipient_id"):
+        recipient = db.session.get(Recipient, evidence["other_recipient_id"])
+    elif evidence.get("other_visit_id"):  # evidence stored before the recipient's id was kept
+        other_visit = db.session.get(Visit, evidence["other_visit_id"])
+        recipient = other_visit.recipient if other_visit is not None else None
+    signed_in = getattr(viewer, "is_authenticated", False)
+    if recipient is not None and signed_in and access.can_see_recipient(viewer, recipient):
+        return recipient.name
+    return str(_l("keluarga di wilayah lain"))
+
+
+def explain(flag: EvidenceFlag, viewer: User | None = None) -> str:
+    """One line in Indonesian saying what was seen, with its numbers, as `viewer` may see it.
+
+    The evidence is stored when the visit arrives; what it names is decided here, per viewer: another family's
+    name only for someone who may see that family. Without `viewer`, the signed-in user of the request.
+    """
     e = flag.evidence or {}
+    if viewer is None:
+        viewer = _current_viewer()
     code = flag.code
     if code == "tanpa_lokasi":
         return str(_l("Tidak ada titik GPS. Alasan pendamping: %(reason)s.", reason=e.get("reason_label") or "—"))
@@ -94,7 +125,7 @@ def explain(flag: EvidenceFlag) -> str:
                       d=round(e.get("distance_km", 0)), region=e.get("region", ""), r=round(e.get("radius_km", 0))))
     if code == "foto_duplikat":
         return str(_l("Foto %(n)s sangat mirip dengan foto kunjungan lain (%(who)s, %(date)s; beda %(bits)s bit).",
-                      n=e.get("photo_index", "?"), who=e.get("other_recipient", "?"), date=e.get("other_date", "?"),
+                      n=e.get("photo_index", "?"), who=other_family(e, viewer), date=e.get("other_date", "?"),
                       bits=e.get("bits", "?")))
     if code == "foto_lama":
         if e.get("exif") == "absent":
@@ -185,7 +216,7 @@ def _duplicate_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
                 continue  # only an *earlier* visit of the same family makes this photo old evidence
             return [EvidenceFlag(code="foto_duplikat", evidence={
                 "photo_index": index, "photo_id": photo.id, "other_photo_id": other.id,
-                "other_visit_id": other_visit.id, "other_recipient": other_visit.recipient.name,
+                "other_visit_id": other_visit.id, "other_recipient_id": other_visit.recipient_id,
                 "same_recipient": same_recipient, "other_date": f"{other_visit.visited_at:%Y-%m-%d}", "bits": bits,
             })]
     return []
