@@ -17,29 +17,15 @@ from . import lifecycle
 
 # --- answer codes, as stored in Visit.answers, and what people read ---------------------------------------------
 
-ITEM_CONDITIONS = [
-    ("dipakai", _l("Ada, dipakai")),
-    ("tidak_dipakai", _l("Ada, tidak dipakai")),
-    ("dijual", _l("Dijual")),
-    ("rusak", _l("Rusak")),
-    ("hilang", _l("Hilang")),
-]
+ITEM_CONDITIONS = [("dipakai", _l("Ada, dipakai")), ("tidak_dipakai", _l("Ada, tidak dipakai")),
+                   ("dijual", _l("Dijual")), ("rusak", _l("Rusak")), ("hilang", _l("Hilang"))]
 ITEM_IN_USE = "dipakai"
-NO_LOCATION_REASONS = [
-    ("izin_ditolak", _l("Izin lokasi ditolak di HP")),
-    ("gps_mati", _l("GPS mati atau tidak ada di HP")),
-    ("sinyal_lemah", _l("Sinyal GPS lemah, lokasi tidak didapat")),
-    ("lainnya", _l("Alasan lain")),
-]
-PROBLEMS = [
-    ("modal", _l("Modal kurang")),
-    ("pembeli", _l("Sepi pembeli")),
-    ("bahan", _l("Bahan baku mahal atau langka")),
-    ("alat", _l("Alat rusak")),
-    ("tempat", _l("Tempat usaha")),
-    ("keluarga", _l("Sakit atau urusan keluarga")),
-    ("lainnya", _l("Lainnya")),
-]
+NO_LOCATION_REASONS = [("izin_ditolak", _l("Izin lokasi ditolak di HP")),
+                       ("gps_mati", _l("GPS mati atau tidak ada di HP")),
+                       ("sinyal_lemah", _l("Sinyal GPS lemah, lokasi tidak didapat")), ("lainnya", _l("Alasan lain"))]
+PROBLEMS = [("modal", _l("Modal kurang")), ("pembeli", _l("Sepi pembeli")),
+            ("bahan", _l("Bahan baku mahal atau langka")), ("alat", _l("Alat rusak")), ("tempat", _l("Tempat usaha")),
+            ("keluarga", _l("Sakit atau urusan keluarga")), ("lainnya", _l("Lainnya"))]
 OPERATING = [("ya", _l("Ya")), ("sebagian", _l("Sebagian")), ("tidak", _l("Tidak"))]
 NOT_OPERATING = "tidak"
 TURNOVER_PERIODS = [("hari", _l("hari")), ("minggu", _l("minggu"))]
