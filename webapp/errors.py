@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from .extensions import db
@@ -13,6 +14,24 @@ from .rendering import wants_fragment
 def _page(status: int, title: str, message: str):
     template = "errors/_error.html" if wants_fragment() else "errors/error.html"
     return render_template(template, status=status, title=title, message=message), status
+
+
+# The page each of these statuses answers with: its title and message, in the user's language.
+PAGES = {
+    400: (_l("Permintaan tidak valid"), _l("Data yang dikirim tidak dapat dibaca. Coba lagi.")),
+    403: (_l("Akses ditolak"), _l("Anda tidak memiliki izin untuk membuka halaman ini.")),
+    404: (_l("Halaman tidak ditemukan"), _l("Halaman atau data yang Anda cari tidak ada, atau bukan wewenang Anda.")),
+    405: (_l("Metode tidak diizinkan"), _l("Alamat ini tidak menerima permintaan seperti itu.")),
+    409: (_l("Formulir sudah dipakai"),
+          _l("Formulir ini sudah dipakai untuk data lain. Buka formulir baru lalu isi lagi.")),
+}
+
+
+def _answer(status: int, title, message):
+    def handler(_e):
+        return _page(status, str(title), str(message))
+
+    return handler
 
 
 def _has_nul(values) -> bool:
@@ -30,9 +49,8 @@ def register(app: Flask) -> None:
                          _("Isian berisi karakter yang tidak diizinkan. Hapus karakter itu lalu kirim lagi."))
         return None
 
-    @app.errorhandler(400)
-    def bad_request(_e):
-        return _page(400, _("Permintaan tidak valid"), _("Data yang dikirim tidak dapat dibaca. Coba lagi."))
+    for status, (title, message) in PAGES.items():
+        app.register_error_handler(status, _answer(status, title, message))
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e):
@@ -40,24 +58,6 @@ def register(app: Flask) -> None:
             return jsonify({"status": "csrf", "message": _("Token formulir kedaluwarsa.")}), 400
         return _page(400, _("Sesi formulir kedaluwarsa"),
                      _("Halaman ini sudah terlalu lama terbuka. Muat ulang halaman lalu kirim lagi."))
-
-    @app.errorhandler(403)
-    def forbidden(_e):
-        return _page(403, _("Akses ditolak"), _("Anda tidak memiliki izin untuk membuka halaman ini."))
-
-    @app.errorhandler(404)
-    def not_found(_e):
-        return _page(404, _("Halaman tidak ditemukan"),
-                     _("Halaman atau data yang Anda cari tidak ada, atau bukan wewenang Anda."))
-
-    @app.errorhandler(405)
-    def method_not_allowed(_e):
-        return _page(405, _("Metode tidak diizinkan"), _("Alamat ini tidak menerima permintaan seperti itu."))
-
-    @app.errorhandler(409)
-    def conflict(_e):
-        return _page(409, _("Formulir sudah dipakai"),
-                     _("Formulir ini sudah dipakai untuk data lain. Buka formulir baru lalu isi lagi."))
 
     @app.errorhandler(413)
     def too_large(_e):
