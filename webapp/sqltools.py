@@ -39,38 +39,36 @@ def _shift_date_postgresql(element, compiler, **kw):
             f"AS DATE)")
 
 
-class year_month(FunctionElement):  # noqa: N801
+class _spelled(FunctionElement):  # noqa: N801
+    """A SQL function of one expression that each database spells its own way: a subclass gives the spelling for
+    every dialect (`sqlite`, `postgresql`), with {} where the expression goes."""
+
+    inherit_cache = True
+    sqlite = postgresql = "{}"
+
+
+@compiles(_spelled, "sqlite")
+@compiles(_spelled, "postgresql")
+def _spell(element, compiler, **kw):
+    return getattr(element, compiler.dialect.name).format(compiler.process(next(iter(element.clauses)), **kw))
+
+
+class year_month(_spelled):  # noqa: N801
     """'YYYY-MM' of a date or timestamp."""
 
     type = String()
     inherit_cache = True
+    sqlite = "strftime('%Y-%m', {})"
+    postgresql = "to_char({}, 'YYYY-MM')"
 
 
-@compiles(year_month, "sqlite")
-def _year_month_sqlite(element, compiler, **kw):
-    return f"strftime('%Y-%m', {compiler.process(next(iter(element.clauses)), **kw)})"
-
-
-@compiles(year_month, "postgresql")
-def _year_month_postgresql(element, compiler, **kw):
-    return f"to_char({compiler.process(next(iter(element.clauses)), **kw)}, 'YYYY-MM')"
-
-
-class as_date(FunctionElement):  # noqa: N801
+class as_date(_spelled):  # noqa: N801
     """The date part of a timestamp (a 'YYYY-MM-DD' text on SQLite, where dates are stored as text)."""
 
     type = Date()
     inherit_cache = True
-
-
-@compiles(as_date, "sqlite")
-def _as_date_sqlite(element, compiler, **kw):
-    return f"date({compiler.process(next(iter(element.clauses)), **kw)})"
-
-
-@compiles(as_date, "postgresql")
-def _as_date_postgresql(element, compiler, **kw):
-    return f"CAST({compiler.process(next(iter(element.clauses)), **kw)} AS DATE)"
+    sqlite = "date({})"
+    postgresql = "CAST({} AS DATE)"
 
 
 def contains(column, text: str):
