@@ -41,6 +41,18 @@ def test_environment_overrides_defaults(tmp_path, monkeypatch):
     assert not (tmp_path / "secret_key").exists()
 
 
+def test_each_variable_is_read_as_the_type_of_its_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("FOLLOWUP_MONTHS", "6;1,3")
+    monkeypatch.setenv("FLAG_ACCURACY_M", "50")
+    monkeypatch.setenv("TRUST_PROXY_HOPS", "1")
+    monkeypatch.setenv("MAP_TILE_URL", "")  # empty: no background map
+    monkeypatch.setenv("LOG_LEVEL", "")  # empty: the default
+    cfg = config.build_config(tmp_path)
+    assert cfg["FOLLOWUP_MONTHS"] == (1, 3, 6) and cfg["FLAG_ACCURACY_M"] == 50.0
+    assert isinstance(cfg["FLAG_ACCURACY_M"], float) and cfg["TRUST_PROXY_HOPS"] == 1
+    assert cfg["MAP_TILE_URL"] == "" and cfg["LOG_LEVEL"] == "INFO"
+
+
 def test_default_database_is_sqlite_in_instance(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert config.build_config(tmp_path)["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'kail.sqlite3'}"

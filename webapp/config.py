@@ -24,52 +24,29 @@ def _int_list(value: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class EnvVar:
-    """One environment variable the app reads; the README documents each of them."""
+    """One environment variable the app reads; the README documents each of them (name, default, meaning). Its
+    text is read as the type of the setting's default in `build_config` (see `_PARSERS`)."""
 
     name: str
-    key: str
-    parse: Any
-    help: str
+    key: str = ""  # the setting it changes: the one of the same name unless given
     empty_is_value: bool = False  # "VAR=" means an empty setting, not "use the default"
+
+    def __post_init__(self):
+        if not self.key:
+            object.__setattr__(self, "key", self.name)
 
 
 # Every variable the app itself reads. `tests/test_config.py` checks that the README lists each one.
 ENV_VARS: tuple[EnvVar, ...] = (
-    EnvVar("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", str,
-           "SQLAlchemy URL; default a SQLite file instance/kail.sqlite3"),
-    EnvVar("SECRET_KEY", "SECRET_KEY", str,
-           "signs sessions; if unset, generated once and kept in instance/secret_key"),
-    EnvVar("UPLOAD_DIR", "UPLOAD_DIR", str, "where photos are stored; default uploads/"),
-    EnvVar("DEMO_MODE", "DEMO_MODE", _bool,
-           "1 lets the demo accounts (password kail-demo) log in; off by default"),
-    EnvVar("SESSION_COOKIE_SECURE", "SESSION_COOKIE_SECURE", _bool,
-           "1 sends cookies over HTTPS only; set it in production"),
-    EnvVar("TRUST_PROXY_HOPS", "TRUST_PROXY_HOPS", int,
-           "number of reverse proxies in front (nginx: 1) whose X-Forwarded-* headers are trusted"),
-    EnvVar("MAX_UPLOAD_MB", "MAX_UPLOAD_MB", int, "largest request body in MB; default 40"),
-    EnvVar("MAX_PHOTO_MB", "MAX_PHOTO_MB", int, "largest single photo file in MB; default 20"),
-    EnvVar("FOLLOWUP_MONTHS", "FOLLOWUP_MONTHS", _int_list,
-           "months after distribution when follow-up visits fall due; default 1,3,6,12"),
-    EnvVar("FLAG_ACCURACY_M", "FLAG_ACCURACY_M", float,
-           "GPS accuracy (m) beyond which a visit is flagged; default 100"),
-    EnvVar("FLAG_DISTANCE_M", "FLAG_DISTANCE_M", float,
-           "distance (m) from the registered business beyond which a visit is flagged; default 300"),
-    EnvVar("GRADUATION_MIN_TURNOVER_DAY", "GRADUATION_MIN_TURNOVER_DAY", int,
-           "daily turnover (Rp) a business must keep to be proposed for graduation; default 150000"),
-    EnvVar("DASHBOARD_CACHE_MINUTES", "DASHBOARD_CACHE_MINUTES", int,
-           "minutes a large scope's dashboard outcomes are reused; 0 = always fresh; default 10"),
-    EnvVar("DASHBOARD_CACHE_MIN_FAMILIES", "DASHBOARD_CACHE_MIN_FAMILIES", int,
-           "families in scope from which the dashboard outcomes are reused; default 20000"),
-    EnvVar("MAP_TILE_URL", "MAP_TILE_URL", str,
-           "map tile URL template; default OpenStreetMap; empty for no background map", empty_is_value=True),
-    EnvVar("MAP_TILE_ATTRIBUTION", "MAP_TILE_ATTRIBUTION", str, "attribution shown on maps"),
-    EnvVar("LOG_LEVEL", "LOG_LEVEL", str, "logging level; default INFO"),
-    EnvVar("LOGIN_MAX_FAILURES_PER_USER", "LOGIN_MAX_FAILURES_PER_USER", int,
-           "failed logins for one username within the window before it must wait; default 5"),
-    EnvVar("LOGIN_MAX_FAILURES_PER_IP", "LOGIN_MAX_FAILURES_PER_IP", int,
-           "failed logins from one address within the window before it must wait; default 20"),
-    EnvVar("LOGIN_WINDOW_MIN", "LOGIN_WINDOW_MIN", int, "the login throttling window in minutes; default 15"),
+    EnvVar("DATABASE_URL", key="SQLALCHEMY_DATABASE_URI"), EnvVar("SECRET_KEY"), EnvVar("UPLOAD_DIR"),
+    EnvVar("DEMO_MODE"), EnvVar("SESSION_COOKIE_SECURE"), EnvVar("TRUST_PROXY_HOPS"), EnvVar("MAX_UPLOAD_MB"),
+    EnvVar("MAX_PHOTO_MB"), EnvVar("FOLLOWUP_MONTHS"), EnvVar("FLAG_ACCURACY_M"), EnvVar("FLAG_DISTANCE_M"),
+    EnvVar("GRADUATION_MIN_TURNOVER_DAY"), EnvVar("DASHBOARD_CACHE_MINUTES"), EnvVar("DASHBOARD_CACHE_MIN_FAMILIES"),
+    EnvVar("MAP_TILE_URL", empty_is_value=True), EnvVar("MAP_TILE_ATTRIBUTION"), EnvVar("LOG_LEVEL"),
+    EnvVar("LOGIN_MAX_FAILURES_PER_USER"), EnvVar("LOGIN_MAX_FAILURES_PER_IP"), EnvVar("LOGIN_WINDOW_MIN"),
 )
+# How a variable's text becomes its setting, by the type of the setting's default.
+_PARSERS = {bool: _bool, int: int, float: float, str: str, tuple: _int_list}
 
 
 def normalise_database_url(url: str) -> str:
@@ -98,6 +75,7 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
     """Defaults, then environment, then `override` (tests pass one)."""
     config: dict[str, Any] = {
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance_path / 'kail.sqlite3'}",
+        "SECRET_KEY": "",  # generated once below unless set
         "UPLOAD_DIR": str(PROJECT_ROOT / "uploads"),
         "DEMO_MODE": False,
         "SESSION_COOKIE_SECURE": False,
@@ -136,7 +114,7 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
     for var in ENV_VARS:
         raw = os.environ.get(var.name)
         if raw is not None and (raw != "" or var.empty_is_value):
-            config[var.key] = var.parse(raw)
+            config[var.key] = _PARSERS[type(config[var.key])](raw)
     if override:
         config.update(override)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
