@@ -16,7 +16,7 @@ def _jpeg(size=(4000, 3000), exif_time: str | None = None) -> bytes:
     out = io.BytesIO()
     exif = Image.Exif()
     if exif_time:
-        exif[0x0132] = exif_time  # DateTime
+        exif.get_ifd(0x8769)[0x9003] = exif_time  # DateTimeOriginal (DateTime, 0x0132, is the last edit)
     image.save(out, "JPEG", quality=90, exif=exif)
     return out.getvalue()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import math
 import os
 import uuid
 import warnings
@@ -18,14 +19,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageOps
+
+try:  # iPhones send HEIC; without the plugin such a photo is refused as unreadable
+    import pillow_heif
+
+    pillow_heif.register_heif_opener(thumbnails=False)
+except ImportError:  # pragma: no cover
+    pillow_heif = None
 
 DISPLAY_MAX = 1600
 THUMB_MAX = 320
 JPEG_QUALITY = 80
-MAX_PIXELS = 40_000_000  # refused before decoding: larger is no phone photo, and may be a decompression bomb
+MAX_PIXELS = 40_000_000  # JPEG, refused before decoding: larger is no phone photo, and may be a decompression bomb
 MAX_BYTES = 20 * 1024 * 1024
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+# Pixels a format may have, checked from the header before decoding. A JPEG is decoded at 1/2 to 1/8 of its size
+# (`draft`), so 40 MP costs what 2.5 MP would. PNG, WebP and HEIC decode at full size (and WebP twice, through its
+# animation decoder): phones send them at most 12 MP (4032x3024, 4080x3072), never 40.
+OTHER_MAX_PIXELS = 13_000_000
+PIXEL_BUDGET = {"JPEG": MAX_PIXELS, "MPO": MAX_PIXELS, "PNG": OTHER_MAX_PIXELS, "WEBP": OTHER_MAX_PIXELS,
+                "HEIF": OTHER_MAX_PIXELS}
+ACCEPTED_FORMATS = set(PIXEL_BUDGET)
+_OTHER_TOO_LARGE = _l("Gambar PNG, WebP, atau HEIC ini terlalu besar (lebih dari 13 megapiksel). Kirim foto JPEG.")
+_SRGB = ImageCms.createProfile("sRGB")
 
 
 class PhotoError(ValueError):
@@ -71,21 +87,38 @@ def hamming(a: str, b: str) -> int:
 
 
 def _exif_taken_at(exif: Image.Exif) -> dt.datetime | None:
+    """When the picture was taken: DateTimeOriginal, else DateTimeDigitized. DateTime is when it was last edited."""
     try:
-        raw = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime)
-        if isinstance(raw, bytes):
-            raw = raw.decode("ascii", "replace")
-        return dt.datetime.strptime(str(raw).strip()[:19], "%Y:%m:%d %H:%M:%S") if raw else None
+        ifd = exif.get_ifd(ExifTags.IFD.Exif)
+        for tag in (ExifTags.Base.DateTimeOriginal, ExifTags.Base.DateTimeDigitized):
+            raw = ifd.get(tag)
+            if isinstance(raw, bytes):
+                raw = raw.decode("ascii", "replace")
+            raw = str(raw or "").strip("\0 ")
+            if raw:
+                try:
+                    return dt.datetime.strptime(raw[:19], "%Y:%m:%d %H:%M:%S")
+                except ValueError:
+                    continue  # e.g. "0000:00:00 00:00:00" from a camera whose clock was never set
     except (ValueError, TypeError, KeyError, OSError, AttributeError):
-        return None  # malformed EXIF is treated as absent
+        pass  # malformed EXIF is treated as absent
+    return None
 
 
-def _degrees(value, ref) -> float | None:
-    degrees, minutes, seconds = (float(part) for part in value)
-    result = degrees + minutes / 60 + seconds / 3600
+def _part(value) -> float:
+    """One rational of a GPS coordinate; an undefined one (0/0, as some phones write for seconds) counts as 0."""
+    number = float(value)
+    return 0.0 if math.isnan(number) else number
+
+
+def _degrees(value, ref) -> float:
+    degrees, minutes, seconds = value
+    if math.isnan(float(degrees)):
+        raise ValueError("no degrees")
+    result = float(degrees) + _part(minutes) / 60 + _part(seconds) / 3600
     if isinstance(ref, bytes):
         ref = ref.decode("ascii", "replace")
-    return -result if str(ref).strip().upper() in ("S", "W") else result
+    return -result if str(ref).strip("\0 ").upper() in ("S", "W") else result  # refs may be NUL-padded: "S\0"
 
 
 def _exif_gps(exif: Image.Exif) -> tuple[float | None, float | None]:
@@ -95,6 +128,8 @@ def _exif_gps(exif: Image.Exif) -> tuple[float | None, float | None]:
             return None, None
         lat = _degrees(gps[ExifTags.GPS.GPSLatitude], gps.get(ExifTags.GPS.GPSLatitudeRef, "N"))
         lon = _degrees(gps[ExifTags.GPS.GPSLongitude], gps.get(ExifTags.GPS.GPSLongitudeRef, "E"))
+        if lat == 0 and lon == 0:
+            return None, None  # what a device without a fix writes: no position, not a point in the Gulf of Guinea
         if -90 <= lat <= 90 and -180 <= lon <= 180:
             return round(lat, 7), round(lon, 7)
     except (ValueError, TypeError, KeyError, ZeroDivisionError, OSError, AttributeError):
@@ -103,7 +138,12 @@ def _exif_gps(exif: Image.Exif) -> tuple[float | None, float | None]:
 
 
 def _jpeg(image: Image.Image) -> bytes:
-    """Baseline JPEG: optimised/progressive encoding cost more time than the few per cent of bytes it saved."""
+    """Baseline JPEG: optimised/progressive encoding cost more time than the few per cent of bytes it saved.
+
+    Nothing of the upload's metadata goes along: Pillow copies a JPEG comment (and XMP) from `info` when saving,
+    so `info` is emptied and no EXIF or colour profile is passed (the pixels are already sRGB).
+    """
+    image.info = {}
     out = io.BytesIO()
     image.save(out, "JPEG", quality=JPEG_QUALITY)
     return out.getvalue()
@@ -113,6 +153,40 @@ def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
     """`size` scaled so its longest side is at most `longest`, proportions kept."""
     scale = max(size) / longest
     return (max(1, round(size[0] / scale)), max(1, round(size[1] / scale))) if scale > 1 else size
+
+
+def _resizable(image: Image.Image) -> Image.Image:
+    """A mode that resizes smoothly and keeps its colours: 16-bit and float greys scaled to 8 bits (a plain
+    conversion clips them to white), palettes expanded (a palette image only resizes by nearest neighbour)."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return image.convert("I").point(lambda v: v / 256).convert("L")
+    if image.mode == "I":
+        return image.point(lambda v: v / 256).convert("L")  # 16-bit greys read as 32-bit
+    if image.mode == "F":
+        return image.convert("L")
+    if image.mode in ("P", "PA"):
+        return image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        return image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    return image
+
+
+def _to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    """RGB in sRGB: a colour profile (Display P3 of iPhones, Adobe RGB of cameras, CMYK of print) is converted,
+    not dropped; transparent parts of a PNG/WebP become white, not black. A broken profile is ignored."""
+    if icc:
+        try:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            space = profile.profile.xcolor_space.strip()
+            if image.mode in ("RGBA", "LA"):
+                image = _flatten(image)
+            if (space, image.mode) in (("RGB", "RGB"), ("CMYK", "CMYK"), ("GRAY", "L")):
+                return ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError, AttributeError):
+            pass
+    return _flatten(image)
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -125,8 +199,17 @@ def _flatten(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def _unreadable() -> PhotoError:
+    return PhotoError(_l("Berkas ini bukan foto yang dapat dibaca (rusak atau bukan gambar)."))
+
+
 def process(data: bytes, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
-    """Validate an uploaded image and produce its display copy, thumbnail, hashes and EXIF evidence."""
+    """Validate an uploaded image and produce its display copy, thumbnail, hashes and EXIF evidence.
+
+    Memory is bounded before anything is decoded: the header's size must fit the format's pixel budget, and a
+    JPEG is decoded already scaled down (1/2 to 1/8, `draft`). Every step after the decode works on the
+    downscaled picture, and the full-size one is freed as soon as it is downscaled.
+    """
     if not data:
         raise PhotoError(_l("Berkas foto kosong."))
     if len(data) > max_bytes:
@@ -134,31 +217,47 @@ def process(data: bytes, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format not in ACCEPTED_FORMATS:
+            with Image.open(io.BytesIO(data)) as opened:
+                if opened.format not in ACCEPTED_FORMATS:
                     raise PhotoError(_l("Format foto tidak didukung. Kirim foto JPEG, PNG, atau WebP."))
-                if image.width * image.height > MAX_PIXELS:
+                if opened.width * opened.height > MAX_PIXELS:
                     raise PhotoError(_l("Gambar terlalu besar (lebih dari 40 megapiksel)."))
-                exif = image.getexif()
+                if opened.width * opened.height > PIXEL_BUDGET[opened.format]:
+                    raise PhotoError(_OTHER_TOO_LARGE)
+                exif = opened.getexif()
                 taken_at = _exif_taken_at(exif)
                 exif_lat, exif_lon = _exif_gps(exif)
-                # JPEG: let the decoder scale down by 1/2, 1/4 or 1/8 on the way in. The box must have the
-                # picture's own proportions: draft() only scales while both sides stay at or above it.
-                image.draft("RGB", _fit(image.size, DISPLAY_MAX))
-                image = _flatten(ImageOps.exif_transpose(image))
+                orientation = exif.get(ExifTags.Base.Orientation)
+                icc = opened.info.get("icc_profile")
+                # JPEG (and a camera's MPO, whose first frame is the picture): let the decoder scale down by 1/2,
+                # 1/4 or 1/8 on the way in. The box must have the picture's own proportions: draft() only scales
+                # while both sides stay at or above it.
+                if opened.format in ("JPEG", "MPO"):
+                    opened.draft(opened.mode if opened.mode in ("L", "CMYK") else "RGB",
+                                 _fit(opened.size, DISPLAY_MAX))
+                opened.load()
+                image = _resizable(opened)
+                if image is not opened:
+                    opened.close()  # the full-size decode is not needed any more
                 image.thumbnail((DISPLAY_MAX, DISPLAY_MAX), Image.Resampling.BICUBIC, reducing_gap=2.0)
-                thumb = image.resize(_fit(image.size, THUMB_MAX), Image.Resampling.BICUBIC, reducing_gap=2.0)
-                return ProcessedPhoto(
-                    display=_jpeg(image), thumb=_jpeg(thumb), sha256=hashlib.sha256(data).hexdigest(),
-                    phash=dhash(thumb), width=image.width, height=image.height, exif_taken_at=taken_at,
-                    exif_lat=exif_lat, exif_lon=exif_lon,
-                )
+            if orientation and orientation != 1:
+                image.getexif()[ExifTags.Base.Orientation] = orientation
+                image = ImageOps.exif_transpose(image)
+            image = _to_srgb(image, icc)
+            thumb = image.resize(_fit(image.size, THUMB_MAX), Image.Resampling.BICUBIC, reducing_gap=2.0)
+            return ProcessedPhoto(
+                display=_jpeg(image), thumb=_jpeg(thumb), sha256=hashlib.sha256(data).hexdigest(),
+                phash=dhash(thumb), width=image.width, height=image.height, exif_taken_at=taken_at,
+                exif_lat=exif_lat, exif_lon=exif_lon,
+            )
     except PhotoError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PhotoError(_l("Gambar terlalu besar (lebih dari 40 megapiksel).")) from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise PhotoError(_l("Berkas ini bukan foto yang dapat dibaca (rusak atau bukan gambar).")) from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure (NotImplementedError of DDS, struct.error…)
+        raise _unreadable() from exc
 
 
 def stored_path(upload_dir: str | os.PathLike, name: str) -> Path:
