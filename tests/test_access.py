@@ -8,6 +8,7 @@ import pytest
 
 from webapp import create_app, photos
 from webapp.demo import demo_photo
+from webapp.models import StatusProposal
 
 from . import factories
 from .conftest import csrf_token
@@ -55,6 +56,10 @@ ROUTES = {
     "visits.resubmit": ("GET", lambda w: f"/kunjungan/{w.visit_id}/perbaiki", {
         **_everyone(404), "mentor": 303}),
     "review.queue": ("GET", lambda w: "/periksa/", _supervisors(200)),
+    "review.proposals": ("GET", lambda w: "/periksa/usulan", _supervisors(200)),
+    # deciding a mentor's status proposal: the family's supervisor or an admin; mentors 403, other regions 404
+    "review.decide_proposal": ("POST", lambda w: f"/periksa/usulan/{w.proposal_id}", {
+        **_scoped(303), "mentor": 403, "mentor_same_region": 403, "mentor_other_region": 403}),
     "dashboard.index": ("GET", lambda w: "/dasbor/", _supervisors(200)),
     "dashboard.quotas": ("POST", lambda w: "/dasbor/kuota", {**_everyone(403), "admin": 303}),
     # confirming a graduation: the family's supervisor or an admin; mentors 403, other regions 404
@@ -98,6 +103,7 @@ POST_DATA = {
     "auth.logout": {},
     "recipients.change_status": {"status": "usaha_kesulitan", "reason": "Sepi pembeli"},
     "review.decide": {"decision": "disetujui", "round": "1"},
+    "review.decide_proposal": {"decision": "ditolak", "note": "Omzet belum stabil"},
     "dashboard.quotas": {f"quota-{code}": "168" for code in ("6401", "6402", "6403", "6404", "6405", "6409", "6411",
                                                              "6471", "6472", "6474")},
     "dashboard.graduate": {},
@@ -125,6 +131,11 @@ def world_with_photo(app, world):
     world.photo_id = factories.photo(visit, processed.stored_name, processed.thumb_name).id
     world.training_id = factories.training(world.recipients["own"].region).id
     world.assistance_id = factories.assistance(world.recipients["own"]).id
+    proposal = StatusProposal(recipient=world.recipients["own"], from_status="usaha_berjalan", to_status="mandiri",
+                              proposed_by=world.users["mentor"])
+    factories.db.session.add(proposal)
+    factories.db.session.flush()
+    world.proposal_id = proposal.id
     world.import_token = factories.stored_import(app.config["UPLOAD_DIR"], world.users["admin"],
                                                  factories.csv_text([factories.import_row(1)]))
     factories.db.session.commit()

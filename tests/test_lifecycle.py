@@ -137,6 +137,15 @@ def test_change_status_refuses_an_illegal_move_and_saves_nothing(world):
     assert recipient.status == USAHA_BERJALAN and _saved(recipient) == (0, 0)
 
 
+def test_change_status_refuses_a_move_the_role_may_only_propose(world):
+    recipient = factories.recipient(mentor=world.users["mentor"], status=USAHA_BERJALAN)
+    db.session.commit()
+    with pytest.raises(lifecycle.TransitionError) as info:
+        lifecycle.change_status(recipient, MANDIRI, world.users["mentor"], expected_version=recipient.version)
+    assert "hanya dapat diusulkan" in str(info.value)
+    assert recipient.status == USAHA_BERJALAN and _saved(recipient) == (0, 0)
+
+
 def test_change_status_refuses_a_form_older_than_the_family(world):
     recipient = factories.recipient(mentor=world.users["mentor"], status=USAHA_BERJALAN)
     db.session.commit()
@@ -154,6 +163,6 @@ def test_change_status_loses_to_a_concurrent_change(world):
         other.execute(update(Recipient).where(Recipient.id == recipient.id)
                       .values(status=USAHA_KESULITAN, version=Recipient.version + 1))
     with pytest.raises(lifecycle.StaleStatusError):
-        lifecycle.change_status(recipient, MANDIRI, world.users["mentor"], expected_version=seen)
+        lifecycle.change_status(recipient, MANDIRI, world.users["supervisor"], expected_version=seen)
     db.session.refresh(recipient)
     assert recipient.status == USAHA_KESULITAN and _saved(recipient) == (0, 0)

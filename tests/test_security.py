@@ -13,7 +13,8 @@ from webapp.models import Photo, Visit
 from . import factories
 from .conftest import csrf_token
 
-ARGS = {"recipient_id": 1, "visit_id": 1, "photo_id": 1, "assistance_id": 1, "session_id": 1, "token": "t" * 30}
+ARGS = {"recipient_id": 1, "visit_id": 1, "photo_id": 1, "assistance_id": 1, "session_id": 1,
+        "proposal_id": 1, "token": "t" * 30}
 
 
 def _post_rules(app):

@@ -88,6 +88,18 @@ def _remove_unreferenced(paths: list[Path]) -> None:
     photos.remove([p for p in paths if p.name not in used])
 
 
+def _status_at_visit(recipient: Recipient, mentor: User, data: VisitInput, visit: Visit) -> None:
+    """The status the visit carries: a move the mentor makes directly is made; graduation or an exit is filed as
+    a proposal linked to the visit, for the supervisor to confirm (the status stays)."""
+    kind = lifecycle.check_move(mentor.role, recipient.status, data.new_status, data.status_reason)
+    if kind == lifecycle.PROPOSAL:
+        lifecycle.file_proposal(recipient, data.new_status, mentor, data.status_reason, visit=visit)
+        return
+    lifecycle.advance_status(recipient, data.new_status, mentor, data.status_reason, visit=visit)
+    if data.new_status == lifecycle.DISALURKAN and recipient.distributed_on is None:
+        recipient.distributed_on = data.visited_at.date()
+
+
 def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: list[PhotoUpload],
                  upload_dir: str, thresholds: integrity.Thresholds | None = None) -> tuple[Visit, bool]:
     """Store the visit with its photos and status change in one transaction; returns (visit, created).
@@ -111,9 +123,7 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
         db.session.add(visit)
         visit.photos.extend(photo_row(upload) for upload in uploads)
         if data.new_status:
-            lifecycle.advance_status(recipient, data.new_status, mentor, data.status_reason, visit=visit)
-            if data.new_status == lifecycle.DISALURKAN and recipient.distributed_on is None:
-                recipient.distributed_on = data.visited_at.date()
+            _status_at_visit(recipient, mentor, data, visit)
         db.session.flush()
         integrity.compute_flags(visit, thresholds)
         audit.record("visit_recorded", visit, user=mentor, kind=data.kind, photos=len(uploads),

@@ -7,7 +7,7 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import current_app
 from playwright.sync_api import Browser
 
-from webapp import photos, recording
+from webapp import lifecycle, photos, recording
 from webapp.demo import demo_photo
 from webapp.extensions import db
 
@@ -37,6 +37,7 @@ def cast(app):
         uuid="00000000-0000-4000-8000-0000000a11a1", kind="pendampingan", visited_at=dt.datetime(2026, 11, 20, 2),
         lat=-0.5, lon=117.15, accuracy_m=150.0, answers={"operating": "ya", "turnover": 100000}),
         [upload], current_app.config["UPLOAD_DIR"])
+    lifecycle.propose(family, lifecycle.MANDIRI, mentor, "Omzet stabil")  # the queue and the family page show it
     yield family
     app.config["MAP_TILE_URL"] = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
@@ -55,7 +56,7 @@ def test_main_pages_have_no_serious_accessibility_violations(browser: Browser, b
                             "/penerima/"],
         "koordinator-a11y": ["/periksa/", "/dasbor/", "/peta/", "/periksa/pendamping", f"/penerima/{cast.id}",
                              "/bantuan", "/akun/", "/pelatihan/", f"/pelatihan/{cast.training_id}", "/kelola-data/",
-                             "/dasbor/laporan"],
+                             "/dasbor/laporan", "/periksa/usulan"],
         "admin-a11y": ["/kelola-data/impor", f"/kelola-data/impor/{cast.import_token}", "/pengelola/audit"],
     }
     problems = {}

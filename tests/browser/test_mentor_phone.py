@@ -74,6 +74,7 @@ def test_status_change_with_htmx_on_a_phone(app, page: Page):
     expect(page.get_by_label("Status baru")).to_have_value("keluar")  # the choice is kept
     page.get_by_label("Alasan").fill("Pindah ke Kalimantan Selatan")
     page.get_by_role("button", name="Simpan status").click()
-    expect(page.get_by_text("Status tersimpan.")).to_be_visible()
-    expect(page.locator("#timeline")).to_contain_text("Pindah ke Kalimantan Selatan")
-    expect(page.locator("#status-panel .chip")).to_have_text("Keluar dari program")
+    # An exit is the mentor's proposal: the status stays until the supervisor confirms it.
+    expect(page.get_by_text("Usulan menunggu persetujuan koordinator.")).to_be_visible()
+    expect(page.locator("#proposal")).to_contain_text("Pindah ke Kalimantan Selatan")
+    expect(page.locator("#status-panel .status-now .chip")).to_have_text("Usaha berjalan")

@@ -16,9 +16,13 @@ class StatusChangeForm(KailForm):
                                                                                              "karakter."))])
     version = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
 
-    def set_choices(self, current_status: str) -> None:
+    def set_choices(self, current_status: str, role: str) -> None:
+        """The moves `role` may make from `current_status` (`lifecycle.MOVES`): the lifecycle's next steps first,
+        corrections (supervisors and admins, reason required) after them."""
+        moves = lifecycle.moves_for(role, current_status)
+        ordered = sorted(moves.items(), key=lambda move: move[1] == lifecycle.CORRECTION)
         self.status.choices = as_choices([("", _l("— pilih —"))] + [
-            (s, lifecycle.status_label(s)) for s in lifecycle.allowed_transitions(current_status)])
+            (s, lifecycle.move_label(s, how)) for s, how in ordered])
 
 
 def _received_already(form, field):

@@ -9,7 +9,7 @@ from .. import audit, lifecycle
 from ..access import get_assistance_for, get_recipient_for, recipients_visible_to, regions_visible_to
 from ..extensions import db
 from ..formtools import add_error
-from ..models import OtherAssistance, Recipient, Region
+from ..models import OtherAssistance, Recipient, Region, StatusProposal
 from ..rendering import render
 from ..sqltools import contains
 from . import bp
@@ -56,8 +56,9 @@ def index():
 def _detail_context(recipient: Recipient, form: StatusChangeForm | None = None) -> dict:
     if form is None:
         form = StatusChangeForm(formdata=None, version=recipient.version)
-    form.set_choices(recipient.status)
-    return {"recipient": recipient, "form": form, "assistance_form": AssistanceForm(formdata=None)}
+    form.set_choices(recipient.status, current_user.role)
+    return {"recipient": recipient, "form": form, "assistance_form": AssistanceForm(formdata=None),
+            "proposal": lifecycle.latest_proposal(recipient)}
 
 
 @bp.get("/<int:recipient_id>")
@@ -70,31 +71,34 @@ def detail(recipient_id: int):
 @bp.post("/<int:recipient_id>/status")
 @login_required
 def change_status(recipient_id: int):
-    """Move a recipient along the lifecycle; illegal moves and stale forms get a message, nothing is saved."""
+    """Move a recipient along the lifecycle as the user's role may: a direct change, a mentor's proposal for the
+    supervisor (graduation, exits), or a supervisor's correction; refusals get a message, nothing is saved."""
     recipient = get_recipient_for(current_user, recipient_id, write=True)
     form = StatusChangeForm()
-    form.set_choices(recipient.status)
+    form.set_choices(recipient.status, current_user.role)
     if form.validate_on_submit():
         try:
-            lifecycle.change_status(recipient, form.status.data, current_user._get_current_object(),
-                                    form.reason.data, expected_version=form.version.data)
+            outcome = lifecycle.request_change(recipient, form.status.data, current_user._get_current_object(),
+                                               form.reason.data, expected_version=form.version.data)
         except lifecycle.StaleStatusError as exc:
             recipient = get_recipient_for(current_user, recipient_id, write=True)
             form = StatusChangeForm(formdata=None, version=recipient.version, reason=form.reason.data)
-            form.set_choices(recipient.status)
+            form.set_choices(recipient.status, current_user.role)
             add_error(form.status, exc)
         except lifecycle.TransitionError as exc:
             add_error(getattr(form, exc.field), exc)
         else:
+            proposed = isinstance(outcome, StatusProposal)
             if request.htmx:
                 return render("recipients/detail.html", "recipients/_status_panel.html",
-                              **_detail_context(recipient), saved=True, oob_timeline=True)
-            return redirect(url_for("recipients.detail", recipient_id=recipient.id, saved=1))
+                              **_detail_context(recipient), saved=not proposed, proposed=proposed,
+                              oob_timeline=not proposed)
+            outcome_arg = {"usulan": 1} if proposed else {"saved": 1}
+            return redirect(url_for("recipients.detail", recipient_id=recipient.id, **outcome_arg))
     elif request.method == "POST" and not form.errors:
         abort(400)
     return render("recipients/detail.html", "recipients/_status_panel.html",
                   status=422, **_detail_context(recipient, form))
-
 
 
 def _assistance_panel(recipient: Recipient, form: AssistanceForm, status: int = 200, saved: str | None = None):

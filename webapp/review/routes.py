@@ -24,6 +24,7 @@ from ..formtools import add_error
 from ..models import User, Visit
 from ..rendering import render, wants_fragment
 from . import activity, bp, mapdata
+from . import proposals as _proposals  # noqa: F401  (registers the proposal queue's routes)
 from .filters import apply, read_filters
 from .forms import DecisionForm
 

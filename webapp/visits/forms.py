@@ -150,10 +150,12 @@ class VisitForm(KailForm):
         if value is not None and value > 1_000_000_000:
             raise ValidationError(_l("Omzet terlalu besar; periksa lagi angkanya."))
 
-    def set_status_choices(self, current: str) -> None:
+    def set_status_choices(self, current: str, role: str = "mentor") -> None:
+        """The moves `role` may make at a visit; graduation and exits are marked as proposals."""
         self.status.choices = as_choices(
             [("", _l("Tidak berubah (%(status)s)", status=lifecycle.status_label(current)))]
-            + [(s, lifecycle.status_label(s)) for s in lifecycle.allowed_transitions(current)])
+            + [(s, lifecycle.move_label(s, how)) for s, how in lifecycle.moves_for(role, current).items()
+               if how != lifecycle.CORRECTION])
 
 
 @dataclass
