@@ -1,11 +1,13 @@
 """Near-duplicate photo lookup: milliseconds per photo at 20k, 200k and 2M stored photos, and how it grows.
 
-Times the app's own `webapp.integrity.similar_photos(phash, 7)` (the banded dHash search the `foto_duplikat` flag
-uses), one call per looked-up photo, in the app context, on databases filled by bench/generate.py (one photo row per
-2 visits' worth of the national shape: recipients = photos / 20, visits = photos / 2). Half the probes are stored
-hashes with 0-3 bits flipped (duplicates), half fresh random hashes (the common case: a new picture). Also counts the
+Times the app's own `webapp.integrity.similar_photos(phash)` (the banded search the `foto_duplikat` flag uses: the
+three probes of a `webapp.photohash` text against the stored lookup hashes' four indexed 16-bit bands: 4 x 17 values
+for the centre probe, 4 x 2 for the crop probes; then both hashes checked), one call per looked-up photo, in the app
+context, on databases filled by bench/generate.py (one photo row per 2 visits' worth of the national shape:
+recipients = photos / 20, visits = photos / 2). Half the probes are stored hashes with 0-3 lookup bits and 0-20
+check bits flipped (duplicates), half fresh random hashes (the common case: a new picture). Also counts the
 candidate rows the band index hands back (the work that grows with the table), and times a reference variant that
-fetches only (id, phash) instead of whole Photo objects (bench-only, `columns_only` below).
+fetches (id, phash) without building Photo objects for the matches (`columns_only` below).
 
 Growth: the ratio of medians between consecutive sizes, and the log-log slope (1.0 = linear; the target is
 sublinear, i.e. well under 1).
@@ -79,36 +81,54 @@ def ensure_dataset(url: str, size: int) -> None:
           file=sys.stderr)
 
 
-def columns_only(phash: str, max_bits: int = 7) -> list[tuple[int, int]]:
-    """Reference variant: the same band query, fetching (id, phash) only, no ORM objects."""
+def _band_query(phash: str, what):
     from sqlalchemy import or_, select
 
-    from webapp.extensions import db
-    from webapp.integrity import _neighbour_values
-    from webapp.models import Photo, phash_bands
+    from webapp.integrity import BAND_COLUMNS, _neighbour_values
+    from webapp.photohash import bands, parse
 
-    columns = (Photo.phash_b0, Photo.phash_b1, Photo.phash_b2, Photo.phash_b3)
-    query = select(Photo.id, Photo.phash).where(or_(*(col.in_(_neighbour_values(v))
-                                                      for col, v in zip(columns, phash_bands(phash), strict=True))))
-    target = int(phash, 16)
+    values = [set() for _ in BAND_COLUMNS]
+    for i, probe in enumerate(parse(phash).probes):
+        for band, value in enumerate(bands(probe.lookup)):
+            values[band].update(_neighbour_values(value) if i == 0 else (value,))
+    return select(*what).where(or_(*(col.in_(sorted(v)) for col, v in zip(BAND_COLUMNS, values, strict=True))))
+
+
+def columns_only(phash: str) -> list[tuple[int, int]]:
+    """Reference variant: the same band query, fetching (id, phash) only, no ORM objects."""
+    from webapp.extensions import db
+    from webapp.models import Photo
+    from webapp.photohash import distance, is_duplicate, parse
+
+    target = parse(phash)
     hits = []
-    for pid, other in db.session.execute(query):
-        bits = (target ^ int(other, 16)).bit_count()
-        if bits <= max_bits:
-            hits.append((pid, bits))
+    for pid, other in db.session.execute(_band_query(phash, (Photo.id, Photo.phash))):
+        candidate = parse(other)
+        if candidate is not None and is_duplicate(target, candidate):
+            hits.append((pid, distance(target, candidate)[0]))
     return sorted(hits, key=lambda h: (h[1], h[0]))
 
 
 def candidates(phash: str) -> int:
-    from sqlalchemy import func, or_, select
+    from sqlalchemy import func
 
     from webapp.extensions import db
-    from webapp.integrity import _neighbour_values
-    from webapp.models import Photo, phash_bands
 
-    columns = (Photo.phash_b0, Photo.phash_b1, Photo.phash_b2, Photo.phash_b3)
-    return db.session.scalar(select(func.count()).select_from(Photo).where(
-        or_(*(col.in_(_neighbour_values(v)) for col, v in zip(columns, phash_bands(phash), strict=True)))))
+    return db.session.scalar(_band_query(phash, (func.count(),)))
+
+
+def _random_text(rng: random.Random) -> str:
+    return "2:" + "".join(f"{rng.getrandbits(64):016x}{rng.getrandbits(256):064x}" for _ in range(3))
+
+
+def _near(text: str, rng: random.Random) -> str:
+    """A near-duplicate arriving: its first probe is the stored hash with a few bits flipped."""
+    lookup, check = int(text[2:18], 16), int(text[18:82], 16)
+    for _ in range(rng.randint(0, 3)):
+        lookup ^= 1 << rng.randrange(64)
+    for _ in range(rng.randint(0, 20)):
+        check ^= 1 << rng.randrange(256)
+    return f"2:{lookup:016x}{check:064x}" + _random_text(rng)[82:]
 
 
 def measure(url: str, lookups: int, seed: int) -> dict:
@@ -124,27 +144,19 @@ def measure(url: str, lookups: int, seed: int) -> dict:
         n = db.session.scalar(select(func.count()).select_from(Photo))
         stored = [p for (p,) in db.session.execute(
             select(Photo.phash).where(Photo.id.in_([rng.randint(1, n) for _ in range(lookups)])))]
-        probes = []
-        for i in range(lookups):
-            if i % 2 and stored:
-                value = int(rng.choice(stored), 16)
-                for _ in range(rng.randint(0, 3)):
-                    value ^= 1 << rng.randrange(64)
-            else:
-                value = rng.getrandbits(64)
-            probes.append(f"{value:016x}")
+        probes = [_near(rng.choice(stored), rng) if i % 2 and stored else _random_text(rng) for i in range(lookups)]
         for phash in probes[:20]:  # warm the caches
             similar_photos(phash)
             db.session.rollback()
         app_ms, cols_ms, found, cands = [], [], 0, []
         for phash in probes:
             start = time.perf_counter()
-            matches = similar_photos(phash, 7)
+            matches = similar_photos(phash)
             app_ms.append((time.perf_counter() - start) * 1e3)
             found += bool(matches)
             db.session.rollback()  # a new request: empty identity map
             start = time.perf_counter()
-            columns_only(phash, 7)
+            columns_only(phash)
             cols_ms.append((time.perf_counter() - start) * 1e3)
             db.session.rollback()
         for phash in probes[:50]:

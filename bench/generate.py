@@ -5,8 +5,9 @@ written with SQLAlchemy Core `insert()` executemany batches (SQLite) or PostgreS
 explicit ids so foreign keys are known without round trips. Shapes follow webapp/demo.py: the 10 Kaltim regions
 from the app's seed (plus synthetic regencies beyond 10, about 168 families each, as PKH's ~500 regencies have),
 one supervisor per region, one mentor per ~56 families, statuses with their histories, visits with answers JSON,
-review decisions for decided visits, a few integrity flags, and photo rows with a random 64-bit dHash split into
-bands by `webapp.models.phash_bands` (about 1% are near-duplicates of an earlier photo), fake stored names and
+review decisions for decided visits, a few integrity flags, and photo rows with random `webapp.photohash` texts
+(three random 64-bit lookup / 256-bit check pairs; the stored lookup hash split into bands by
+`webapp.models.phash_bands`; about 1% are near-duplicates of an earlier photo), fake stored names and
 sha256. No photo files are written.
 
 Accounts (password `kail-bench-pw`, not demo accounts): admin, koordinator1..N (one per region),
@@ -340,21 +341,25 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
             n_visits = len(visit_meta)
 
             def photo_rows() -> Iterator[tuple]:
-                recent_hashes: list[int] = []
+                recent_hashes: list[list[int]] = []
                 tags = ("usaha_berjalan", "barang_bantuan", "serah_terima", "nota_pembelian")
                 for pid in range(1, photos + 1):
                     vid = visit_meta[(pid - 1) * n_visits // photos] if n_visits else None
+                    # webapp.photohash's text: three (64-bit lookup, 256-bit check) pairs, the first one stored
                     if recent_hashes and rng.random() < 0.01:
-                        value = rng.choice(recent_hashes)
+                        value = list(rng.choice(recent_hashes))
                         for _ in range(rng.randint(0, 5)):
-                            value ^= 1 << rng.randrange(64)
+                            value[0] ^= 1 << rng.randrange(64)
+                        for _ in range(rng.randint(0, 30)):
+                            value[1] ^= 1 << rng.randrange(256)
                     else:
-                        value = rng.getrandbits(64)
+                        value = [rng.getrandbits(64), rng.getrandbits(256)]
+                    value[2:] = [rng.getrandbits(64), rng.getrandbits(256), rng.getrandbits(64), rng.getrandbits(256)]
                     if len(recent_hashes) < 10_000:
                         recent_hashes.append(value)
                     else:
                         recent_hashes[rng.randrange(10_000)] = value
-                    phash = f"{value:016x}"
+                    phash = "2:" + "".join(f"{value[i]:016x}{value[i + 1]:064x}" for i in (0, 2, 4))
                     digest = hashlib.sha256(pid.to_bytes(8, "big")).hexdigest()
                     b0, b1, b2, b3 = phash_bands(phash)
                     yield (pid, _uuid(rng), vid, tags[pid % 2], f"{digest}.jpg", f"{digest[::-1]}.jpg", digest, phash,

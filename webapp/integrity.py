@@ -10,14 +10,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
-from . import access, visit_kinds
-from . import photos as photo_pipeline
+from . import access, photohash, visit_kinds
 from .areas import KALTIM_BOUNDS, region_radius_km
 from .extensions import db
 from .localtime import to_wita
-from .models import PHASH_BANDS, EvidenceFlag, Photo, Recipient, User, Visit, phash_bands
+from .models import EvidenceFlag, Photo, Recipient, User, Visit
 from .schedule import haversine_km
 
 
@@ -25,7 +24,8 @@ from .schedule import haversine_km
 class Thresholds:
     accuracy_m: float = 100.0          # akurasi_rendah beyond this
     distance_m: float = 300.0          # jauh_dari_usaha beyond this
-    duplicate_bits: int = 7            # foto_duplikat at this Hamming distance or less (of 64 bits)
+    duplicate_bits: int = photohash.LOOKUP_MAX  # foto_duplikat: lookup hash at most this many bits apart (of 64)
+    duplicate_check_bits: int = photohash.CHECK_MAX  # ... and the check hash at most this many (of 256)
     old_photo_days: float = 3.0        # foto_lama when taken this long before the visit
     max_speed_kmh: float = 120.0       # perjalanan_mustahil above this
     min_travel_km: float = 2.0         # GPS noise: shorter moves never count as travel
@@ -123,6 +123,9 @@ def explain(flag: EvidenceFlag, viewer: User | None = None) -> str:
             return str(_l("Titik kunjungan di luar Kalimantan Timur."))
         return str(_l("Titik kunjungan %(d)s km dari pusat %(region)s (radius wilayah ± %(r)s km).",
                       d=round(e.get("distance_km", 0)), region=e.get("region", ""), r=round(e.get("radius_km", 0))))
+    if code == "foto_duplikat" and "not_comparable" in e:
+        return str(_l("Foto %(n)s tidak bisa dibandingkan dengan foto lain (terlalu gelap, polos atau buram): "
+                      "tidak dicek apakah duplikat.", n=", ".join(str(i) for i in e["not_comparable"]) or "?"))
     if code == "foto_duplikat":
         return str(_l("Foto %(n)s sangat mirip dengan foto kunjungan lain (%(who)s, %(date)s; beda %(bits)s bit).",
                       n=e.get("photo_index", "?"), who=other_family(e, viewer), date=e.get("other_date", "?"),
@@ -140,7 +143,13 @@ def explain(flag: EvidenceFlag, viewer: User | None = None) -> str:
     return code
 
 
-def flag_label(code: str) -> str:
+def flag_label(code: str | EvidenceFlag) -> str:
+    """The flag's name; given a stored flag, "Tidak bisa dibandingkan" for the note on photos that could not be
+    checked for duplicates (it is not a duplicate)."""
+    if isinstance(code, EvidenceFlag):
+        if code.code == "foto_duplikat" and "not_comparable" in (code.evidence or {}):
+            return str(_l("Foto tidak bisa dibandingkan"))
+        code = code.code
     return str(FLAG_LABELS.get(code, code))
 
 
@@ -179,28 +188,44 @@ def _neighbour_values(value: int) -> list[int]:
     return [value] + [value ^ (1 << bit) for bit in range(16)]
 
 
-def similar_photos(phash: str, max_bits: int = 7, exclude_visit_id: int | None = None) -> list[tuple[Photo, int]]:
-    """Stored photos within `max_bits` of `phash`, closest first, found through the indexed bands.
+BAND_COLUMNS = (Photo.phash_b0, Photo.phash_b1, Photo.phash_b2, Photo.phash_b3)
+
+
+def similar_photos(phash: str, max_bits: int = photohash.LOOKUP_MAX, exclude_visit_id: int | None = None,
+                   check_bits: int = photohash.CHECK_MAX) -> list[tuple[Photo, int]]:
+    """Stored photos that show the same picture as `phash` (a stored hash text): for one of its probes, the
+    stored lookup hash is within `max_bits` and the check hash within `check_bits` (photohash.is_duplicate);
+    closest first, with their lookup distance; found through the indexed bands. A picture that cannot be compared
+    (`photohash.NOT_COMPARABLE`) matches nothing, and is never a candidate itself.
 
     Pigeonhole: two 64-bit hashes at most 7 bits apart have, in at least one of the four 16-bit bands,
-    at most one differing bit. So every match is among the photos whose band equals ours or one of its 16
-    one-bit neighbours, for some band: 4 x 17 indexed look-ups instead of a scan of every photo.
+    at most one differing bit. So every match of the centre probe is among the photos whose band equals ours or
+    one of its 16 one-bit neighbours, for some band: 4 x 17 indexed look-ups instead of a scan of every photo.
+    The two other probes (for crops) look up their exact band values only (4 x 2 more): at most 3 bits apart,
+    one band is equal. Each candidate is read as its id and stored pair (80 hex digits), not its whole row.
     """
-    if max_bits > 2 * PHASH_BANDS - 1:
+    if max_bits > 2 * len(BAND_COLUMNS) - 1:
         raise ValueError("the band index guarantees recall only up to 7 differing bits")
-    bands = phash_bands(phash)
-    columns = (Photo.phash_b0, Photo.phash_b1, Photo.phash_b2, Photo.phash_b3)
-    query = select(Photo.id, Photo.phash).where(
-        or_(*(col.in_(_neighbour_values(v)) for col, v in zip(columns, bands, strict=True))))
+    target = photohash.parse(phash)
+    if target is None:
+        return []
+    # Each of the picture's probes (its centre, the whole, the centre's centre) against the stored centres.
+    values: list[set[int]] = [set() for _ in BAND_COLUMNS]
+    for i, probe in enumerate(target.probes):
+        for band, value in enumerate(photohash.bands(probe.lookup)):
+            values[band].update(_neighbour_values(value) if i == 0 else (value,))
+    query = select(Photo.id, func.substr(Photo.phash, 3, 80)).where(
+        or_(*(col.in_(sorted(v)) for col, v in zip(BAND_COLUMNS, values, strict=True))))
     if exclude_visit_id is not None:
         query = query.where(Photo.visit_id != exclude_visit_id)
-    # Candidates grow with the store (about 1 in 1,000 photos shares a band value): read two columns of each,
-    # and whole rows only for the real matches.
+    # Candidates grow with the store: read two columns of each, and whole rows only for the real matches.
     bits_by_id = {}
-    for photo_id, candidate in db.session.execute(query):
-        bits = photo_pipeline.hamming(phash, candidate)
-        if bits <= max_bits:
-            bits_by_id[photo_id] = bits
+    for photo_id, hex80 in db.session.execute(query):
+        if len(hex80) != 80:
+            continue  # "2:-" cannot be a candidate (its bands are NULL); an unconverted row is skipped
+        candidate = photohash.stored_part(hex80)
+        if photohash.is_duplicate(target, candidate, max_bits, check_bits):
+            bits_by_id[photo_id] = photohash.distance(target, candidate)[0]
     if not bits_by_id:
         return []
     photos = db.session.scalars(select(Photo).where(Photo.id.in_(bits_by_id))).all()
@@ -208,17 +233,25 @@ def similar_photos(phash: str, max_bits: int = 7, exclude_visit_id: int | None =
 
 
 def _duplicate_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
+    not_comparable = []
     for index, photo in enumerate(visit.photos, start=1):
-        for other, bits in similar_photos(photo.phash, t.duplicate_bits, exclude_visit_id=visit.id):
+        if not photo.comparable:  # dark, flat: its hash says nothing, so it is neither flagged nor a match
+            not_comparable.append(index)
+            continue
+        for other, bits in similar_photos(photo.phash, t.duplicate_bits, exclude_visit_id=visit.id,
+                                          check_bits=t.duplicate_check_bits):
             other_visit = other.visit
             same_recipient = other_visit.recipient_id == visit.recipient_id
             if same_recipient and other_visit.visited_at >= visit.visited_at:
                 continue  # only an *earlier* visit of the same family makes this photo old evidence
+            # No name here: who the other family is is decided when the flag is shown, per viewer (explain).
             return [EvidenceFlag(code="foto_duplikat", evidence={
                 "photo_index": index, "photo_id": photo.id, "other_photo_id": other.id,
                 "other_visit_id": other_visit.id, "other_recipient_id": other_visit.recipient_id,
                 "same_recipient": same_recipient, "other_date": f"{other_visit.visited_at:%Y-%m-%d}", "bits": bits,
             })]
+    if not_comparable:
+        return [EvidenceFlag(code="foto_duplikat", severity="info", evidence={"not_comparable": not_comparable})]
     return []
 
 

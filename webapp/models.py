@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import lifecycle, review_states, visit_kinds
+from . import lifecycle, photohash, review_states, visit_kinds
 from .extensions import db
 
 ROLES = ("admin", "supervisor", "mentor")
@@ -371,18 +371,22 @@ class Photo(db.Model):
     stored_name: Mapped[str] = mapped_column(String(80))
     thumb_name: Mapped[str] = mapped_column(String(80))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    phash: Mapped[str] = mapped_column(String(16), index=True)
+    # The perceptual hashes (webapp.photohash): "2:" + three (lookup, check) pairs in hex, or "2:-" for a picture
+    # with too little structure to be compared (dark, flat) or whose file was missing when it was rehashed.
+    # Looked up through the bands below, never by value: no index of its own.
+    phash: Mapped[str] = mapped_column(String(photohash.TEXT_LENGTH))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
     exif_taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     exif_lat: Mapped[float | None] = mapped_column(Float)
     exif_lon: Mapped[float | None] = mapped_column(Float)
-    # The perceptual hash in four 16-bit bands, each indexed: near-duplicate candidates without a full scan.
-    phash_b0: Mapped[int] = mapped_column(Integer, index=True)
-    phash_b1: Mapped[int] = mapped_column(Integer, index=True)
-    phash_b2: Mapped[int] = mapped_column(Integer, index=True)
-    phash_b3: Mapped[int] = mapped_column(Integer, index=True)
+    # The lookup hash in four 16-bit bands, each indexed: near-duplicate candidates without a full scan. NULL for
+    # a picture that cannot be compared: it is never a candidate.
+    phash_b0: Mapped[int | None] = mapped_column(Integer, index=True)
+    phash_b1: Mapped[int | None] = mapped_column(Integer, index=True)
+    phash_b2: Mapped[int | None] = mapped_column(Integer, index=True)
+    phash_b3: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     visit: Mapped[Visit] = relationship(back_populates="photos")
@@ -392,11 +396,17 @@ class Photo(db.Model):
         if self.phash and self.phash_b0 is None:
             self.phash_b0, self.phash_b1, self.phash_b2, self.phash_b3 = phash_bands(self.phash)
 
+    @property
+    def comparable(self) -> bool:
+        """False for a picture with too little structure (or no file) to say whether it is a duplicate."""
+        return photohash.parse(self.phash) is not None
 
-def phash_bands(phash: str) -> tuple[int, int, int, int]:
-    """Split a 16-hex-digit hash into four 16-bit integers (most significant first)."""
-    value = int(phash, 16)
-    return tuple((value >> shift) & 0xFFFF for shift in (48, 32, 16, 0))  # type: ignore[return-value]
+
+def phash_bands(phash: str) -> tuple[int, int, int, int] | tuple[None, None, None, None]:
+    """The indexed bands of a stored hash text: the lookup hash's four 16-bit integers (most significant first),
+    or four NULLs for a picture that cannot be compared."""
+    parsed = photohash.parse(phash)
+    return photohash.bands(parsed.stored.lookup) if parsed is not None else (None, None, None, None)
 
 
 class EvidenceFlag(db.Model):

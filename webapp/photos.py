@@ -21,6 +21,8 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
+from . import photohash
+
 try:  # iPhones send HEIC; without the plugin such a photo is refused as unreadable
     import pillow_heif
 
@@ -247,7 +249,7 @@ def process(data: bytes, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
             thumb = image.resize(_fit(image.size, THUMB_MAX), Image.Resampling.BICUBIC, reducing_gap=2.0)
             return ProcessedPhoto(
                 display=_jpeg(image), thumb=_jpeg(thumb), sha256=hashlib.sha256(data).hexdigest(),
-                phash=dhash(thumb), width=image.width, height=image.height, exif_taken_at=taken_at,
+                phash=photohash.hash_text(thumb), width=image.width, height=image.height, exif_taken_at=taken_at,
                 exif_lat=exif_lat, exif_lon=exif_lon,
             )
     except PhotoError:

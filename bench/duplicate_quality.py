@@ -1,0 +1,384 @@
+"""Duplicate-photo quality on real photographs: recall per transformation and the false-match rate.
+
+Builds an evaluation corpus from real pictures that reach this machine through package registries (nothing is
+committed; everything lands in --cache, default /tmp/kailcorpus):
+
+- Debian wallpaper packages (`apt-get download` + `dpkg -x`): plasma-workspace-wallpapers, gnome-backgrounds,
+  mate-backgrounds, lomiri-wallpapers(-16.04, -20.04), ukui-wallpapers — landscape, nature, city and some artwork;
+  one picture per design (the largest resolution; dark/light and colour variants of one design are skipped);
+- scikit-image's sample data (the wheel from PyPI): astronaut, coffee, chelsea, rocket, coins, ...;
+- a few distinct photographs from Pillow's sdist `Tests/images`.
+
+Every source picture goes through the app's own pipeline (`webapp.photos.process`, which hashes its thumbnail)
+as the "original", and so does each transformed copy:
+
+    re-encode      JPEG quality 50
+    resize         half the size, JPEG 80
+    brighter10     +10 % brightness
+    darker10       -10 % brightness
+    crop5          5 % cut from every side
+    screenshot     scaled into a 1080×2340 phone screen (black around it) with a status bar and a navigation
+                   bar holding a clock and icons, saved as PNG
+
+Recall: the share of comparable originals whose copy is judged a duplicate (`photohash.is_duplicate`); the old
+64-bit dHash at <= 7 bits is shown next to it. Unrelated pairs: every pair of pictures from different sources —
+originals, and (labelled separately) 6 tiles cut from each picture (quadrants, centre, a wide strip), which are
+different pictures of similar kind and multiply the pairs. The false-match rate is reported as measured (with a
+95 % Clopper-Pearson upper bound), and as an extrapolation from the two hashes' distance distributions (what was
+measured and what was assumed is printed with it).
+
+    .venv/bin/python bench/duplicate_quality.py [--cache /tmp/kailcorpus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import itertools
+import math
+import multiprocessing
+import os
+import pickle
+import re
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PIL import Image, ImageDraw, ImageEnhance  # noqa: E402
+
+from webapp import photohash, photos  # noqa: E402
+
+DEBS = ["plasma-workspace-wallpapers", "gnome-backgrounds", "mate-backgrounds", "lomiri-wallpapers",
+        "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04", "ukui-wallpapers"]
+SKIMAGE = ["astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png", "grass.png",
+           "gravel.png", "hubble_deep_field.jpg", "motorcycle_left.png", "rocket.jpg", "moon.png", "page.png",
+           "text.png", "clock_motion.png", "ihc.png", "retina.jpg", "cell.png", "color.png"]
+PILLOW = ["hopper.jpg", "flower.jpg", "flower2.jpg", "exif_gps.jpg", "iptc.jpg", "pil_sample_rgb.jpg",
+          "sugarshack_bad_mpo_header.jpg", "ultrahdr.jpg", "orientation_rectangle.jpg"]
+PILLOW_VERSION = "13.0.0"
+MIN_SIDE = 300
+TRANSFORMS = ["re-encode", "resize", "brighter10", "darker10", "crop5", "screenshot"]
+
+
+# --- the corpus ------------------------------------------------------------------------------------------------
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def fetch(cache: Path) -> None:
+    debs = cache / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    for name in DEBS:
+        if not list(debs.glob(f"{name}_*.deb")):
+            _run(["apt-get", "download", name], debs)
+    for deb in debs.glob("*.deb"):
+        marker = cache / "x" / f".{deb.name}"
+        if not marker.exists():
+            _run(["dpkg", "-x", str(deb), str(cache / "x")], cache)
+            marker.touch()
+    pypi = cache / "pypi"
+    pypi.mkdir(exist_ok=True)
+    if not list(pypi.glob("scikit_image-*.whl")):
+        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "scikit-image",
+              "-d", str(pypi)], pypi)
+    if not list(pypi.glob("pillow-*.tar.gz")):
+        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "pillow",
+              f"pillow=={PILLOW_VERSION}", "-d", str(pypi)], pypi)
+
+
+def _design(path: Path) -> str | None:
+    """One key per design: resolutions, dark/light and colour variants of one picture share it."""
+    text = str(path)
+    if "/plymouth/" in text or "/desktop-base/" in text or "/previews/" in text or "images_dark" in text:
+        return None
+    if "/wallpapers/" in text and "/contents/" in text:
+        return "plasma:" + text.split("/wallpapers/")[1].split("/")[0]
+    name = path.stem
+    name = re.sub(r"-[ld]$", "", name)                      # gnome light/dark
+    name = re.sub(r"_\d+x\d+$", "", name)                  # mate Elephants_3840x2160
+    name = re.sub(r"-(Dark|Light)$", "", name)              # MATE-Stripes-Dark
+    name = re.sub(r"^Ubuntu-Mate-\w+-no-logo$", "Ubuntu-Mate-no-logo", name)
+    return "bg:" + name.lower()
+
+
+def sources(cache: Path) -> dict[str, bytes]:
+    """name -> file bytes, one per design, at least MIN_SIDE pixels a side."""
+    found: dict[str, tuple[int, bytes]] = {}
+    for path in sorted((cache / "x").rglob("*")):
+        if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp") or path.stat().st_size < 50_000:
+            continue
+        key = _design(path)
+        if key is None:
+            continue
+        data = path.read_bytes()
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                pixels = im.width * im.height
+                if min(im.size) < MIN_SIDE:
+                    continue
+        except OSError:
+            continue
+        if key not in found or pixels > found[key][0]:
+            found[key] = (pixels, data)
+    out = {k: v[1] for k, v in found.items()}
+    wheel = next((cache / "pypi").glob("scikit_image-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        for name in SKIMAGE:
+            out[f"skimage:{name}"] = z.read(f"skimage/data/{name}")
+    sdist = next((cache / "pypi").glob("pillow-*.tar.gz"))
+    with tarfile.open(sdist) as t:
+        for name in PILLOW:
+            member = t.getmember(f"pillow-{PILLOW_VERSION}/Tests/images/{name}")
+            out[f"pillow:{name}"] = t.extractfile(member).read()
+    # the same picture shipped twice under different names (byte-identical) counts once
+    seen, unique = set(), {}
+    for k, v in out.items():
+        digest = hashlib.sha256(v).hexdigest()
+        if digest not in seen:
+            seen.add(digest)
+            unique[k] = v
+    return unique
+
+
+# --- transformations -------------------------------------------------------------------------------------------
+
+def _encode(image: Image.Image, fmt: str = "JPEG", quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **({"quality": quality} if fmt == "JPEG" else {}))
+    return out.getvalue()
+
+
+def screenshot(image: Image.Image) -> Image.Image:
+    """The picture as a gallery app shows it on a 1080×2340 phone, with the system bars."""
+    w, h = 1080, 2340
+    status, nav = 84, 132
+    canvas = Image.new("RGB", (w, h), (0, 0, 0))
+    area = (w, h - status - nav - 160)  # the app's own toolbar below the status bar
+    scale = min(area[0] / image.width, area[1] / image.height)
+    shown = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
+    canvas.paste(shown, ((w - shown.width) // 2, status + 160 + (area[1] - shown.height) // 2))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, w, status), fill=(31, 31, 31))
+    draw.text((40, 26), "12:30", fill=(255, 255, 255), font_size=36)
+    for i, x in enumerate((860, 920, 980)):  # signal, wifi, battery
+        draw.rectangle((x, 30, x + 34 + 6 * i, 58), fill=(235, 235, 235))
+    draw.text((40, status + 50), "<   12 Des 2026", fill=(230, 230, 230), font_size=40)  # toolbar
+    draw.rectangle((0, h - nav, w, h), fill=(31, 31, 31))
+    draw.ellipse((510, h - 90, 570, h - 30), outline=(200, 200, 200), width=5)
+    draw.polygon([(250, h - 60), (290, h - 90), (290, h - 30)], outline=(200, 200, 200), width=5)
+    draw.rectangle((800, h - 88, 856, h - 32), outline=(200, 200, 200), width=5)
+    return canvas
+
+
+def transformed(data: bytes) -> dict[str, bytes]:
+    with Image.open(io.BytesIO(data)) as im:
+        image = im.convert("RGB")
+    if max(image.size) > 2400:  # like a phone's upload (the app keeps 1600 px anyway)
+        image.thumbnail((2400, 2400))
+    w, h = image.size
+    return {
+        "original": _encode(image, quality=92),
+        "re-encode": _encode(image, quality=50),
+        "resize": _encode(image.resize((w // 2, h // 2), Image.Resampling.BICUBIC), quality=80),
+        "brighter10": _encode(ImageEnhance.Brightness(image).enhance(1.1)),
+        "darker10": _encode(ImageEnhance.Brightness(image).enhance(0.9)),
+        "crop5": _encode(image.crop((w // 20, h // 20, w - w // 20, h - h // 20))),
+        "screenshot": _encode(screenshot(image), "PNG"),
+    }
+
+
+def tiles(data: bytes) -> list[bytes]:
+    """Six different pictures cut from one: four quadrants, the centre, a wide strip across the middle."""
+    with Image.open(io.BytesIO(data)) as im:
+        image = im.convert("RGB")
+    w, h = image.size
+    boxes = [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2), (0, h // 2, w // 2, h), (w // 2, h // 2, w, h),
+             (w // 4, h // 4, 3 * w // 4, 3 * h // 4), (0, 3 * h // 8, w, 5 * h // 8)]
+    return [_encode(image.crop(box)) for box in boxes]
+
+
+def _made(item: tuple[str, bytes]) -> dict:
+    name, data = item
+    try:
+        made = {(name, variant): photos.process(content).thumb for variant, content in transformed(data).items()}
+        return made | {(name, f"tile{i}"): photos.process(content).thumb for i, content in enumerate(tiles(data))}
+    except (OSError, ValueError) as exc:  # a truncated test image, say
+        print(f"  {name}: skipped ({exc})", file=sys.stderr)
+        return {(name, "unreadable"): b""}
+
+
+def thumbs(cache: Path, corpus: dict[str, bytes]) -> dict:
+    """{(source, variant): thumbnail bytes} through the app's pipeline; cached."""
+    path = cache / "thumbs.pickle"
+    have = pickle.loads(path.read_bytes()) if path.exists() else {}  # noqa: S301 - our own cache file
+    changed = 0
+    todo = [(n, d) for n, d in corpus.items() if (n, "original") not in have and (n, "unreadable") not in have]
+    with multiprocessing.Pool() as pool:
+        for made in pool.imap_unordered(_made, todo):
+            have |= made
+            changed += 1
+            if changed % 10 == 0:
+                path.write_bytes(pickle.dumps(have))
+    if changed:
+        path.write_bytes(pickle.dumps(have))
+    return {k: v for k, v in have.items() if k[0] in corpus and (k[0], "unreadable") not in have}
+
+
+# --- the numbers -----------------------------------------------------------------------------------------------
+
+def _old_dhash(image: Image.Image) -> int:
+    small = image.convert("L").resize((9, 8), Image.Resampling.BILINEAR).tobytes()
+    return sum(1 << (63 - (r * 8 + c)) for r in range(8) for c in range(8) if small[r * 9 + c] > small[r * 9 + c + 1])
+
+
+def _clopper_pearson_upper(k: int, n: int, level: float = 0.95) -> float:
+    """Upper bound of the one-sided `level` interval for a binomial rate (bisection on the tail)."""
+    if n == 0:
+        return 1.0
+    alpha = 1 - level
+
+    def cdf(p: float) -> float:  # P(X <= k)
+        return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k + 1)) if k < 20 else \
+            _normal_cdf((k + 0.5 - n * p) / math.sqrt(n * p * (1 - p) or 1e-12))
+
+    lo, hi = k / n, 1.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if cdf(mid) > alpha:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def evaluate(items: dict) -> dict:
+    hashes, old = {}, {}
+    for key, thumb in items.items():
+        with Image.open(io.BytesIO(thumb)) as im:
+            image = im.convert("RGB")
+        hashes[key] = photohash.compute(image)
+        old[key] = _old_dhash(image)
+    names = sorted({k[0] for k in items})
+    result = {"sources": len(names), "not_comparable": [], "recall": {}, "old_recall": {}, "distances": {}}
+    for name in names:
+        if hashes[(name, "original")] is None:
+            result["not_comparable"].append(name)
+    for t in TRANSFORMS:
+        hits = old_hits = n = reverse = 0
+        dist = []
+        for name in names:
+            a, b = hashes[(name, "original")], hashes[(name, t)]
+            old_hits += (old[(name, "original")] ^ old[(name, t)]).bit_count() <= 7
+            if a is None:
+                continue
+            n += 1
+            if b is not None:  # the original stored first, the copy arriving
+                dist.append(photohash.distance(b, a))
+                hits += photohash.is_duplicate(b, a)
+                reverse += photohash.is_duplicate(a, b)
+            else:
+                dist.append((99, 999))
+        result["recall"][t] = (hits, n)
+        result.setdefault("reverse", {})[t] = (reverse, n)
+        result["old_recall"][t] = (old_hits, len(names))
+        result["distances"][t] = dist
+    # unrelated pairs: different sources only
+    for label, variants in (("originals", ["original"]),
+                            ("originals + tiles", ["original"] + [f"tile{i}" for i in range(6)])):
+        keys = [(n, v) for n in names for v in variants if hashes[(n, v)] is not None]
+        lookup_hist, check_hist, joint, old_hits, pairs = Counter(), Counter(), 0, 0, 0
+        near_both = Counter()
+        worst = []
+        for a, b in itertools.combinations(keys, 2):
+            if a[0] == b[0]:
+                continue
+            pairs += 1
+            lb, cb = photohash.distance(hashes[a], hashes[b])  # a arriving, b stored (and below, the reverse)
+            lookup_hist[lb] += 1
+            check_hist[cb] += 1
+            joint += photohash.is_duplicate(hashes[a], hashes[b]) or photohash.is_duplicate(hashes[b], hashes[a])
+            if lb <= 16:
+                near_both[cb // 8 * 8] += 1
+            old_hits += (old[a] ^ old[b]).bit_count() <= 7
+            worst.append((lb + cb / 4, lb, cb, a, b))
+        worst.sort()
+        result[label] = {"pairs": pairs, "lookup_hist": lookup_hist, "check_hist": check_hist, "joint": joint,
+                         "old_hits": old_hits, "worst": worst[:5], "check_given_lookup16": near_both}
+    return result
+
+
+def _rate(k: int, n: int) -> str:
+    return f"{k}/{n:,} = {k / n:.2e}" if n else "—"
+
+
+def report(r: dict) -> None:
+    print(f"{r['sources']} source pictures; not comparable (too little structure): {len(r['not_comparable'])} "
+          f"{r['not_comparable']}")
+    print(f"\nthresholds: lookup <= {photohash.LOOKUP_MAX}/64 bits AND check <= {photohash.CHECK_MAX}/256 bits\n")
+    print("| copy | recall (new) | copy stored first | old dHash-64 ≤ 7 | lookup bits p50 / p95 / max | "
+          "check bits p50 / p95 / max |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for t in TRANSFORMS:
+        hits, n = r["recall"][t]
+        oh, on = r["old_recall"][t]
+        ls = sorted(d[0] for d in r["distances"][t])
+        cs = sorted(d[1] for d in r["distances"][t])
+
+        def q(v, f):
+            return v[min(len(v) - 1, int(f * (len(v) - 1)))] if v else "—"
+
+        rh = r["reverse"][t][0]
+        print(f"| {t} | {hits}/{n} = {100 * hits / max(n, 1):.1f} % | {100 * rh / max(n, 1):.1f} % | "
+              f"{oh}/{on} = {100 * oh / on:.1f} % | "
+              f"{q(ls, .5)} / {q(ls, .95)} / {q(ls, 1)} | {q(cs, .5)} / {q(cs, .95)} / {q(cs, 1)} |")
+    for label in ("originals", "originals + tiles"):
+        u = r[label]
+        n = u["pairs"]
+        lk = sum(c for d, c in u["lookup_hist"].items() if d <= photohash.LOOKUP_MAX)
+        ck = sum(c for d, c in u["check_hist"].items() if d <= photohash.CHECK_MAX)
+        print(f"\nunrelated pairs, {label}: {n:,}")
+        print(f"  lookup <= {photohash.LOOKUP_MAX}: {_rate(lk, n)};  check <= {photohash.CHECK_MAX}: {_rate(ck, n)};"
+              f"  both (a false duplicate): {_rate(u['joint'], n)}, 95 % upper bound "
+              f"{_clopper_pearson_upper(u['joint'], n):.2e};  old dHash-64 <= 7: {_rate(u['old_hits'], n)}")
+        for name, hist, bits in (("lookup", u["lookup_hist"], 64), ("check", u["check_hist"], 256)):
+            values = [d for d, c in hist.items() for _ in range(c)]
+            mean = sum(values) / len(values)
+            sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+            limit = photohash.LOOKUP_MAX if name == "lookup" else photohash.CHECK_MAX
+            tail = _normal_cdf((limit + 0.5 - mean) / sd)
+            low = sorted(values)[:5]
+            print(f"  {name} bits: mean {mean:.1f} of {bits}, sd {sd:.1f}, lowest {low}; normal tail "
+                  f"P(<= {limit}) = {tail:.1e}")
+        cond = u["check_given_lookup16"]
+        near = sum(cond.values())
+        ck16 = sum(c for d, c in cond.items() if d + 7 <= photohash.CHECK_MAX)
+        print(f"  pairs with lookup <= 16 bits: {near:,}; of those, check <= {photohash.CHECK_MAX // 8 * 8 - 1}: "
+              f"{ck16} (the two hashes' dependence near the threshold)")
+        for _, lb, cb, a, b in u["worst"]:
+            print(f"  closest: {a} ~ {b}: lookup {lb}, check {cb}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("KAIL_CORPUS", "/tmp/kailcorpus")))  # noqa: S108
+    args = parser.parse_args()
+    fetch(args.cache)
+    corpus = sources(args.cache)
+    print(f"corpus: {len(corpus)} pictures", file=sys.stderr)
+    report(evaluate(thumbs(args.cache, corpus)))
+
+
+if __name__ == "__main__":
+    main()

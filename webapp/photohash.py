@@ -1,0 +1,235 @@
+"""Perceptual photo hashes for the duplicate-photo flag: two independent hashes that must agree, and a gate.
+
+A photo is hashed after its flat borders are trimmed (so a screenshot of it, with the phone's bars and the black
+around the picture, hashes like the picture itself):
+
+- the *lookup hash*: 64 bits of the low-frequency DCT of a 32×32 grey copy (pHash), split into four 16-bit bands
+  that the database indexes (`models.Photo.phash_b0..b3`); two copies of one picture differ in a few bits of it;
+- the *check hash*: 256 bits of horizontal and vertical brightness differences on a 16×8 / 8×16 grid (dHash),
+  compared only for the candidates the lookup hash found.
+
+A pair is a duplicate only when both hashes are close. Pictures with too little structure — dark, flat, a wall,
+a blurred shot — have no stable hash (their bits are noise or all zeros, so unrelated dark pictures "match"): they
+get no hash at all and are shown as "tidak bisa dibandingkan", never flagged. Thresholds and their measured recall
+and false-match rate: docs/PERFORMANCE.md ("Duplicate-photo quality"), bench/duplicate_quality.py.
+
+Stored text (`Photo.phash`): "2:" + 16 hex digits (lookup) + 64 hex digits (check), or "2:-" for a picture that
+cannot be compared. Pillow only, no numpy: about 2 ms a photo.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PIL import Image, ImageFilter, ImageStat
+
+VERSION = "2"
+NOT_COMPARABLE = f"{VERSION}:-"
+LOOKUP_BITS = 64
+CHECK_BITS = 256
+LOOKUP_MAX = 7        # differing lookup bits still a duplicate (the most the 4 x 16-bit band index guarantees)
+PROBE_MAX = 3         # ... for the whole-picture and centre-of-centre probes, looked up by exact band values only
+CHECK_MAX = 56        # differing check bits still a duplicate (of 256)
+MIN_CONTRAST = 8.0    # standard deviation of the trimmed grey picture (0-255) below which it is not comparable
+MIN_EDGES = 0.20      # share of the check grid's differences above the noise step, below which not comparable
+EDGE_STEP = 6         # grey levels: a difference smaller than this is noise
+INSET = 0.05         # the border left out of the stored hash (and added back by the probes)
+WORK_SIZE = 256       # the picture is reduced to this longest side before anything else
+TRIM_FLAT_SHARE = 0.95  # a border row/column is trimmed while this share of it is within FLAT_RANGE of its median
+FLAT_RANGE = 6
+MIN_RUN = 0.08       # a run of busy lines shorter than this share of the side is a bar's icons, not the picture
+TRIM_MAX = 0.85       # never trim more than this share of a side in total (a phone screenshot: ~75 %)
+
+
+@dataclass(frozen=True)
+class PhotoHash:
+    lookup: int  # 64 bits
+    check: int   # 256 bits
+
+    def hex(self) -> str:
+        return f"{self.lookup:016x}{self.check:064x}"
+
+
+@dataclass(frozen=True)
+class PhotoHashes:
+    """A picture's hashes: `stored` (of its centre, without a 5 % border) is what other pictures are compared
+    with, and is indexed; `probes` are what this picture looks up with: its centre, the whole picture (a 5 %
+    crop of a stored picture is that picture's centre) and the centre of its centre (a stored 5 % crop of this
+    picture has that as its centre)."""
+
+    stored: PhotoHash
+    probes: tuple[PhotoHash, PhotoHash, PhotoHash]
+
+    def text(self) -> str:
+        return f"{VERSION}:" + "".join(h.hex() for h in self.probes)
+
+
+TEXT_LENGTH = 2 + 3 * 80
+
+
+def stored_part(hex80: str) -> PhotoHash:
+    """The stored pair from the 80 hex digits after "2:" (what the lookup reads of each candidate)."""
+    return PhotoHash(int(hex80[:16], 16), int(hex80[16:], 16))
+
+
+def parse(text: str | None) -> PhotoHashes | None:
+    """The hashes in a stored text; None for a picture that cannot be compared or an old-scheme hash."""
+    if not text or not text.startswith(f"{VERSION}:") or len(text) != TEXT_LENGTH:
+        return None
+    probes = tuple(PhotoHash(int(text[i:i + 16], 16), int(text[i + 16:i + 80], 16)) for i in range(2, 242, 80))
+    return PhotoHashes(probes[0], probes)  # type: ignore[arg-type]
+
+
+def bands(lookup: int) -> tuple[int, int, int, int]:
+    """The lookup hash as four 16-bit integers, most significant first (the indexed columns)."""
+    return tuple((lookup >> shift) & 0xFFFF for shift in (48, 32, 16, 0))  # type: ignore[return-value]
+
+
+def _stored(stored: PhotoHashes | PhotoHash) -> PhotoHash:
+    return stored.stored if isinstance(stored, PhotoHashes) else stored
+
+
+def distance(new: PhotoHashes, stored: PhotoHashes | PhotoHash) -> tuple[int, int]:
+    """(lookup bits, check bits) between the closest of `new`'s probes and `stored`'s stored hash."""
+    s = _stored(stored)
+    return min(((p.lookup ^ s.lookup).bit_count(), (p.check ^ s.check).bit_count()) for p in new.probes)
+
+
+def is_duplicate(new: PhotoHashes, stored: PhotoHashes | PhotoHash, lookup_max: int = LOOKUP_MAX,
+                 check_max: int = CHECK_MAX) -> bool:
+    """Whether `new` shows the same picture as `stored`: for one of its probes, both hashes are close (the
+    centre probe's lookup hash within `lookup_max` bits, the two others' within PROBE_MAX: what the band index
+    can find, see integrity.similar_photos)."""
+    s = _stored(stored)
+    return any((p.lookup ^ s.lookup).bit_count() <= (lookup_max if i == 0 else min(lookup_max, PROBE_MAX))
+               and (p.check ^ s.check).bit_count() <= check_max for i, p in enumerate(new.probes))
+
+
+# --- computing -------------------------------------------------------------------------------------------------
+
+def _rows(image: Image.Image) -> list[bytes]:
+    w = image.width
+    data = image.tobytes()
+    return [data[i:i + w] for i in range(0, len(data), w)]
+
+
+def _flat(line: bytes, spread: float) -> bool:
+    ordered = sorted(line)
+    median = ordered[len(ordered) // 2]
+    near = sum(1 for v in line if abs(v - median) <= spread)
+    return near >= TRIM_FLAT_SHARE * len(line)
+
+
+def _content_range(lines: list[bytes], spread: float) -> tuple[int, int]:
+    """From the first to the last long run of lines that are not flat: the picture, without the bars, the
+    letterboxing or a frame around it. Short runs near the edges (a status bar's clock and icons, a toolbar's
+    title) are skipped; flat stretches inside the picture are kept."""
+    n = len(lines)
+    gap, long_run = max(1, n // 50), max(2, round(n * MIN_RUN))
+    runs, start, last = [], None, None
+    for i, line in enumerate(lines):
+        if _flat(line, spread):
+            continue
+        if start is None or i - last > gap:
+            if start is not None:
+                runs.append((start, last + 1))
+            start = i
+        last = i
+    if start is not None:
+        runs.append((start, last + 1))
+    long = [r for r in runs if r[1] - r[0] >= long_run]
+    if not long or long[-1][1] - long[0][0] < (1 - TRIM_MAX) * n:
+        return 0, n  # no clear picture inside: keep everything (the structure gate decides)
+    return long[0][0], long[-1][1]
+
+
+def trim(grey: Image.Image) -> Image.Image:
+    """`grey` without its flat borders: status and navigation bars, letterboxing, a uniform frame."""
+    spread = FLAT_RANGE
+    top, bottom = _content_range(_rows(grey), spread)
+    grey = grey.crop((0, top, grey.width, bottom))
+    left, right = _content_range(_rows(grey.transpose(Image.Transpose.TRANSPOSE)), spread)
+    return grey.crop((left, 0, right, grey.height))
+
+
+_COS = [[math.cos(math.pi * (2 * x + 1) * u / 64) for x in range(32)] for u in range(8)]
+
+
+def _dct_low(pixels: bytes) -> list[float]:
+    """The 8×8 lowest frequencies of the 2-D DCT of a 32×32 picture (row-major), unnormalised."""
+    rows = [[sum(c * p for c, p in zip(cos, pixels[r * 32:(r + 1) * 32], strict=True)) for cos in _COS]
+            for r in range(32)]
+    return [sum(_COS[v][r] * rows[r][u] for r in range(32)) for v in range(8) for u in range(8)]
+
+
+def _lookup_hash(grey: Image.Image) -> int:
+    small = grey.resize((32, 32), Image.Resampling.BILINEAR, reducing_gap=2.0).tobytes()
+    coefficients = _dct_low(small)
+    ac = coefficients[1:]  # without the mean brightness
+    median = sorted(ac)[len(ac) // 2]
+    bits = 0
+    for value in coefficients:
+        bits = (bits << 1) | (1 if value > median else 0)
+    bits &= (1 << 63) - 1  # the DC bit says only "brighter than the median AC", constant: leave it 0
+    return bits
+
+
+def _check_hash(grey: Image.Image) -> tuple[int, float]:
+    """256 bits: left > right on a 17×8 grid and top > bottom on an 8×17 grid (twice 128 bits); and the share
+    of those differences larger than noise."""
+    bits = 0
+    strong = 0
+    wide = grey.resize((17, 8), Image.Resampling.BILINEAR, reducing_gap=2.0).tobytes()
+    tall = grey.resize((8, 17), Image.Resampling.BILINEAR, reducing_gap=2.0).tobytes()
+    for row in range(8):
+        for col in range(16):
+            a, b = wide[row * 17 + col], wide[row * 17 + col + 1]
+            bits = (bits << 1) | (a > b)
+            strong += abs(a - b) >= EDGE_STEP
+    for row in range(16):
+        for col in range(8):
+            a, b = tall[row * 8 + col], tall[(row + 1) * 8 + col]
+            bits = (bits << 1) | (a > b)
+            strong += abs(a - b) >= EDGE_STEP
+    return bits, strong / CHECK_BITS
+
+
+def prepare(image: Image.Image) -> Image.Image:
+    grey = image.convert("L")
+    if max(grey.size) > WORK_SIZE:
+        grey = grey.copy()
+        grey.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BILINEAR)
+    grey = grey.filter(ImageFilter.BoxBlur(1))  # JPEG blocks and sensor noise
+    return trim(grey)
+
+
+def contrast(grey: Image.Image) -> float:
+    return ImageStat.Stat(grey).stddev[0]
+
+
+def _inset(grey: Image.Image, share: float) -> Image.Image:
+    dx, dy = round(grey.width * share), round(grey.height * share)
+    return grey.crop((dx, dy, grey.width - dx, grey.height - dy))
+
+
+def _hash(grey: Image.Image) -> PhotoHash:
+    return PhotoHash(_lookup_hash(grey), _check_hash(grey)[0])
+
+
+def compute(image: Image.Image) -> PhotoHashes | None:
+    """The picture's hashes, or None when it has too little structure to be compared."""
+    grey = prepare(image)
+    if grey.width < 16 or grey.height < 16:
+        return None
+    centre = _inset(grey, INSET)
+    if contrast(centre) < MIN_CONTRAST or _check_hash(centre)[1] < MIN_EDGES:
+        return None
+    stored = _hash(centre)
+    return PhotoHashes(stored, (stored, _hash(grey), _hash(_inset(centre, INSET))))
+
+
+def hash_text(image: Image.Image) -> str:
+    """What `Photo.phash` stores for `image` (see the module's docstring)."""
+    h = compute(image)
+    return h.text() if h is not None else NOT_COMPARABLE
