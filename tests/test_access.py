@@ -66,6 +66,22 @@ ROUTES = {
     "dashboard.graduate": ("POST", lambda w: f"/dasbor/graduasi/{w.recipients['own'].id}", {
         **_scoped(303), "mentor": 403, "mentor_same_region": 403, "mentor_other_region": 403}),
     "admin.audit": ("GET", lambda w: "/pengelola/audit", {**_everyone(403), "admin": 200}),
+    # accounts: admins only (supervisors and mentors 403)
+    "admin.users": ("GET", lambda w: "/pengelola/pengguna", {**_everyone(403), "admin": 200}),
+    "admin.user_new": ("GET", lambda w: "/pengelola/pengguna/baru", {**_everyone(403), "admin": 200}),
+    "admin.user_create": ("POST", lambda w: "/pengelola/pengguna/baru", {**_everyone(403), "admin": 201}),
+    "admin.user_detail": ("GET", lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}", {
+        **_everyone(403), "admin": 200}),
+    "admin.user_deactivate": ("POST", lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/"
+                                                "nonaktifkan", {**_everyone(403), "admin": 303}),
+    "admin.user_reactivate": ("POST", lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/aktifkan",
+                              {**_everyone(403), "admin": 422}),  # it is active: the page says so
+    "admin.user_reset_password": ("POST", lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/"
+                                                    "sandi-baru", {**_everyone(403), "admin": 200}),
+    "admin.user_change_role": ("POST", lambda w: f"/pengelola/pengguna/{w.users['supervisor_other_region'].id}/"
+                                                 "peran", {**_everyone(403), "admin": 303}),
+    "admin.user_hand_over": ("POST", lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/serahkan",
+                             {**_everyone(403), "admin": 422}),  # no mentor chosen
     "pwa.manifest": ("GET", lambda w: "/manifest.webmanifest", _everyone(200, anonymous=200)),
     "pwa.service_worker": ("GET", lambda w: "/sw.js", _everyone(200, anonymous=200)),
     "pwa.offline": ("GET", lambda w: "/offline", _everyone(200, anonymous=200)),
@@ -113,6 +129,12 @@ POST_DATA = {
     "recipients.remove_assistance": {},
     "data.import_upload": {},
     "data.import_commit": {"expected": "1"},
+    "admin.user_create": {"username": "akun-uji-baru", "full_name": "Akun Uji", "role": "mentor", "regions": "6472"},
+    "admin.user_deactivate": {},
+    "admin.user_reactivate": {},
+    "admin.user_reset_password": {},
+    "admin.user_change_role": {"role": "supervisor", "regions": ["6471", "6472"]},
+    "admin.user_hand_over": {"to_mentor": ""},
 }
 CASES = [(endpoint, role) for endpoint in ROUTES for role in ROLES]
 

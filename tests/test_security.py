@@ -14,7 +14,8 @@ from . import factories
 from .conftest import csrf_token
 
 ARGS = {"recipient_id": 1, "visit_id": 1, "photo_id": 1, "assistance_id": 1, "session_id": 1,
-        "proposal_id": 1, "token": "t" * 30}
+        "proposal_id": 1, "token": "t" * 30,
+        "user_id": 1}
 
 
 def _post_rules(app):

@@ -137,3 +137,12 @@ def get_assistance_for(user: User, recipient: Recipient, assistance_id: int) -> 
     if record is None or record.recipient_id != recipient.id or not can_see_recipient(user, recipient):
         abort(404)
     return record
+
+
+def get_user_for(user: User, user_id: int) -> User:
+    """An account, which only admins may see or change: 403 for everyone else, 404 when there is none."""
+    require_role(user, "admin")
+    account = db.session.get(User, user_id)
+    if account is None:
+        abort(404)
+    return account

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import secrets
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
+from . import audit
 from .extensions import db
-from .models import ROLES, LoginAttempt, Region, User, utcnow
+from .models import ROLE_ADMIN, ROLE_MENTOR, ROLES, LoginAttempt, Recipient, Region, User, utcnow
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 MIN_PASSWORD_LENGTH = 10
@@ -103,13 +105,158 @@ def create_user(username: str, full_name: str, role: str, password: str, region_
         raise AccountError("full_name", _l("Isi nama lengkap."))
     if check_password:
         check_password_rules(password, username)
-    regions = list(db.session.scalars(select(Region).where(Region.code.in_(list(region_codes)))))
-    if len(regions) != len(set(region_codes)):
-        raise AccountError("regions", _l("Kode kabupaten/kota tidak dikenal."))
-    if role != "admin" and not regions:
-        raise AccountError("regions", _l("Pendamping dan koordinator harus punya wilayah."))
+    regions = regions_for_role(role, region_codes)
     user = User(username=username, full_name=full_name.strip(), role=role, phone=phone, is_demo=is_demo,
                 regions=regions)
     user.set_password(password)
     db.session.add(user)
     return user
+
+
+# Account lifecycle: what an admin does to other people's accounts, from the web (`admin/`) or the CLI. Each
+# function checks its rules, changes the session's objects and records an audit event; the caller commits once, so
+# the change and its audit event are stored together or not at all. `by` is the acting admin, None from the CLI.
+
+# Letters and digits that cannot be mistaken for one another when read aloud or copied from a screen.
+_OTP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def regions_for_role(role: str, region_codes) -> list[Region]:
+    """The regencies for an account of `role`: exactly one for a mentor (the families they visit and the regency
+    the importer matches them in), one or more for a supervisor, none for an admin (who sees everything)."""
+    codes = list(dict.fromkeys(str(c).strip() for c in region_codes or () if str(c).strip()))
+    regions = list(db.session.scalars(select(Region).where(Region.code.in_(codes)).order_by(Region.code)))
+    if len(regions) != len(codes):
+        raise AccountError("regions", _l("Kode kabupaten/kota tidak dikenal."))
+    if role != ROLE_ADMIN and not regions:
+        raise AccountError("regions", _l("Pendamping dan koordinator harus punya wilayah."))
+    if role == ROLE_MENTOR and len(regions) > 1:
+        raise AccountError("regions", _l("Pendamping bekerja di satu kabupaten/kota saja."))
+    if role == ROLE_ADMIN and regions:
+        raise AccountError("regions", _l("Admin melihat semua wilayah: jangan pilih kabupaten/kota."))
+    return regions
+
+
+def one_time_password(username: str = "") -> str:
+    """A random password to be read off the screen once and replaced at the first login (xxxx-xxxx-xxxx)."""
+    while True:
+        password = "-".join("".join(secrets.choice(_OTP_ALPHABET) for _ in range(4)) for _ in range(3))
+        try:
+            check_password_rules(password, username)
+        except AccountError:
+            continue
+        return password
+
+
+def _active_admins() -> int:
+    return db.session.scalar(select(func.count()).select_from(User)
+                             .where(User.role == ROLE_ADMIN, User.active.is_(True))) or 0
+
+
+def _not_self(user: User, by: User | None, message) -> None:
+    if by is not None and by.id == user.id:
+        raise AccountError("user", message)
+
+
+def families_of(mentor: User) -> int:
+    """How many families are assigned to `mentor`."""
+    return db.session.scalar(select(func.count()).select_from(Recipient)
+                             .where(Recipient.mentor_id == mentor.id)) or 0
+
+
+def create_account(username: str, full_name: str, role: str, region_codes, phone: str | None,
+                   by: User | None) -> tuple[User, str]:
+    """A new account with a one-time password that must be changed at the first login; (user, password)."""
+    password = one_time_password(normalise_username(username))
+    user = create_user(username, full_name, role, password, region_codes, phone=(phone or "").strip() or None)
+    user.must_change_password = True
+    db.session.flush()
+    audit.record("user_created", user, user=by, username=user.username, role=role,
+                 regions=[r.code for r in user.regions], via="web" if by else "cli")
+    return user, password
+
+
+def deactivate_user(user: User, by: User | None) -> None:
+    """Lock an account out at once (its sessions end); never one's own, never the last active admin."""
+    _not_self(user, by, _l("Anda tidak bisa menonaktifkan akun Anda sendiri."))
+    if not user.active:
+        raise AccountError("user", _l("Akun ini sudah nonaktif."))
+    if user.role == ROLE_ADMIN and _active_admins() <= 1:
+        raise AccountError("user", _l("Ini admin aktif terakhir: aktifkan atau buat admin lain dulu."))
+    user.active = False
+    end_sessions(user)
+    audit.record("user_deactivated", user, user=by, username=user.username, families=families_of(user))
+
+
+def reactivate_user(user: User, by: User | None) -> None:
+    if user.active:
+        raise AccountError("user", _l("Akun ini sudah aktif."))
+    user.active = True
+    audit.record("user_reactivated", user, user=by, username=user.username)
+
+
+def reset_password(user: User, by: User | None) -> str:
+    """Give `user` a new one-time password (returned, to be shown once and never stored in clear), end their
+    sessions and make them choose their own at the next login."""
+    _not_self(user, by, _l("Ganti kata sandi Anda sendiri di halaman Akun."))
+    password = one_time_password(user.username)
+    user.set_password(password)
+    user.must_change_password = True
+    end_sessions(user)
+    audit.record("password_reset", user, user=by, username=user.username)
+    return password
+
+
+def change_role_and_regions(user: User, role: str, region_codes, by: User | None) -> None:
+    """Give `user` another role and/or other regencies; their sessions end so no page shows the old scope.
+
+    A mentor who still has families keeps the role and the regencies of those families until they are handed over;
+    an admin cannot change their own role, nor take away the last active admin.
+    """
+    if role not in ROLES:
+        raise AccountError("role", _l("Peran tidak dikenal."))
+    regions = regions_for_role(role, region_codes)
+    before_role, before_codes = user.role, [r.code for r in user.regions]
+    if role == before_role and [r.code for r in regions] == before_codes:
+        raise AccountError("role", _l("Peran dan wilayah tidak berubah."))
+    if role != before_role:
+        _not_self(user, by, _l("Anda tidak bisa mengubah peran Anda sendiri."))
+        if before_role == ROLE_ADMIN and user.active and _active_admins() <= 1:
+            raise AccountError("role", _l("Ini admin aktif terakhir: buat admin lain dulu."))
+    if before_role == ROLE_MENTOR:
+        family_regions = set(db.session.scalars(select(Recipient.region_id).distinct()
+                                                .where(Recipient.mentor_id == user.id)))
+        if family_regions and (role != ROLE_MENTOR or not family_regions <= {r.id for r in regions}):
+            raise AccountError("regions", _l("Pendamping ini masih punya %(n)s keluarga dampingan: serahkan dulu "
+                                             "kepada pendamping lain.", n=families_of(user)))
+    user.role = role
+    user.regions = regions
+    end_sessions(user)
+    audit.record("user_role_changed", user, user=by, username=user.username, role_from=before_role, role_to=role,
+                 regions_from=before_codes, regions_to=[r.code for r in regions])
+
+
+def hand_over_families(from_mentor: User, to_mentor: User, by: User | None) -> list[int]:
+    """Assign every family of `from_mentor` to `to_mentor`, an active mentor of the families' regency; returns the
+    family ids. Visits and status history keep the mentor who made them; the caller commits (one transaction)."""
+    if from_mentor.id == to_mentor.id:
+        raise AccountError("to_mentor", _l("Pilih pendamping lain."))
+    if not to_mentor.is_mentor or not to_mentor.active:
+        raise AccountError("to_mentor", _l("Pilih pendamping yang aktif."))
+    families = db.session.execute(select(Recipient.id, Recipient.region_id)
+                                  .where(Recipient.mentor_id == from_mentor.id).order_by(Recipient.id)).all()
+    if not families:
+        raise AccountError("to_mentor", _l("Pendamping ini tidak punya keluarga dampingan."))
+    if not {region_id for _id, region_id in families} <= set(to_mentor.region_ids):
+        raise AccountError("to_mentor", _l("Pendamping tujuan harus bekerja di kabupaten/kota keluarga ini."))
+    ids = [family_id for family_id, _region in families]
+    # One UPDATE; the version bump makes a status change opened before the hand-over fail instead of overwriting.
+    moved = db.session.execute(
+        update(Recipient).where(Recipient.id.in_(ids), Recipient.mentor_id == from_mentor.id)
+        .values(mentor_id=to_mentor.id, version=Recipient.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session="fetch")).rowcount
+    if moved != len(ids):  # a family was reassigned in between: the caller rolls back, the admin tries again
+        raise AccountError("to_mentor", _l("Data keluarga berubah saat diserahkan. Coba lagi."))
+    audit.record("families_handed_over", from_mentor, user=by, from_mentor=from_mentor.username,
+                 to_mentor=to_mentor.username, to_mentor_id=to_mentor.id, count=len(ids), recipient_ids=ids)
+    return ids

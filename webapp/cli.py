@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask --app webapp seed-demo`, `create-user`, `refresh-dashboard`, …"""
+"""Command-line tasks: `flask --app webapp seed-demo`, `create-user`, `reset-password`, `refresh-dashboard`, …"""
 
 from __future__ import annotations
 
@@ -145,6 +145,113 @@ def create_user_command(username, full_name, role, regions, phone, password) -> 
     click.echo(f"User {user.username} ({user.role}) created.")
 
 
+def _account(username: str):
+    """The account named `username` (as typed, any case), or a usage error."""
+    from .models import User
+
+    user = db.session.scalar(select(User).where(User.username == accounts.normalise_username(username)))
+    if user is None:
+        raise click.ClickException(f"No user named {username!r}.")
+    return user
+
+
+def _commit_or_fail(change):
+    """Run `change()`, commit, return its result; an account rule it breaks rolls back and exits with the reason."""
+    try:
+        result = change()
+        db.session.commit()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc.message)) from exc
+    return result
+
+
+@click.command("list-users")
+@with_appcontext
+@click.option("--role", type=click.Choice(["admin", "supervisor", "mentor"]), default=None)
+@click.option("--region", default=None, help="Kemendagri code, e.g. 6472.")
+@click.option("--inactive", is_flag=True, help="Only deactivated accounts.")
+def list_users_command(role, region, inactive) -> None:
+    """List accounts: user name, role, regencies, active or not, families (mentors), last login."""
+    from .models import Region, User
+
+    query = select(User).order_by(User.role, User.username)
+    if role:
+        query = query.where(User.role == role)
+    if region:
+        query = query.where(User.regions.any(Region.code == region))
+    if inactive:
+        query = query.where(User.active.is_(False))
+    families = dict(db.session.execute(select(Recipient.mentor_id, func.count()).group_by(Recipient.mentor_id)).all())
+    count = 0
+    for user in db.session.scalars(query):
+        count += 1
+        regions = ",".join(r.code for r in user.regions) or "-"
+        last = f"{user.last_login_at:%Y-%m-%d %H:%M} UTC" if user.last_login_at else "never"
+        click.echo(f"{user.username:<40} {user.role:<10} {regions:<15} {'active' if user.active else 'INACTIVE':<8} "
+                   f"{families.get(user.id, 0):>5} families  last login {last}"
+                   + ("  (must change password)" if user.must_change_password else ""))
+    click.echo(f"{count} users.")
+
+
+@click.command("deactivate-user")
+@with_appcontext
+@click.argument("username")
+def deactivate_user_command(username) -> None:
+    """Lock an account out at once: every session of it ends (not the last active admin)."""
+    user = _account(username)
+    _commit_or_fail(lambda: accounts.deactivate_user(user, None))
+    click.echo(f"User {user.username} deactivated; {accounts.families_of(user)} families still assigned "
+               "(see hand-over-families).")
+
+
+@click.command("reactivate-user")
+@with_appcontext
+@click.argument("username")
+def reactivate_user_command(username) -> None:
+    """Let a deactivated account log in again."""
+    user = _account(username)
+    _commit_or_fail(lambda: accounts.reactivate_user(user, None))
+    click.echo(f"User {user.username} reactivated.")
+
+
+@click.command("reset-password")
+@with_appcontext
+@click.argument("username")
+def reset_password_command(username) -> None:
+    """Give an account a one-time password (printed once) that must be changed at the next login; its sessions
+    end."""
+    user = _account(username)
+    password = _commit_or_fail(lambda: accounts.reset_password(user, None))
+    click.echo(f"One-time password for {user.username}: {password}")
+    click.echo("Give it to the user in person; they must choose their own at the next login.")
+
+
+@click.command("set-role")
+@with_appcontext
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "supervisor", "mentor"]), required=True)
+@click.option("--region", "regions", multiple=True,
+              help="Kemendagri code; repeatable. Mentor: exactly one; supervisor: one or more; admin: none.")
+def set_role_command(username, role, regions) -> None:
+    """Change an account's role and regencies; its sessions end."""
+    user = _account(username)
+    _commit_or_fail(lambda: accounts.change_role_and_regions(user, role, list(regions), None))
+    click.echo(f"User {user.username} is now {user.role} ({','.join(r.code for r in user.regions) or 'all regions'}).")
+
+
+@click.command("hand-over-families")
+@with_appcontext
+@click.argument("from_username")
+@click.argument("to_username")
+def hand_over_families_command(from_username, to_username) -> None:
+    """Assign every family of one mentor to another active mentor of the same regency (visits and status
+    history keep the mentor who made them)."""
+    from_mentor, to_mentor = _account(from_username), _account(to_username)
+    moved = _commit_or_fail(lambda: accounts.hand_over_families(from_mentor, to_mentor, None))
+    click.echo(f"{len(moved)} families handed over from {from_mentor.username} to {to_mentor.username}.")
+
+
 @click.command("refresh-dashboard")
 @with_appcontext
 def refresh_dashboard_command() -> None:
@@ -174,6 +281,12 @@ COMMANDS = (
     backup_command,
     restore_command,
     create_user_command,
+    list_users_command,
+    deactivate_user_command,
+    reactivate_user_command,
+    reset_password_command,
+    set_role_command,
+    hand_over_families_command,
     refresh_dashboard_command,
 )
 

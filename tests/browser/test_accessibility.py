@@ -57,7 +57,8 @@ def test_main_pages_have_no_serious_accessibility_violations(browser: Browser, b
         "koordinator-a11y": ["/periksa/", "/dasbor/", "/peta/", "/periksa/pendamping", f"/penerima/{cast.id}",
                              "/bantuan", "/akun/", "/pelatihan/", f"/pelatihan/{cast.training_id}", "/kelola-data/",
                              "/dasbor/laporan", "/periksa/usulan"],
-        "admin-a11y": ["/kelola-data/impor", f"/kelola-data/impor/{cast.import_token}", "/pengelola/audit"],
+        "admin-a11y": ["/kelola-data/impor", f"/kelola-data/impor/{cast.import_token}", "/pengelola/audit",
+                       "/pengelola/pengguna", "/pengelola/pengguna/baru", f"/pengelola/pengguna/{cast.mentor_id}"],
     }
     problems = {}
     for username, urls in pages.items():
