@@ -85,7 +85,7 @@ def test_visits_export_has_photo_links_flags_and_wita_times(client, world):
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row["NIK"] == own.nik and row["Waktu Kunjungan (WITA)"] == "2026-11-20 10:00"
     assert row["Omzet (Rp)"] == "200000" and row["Jumlah Foto"] == "1"
-    assert row["Tautan Foto"] == f"http://localhost/foto/{photo.id}"
+    assert row["Tautan Foto"] == f"{client.application.config['PUBLIC_URL']}/foto/{photo.id}"
     sheet = _xlsx(client.get("/kelola-data/ekspor/kunjungan.xlsx"))
     assert sheet.cell(2, 7).value == dt.datetime(2026, 11, 20, 10, 0)
 

@@ -277,7 +277,7 @@ def test_mentor_activity_and_csv(login_as, world, pending):
     assert world.users["mentor"].full_name in html and world.users["mentor_other_region"].full_name not in html
     csv_response = client.get("/periksa/pendamping?bulan=2026-11&format=csv")
     assert csv_response.mimetype == "text/csv"
-    assert csv_response.headers["Content-Disposition"] == 'attachment; filename="kunjungan-disetujui-2026-11.csv"'
+    assert csv_response.headers["Content-Disposition"] == "attachment; filename=kunjungan-disetujui-2026-11.csv"
     body = csv_response.get_data(as_text=True)
     assert body.startswith("\ufeff")  # like the other CSV exports: a byte-order mark for Excel
     rows = body.removeprefix("\ufeff").splitlines()

@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(build_config(Path(app.instance_path), config))
     logs.init_app(app)
+    _refuse_untrusted_hosts(app)  # inside ProxyFix: checks the forwarded host when proxies are trusted
 
     if app.config["TRUST_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -123,6 +124,28 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return response
 
     return app
+
+
+def _refuse_untrusted_hosts(app: Flask) -> None:
+    """A Host header outside TRUSTED_HOSTS gets a plain 400 before Flask builds anything from it (Flask 3.1
+    checks it too, but its error would then reach error pages that build URLs)."""
+    from werkzeug.exceptions import SecurityError
+    from werkzeug.sansio.utils import get_host
+    from werkzeug.wrappers import Response
+
+    inner = app.wsgi_app
+
+    def check_host(environ, start_response):
+        trusted = app.config.get("TRUSTED_HOSTS")
+        if trusted is not None:
+            try:
+                get_host(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"),
+                         (environ.get("SERVER_NAME", ""), int(environ.get("SERVER_PORT") or 80)), trusted)
+            except (SecurityError, ValueError):
+                return Response("Bad Request: unknown host\n", 400, mimetype="text/plain")(environ, start_response)
+        return inner(environ, start_response)
+
+    app.wsgi_app = check_host
 
 
 def content_security_policy(tile_url: str) -> str:

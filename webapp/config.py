@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +21,19 @@ def _int_list(value: str) -> tuple[int, ...]:
     if not months or months[0] < 1:
         raise ValueError("FOLLOWUP_MONTHS must list positive whole months, e.g. 1,3,6,12")
     return months
+
+
+def _host_list(value: str) -> list[str] | None:
+    """Comma-separated host names; `*` accepts any Host header (only behind a proxy that checks it)."""
+    hosts = [part.strip() for part in value.split(",") if part.strip()]
+    return None if hosts == ["*"] else hosts
+
+
+def _public_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("PUBLIC_URL must be the app's address, e.g. https://kail.example.go.id")
+    return value.strip().rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -44,9 +58,10 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("GRADUATION_MIN_TURNOVER_DAY"), EnvVar("DASHBOARD_CACHE_MINUTES"), EnvVar("DASHBOARD_CACHE_MIN_FAMILIES"),
     EnvVar("MAP_TILE_URL", empty_is_value=True), EnvVar("MAP_TILE_ATTRIBUTION"), EnvVar("LOG_LEVEL"),
     EnvVar("LOGIN_MAX_FAILURES_PER_USER"), EnvVar("LOGIN_MAX_FAILURES_PER_IP"), EnvVar("LOGIN_WINDOW_MIN"),
+    EnvVar("PUBLIC_URL"), EnvVar("TRUSTED_HOSTS"),
 )
 # How a variable's text becomes its setting, by the type of the setting's default.
-_PARSERS = {bool: _bool, int: int, float: float, str: str, tuple: _int_list}
+_PARSERS = {bool: _bool, int: int, float: float, str: str, tuple: _int_list, list: _host_list}
 
 
 def normalise_database_url(url: str) -> str:
@@ -95,6 +110,9 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "MAP_TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "MAP_TILE_ATTRIBUTION": "© OpenStreetMap",
         "LOG_LEVEL": "INFO",
+        # Links in files that leave the app (export photo links) start with this, never with the Host header.
+        "PUBLIC_URL": "http://localhost:5000",
+        "TRUSTED_HOSTS": [],  # Flask answers 400 to other Host headers; empty: PUBLIC_URL's host and localhost
         "LOGIN_MAX_FAILURES_PER_USER": 5,
         "LOGIN_MAX_FAILURES_PER_IP": 20,
         "LOGIN_WINDOW_MIN": 15,
@@ -119,6 +137,10 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         config.update(override)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    config["PUBLIC_URL"] = _public_url(config["PUBLIC_URL"])
+    if config["TRUSTED_HOSTS"] == []:
+        public_host = urlsplit(config["PUBLIC_URL"]).hostname or "localhost"
+        config["TRUSTED_HOSTS"] = list(dict.fromkeys([public_host, "localhost", "127.0.0.1"]))
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _secret_key(instance_path)

@@ -12,13 +12,18 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
+from werkzeug.datastructures import Headers
+from werkzeug.routing import Map
 
 from . import lifecycle, outcomes, review_states, visit_kinds
 from .extensions import db
@@ -33,6 +38,34 @@ RECIPIENT_COLUMNS = ("nik", "kk_number", "name", "gender", "phone", "address", "
                      "decile", "business_type", "business_description", "package_items", "funding_source",
                      "budget_year", "mentor", "business_lat", "business_lon")
 RECIPIENT_HEADERS = [HEADER_LABELS[c] for c in RECIPIENT_COLUMNS] + ["Status", "Tanggal Penyaluran"]
+
+
+def download_name(name: str) -> str:
+    """A file name safe to send: no control characters or path separators (names can come from uploads)."""
+    return re.sub(r"[\x00-\x1f\x7f/\\]", "", name).strip() or "kail"
+
+
+def download_headers(filename: str) -> dict[str, str]:
+    """Headers for a streamed download: Content-Disposition encoded per RFC 6266 exactly as Werkzeug's
+    `send_file(download_name=...)` writes it (an ASCII fallback, plus filename* in UTF-8 when needed)."""
+    filename = download_name(filename)
+    try:
+        filename.encode("ascii")
+        names = {"filename": filename}
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+        names = {"filename": simple, "filename*": f"UTF-8''{quote(filename, safe='!#$&+-.^_`|~')}"}
+    headers = Headers()
+    headers.set("Content-Disposition", "attachment", **names)
+    return {"Content-Disposition": headers["Content-Disposition"], "Cache-Control": "no-store"}
+
+
+def public_url_builder(public_url: str, url_map: Map) -> Callable[..., str]:
+    """Absolute URLs for links that leave the app (exports): built from the configured PUBLIC_URL, never from
+    the request's Host header. `build(endpoint, **values)`."""
+    parts = urlsplit(public_url)
+    adapter = url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme)
+    return lambda endpoint, **values: adapter.build(endpoint, values, force_external=True)
 
 
 def neutralise(value: Any) -> Any:
@@ -195,7 +228,8 @@ class RegionRow:
 def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_year: int | None = None) -> Export:
     """One row per regency with the dashboard's figures (`outcomes.region_figures`, the same scope): target and
     realisation by budget source for one budget year (the quota is a year's); status counts, coverage, backlog
-    and the other pillars over every family in scope, whatever its budget year."""
+    and the other pillars over every family in scope, whatever its budget year. `budget_year` is the one asked for:
+    `outcomes.count_targets` counts it if families of that year are in scope, else the latest year in scope."""
     headers = ["Tahun Anggaran (Target & Realisasi)", "Kode", "Kabupaten/Kota", "Target", "APBD", "APBD-P",
                "Jumlah", "% Target", *[lifecycle.status_label(s) for s in lifecycle.STATUSES], "Disalurkan (aktif)",
                "Dikunjungi & Disetujui 30 Hari", "% Cakupan", "Menunggu Diperiksa", "Ikut Pelatihan",
@@ -252,6 +286,7 @@ def xlsx_file(export: Export, sheet_title: str | None = None) -> tempfile.Spoole
     """Write the export into a workbook (write-only: rows go to disk as they come) and return the open file."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
@@ -275,6 +310,8 @@ def xlsx_file(export: Export, sheet_title: str | None = None) -> tempfile.Spoole
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = date_style
             else:
+                if isinstance(value, str):
+                    value = ILLEGAL_CHARACTERS_RE.sub("", value)  # NUL and other controls XML cannot hold
                 cell = WriteOnlyCell(sheet, value=neutralise(value))
                 if isinstance(value, str):
                     cell.data_type = "s"  # never a formula, even if openpyxl would guess one

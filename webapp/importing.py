@@ -8,19 +8,24 @@ in Excel and import that file again).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import difflib
-import io
+import html
+import itertools
 import json
+import logging
 import re
 import secrets
 import shutil
 import time
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
+from xml.parsers import expat
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
@@ -28,6 +33,8 @@ from sqlalchemy import func, insert, select
 from . import areas, lifecycle
 from .extensions import db
 from .models import FUNDING_SOURCES, Recipient, Region, StatusChange, User, utcnow
+
+log = logging.getLogger(__name__)
 
 MAX_ROWS = 100_000
 HEADER_SEARCH_ROWS = 10  # DTKS extracts often have a title above the header row
@@ -107,7 +114,10 @@ def _find_header(rows: Iterator[tuple[int, list[Any]]]) -> tuple[list[str], Iter
 
 
 def read_table(path: Path, filename: str) -> Table:
-    """Read .xlsx (first sheet) or .csv (UTF-8 or Windows-1252, comma or semicolon) into a Table."""
+    """Read .xlsx (first sheet) or .csv (UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab) into a Table.
+
+    Only non-empty rows are kept, each cut to the header row's width; a file that cannot be read within the
+    limits below (hostile or broken spreadsheets included) raises ImportFileError with the reason."""
     suffix = Path(filename).suffix.lower()
     if suffix == ".xlsx":
         rows = _xlsx_rows(path)
@@ -116,46 +126,395 @@ def read_table(path: Path, filename: str) -> Table:
     else:
         raise ImportFileError(_l("Pilih file Excel (.xlsx) atau CSV (.csv)."))
     headers, rest = _find_header(rows)
+    width = len(headers)
     data = []
     for line, cells in rest:
+        cells = list(cells[:width])
         if not any(_text(c) for c in cells):
             continue  # blank lines between blocks are common in hand-kept sheets
-        data.append((line, list(cells) + [None] * (len(headers) - len(cells))))
+        data.append((line, cells + [None] * (width - len(cells))))
         if len(data) > MAX_ROWS:
             limit = format(MAX_ROWS, ",").replace(",", ".")
             raise ImportFileError(_l("File berisi lebih dari %(n)s baris. Bagi menjadi beberapa file.", n=limit))
     return Table(headers, data)
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
+# --- reading .xlsx ---------------------------------------------------------------------------------------------
+# An .xlsx is a zip of XML parts. Before anything is decompressed the zip's directory is checked (entries, names,
+# sizes, compression ratio); then only the parts needed are read, each streamed through expat with a cap on any
+# text run, so neither a zip bomb, a 1 GB shared string, a forged <dimension> nor a million declared blank rows
+# can make the reading slow or large. Python's zipfile never returns more than an entry's declared size.
 
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_CELL = 32_767  # characters in one cell, Excel's own limit
+MAX_COLUMNS = 200  # cells to the right of this are ignored
+MAX_ZIP_ENTRIES = 2_000
+MAX_ZIP_RATIO = 100  # a part larger than 1 MB that unpacks to more than 100x its packed size is a zip bomb
+MAX_ZIP_TOTAL = 1024 * 1024 * 1024
+MAX_SHEET_BYTES = 256 * 1024 * 1024  # 100,000 rows x 18 columns as Excel writes them: ~80 MB
+MAX_SHARED_STRINGS_BYTES = 64 * 1024 * 1024
+MAX_SHARED_STRINGS = 2_000_000
+MAX_SMALL_PART_BYTES = 16 * 1024 * 1024  # workbook, relationships, styles
+MAX_XML_RUN = 256 * 1024  # bytes between two '<': one cell of 32,767 characters, escaped, is at most ~200 KB
+_CHUNK = 256 * 1024
+_ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".tar", ".jar", ".cab")
+_ODD_NAME = re.compile(r"(^[/\\])|\\|(^|/)\.\.?(/|$)|[\x00-\x1f\x7f]|^[A-Za-z]:")
+_ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_CELL_REF = re.compile(r"([A-Z]{1,3})(\d*)")
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+_UNREADABLE = _l("File Excel tidak bisa dibaca. Simpan ulang sebagai .xlsx lalu coba lagi.")
+_TOO_LONG = _l("Ada sel yang berisi lebih dari 32.767 karakter (batas Excel). Periksa file lalu coba lagi.")
+
+
+def _too_big(part: str, size: int, limit: int) -> ImportFileError:
+    return ImportFileError(_l("File Excel terlalu besar setelah dibuka (%(part)s: %(mb)s MB, paling banyak "
+                              "%(limit)s MB). Bagi menjadi beberapa file.", part=part,
+                              mb=max(1, size // (1024 * 1024)), limit=limit // (1024 * 1024)))
+
+
+def inspect_xlsx(archive: zipfile.ZipFile) -> None:
+    """Refuse, before decompressing anything, an archive no spreadsheet program would write."""
+    entries = archive.infolist()
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise ImportFileError(_l("File Excel berisi terlalu banyak bagian (%(n)s). Simpan ulang sebagai .xlsx "
+                                 "biasa lalu coba lagi.", n=len(entries)))
+    names = set()
+    total = 0
+    for entry in entries:
+        name = entry.filename
+        if (name in names or len(name) > 255 or name.count("/") > 8 or _ODD_NAME.search(name)
+                or name.lower().endswith(_ARCHIVE_SUFFIXES) or entry.flag_bits & 0x1):
+            raise ImportFileError(_l("File Excel berisi bagian yang tidak wajar (%(name)s) dan tidak dibaca. "
+                                     "Simpan ulang sebagai .xlsx biasa lalu coba lagi.", name=name[:60]))
+        names.add(name)
+        total += entry.file_size
+        if entry.file_size > 1024 * 1024 and entry.file_size > MAX_ZIP_RATIO * max(entry.compress_size, 1):
+            raise ImportFileError(_l("File Excel ini dimampatkan secara tidak wajar (%(name)s mengembang "
+                                     "%(ratio)s kali) dan tidak dibaca.", name=name[:60],
+                                     ratio=entry.file_size // max(entry.compress_size, 1)))
+    if total > MAX_ZIP_TOTAL:
+        raise _too_big("total", total, MAX_ZIP_TOTAL)
+
+
+def _parse_part(archive: zipfile.ZipFile, name: str, limit: int, start=None, end=None) -> Iterator[bytes]:
+    """Stream one XML part through expat, yielding its bytes chunk by chunk as they pass: well-formed, no DTD or
+    entity declarations, no text run above MAX_XML_RUN. `start`/`end` are expat handlers (small parts only)."""
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zip, XML and openpyxl errors all mean "not a workbook we can read"
-        raise ImportFileError(_l("File Excel tidak bisa dibaca. Simpan ulang sebagai .xlsx lalu coba lagi.")) from exc
+        info = archive.getinfo(name)
+    except KeyError as exc:
+        raise ImportFileError(_UNREADABLE) from exc
+    if info.file_size > limit:
+        raise _too_big(name, info.file_size, limit)
+    parser = expat.ParserCreate(namespace_separator=" ")
+
+    def refuse(*_args):
+        raise ImportFileError(_UNREADABLE)
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    if start:
+        parser.StartElementHandler = start
+    if end:
+        parser.EndElementHandler = end
+    run = 0
+    with archive.open(info) as source:
+        while chunk := source.read(_CHUNK):
+            pieces = chunk.split(b"<")
+            if len(pieces) == 1:
+                run += len(chunk)
+            else:
+                inner = max(map(len, pieces[1:-1])) if len(pieces) > 2 else 0
+                run = max(run + len(pieces[0]), inner)
+                if run <= MAX_XML_RUN:
+                    run = len(pieces[-1])
+            if run > MAX_XML_RUN:
+                raise ImportFileError(_TOO_LONG)
+            parser.Parse(chunk, False)
+            yield chunk
+        parser.Parse(b"", True)
+
+
+def _local(name: str) -> str:
+    return name.rpartition(" ")[2]
+
+
+def _first_sheet_parts(archive: zipfile.ZipFile) -> tuple[str, str | None, str | None]:
+    """The first worksheet's part name, and the shared strings and styles parts (if any), from the workbook."""
+    sheets: list[str] = []
+    rels: dict[str, tuple[str, str]] = {}
+
+    def on_workbook(name, attrs):
+        if _local(name) == "sheet":
+            sheets.append(attrs.get(f"{_REL_NS} id", ""))
+
+    def on_rels(name, attrs):
+        if _local(name) == "Relationship":
+            rels[attrs.get("Id", "")] = (attrs.get("Type", "").rpartition("/")[2], attrs.get("Target", ""))
+
+    for _chunk in _parse_part(archive, "xl/workbook.xml", MAX_SMALL_PART_BYTES, start=on_workbook):
+        pass
+    for _chunk in _parse_part(archive, "xl/_rels/workbook.xml.rels", MAX_SMALL_PART_BYTES, start=on_rels):
+        pass
+
+    def part(target: str) -> str:
+        return target.lstrip("/") if target.startswith("/") else "xl/" + target
+
+    if not sheets or sheets[0] not in rels:
+        raise ImportFileError(_UNREADABLE)
+    shared = next((part(t) for kind, t in rels.values() if kind == "sharedStrings"), None)
+    styles = next((part(t) for kind, t in rels.values() if kind == "styles"), None)
+    return part(rels[sheets[0]][1]), shared, styles
+
+
+def _unescape(text: str) -> str:
+    """Excel writes characters XML cannot hold as _xHHHH_ (a carriage return as _x000D_, NUL as _x0000_)."""
+    return _ESCAPED_CHAR.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
+_P = rb"(?:[A-Za-z_][\w.-]*:)?"  # an optional namespace prefix
+_SI = re.compile(rb"<" + _P + rb"si\b[^>]*?(?:/>|>(.*?)</" + _P + rb"si>)", re.S)
+_T = re.compile(rb"<" + _P + rb"t\b[^>]*?(?:/>|>(.*?)</" + _P + rb"t>)", re.S)
+_RPH = re.compile(rb"<" + _P + rb"rPh\b.*?</" + _P + rb"rPh>", re.S)
+_ROW = re.compile(rb"<" + _P + rb"row\b([^>]*?)(?:/>|>(.*?)</" + _P + rb"row>)", re.S)
+_C = re.compile(rb"<" + _P + rb"c\b([^>]*?)(?:/>|>(.*?)</" + _P + rb"c>)", re.S)
+_V = re.compile(rb"<" + _P + rb"v\b[^>]*?(?:/>|>(.*?)</" + _P + rb"v>)", re.S)
+_ATTR = re.compile(rb"""\b([rts])\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ROW_NUMBER = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
+MAX_ROW_BYTES = 16 * 1024 * 1024  # one <row> element, unparsed
+
+
+def _xml_text(raw: bytes) -> str:
+    text = raw.decode("utf-8")
+    return _unescape(html.unescape(text) if "&" in text else text)
+
+
+def _elements(archive: zipfile.ZipFile, name: str, limit: int, pattern: re.Pattern,
+              closing: bytes) -> Iterator[re.Match]:
+    """The matches of `pattern` (whole elements ending in `closing`) in a part, found chunk by chunk once
+    expat has passed the chunk; what is not matched yet waits for the next chunk, at most MAX_ROW_BYTES."""
+    buffer = b""
+    for chunk in itertools.chain(_parse_part(archive, name, limit), [None]):
+        if chunk is None:
+            end = len(buffer)
+        else:
+            buffer += chunk
+            end = buffer.rfind(closing) + len(closing)
+        if end >= len(closing):
+            last = 0
+            for match in pattern.finditer(buffer, 0, end):
+                yield match
+                last = match.end()
+            buffer = buffer[last:]
+        if len(buffer) > MAX_ROW_BYTES:
+            raise ImportFileError(_TOO_LONG)
+
+
+_PLAIN_T = re.compile(rb'(?:<is>)?<t(?: xml:space="preserve")?>([^<]*)</t>(?:</is>)?')
+
+
+def _inline_text(body: bytes) -> str:
+    plain = _PLAIN_T.fullmatch(body)  # the usual case, quicker
+    if plain is not None:
+        text = _xml_text(plain.group(1))
+        if len(text) > EXCEL_MAX_CELL:
+            raise ImportFileError(_TOO_LONG)
+        return text
+    if b"rPh" in body:
+        body = _RPH.sub(b"", body)
+    text = "".join(_xml_text(m.group(1) or b"") for m in _T.finditer(body))
+    if len(text) > EXCEL_MAX_CELL:
+        raise ImportFileError(_TOO_LONG)
+    return text
+
+
+def _shared_strings(archive: zipfile.ZipFile, name: str | None) -> list[str]:
+    strings: list[str] = []
+    if name is None or name not in archive.NameToInfo:
+        return strings
+    for match in _elements(archive, name, MAX_SHARED_STRINGS_BYTES, _SI, b"si>"):
+        strings.append(_inline_text(match.group(1) or b""))
+        if len(strings) > MAX_SHARED_STRINGS:
+            raise _too_big(name, archive.getinfo(name).file_size, MAX_SHARED_STRINGS_BYTES)
+    return strings
+
+
+def _date_styles(archive: zipfile.ZipFile, name: str | None) -> set[int]:
+    """Indexes of the cell styles whose number format is a date (their numbers are read as dates)."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+    if name is None or name not in archive.NameToInfo:
+        return set()
+    formats: dict[int, str] = dict(BUILTIN_FORMATS)
+    xf_formats: list[int] = []
+    state = {"in_cell_xfs": False}
+
+    def start(tag, attrs):
+        tag = _local(tag)
+        if tag == "numFmt" and attrs.get("numFmtId", "").isdigit():
+            formats[int(attrs["numFmtId"])] = attrs.get("formatCode", "")
+        elif tag == "cellXfs":
+            state["in_cell_xfs"] = True
+        elif tag == "xf" and state["in_cell_xfs"]:
+            number = attrs.get("numFmtId", "0")
+            xf_formats.append(int(number) if number.isdigit() else 0)
+
+    def end(tag):
+        if _local(tag) == "cellXfs":
+            state["in_cell_xfs"] = False
+
+    for _chunk in _parse_part(archive, name, MAX_SMALL_PART_BYTES, start=start, end=end):
+        pass
+    return {index for index, number in enumerate(xf_formats) if is_date_format(formats.get(number, ""))}
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index
+
+
+def _number(text: str) -> int | float:
+    text = text.strip()
+    if "." in text or "E" in text or "e" in text or text.lower() in ("nan", "inf", "-inf", "infinity"):
+        return float(text)
+    return int(text)
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    """The first sheet's non-empty rows with their row numbers, values as openpyxl reads them with data_only
+    (the cached result of a formula), never padded to the declared <dimension>."""
     try:
-        sheet = workbook.worksheets[0]
-        for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield line, list(cells)
-    finally:
-        workbook.close()
+        yield from _xlsx_sheet_rows(path)
+    except ImportFileError:
+        raise
+    except Exception as exc:  # broken zip, XML, numbers or references: "not a workbook we can read", never a 500
+        log.info("unreadable xlsx: %r", exc)
+        raise ImportFileError(_UNREADABLE) from exc
+
+
+def _xlsx_sheet_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    from openpyxl.utils.datetime import from_excel
+
+    with zipfile.ZipFile(path) as archive:
+        inspect_xlsx(archive)
+        sheet_name, shared_name, styles_name = _first_sheet_parts(archive)
+        shared = _shared_strings(archive, shared_name)
+        dates = _date_styles(archive, styles_name)
+        line = rows = 0
+        for row in _elements(archive, sheet_name, MAX_SHEET_BYTES, _ROW, b"row>"):
+            number = _ROW_NUMBER.search(row.group(1))
+            line = int(number.group(1)) if number else line + 1
+            rows += 1
+            if line > EXCEL_MAX_ROWS or rows > EXCEL_MAX_ROWS:
+                raise ImportFileError(_UNREADABLE)
+            cells: dict[int, Any] = {}
+            column = 0
+            for cell in _C.finditer(row.group(2) or b""):
+                attrs = {key: (double or single) for key, double, single in _ATTR.findall(cell.group(1))}
+                ref = _CELL_REF.match(attrs.get(b"r", b"").decode("ascii", "replace"))
+                column = _column_index(ref.group(1)) if ref else column + 1
+                body = cell.group(2)
+                if column > MAX_COLUMNS or not body:
+                    continue
+                value = _cell_value(attrs.get(b"t", b"n").decode("ascii", "replace"), attrs.get(b"s", b"0"), body,
+                                    shared, dates, from_excel)
+                if value is not None and value != "":
+                    cells[column] = value
+            if cells:
+                values: list[Any] = [None] * max(cells)
+                for index, value in cells.items():
+                    values[index - 1] = value
+                yield line, values
+
+
+def _cell_value(kind: str, style: bytes, body: bytes, shared: list[str], dates: set[int], from_excel) -> Any:
+    """A cell's value as openpyxl gives it with data_only: shared or inline text, number, date, boolean."""
+    if kind == "inlineStr":
+        return _inline_text(body)
+    value = _V.search(body)
+    text = value.group(1) if value else None
+    if text is None:
+        return None
+    if kind == "s":
+        index = int(text)
+        if index < 0:
+            raise IndexError(index)
+        return shared[index]
+    if kind in ("str", "e", "d"):
+        return _inline_text(b"<t>" + text + b"</t>")
+    if kind == "b":
+        return text.strip() == b"1"
+    if not text.strip():
+        return None
+    number = _number(text.decode("ascii"))
+    if style.isdigit() and int(style) in dates:
+        return from_excel(number)
+    return number
+
+
+# --- reading .csv ----------------------------------------------------------------------------------------------
+
+MAX_CSV_LINE = 1024 * 1024  # characters in one line; csv's own limit on a field is 128 KB
+
+
+def _csv_encoding(path: Path) -> str:
+    """UTF-16 when it says so (Excel's "Unicode text"), UTF-8 if every byte decodes, else Windows-1252.
+    Read in chunks: the file is never in memory at once."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        if head.count(b"\x00") > len(head) // 20:  # binary, or UTF-16 without its mark: not a CSV we can read
+            raise ImportFileError(_l("File CSV tidak bisa dibaca. Simpan ulang sebagai CSV (UTF-8) lalu coba lagi."))
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            chunk = head
+            while chunk:
+                decoder.decode(chunk)
+                chunk = fh.read(1024 * 1024)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    raw = path.read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise ImportFileError(_l("File CSV tidak bisa dibaca. Simpan ulang sebagai CSV (UTF-8) lalu coba lagi."))
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    try:
-        yield from enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
-    except csv.Error as exc:
-        raise ImportFileError(_l("File CSV rusak: %(detail)s", detail=str(exc))) from exc
+    """Records with their number as Excel would show it; blank lines (or only separators) are skipped cheaply,
+    but still counted, up to Excel's 1,048,576 rows; no line longer than MAX_CSV_LINE is ever read whole."""
+    encoding = _csv_encoding(path)
+    too_long = _l("Ada baris di file CSV yang lebih panjang dari %(n)s karakter. Periksa file lalu coba lagi.",
+                  n="1.048.576")
+    with path.open(encoding=encoding, errors="replace", newline="") as fh:
+        first = fh.readline(MAX_CSV_LINE + 1)
+        if len(first) > MAX_CSV_LINE:
+            raise ImportFileError(too_long)
+        delimiter = max((",", ";", "\t"), key=first.count)  # ties: the comma
+        blank = " \t\r\n" + delimiter
+        skipped = 0
+
+        def lines() -> Iterator[str]:
+            nonlocal skipped
+            line, physical = first, 1
+            while line:
+                if line.strip(blank):
+                    yield line
+                else:
+                    skipped += 1
+                line = fh.readline(MAX_CSV_LINE + 1)
+                physical += 1
+                if len(line) > MAX_CSV_LINE:
+                    raise ImportFileError(too_long)
+                if physical > EXCEL_MAX_ROWS and line:
+                    raise ImportFileError(_l("File berisi lebih dari %(n)s baris (termasuk baris kosong). Hapus "
+                                             "baris kosongnya atau bagi menjadi beberapa file.", n="1.048.576"))
+
+        try:
+            for number, cells in enumerate(csv.reader(lines(), delimiter=delimiter), start=1):
+                yield number + skipped, cells[:MAX_COLUMNS]
+        except csv.Error as exc:
+            raise ImportFileError(_l("File CSV rusak: %(detail)s", detail=str(exc))) from exc
 
 
 @dataclass
@@ -271,6 +630,15 @@ class _RowCheck:
     @property
     def values(self) -> dict[str, Any]:
         return self.row.values
+
+
+def _check_nul(c: _RowCheck) -> bool:
+    """A NUL character (code 0) in any cell: the databases cannot store it, so the row is refused as a whole."""
+    for index, value in enumerate(c.row.cells[:len(c.preview.headers)]):
+        if isinstance(value, str) and "\x00" in value:
+            c.err(_l("Kolom %(column)s berisi karakter NUL (kode 0) yang tidak bisa disimpan. Hapus karakter itu "
+                     "lalu impor lagi.", column=c.preview.headers[index] or index + 1))
+    return not c.row.errors
 
 
 def _check_required(c: _RowCheck) -> bool:
@@ -503,7 +871,7 @@ _CHECKS: dict[tuple[str, ...], Callable[[_RowCheck], None]] = {
 def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[tuple[str, int], int]) -> None:
     """Fill `row.values` with what is valid and `row.errors`/`row.warnings` with the reasons, in Indonesian."""
     check = _RowCheck(preview, row, look, first_line_of)
-    if not _check_required(check):
+    if not _check_nul(check) or not _check_required(check):
         return
     for checker in _CHECKS.values():
         checker(check)
@@ -564,7 +932,8 @@ def error_rows(preview: Preview) -> Iterator[list[Any]]:
     """The invalid rows with their original cells and a last column of reasons: fix in Excel, import again."""
     yield [*preview.headers, "Baris", "Kesalahan"]
     for row in preview.invalid:
-        yield [*(_text(c) for c in row.cells[:len(preview.headers)]), row.line, "; ".join(row.errors)]
+        yield [*(_text(c).replace("\x00", "") for c in row.cells[:len(preview.headers)]), row.line,
+               "; ".join(row.errors)]
 
 
 def count_existing(budget_year: int) -> int:
@@ -574,10 +943,14 @@ def count_existing(budget_year: int) -> int:
 
 # --- staged uploads ------------------------------------------------------------------------------------------------
 # The web import keeps the uploaded file between preview and import under a random token, in UPLOAD_DIR/imports/,
-# with a JSON sidecar: owner, file name, budget year, and once imported the count and the rows that were not.
+# with JSON beside it: <token>.json (owner, file name, budget year, once imported the count), <token>.table.json
+# (the rows as read, so the file is parsed once per upload) and <token>.check.json (the check result the preview
+# page shows; reloading it neither parses nor checks again). "Import" checks the stored rows again against the
+# database as it is then, and that result, frozen, is what the page shows afterwards.
 
 IMPORT_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 KEEP_IMPORTS_S = 24 * 3600
+PREVIEW_SAMPLE = 10  # valid rows shown as an example (their values are kept in the check result)
 
 
 def _imports_dir(upload_dir: str | Path) -> Path:
@@ -597,25 +970,88 @@ def _save_meta(upload_dir: str | Path, token: str, meta: dict) -> None:
     (_imports_dir(upload_dir) / f"{token}.json").write_text(json.dumps(meta))
 
 
+def _json_cell(value: Any) -> Any:
+    """A cell as JSON keeps its type where JSON has one (a NIK typed as a number still warns); dates as text."""
+    return value if value is None or isinstance(value, str | int | float) else _text(value)
+
+
+def _save_table(folder: Path, token: str, table: Table) -> None:
+    rows = [[line, [_json_cell(c) for c in cells]] for line, cells in table.rows]
+    (folder / f"{token}.table.json").write_text(json.dumps({"headers": table.headers, "rows": rows}))
+
+
+def _load_table(folder: Path, token: str) -> Table | None:
+    try:
+        data = json.loads((folder / f"{token}.table.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return Table(data["headers"], [(line, cells) for line, cells in data["rows"]])
+
+
+def _save_check(folder: Path, token: str, preview: Preview) -> None:
+    """What the preview page and the error file need: every row's line and reasons, the invalid rows' cells,
+    the values of rows with warnings and of the first valid rows."""
+    sample = {row.line for row in preview.valid[:PREVIEW_SAMPLE]}
+    rows: list[list[Any]] = []
+    for row in preview.rows:
+        if row.errors:
+            rows.append([row.line, [_json_cell(c) for c in row.cells], None, row.errors, []])
+        elif row.warnings or row.line in sample:
+            rows.append([row.line, None, row.values, [], row.warnings])
+        else:
+            rows.append([row.line])
+    data = {"headers": preview.headers, "columns": preview.columns, "ignored_headers": preview.ignored_headers,
+            "missing": preview.missing, "rows": rows}
+    (folder / f"{token}.check.json").write_text(json.dumps(data))
+
+
+def _load_check(folder: Path, token: str, meta: dict) -> Preview | None:
+    try:
+        data = json.loads((folder / f"{token}.check.json").read_text())
+    except (OSError, ValueError):
+        return None
+    preview = Preview(filename=meta["filename"], budget_year=meta["budget_year"], headers=data["headers"],
+                      columns=data["columns"], ignored_headers=data["ignored_headers"], missing=data["missing"])
+    for line, cells, values, errors, warnings in (row + [None, None, [], []] if len(row) == 1 else row
+                                                  for row in data["rows"]):
+        preview.rows.append(Row(line, cells or [], values or {}, errors, warnings))
+    return preview
+
+
+def _discard(folder: Path, token: str, stored: str) -> None:
+    for name in (stored, f"{token}.json", f"{token}.table.json", f"{token}.check.json"):
+        (folder / name).unlink(missing_ok=True)
+
+
 def stage_upload(upload_dir: str | Path, data: BinaryIO, filename: str | None, user_id: int,
                  budget_year: int) -> tuple[str, dict]:
-    """Store an uploaded file under a random token for `user_id` (dropping stored files older than a day) and
-    return the token and its metadata. Raises ImportFileError, keeping nothing, when the file cannot be read."""
+    """Store an uploaded file under a random token for `user_id` (dropping stored files older than a day), read
+    it once, check every row and store the result; return the token and its metadata. Raises ImportFileError,
+    keeping nothing, when the file cannot be read."""
     filename = Path((filename or "daftar.xlsx").replace("\x00", "")).name[:120] or "daftar.xlsx"
     token = secrets.token_urlsafe(24)
     folder = _imports_dir(upload_dir)
     _forget_old_imports(folder)
     stored = f"{token}{Path(filename).suffix.lower()}"
-    with (folder / stored).open("wb") as out:
-        shutil.copyfileobj(data, out)
-    try:
-        read_table(folder / stored, filename)
-    except ImportFileError:
-        (folder / stored).unlink(missing_ok=True)
-        raise
     meta = {"user_id": user_id, "filename": filename, "stored": stored, "budget_year": budget_year,
             "committed": None}
-    _save_meta(upload_dir, token, meta)
+    try:
+        with (folder / stored).open("wb") as out:
+            shutil.copyfileobj(data, out)
+        try:
+            table = read_table(folder / stored, filename)
+        except ImportFileError:
+            raise
+        except Exception as exc:  # whatever the file does to the readers: a reason on the field, never a 500
+            log.warning("import file unreadable: %r", exc)
+            raise ImportFileError(_l("File tidak bisa dibaca. Simpan ulang sebagai .xlsx atau CSV (UTF-8) lalu "
+                                     "coba lagi.")) from exc
+        _save_table(folder, token, table)
+        _save_check(folder, token, validate(table, filename, budget_year))
+        _save_meta(upload_dir, token, meta)
+    except BaseException:
+        _discard(folder, token, stored)
+        raise
     return token, meta
 
 
@@ -632,20 +1068,27 @@ def load_staged(upload_dir: str | Path, token: str, user_id: int) -> tuple[dict,
     return meta, _imports_dir(upload_dir) / meta["stored"]
 
 
-def staged_preview(meta: dict, path: Path) -> Preview:
-    """The check result; once imported, frozen as it was then (the imported rows would now read as duplicates)."""
-    preview = validate(read_table(path, meta["filename"]), meta["filename"], meta["budget_year"])
-    if meta.get("committed") is not None:
-        invalid = {int(line): errors for line, errors in meta.get("invalid", {}).items()}
-        for row in preview.rows:
-            row.errors = invalid.get(row.line, [])
-            if row.errors:
-                row.warnings = []
+def staged_preview(upload_dir: str | Path, token: str, meta: dict, path: Path) -> Preview:
+    """The stored check result, read back without parsing or checking anything; once imported, it is the result
+    the import was made from (the imported rows would now read as duplicates). An upload stored without one
+    (an older version) is read and checked once. Raises ImportFileError if that file cannot be read."""
+    preview = _load_check(_imports_dir(upload_dir), token, meta)
+    return preview if preview is not None else recheck(upload_dir, token, meta, path)
+
+
+def recheck(upload_dir: str | Path, token: str, meta: dict, path: Path) -> Preview:
+    """Check the stored rows again against the database as it is now (before writing); store and return it."""
+    folder = _imports_dir(upload_dir)
+    table = _load_table(folder, token)
+    if table is None:
+        table = read_table(path, meta["filename"])
+        _save_table(folder, token, table)
+    preview = validate(table, meta["filename"], meta["budget_year"])
+    _save_check(folder, token, preview)
     return preview
 
 
-def mark_imported(upload_dir: str | Path, token: str, meta: dict, preview: Preview, stored: int) -> None:
-    """Record in the sidecar that `stored` rows of `preview` were imported, and which rows were not."""
+def mark_imported(upload_dir: str | Path, token: str, meta: dict, stored: int) -> None:
+    """Record in the sidecar that `stored` rows were imported (the stored check result stays as it was)."""
     meta["committed"] = stored
-    meta["invalid"] = {row.line: row.errors for row in preview.invalid}
     _save_meta(upload_dir, token, meta)

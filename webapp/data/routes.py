@@ -51,36 +51,30 @@ def export(kind: str, fmt: str):
     if region is not None:
         scope = scope.where(Recipient.region_id == region.id)
     scope_ids = scope.with_only_columns(Recipient.id).scalar_subquery()
-    photo_url = lambda photo_id: url_for("visits.photo", photo_id=photo_id, _external=True)  # noqa: E731
+    link = exporting.public_url_builder(current_app.config["PUBLIC_URL"], current_app.url_map)
+    photo_url = lambda photo_id: link("visits.photo", photo_id=photo_id)  # noqa: E731
     where = region.code if region else ("semua" if current_user.is_admin else "-".join(r.code for r in regions))
     stem = f"kail-{kind}-{where}-{dt.date.today():%Y%m%d}"
-    audit.record("export", None, kind=kind, format=fmt, region=region.code if region else None)
-    db.session.commit()
-    headers = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"', "Cache-Control": "no-store"}
-    if fmt == "geojson":
-        return Response(stream_with_context(exporting.visits_geojson(scope_ids, photo_url)),
-                        mimetype=MIMETYPES[fmt], headers=headers)
-    table = {
+    # Built before the commit expires `regions`: the summary reads them now, not one statement a regency later.
+    table = None if fmt == "geojson" else {
         "penerima": lambda: exporting.recipients(scope_ids),
         "kunjungan": lambda: exporting.visits(scope_ids, photo_url),
         "riwayat-status": lambda: exporting.status_history(scope_ids),
         "ringkasan": lambda: exporting.summary([region] if region else regions, scope_ids, dt.date.today(),
-                                               _budget_year(scope)),
+                                               request.args.get("tahun", type=int)),
     }[kind]()
+    audit.record("export", None, kind=kind, format=fmt, region=region.code if region else None)
+    db.session.commit()
+    headers = exporting.download_headers(f"{stem}.{fmt}")
+    if fmt == "geojson":
+        return Response(stream_with_context(exporting.visits_geojson(scope_ids, photo_url)),
+                        mimetype=MIMETYPES[fmt], headers=headers)
     if fmt == "csv":
         return Response(stream_with_context(exporting.csv_stream(table)), mimetype=MIMETYPES[fmt], headers=headers)
     response = send_file(exporting.xlsx_file(table), mimetype=MIMETYPES[fmt], as_attachment=True,
                          download_name=f"{stem}.xlsx", max_age=0)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _budget_year(scope) -> int | None:
-    """`?tahun=` if families of that year are in scope, else the latest budget year in scope."""
-    years = list(db.session.scalars(scope.with_only_columns(Recipient.budget_year).distinct()
-                                    .order_by(Recipient.budget_year.desc())))
-    asked = request.args.get("tahun", type=int)
-    return asked if asked in years else (years[0] if years else None)
 
 
 # --- import ------------------------------------------------------------------------------------------------------
@@ -129,8 +123,16 @@ def import_preview(token: str):
     """Step 3: valid and invalid rows, with reasons; the error file to download; the button that writes."""
     require_role(current_user, "admin")
     meta, path = _load(token)
-    preview = importing.staged_preview(meta, path)
+    preview = _stored_preview(token, meta, path)
     return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta)
+
+
+def _stored_preview(token: str, meta: dict, path: Path) -> importing.Preview:
+    """The check result stored with the upload (no parsing); 404 if an old upload's file cannot be read."""
+    try:
+        return importing.staged_preview(current_app.config["UPLOAD_DIR"], token, meta, path)
+    except importing.ImportFileError:
+        abort(404)
 
 
 @bp.post("/impor/<token>")
@@ -142,7 +144,10 @@ def import_commit(token: str):
     if meta.get("committed") is not None:
         flash(_("File ini sudah diimpor: %(n)s keluarga.", n=meta["committed"]), "ok")
         return redirect(url_for("data.import_preview", token=token), code=303)
-    preview = importing.staged_preview(meta, path)
+    try:  # the stored rows checked again against the database as it is now; the file is not parsed again
+        preview = importing.recheck(current_app.config["UPLOAD_DIR"], token, meta, path)
+    except importing.ImportFileError:
+        abort(404)
     expected = request.form.get("expected", type=int)
     if expected != len(preview.valid):
         flash(_("Data berubah sejak pratinjau dibuat. Periksa lagi sebelum mengimpor."), "error")
@@ -161,7 +166,7 @@ def import_commit(token: str):
         db.session.rollback()
         flash(_("Tidak ada yang diimpor: sebagian NIK baru saja didaftarkan orang lain. Periksa lagi."), "error")
         return redirect(url_for("data.import_preview", token=token), code=303)
-    importing.mark_imported(current_app.config["UPLOAD_DIR"], token, meta, preview, stored)
+    importing.mark_imported(current_app.config["UPLOAD_DIR"], token, meta, stored)
     flash(_("%(n)s keluarga diimpor.", n=stored), "ok")
     return redirect(url_for("data.import_preview", token=token), code=303)
 
@@ -174,15 +179,16 @@ def import_errors(token: str, fmt: str):
     if fmt not in ("xlsx", "csv"):
         abort(404)
     meta, path = _load(token)
-    preview = importing.staged_preview(meta, path)
-    stem = f"{Path(meta['filename']).stem}-kesalahan"
+    preview = _stored_preview(token, meta, path)
+    stem = exporting.download_name(f"{Path(meta['filename']).stem}-kesalahan")
     table = exporting.import_errors(preview, stem)
     if fmt == "csv":
         return Response("".join(exporting.csv_stream(table)), mimetype=MIMETYPES["csv"],
-                        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"',
-                                 "Cache-Control": "no-store"})
-    return send_file(exporting.xlsx_file(table, "kesalahan"), mimetype=MIMETYPES["xlsx"], as_attachment=True,
-                     download_name=f"{stem}.xlsx", max_age=0)
+                        headers=exporting.download_headers(f"{stem}.csv"))
+    response = send_file(exporting.xlsx_file(table, "kesalahan"), mimetype=MIMETYPES["xlsx"], as_attachment=True,
+                         download_name=f"{stem}.xlsx", max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/impor/contoh.xlsx")

@@ -162,6 +162,6 @@ def mentors_view():
 
 def _activity_csv(rows, month: dt.date) -> Response:
     table = activity.activity_export(rows, month)
-    headers = {"Content-Disposition": f'attachment; filename="{table.stem}.csv"', "Cache-Control": "no-store"}
+    headers = exporting.download_headers(f"{table.stem}.csv")
     return Response(stream_with_context(exporting.csv_stream(table)), mimetype="text/csv; charset=utf-8",
                     headers=headers)
