@@ -37,6 +37,24 @@ def end_sessions(user: User) -> None:
     user.session_generation = (user.session_generation or 0) + 1
 
 
+def change_own_password(user: User, current: str, new: str) -> None:
+    """A user replaces their own password: the current one must be right, the new one must keep the rules and
+    differ from it. Every session of the user ends (`end_sessions`) and a forced change is done; the caller
+    commits and keeps the session that made the change (`session_generation` is the new value)."""
+    if not user.check_password(current or ""):
+        raise AccountError("current_password", _l("Kata sandi sekarang salah."))
+    try:
+        check_password_rules(new or "", user.username)
+    except AccountError as error:
+        raise AccountError("new_password", error.message) from None
+    if new == current:
+        raise AccountError("new_password", _l("Kata sandi baru harus berbeda dari yang sekarang."))
+    user.set_password(new)
+    user.must_change_password = False
+    end_sessions(user)
+    audit.record("password_changed", user, user=user)
+
+
 def normalise_username(username: str) -> str:
     return (username or "").strip().lower()
 
@@ -57,28 +75,85 @@ def authenticate(username: str, password: str, demo_mode: bool) -> User | None:
     return user
 
 
+def _pair_condition(name: str, ip: str | None):
+    return (LoginAttempt.username == name) & (LoginAttempt.ip.is_(None) if ip is None else LoginAttempt.ip == ip)
+
+
+def _pair_failures(name: str, ip: str | None, now: dt.datetime, config) -> tuple[int, dt.datetime | None]:
+    """Failed tries of this username from this address since its last success there (at most
+    LOGIN_MEMORY_H back): how many, and when the last one was."""
+    since = now - dt.timedelta(hours=config["LOGIN_MEMORY_H"])
+    pair = _pair_condition(name, ip)
+    last_success = db.session.scalar(select(func.max(LoginAttempt.created_at)).where(
+        pair, LoginAttempt.success.is_(True), LoginAttempt.created_at >= since))
+    after = LoginAttempt.created_at >= since if last_success is None else LoginAttempt.created_at > last_success
+    count, last = db.session.execute(select(func.count(), func.max(LoginAttempt.created_at)).where(
+        pair, LoginAttempt.success.is_(False), after)).one()
+    return count, last
+
+
+def _pair_wait(failures: int, config) -> dt.timedelta | None:
+    """The wait after `failures` failed tries of one username from one address: none below
+    LOGIN_MAX_FAILURES_PER_USER, then LOGIN_DELAY_MIN, doubling with each further failure, at most
+    LOGIN_DELAY_MAX_MIN."""
+    extra = failures - config["LOGIN_MAX_FAILURES_PER_USER"]
+    if extra < 0:
+        return None
+    minutes = min(config["LOGIN_DELAY_MIN"] * 2 ** min(extra, 20), config["LOGIN_DELAY_MAX_MIN"])
+    return dt.timedelta(minutes=minutes)
+
+
+def _address_failures(ip: str | None, now: dt.datetime, config) -> list[dt.datetime]:
+    """The newest failed tries from this address within LOGIN_WINDOW_MIN, at most LOGIN_MAX_FAILURES_PER_IP."""
+    since = now - dt.timedelta(minutes=config["LOGIN_WINDOW_MIN"])
+    return list(db.session.scalars(
+        select(LoginAttempt.created_at).where(LoginAttempt.ip == ip, LoginAttempt.success.is_(False),
+                                              LoginAttempt.created_at >= since)
+        .order_by(LoginAttempt.created_at.desc()).limit(config["LOGIN_MAX_FAILURES_PER_IP"])))
+
+
+def _minutes(delta: dt.timedelta) -> int:
+    return max(1, math.ceil(delta.total_seconds() / 60))
+
+
 def login_blocked_for(username: str, ip: str | None, config) -> int | None:
-    """Minutes until another try is allowed, when too many recent tries failed for this username or IP.
+    """Minutes until another try is allowed, or None.
 
-    The limit applies to the name as typed, existing or not, so the answer reveals nothing about accounts.
+    Guessing is slowed per username *and* address: after LOGIN_MAX_FAILURES_PER_USER failures of one name from
+    one address, each further try waits, longer after each failure (`_pair_wait`), so an attacker elsewhere
+    cannot lock the real user out. One address has a high limit of its own within a sliding window
+    (LOGIN_MAX_FAILURES_PER_IP per LOGIN_WINDOW_MIN), because many phones share one carrier address.
+    The limits apply to the name as typed, existing or not, so the answer reveals nothing about accounts.
     """
-    window = dt.timedelta(minutes=config["LOGIN_WINDOW_MIN"])
-    since = utcnow() - window
+    now = utcnow()
+    waits = []
+    failures, last = _pair_failures(normalise_username(username)[:80], ip, now, config)
+    wait = _pair_wait(failures, config)
+    if wait is not None and last + wait > now:
+        waits.append(last + wait - now)
+    recent = _address_failures(ip, now, config)
+    if len(recent) >= config["LOGIN_MAX_FAILURES_PER_IP"]:
+        waits.append(recent[-1] + dt.timedelta(minutes=config["LOGIN_WINDOW_MIN"]) - now)
+    return _minutes(max(waits)) if waits else None
+
+
+def record_login_attempt(username: str, ip: str | None, success: bool, config=None) -> None:
+    """Store a try (the caller commits). With `config`, a failure that makes the next try wait is written to the
+    audit log (`login_throttled`), naming the account when the name exists."""
     name = normalise_username(username)[:80]
-    checks = ((LoginAttempt.username == name, config["LOGIN_MAX_FAILURES_PER_USER"]),
-              (LoginAttempt.ip == ip, config["LOGIN_MAX_FAILURES_PER_IP"]))
-    for condition, limit in checks:
-        failures = db.session.scalars(
-            select(LoginAttempt.created_at).where(condition, LoginAttempt.success.is_(False),
-                                                  LoginAttempt.created_at >= since)
-            .order_by(LoginAttempt.created_at.desc()).limit(limit)).all()
-        if len(failures) >= limit:
-            return max(1, math.ceil((failures[-1] + window - utcnow()).total_seconds() / 60))
-    return None
-
-
-def record_login_attempt(username: str, ip: str | None, success: bool) -> None:
-    db.session.add(LoginAttempt(username=normalise_username(username)[:80], ip=ip, success=success))
+    db.session.add(LoginAttempt(username=name, ip=ip, success=success))
+    if success or config is None:
+        return
+    now = utcnow()
+    failures, _last = _pair_failures(name, ip, now, config)
+    wait = _pair_wait(failures, config)
+    if wait is not None:
+        account = db.session.scalar(select(User).where(User.username == name))
+        audit.record("login_throttled", account, scope="username", username=name, failures=failures,
+                     wait_min=_minutes(wait))
+    if len(_address_failures(ip, now, config)) == config["LOGIN_MAX_FAILURES_PER_IP"]:
+        audit.record("login_throttled", None, scope="address", username=name,
+                     failures=config["LOGIN_MAX_FAILURES_PER_IP"], wait_min=config["LOGIN_WINDOW_MIN"])
 
 
 def check_password_rules(password: str, username: str) -> None:

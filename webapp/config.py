@@ -59,6 +59,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("MAP_TILE_URL", empty_is_value=True), EnvVar("MAP_TILE_ATTRIBUTION"), EnvVar("LOG_LEVEL"),
     EnvVar("LOGIN_MAX_FAILURES_PER_USER"), EnvVar("LOGIN_MAX_FAILURES_PER_IP"), EnvVar("LOGIN_WINDOW_MIN"),
     EnvVar("PUBLIC_URL"), EnvVar("TRUSTED_HOSTS"),
+    EnvVar("LOGIN_DELAY_MIN"), EnvVar("LOGIN_DELAY_MAX_MIN"), EnvVar("LOGIN_MEMORY_H"),
 )
 # How a variable's text becomes its setting, by the type of the setting's default.
 _PARSERS = {bool: _bool, int: int, float: float, str: str, tuple: _int_list, list: _host_list}
@@ -113,8 +114,14 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         # Links in files that leave the app (export photo links) start with this, never with the Host header.
         "PUBLIC_URL": "http://localhost:5000",
         "TRUSTED_HOSTS": [],  # Flask answers 400 to other Host headers; empty: PUBLIC_URL's host and localhost
+        # Login throttling (accounts.login_blocked_for): per username and address, a wait after 5 failures that
+        # doubles with each further one (1, 2, 4 … 60 minutes); per address a high, sliding limit, because
+        # carriers put many phones behind one address.
         "LOGIN_MAX_FAILURES_PER_USER": 5,
-        "LOGIN_MAX_FAILURES_PER_IP": 20,
+        "LOGIN_DELAY_MIN": 1,
+        "LOGIN_DELAY_MAX_MIN": 60,
+        "LOGIN_MEMORY_H": 24,
+        "LOGIN_MAX_FAILURES_PER_IP": 100,
         "LOGIN_WINDOW_MIN": 15,
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Makassar",
