@@ -255,10 +255,10 @@ def _settle_waiting(recipient: Recipient, new: str, by: User | None) -> None:
     waiting = waiting_proposal(recipient)
     if waiting is None:
         return
-    waiting.decided_by, waiting.decided_at = by, utcnow()
-    if waiting.to_status == new:
-        waiting.state = PROPOSAL_CONFIRMED
-    else:
+    waiting.decided_at = utcnow()
+    if waiting.to_status == new:  # e.g. the supervisor graduated the family from the dashboard
+        waiting.state, waiting.decided_by = PROPOSAL_CONFIRMED, by
+    else:  # nobody declined it: the family moved on (decided_by stays empty, the note says why)
         waiting.state = PROPOSAL_DECLINED
         waiting.decision_note = str(_l("Usang: status berubah menjadi %(status)s.", status=status_label(new)))
 

@@ -189,6 +189,7 @@ def test_a_direct_move_makes_a_waiting_proposal_obsolete(login_as, world):
     assert _post_status(client, own, status=USAHA_KESULITAN, reason="Sepi").status_code == 302
     (proposal,) = _proposals(own)
     assert proposal.state == lifecycle.PROPOSAL_DECLINED and "Usang" in proposal.decision_note
+    assert proposal.decided_by_id is None  # nobody declined it: the family moved on
     db.session.refresh(own)
     assert own.status == USAHA_KESULITAN
 
@@ -426,4 +427,5 @@ def test_dashboard_graduation_settles_a_waiting_proposal(login_as, world, propos
     db.session.refresh(proposal)
     db.session.refresh(own)
     assert own.status == MANDIRI and proposal.state == lifecycle.PROPOSAL_CONFIRMED
+    assert proposal.decided_by_id == world.users["supervisor"].id
     assert _proposals(own, lifecycle.PROPOSAL_WAITING) == []
