@@ -8,7 +8,7 @@ from sqlalchemy import func, select, true
 
 from webapp import pillars
 from webapp.extensions import db
-from webapp.models import OtherAssistance, TrainingSession
+from webapp.models import OtherAssistance, Recipient, TrainingSession
 
 from . import factories
 from .conftest import csrf_token, login
@@ -129,6 +129,23 @@ def test_reach_counts_distributed_families_by_pillar(app):
     assert (reach.families, reach.trained, reach.pillar_1, reach.pillar_3, reach.all_three) == (5, 3, 3, 2, 1)
     assert reach.pct(reach.trained) == 60
     assert d.id  # counted among the families, reached by nothing
+
+
+def test_reach_by_regency_counts_every_regency_in_one_grouped_query(app):
+    smd, bpn = factories.region("6472"), factories.region("6471")
+    a, b = (factories.recipient(smd, distributed_on=dt.date(2026, 3, 1)) for _ in range(2))
+    c = factories.recipient(bpn, distributed_on=dt.date(2026, 3, 1))
+    factories.recipient(bpn, status="keluar", distributed_on=dt.date(2026, 3, 1))  # left: not counted
+    factories.training(smd, attendees=[a])
+    factories.assistance(a, "blt")
+    factories.assistance(a, "rtlh")
+    factories.assistance(c, "sanitasi")
+    db.session.commit()
+    by_regency = pillars.reach_by(true(), Recipient.region_id)
+    assert by_regency == {(smd.id,): pillars.Reach(2, 1, 1, 1, 1), (bpn.id,): pillars.Reach(1, 0, 0, 1, 0)}
+    assert pillars.reach(Recipient.region_id == smd.id) == by_regency[(smd.id,)]
+    assert pillars.reach(true()) == pillars.Reach(3, 1, 1, 2, 1)
+    assert b.id and pillars.reach(Recipient.region_id == -1) == pillars.NO_REACH
 
 
 def test_dashboard_and_printable_report_show_the_pillars(client, world):

@@ -85,3 +85,20 @@ def test_statements_per_page_do_not_grow_with_the_data(client, world, role, url)
     large = _count(client, url)
     assert small > 0
     assert large == small, f"{url}: {small} statements with ~6 families, {large} with ~46"
+
+
+def test_summary_export_statements_do_not_grow_with_the_regencies(client, world):
+    """The per-regency summary counts every regency in the same grouped queries: one regency or all of them (each
+    with families, visits and other assistance), the same number of statements."""
+    _grow(world, 2)
+    for code in ("6471", "6401", "6402", "6403"):
+        family = factories.recipient(factories.region(code), distributed_on=dt.date(2026, 1, 5))
+        factories.visit(family, visited_at=dt.datetime(2026, 11, 1, 2), review_state="menunggu")
+        factories.assistance(family, "rtlh")
+    db.session.commit()
+    login(client, world.users["admin"].username)
+    url = "/kelola-data/ekspor/ringkasan.csv"
+    client.get(url)  # warm
+    one, every = _count(client, url + "?wilayah=6472"), _count(client, url)
+    assert one > 0
+    assert every == one, f"summary export: {one} statements for one regency, {every} for all"

@@ -79,7 +79,7 @@ class Figures:
     covered_30d: int = 0  # of those, with an approved visit in the last 30 days
     backlog: int = 0  # visits waiting for review
     oldest_pending: dt.datetime | None = None
-    reach: pillars.Reach = field(default_factory=pillars.Reach)
+    reach: pillars.Reach = pillars.NO_REACH
 
     @property
     def coverage_pct(self) -> int | None:
@@ -154,7 +154,7 @@ def region_figures(
     scope: Scope, regions: Sequence[Region], today: dt.date, budget_year: int | None = None
 ) -> tuple[int | None, list[tuple[RegionTarget, Figures]]]:
     """The dashboard's live figures for each of `regions`, grouped by regency in SQL (a fixed number of queries,
-    plus one a regency for the pillars' reach), with the budget year the targets count."""
+    whatever the number of regencies), with the budget year the targets count."""
     targets = count_targets(scope, regions, budget_year)
     figures: dict[int | None, Figures] = {target.region.id: Figures() for target in targets.rows}
     count_statuses(scope, figures)
@@ -219,7 +219,7 @@ def _grouping(figures: dict[int | None, Figures]) -> tuple:
     return () if WHOLE in figures else (Recipient.region_id,)
 
 
-def _row_key(group: list) -> int | None:
+def _row_key(group: Sequence) -> int | None:
     """The `figures` key of a result row whose grouping columns are `group` (none, or the region id)."""
     return group[0] if group else WHOLE
 
@@ -279,9 +279,10 @@ def count_backlog(scope: Scope, figures: dict[int | None, Figures]) -> None:
 
 
 def count_reach(scope: Scope, figures: dict[int | None, Figures]) -> None:
-    """Training and the other two pillars (`pillars.reach`, one query for each entry of `figures`)."""
-    for key, f in figures.items():
-        f.reach = pillars.reach(scope.condition if key is WHOLE else scope.condition & (Recipient.region_id == key))
+    """Training and the other two pillars (`pillars.reach_by`, grouped by regency in the same query)."""
+    for row_group, reach in pillars.reach_by(scope.condition, *_grouping(figures)).items():
+        if (f := figures.get(_row_key(row_group))) is not None:
+            f.reach = reach
 
 
 def add_outcomes(

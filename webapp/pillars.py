@@ -5,7 +5,7 @@ pillar 3 removes poverty pockets (house rehabilitation, sanitation, clean water,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, func, select
@@ -35,18 +35,20 @@ def assistance_label(kind: str) -> str:
     return str(ASSISTANCE_LABELS.get(kind, kind))
 
 
-@dataclass
-class Reach:
+class Reach(NamedTuple):
     """How many UEP families (in scope, still in the program) the training and the other two pillars reach."""
 
-    families: int = 0
-    trained: int = 0
-    pillar_1: int = 0
-    pillar_3: int = 0
-    all_three: int = 0
+    families: int
+    trained: int
+    pillar_1: int
+    pillar_3: int
+    all_three: int
 
     def pct(self, n: int) -> int | None:
         return round(100 * n / self.families) if self.families else None
+
+
+NO_REACH = Reach(0, 0, 0, 0, 0)
 
 
 def reach(in_scope: ColumnElement[bool]) -> Reach:
@@ -55,8 +57,14 @@ def reach(in_scope: ColumnElement[bool]) -> Reach:
 
     "All three" means pillar 2 (UEP itself) plus at least one pillar-1 and one pillar-3 kind.
     """
-    in_program = select(Recipient.id).where(in_scope, Recipient.status.not_in(lifecycle.EXITS))
-    ids = in_program.subquery()
+    return reach_by(in_scope)[()]
+
+
+def reach_by(in_scope: ColumnElement[bool], *group: ColumnElement) -> dict[tuple, Reach]:
+    """`reach` for each value of the Recipient columns `group` (e.g. the regency), all in one query, keyed by the
+    tuple of those values; a group without a family in the program is absent. Without `group`: one entry, ()."""
+    ids = select(Recipient.id, *group).where(in_scope, Recipient.status.not_in(lifecycle.EXITS)).subquery()
+    keys = [ids.c[column.key] for column in group]
     p1 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_1)).distinct()
     p3 = select(OtherAssistance.recipient_id).where(OtherAssistance.kind.in_(PILLAR_3)).distinct()
     trained = select(training_attendance.c.recipient_id).distinct()
@@ -67,8 +75,6 @@ def reach(in_scope: ColumnElement[bool]) -> Reach:
         return func.count(case((condition, 1)))
 
     # One pass over the families; each IN list is read once.
-    row = db.session.execute(select(func.count(), counted(ids.c.id.in_(trained)), counted(in_p1), counted(in_p3),
-                                    counted(and_(in_p1, in_p3))).select_from(ids)).one()
-    r = Reach()
-    r.families, r.trained, r.pillar_1, r.pillar_3, r.all_three = (n or 0 for n in row)
-    return r
+    rows = db.session.execute(select(*keys, func.count(), counted(ids.c.id.in_(trained)), counted(in_p1),
+                                     counted(in_p3), counted(and_(in_p1, in_p3))).select_from(ids).group_by(*keys))
+    return {tuple(row[:len(keys)]): Reach(*(n or 0 for n in row[len(keys):])) for row in rows}
