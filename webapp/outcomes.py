@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from . import lifecycle, pillars, review_states, schedule, visit_kinds
-from .access import recipients_visible_to
+from .access import recipients_visible_to, regions_visible_to
 from .extensions import db
 from .models import DashboardSnapshot, Recipient, Region, StatusChange, User, Visit, utcnow
 from .sqltools import as_date, shift_date, year_month
@@ -136,16 +136,19 @@ def build(
 
     With `cache_s`, scopes of at least `cache_min_families` families reuse stored outcome figures that long.
     """
+    visible = regions_visible_to(user, order_by=Region.code)
+    regions = [r for r in visible if r.code == region_code] if region_code else visible
     scope = dashboard_scope(user, region_code)
     d = Dashboard()
-    d.targets, d.budget_year, d.budget_years = count_targets(scope, _visible_regions(user, region_code), budget_year)
+    d.targets, d.budget_year, d.budget_years = count_targets(scope, regions, budget_year)
     whole = {WHOLE: d}
     count_statuses(scope, whole)
     count_coverage(scope, today, whole)
     count_backlog(scope, whole)
     count_reach(scope, whole)
+    who = "all" if user.is_admin else ",".join(map(str, sorted(r.id for r in visible)))
     add_outcomes(
-        d, scope, user, region_code, today, followup_months, graduation_min_per_day, cache_s, cache_min_families
+        d, scope, who, region_code, today, followup_months, graduation_min_per_day, cache_s, cache_min_families
     )
     return d
 
@@ -178,14 +181,6 @@ def dashboard_scope(user: User, region_code: str = "") -> Scope:
         national=national,
         few_families=not national,
     )
-
-
-def _visible_regions(user: User, region_code: str) -> list[Region]:
-    regions = db.session.scalars(select(Region).order_by(Region.code)).all()
-    visible = {r.id for r in regions} if user.is_admin else set(user.region_ids)
-    if region_code:
-        visible &= {r.id for r in regions if r.code == region_code}
-    return [r for r in regions if r.id in visible]
 
 
 def count_targets(scope: Scope, regions: Sequence[Region], budget_year: int | None = None) -> Targets:
@@ -288,7 +283,7 @@ def count_reach(scope: Scope, figures: dict[int | None, Figures]) -> None:
 def add_outcomes(
     d: Dashboard,
     scope: Scope,
-    user: User,
+    who: str,
     region_code: str,
     today: dt.date,
     followup_months,
@@ -299,14 +294,9 @@ def add_outcomes(
     """Survival, turnover, items in use, overdue visits and graduation candidates: heavier (every visit and status
     change in scope). Scopes of at least `cache_min_families` families reuse a snapshot in the database for
     `cache_s`, as DHIS2 serves analytics tables: one computation a period for every worker (none at all when
-    `flask refresh-dashboard` runs from cron); smaller scopes (by `d.total`) are always computed fresh."""
-    key = _key(
-        "all" if user.is_admin else ",".join(map(str, sorted(user.region_ids))),
-        region_code,
-        today,
-        followup_months,
-        graduation_min_per_day,
-    )
+    `flask refresh-dashboard` runs from cron); smaller scopes (by `d.total`) are always computed fresh. `who` names
+    the families counted in the snapshot key: `all`, or the supervisor's regency ids."""
+    key = _key(who, region_code, today, followup_months, graduation_min_per_day)
     cached = cache_s > 0 and d.total >= cache_min_families
     figures = _load(key, cache_s) if cached else None
     if figures is None:
