@@ -14,11 +14,12 @@ get no hash at all and are shown as "tidak bisa dibandingkan", never flagged. Th
 and false-match rate: docs/PERFORMANCE.md ("Duplicate-photo quality"), bench/duplicate_quality.py.
 
 Stored text (`Photo.phash`): "2:" + 16 hex digits (lookup) + 64 hex digits (check), or "2:-" for a picture that
-cannot be compared. Pillow only, no numpy: about 2 ms a photo.
+cannot be compared. Pillow only, no numpy: about 7 ms of CPU a photo.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -117,7 +118,7 @@ def _rows(image: Image.Image) -> list[bytes]:
 def _flat(line: bytes, spread: float) -> bool:
     ordered = sorted(line)
     median = ordered[len(ordered) // 2]
-    near = sum(1 for v in line if abs(v - median) <= spread)
+    near = bisect.bisect_right(ordered, median + spread) - bisect.bisect_left(ordered, median - spread)
     return near >= TRIM_FLAT_SHARE * len(line)
 
 
