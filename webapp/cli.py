@@ -274,6 +274,37 @@ def refresh_dashboard_command() -> None:
                    "(the dashboard computes its figures fresh).")
 
 
+@click.command("photos-prune")
+@with_appcontext
+@click.option("--grace-hours", type=click.FloatRange(min=1), default=24, show_default=True,
+              help="Keep files saved within this many hours (a visit being recorded may be about to use them).")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+def photos_prune_command(grace_hours: float, dry_run: bool) -> None:
+    """Delete photo files no stored photo points to (left by visits that failed), after a grace period."""
+    import datetime as dt
+
+    from . import photos
+    from .models import Photo
+
+    upload_dir = current_app.config["UPLOAD_DIR"]
+    grace = dt.timedelta(hours=grace_hours)
+    referenced = set(db.session.scalars(select(Photo.stored_name))) | set(db.session.scalars(select(Photo.thumb_name)))
+    db.session.rollback()  # each later check reads what is committed now
+
+    def is_referenced(name: str) -> bool:
+        found = db.session.scalar(select(func.count()).select_from(Photo).where(
+            (Photo.stored_name == name) | (Photo.thumb_name == name)))
+        db.session.rollback()
+        return bool(found)
+
+    if dry_run:
+        found = photos.orphans(upload_dir, referenced, grace)
+        click.echo(f"{len(found)} orphan photo files would be deleted.")
+        return
+    deleted = photos.prune(upload_dir, is_referenced, grace, referenced=referenced)
+    click.echo(f"{len(deleted)} orphan photo files deleted.")
+
+
 COMMANDS = (
     seed_demo_command,
     import_recipients_command,
@@ -288,6 +319,7 @@ COMMANDS = (
     set_role_command,
     hand_over_families_command,
     refresh_dashboard_command,
+    photos_prune_command,
 )
 
 

@@ -13,6 +13,8 @@ import hashlib
 import io
 import math
 import os
+import re
+import time
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -270,24 +272,87 @@ def stored_path(upload_dir: str | os.PathLike, name: str) -> Path:
 
 
 def save(upload_dir: str | os.PathLike, photo: ProcessedPhoto) -> list[Path]:
-    """Write the display copy and thumbnail; returns the paths this call created (for cleanup on failure).
+    """Write the display copy and thumbnail; returns the paths this call created.
 
-    A file that already exists has the same content (content-addressed) and is left as it is.
+    Files are content-addressed and may be shared by photo rows of other visits, being committed at this very
+    moment: so a file is created atomically and never overwritten (a temporary file hard-linked to its name:
+    the link fails when the name exists), and a file that already exists gets a fresh modification time, which
+    keeps `prune` (the only place files are deleted) away from it until the photo row is committed.
     """
     created = []
     for name, content in ((photo.stored_name, photo.display), (photo.thumb_name, photo.thumb)):
         path = stored_path(upload_dir, name)
-        if path.exists():
-            continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{name}.{uuid.uuid4().hex}.part")  # unique: threads may write the same photo
-        tmp.write_bytes(content)
-        os.replace(tmp, path)  # readers never see half a file
-        created.append(path)
+        for _attempt in range(3):
+            try:
+                os.utime(path)  # already stored: mark it as in use
+                break
+            except FileNotFoundError:
+                pass
+            tmp = path.with_name(f".{name}.{uuid.uuid4().hex}.part")  # unique: threads may write the same photo
+            try:
+                tmp.write_bytes(content)
+                os.link(tmp, path)  # atomic, never replaces: readers never see half a file
+                created.append(path)
+                break
+            except FileExistsError:
+                continue  # written by a concurrent request a moment ago: touch it on the next round
+            finally:
+                tmp.unlink(missing_ok=True)
     return created
 
 
-def remove(paths: list[Path]) -> None:
-    """Undo `save` for files no database row will point to."""
-    for path in paths:
-        path.unlink(missing_ok=True)
+PRUNE_GRACE = dt.timedelta(hours=24)
+_STORED_NAME = re.compile(r"[0-9a-f]{64}\.jpg")
+
+
+def orphans(upload_dir: str | os.PathLike, referenced: set[str], grace: dt.timedelta = PRUNE_GRACE,
+            now: float | None = None) -> list[Path]:
+    """Stored photo files no photo row names and untouched for longer than `grace` (candidates for `prune`)."""
+    root = Path(upload_dir)
+    if not root.is_dir():
+        return []
+    limit = (time.time() if now is None else now) - grace.total_seconds()
+    found = []
+    for shard in root.iterdir():
+        if len(shard.name) != 2 or not shard.is_dir():
+            continue  # other things in UPLOAD_DIR (imports/…) are not photos
+        for path in shard.iterdir():
+            if _STORED_NAME.fullmatch(path.name) and path.name[:2] == shard.name and path.name not in referenced:
+                try:
+                    if path.stat().st_mtime < limit:
+                        found.append(path)
+                except FileNotFoundError:
+                    continue
+    return found
+
+
+def prune(upload_dir: str | os.PathLike, is_referenced, grace: dt.timedelta = PRUNE_GRACE,
+          now: float | None = None, referenced: set[str] | None = None) -> list[Path]:
+    """Delete orphan files: not named by any committed photo row, and not saved again within `grace`.
+
+    `is_referenced(name)` asks the database at the moment of deletion. Each candidate is first moved aside
+    (atomic rename), then its time and the database are checked again: a request that saved the same picture
+    meanwhile touched the file (or, after the move, wrote it anew), and a row committed meanwhile is seen, so
+    a file about to be used is put back, never lost. Returns the deleted paths.
+    """
+    if referenced is None:
+        referenced = set()
+    limit = (time.time() if now is None else now) - grace.total_seconds()
+    deleted = []
+    for path in orphans(upload_dir, referenced, grace, now):
+        aside = path.with_name(f".{path.name}.{uuid.uuid4().hex}.prune")
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            continue
+        if aside.stat().st_mtime >= limit or is_referenced(path.name):
+            try:
+                os.link(aside, path)  # put back (unless a request already wrote it again: same content)
+            except FileExistsError:
+                pass
+            aside.unlink()
+            continue
+        aside.unlink()
+        deleted.append(path)
+    return deleted

@@ -1,7 +1,9 @@
 """Recording a visit: one atomic step for the visit, its photos and an optional status change.
 
 Exactly once: the visit carries a UUID made when the form was opened (or on the phone); sending it again
-returns the visit already stored. When anything fails, no visit row and no orphan file remain.
+returns the visit already stored. When anything fails, no visit row remains. Photo files are never deleted here:
+they are content-addressed, so a file this attempt wrote may be the file a concurrent visit with the same picture
+is committing; orphans are left to `flask photos-prune`, which checks the database (DECISIONS.md).
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -78,16 +79,6 @@ def _check_same(existing: Visit, recipient: Recipient, mentor: User) -> Visit:
     return existing
 
 
-def _remove_unreferenced(paths: list[Path]) -> None:
-    """Delete files this attempt wrote, unless a stored photo (e.g. a concurrent retry's) points to them."""
-    if not paths:
-        return
-    names = [p.name for p in paths]
-    used = set(db.session.scalars(select(Photo.stored_name).where(Photo.stored_name.in_(names))))
-    used |= set(db.session.scalars(select(Photo.thumb_name).where(Photo.thumb_name.in_(names))))
-    photos.remove([p for p in paths if p.name not in used])
-
-
 def _status_at_visit(recipient: Recipient, mentor: User, data: VisitInput, visit: Visit) -> None:
     """The status the visit carries: a move the mentor makes directly is made; graduation or an exit is filed as
     a proposal linked to the visit, for the supervisor to confirm (the status stays)."""
@@ -110,10 +101,9 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
     if existing is not None:
         return _check_same(existing, recipient, mentor), False
 
-    written: list[Path] = []
     try:
         for upload in uploads:
-            written += photos.save(upload_dir, upload.processed)
+            photos.save(upload_dir, upload.processed)
         visit = Visit(
             uuid=data.uuid, recipient=recipient, mentor=mentor, kind=data.kind, visited_at=data.visited_at,
             received_at=utcnow(), lat=data.lat, lon=data.lon, accuracy_m=data.accuracy_m,
@@ -132,23 +122,19 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
         return visit, True
     except IntegrityError:
         db.session.rollback()
-        _remove_unreferenced(written)
         existing = find_existing(data.uuid)  # a concurrent retry of the same visit won the race
         if existing is not None:
             return _check_same(existing, recipient, mentor), False
         raise
     except StaleDataError as exc:
         db.session.rollback()
-        _remove_unreferenced(written)
         raise RecordingError("status", _l("Status penerima baru saja diubah orang lain. Periksa lalu kirim lagi.")) \
             from exc
     except lifecycle.TransitionError as exc:
         db.session.rollback()
-        _remove_unreferenced(written)
         raise RecordingError(exc.field, exc.message) from exc
     except BaseException:
         db.session.rollback()
-        _remove_unreferenced(written)
         raise
 
 
@@ -166,11 +152,10 @@ def resubmit_visit(visit: Visit, mentor: User, corrected_round: int, answers: di
     """
     if visit.round != corrected_round or visit.review_state != review_states.SENT_BACK:
         raise AlreadyResubmitted()
-    written: list[Path] = []
     previous = dict(visit.answers or {})
     try:
         for upload in uploads:
-            written += photos.save(upload_dir, upload.processed)
+            photos.save(upload_dir, upload.processed)
         visit.photos.extend(photo_row(upload) for upload in uploads)
         visit.answers = answers
         visit.next_visit_on = next_visit_on
@@ -187,9 +172,7 @@ def resubmit_visit(visit: Visit, mentor: User, corrected_round: int, answers: di
         return visit
     except IntegrityError:  # the same correction sent twice at once: its photo UUIDs are already stored
         db.session.rollback()
-        _remove_unreferenced(written)
         raise AlreadyResubmitted() from None
     except BaseException:
         db.session.rollback()
-        _remove_unreferenced(written)
         raise
