@@ -147,14 +147,11 @@ def test_password_guessing_is_slowed_down_per_username(app, client, world):
     assert login(app.test_client(), "koordinator-smd").status_code == 302
 
 
-def test_password_guessing_is_slowed_down_per_ip(app, client, world):
-    app.config["LOGIN_MAX_FAILURES_PER_IP"] = 3
-    try:
-        for name in ("a-satu", "b-dua", "c-tiga"):
-            login(client, name, "x")
-        assert login(client, "pendamping-smd").status_code == 429
-    finally:
-        app.config["LOGIN_MAX_FAILURES_PER_IP"] = 20
+def test_password_guessing_is_slowed_down_per_ip(app, client, world, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_IP", 3)  # the default is high (tests/security)
+    for name in ("a-satu", "b-dua", "c-tiga"):
+        login(client, name, "x")
+    assert login(client, "pendamping-smd").status_code == 429
 
 
 def test_old_failures_expire(app, client, world):
