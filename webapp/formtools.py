@@ -1,5 +1,6 @@
 """Small helpers shared by the forms of every area, and the base form class."""
 
+from flask import abort
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import Field
@@ -61,6 +62,16 @@ class KailForm(FlaskForm):
 def as_choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def submitted(form: FlaskForm) -> bool:
+    """Validate a posted form: True when it is valid; False when it has errors to show (the caller answers 422
+    with the form again); a post that is neither (nothing the form could read) is a 400."""
+    if form.validate_on_submit():
+        return True
+    if not form.errors:
+        abort(400)
+    return False
 
 
 def add_error(field: Field, message) -> None:

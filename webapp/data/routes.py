@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import areas, audit, exporting, importing
 from ..access import recipients_visible_to, regions_visible_to, require_role
 from ..extensions import db
+from ..formtools import submitted
 from ..models import Recipient, Region
 from ..rendering import render
 from . import bp
@@ -101,9 +102,7 @@ def import_upload():
     """Step 2: store the file under a random name and show the preview; nothing is written to the database."""
     require_role(current_user, "admin")
     form = ImportForm()
-    if not form.validate_on_submit():
-        if not form.errors:
-            abort(400)
+    if not submitted(form):
         return render("data/import.html", "data/import.html", form=form, status=422)
     upload = form.file.data
     try:

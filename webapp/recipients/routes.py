@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from .. import audit, lifecycle
 from ..access import get_assistance_for, get_recipient_for, recipients_visible_to, regions_visible_to
 from ..extensions import db
-from ..formtools import add_error
+from ..formtools import add_error, submitted
 from ..models import OtherAssistance, Recipient, Region, StatusProposal
 from ..rendering import render
 from ..sqltools import contains
@@ -112,9 +112,7 @@ def add_assistance(recipient_id: int):
     """Record other help the family receives (BLT, sembako, PKH, RTLH, sanitation, clean water)."""
     recipient = get_recipient_for(current_user, recipient_id, write=True)
     form = AssistanceForm()
-    if not form.validate_on_submit():
-        if not form.errors:
-            abort(400)
+    if not submitted(form):
         return _assistance_panel(recipient, form, 422)
     record = OtherAssistance(recipient=recipient, kind=form.kind.data, office=form.office.data.strip(),
                              received_on=form.received_on.data, note=(form.note.data or "").strip(),

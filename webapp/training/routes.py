@@ -1,6 +1,6 @@
 import datetime as dt
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from .. import audit, lifecycle
 from ..access import get_training_for, regions_visible_to, require_role, trainings_visible_to
 from ..extensions import db
-from ..formtools import as_choices
+from ..formtools import as_choices, submitted
 from ..models import Recipient, TrainingSession, training_attendance
 from ..rendering import render
 from . import bp
@@ -53,9 +53,7 @@ def create():
     require_role(current_user, "admin", "supervisor")
     regions = regions_visible_to(current_user)
     form = _form(regions, formdata=request.form)
-    if not form.validate_on_submit():
-        if not form.errors:
-            abort(400)
+    if not submitted(form):
         return _index_page(form, status=422)
     region = next((r for r in regions if r.code == form.region.data), None)
     if region is None:
