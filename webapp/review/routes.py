@@ -73,23 +73,18 @@ def decide(visit_id: int):
     visit = get_visit_for(current_user, visit_id, review=True)
     form = DecisionForm()
     if not form.validate_on_submit():
-        if wants_fragment():
-            return _card(visit, form, status=422)
-        return _back_to_queue(_("Keputusan tidak dapat dibaca. Coba lagi."))
+        return _refused(visit, form, 422, _("Keputusan tidak dapat dibaca. Coba lagi."))
     try:
         record = decisions.decide(visit, current_user._get_current_object(), form.decision.data, form.note.data,
                                form.round.data, current_app.config["FLAG_ACCURACY_M"])
     except decisions.DecisionError as exc:
         add_error(getattr(form, exc.field, form.note), exc.message)
-        if wants_fragment():
-            return _card(visit, form, status=422)
-        return _back_to_queue(exc.message)
+        return _refused(visit, form, 422, exc.message)
     except decisions.AlreadyDecided as exc:
         db.session.refresh(visit)
-        if wants_fragment():
-            return _card(visit, form, status=409, conflict=exc.decision)
         who = exc.decision.decided_by.full_name if exc.decision and exc.decision.decided_by else "?"
-        return _back_to_queue(_("Kunjungan ini sudah diputuskan oleh %(who)s. Tidak ada yang diubah.", who=who))
+        return _refused(visit, form, 409, _("Kunjungan ini sudah diputuskan oleh %(who)s. Tidak ada yang diubah.",
+                                            who=who), conflict=exc.decision)
     message = _("%(decision)s: kunjungan %(name)s.", decision=review_states.decision_label(record.decision),
                 name=visit.recipient.name)
     if wants_fragment():
@@ -100,6 +95,13 @@ def decide(visit_id: int):
 
 def _is_local(url: str | None) -> bool:
     return bool(url) and url.startswith(request.host_url)
+
+
+def _refused(visit, form, status: int, message, conflict=None):
+    """A decision not taken: the card again with the form and why (htmx), or back to the queue with `message`."""
+    if wants_fragment():
+        return _card(visit, form, status=status, conflict=conflict)
+    return _back_to_queue(message)
 
 
 def _back_to_queue(message):
