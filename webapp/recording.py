@@ -27,6 +27,15 @@ class VisitConflict(Exception):
     """The UUID belongs to a visit of another family or mentor: never merge, never overwrite."""
 
 
+class PhotoIdTaken(Exception):
+    """A photo UUID sent with this visit is already stored under another visit (e.g. a form stored on the phone
+    was sent twice): the sender must mint new photo UUIDs and send again. Nothing was saved."""
+
+    def __init__(self, taken: list[str]):
+        super().__init__(", ".join(taken))
+        self.taken = taken
+
+
 class RecordingError(Exception):
     """The visit could not be saved for a reason the person can act on; `field` says where to show it."""
 
@@ -125,6 +134,7 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
         existing = find_existing(data.uuid)  # a concurrent retry of the same visit won the race
         if existing is not None:
             return _check_same(existing, recipient, mentor), False
+        _explain_lost_race(recipient, data, uploads)
         raise
     except StaleDataError as exc:
         db.session.rollback()
@@ -136,6 +146,18 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
     except BaseException:
         db.session.rollback()
         raise
+
+
+def _explain_lost_race(recipient: Recipient, data: VisitInput, uploads: list[PhotoUpload]) -> None:
+    """After a unique constraint refused the visit (and the visit itself is not stored), raise what the sender can
+    act on: photo UUIDs already used by another visit, or a status proposal filed meanwhile for the family."""
+    sent = [upload.uuid for upload in uploads]
+    taken = list(db.session.scalars(select(Photo.uuid).where(Photo.uuid.in_(sent)))) if sent else []
+    if taken:
+        raise PhotoIdTaken(taken)
+    waiting = lifecycle.waiting_proposal(recipient) if data.new_status else None
+    if waiting is not None:
+        raise RecordingError("status", lifecycle.ProposalWaiting(waiting).message)
 
 
 class AlreadyResubmitted(Exception):

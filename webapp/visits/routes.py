@@ -219,7 +219,23 @@ def create(recipient_id: int):
         return _invalid(recipient, form, parts)
     except recording.VisitConflict:
         return _refuse(409, "conflict", _("Kode kunjungan ini sudah dipakai untuk data lain."))
+    except recording.PhotoIdTaken as exc:
+        return _photo_ids_taken(recipient, form, parts, exc.taken)
     return _reply("created" if created else "duplicate", recipient.id, visit)
+
+
+def _photo_ids_taken(recipient, form, parts, taken: list[str]):
+    """Photo codes already stored with another visit (a form stored on the phone, sent again): nothing was saved.
+    The outbox gets a 409 naming them, to mint new codes and send again; a page gets the form back with new codes."""
+    message = _("Foto ini sudah tersimpan bersama kunjungan lain. Pilih foto lagi lalu simpan.")
+    if request.headers.get("X-Kail-Outbox") == "1":
+        body = {"status": "photo_conflict", "message": message, "errors": {"photos": message}, "taken": taken}
+        return jsonify(body), 409
+    parts.errors["photos"] = message
+    values = request.form.copy()
+    for key in [k for k in values if k.startswith("photo-") and k.endswith("-uuid")]:
+        values.pop(key)  # the page mints new ones
+    return _form_page(recipient, form, parts, status=422, item_values=values, photos_dropped=True)
 
 
 @bp.route("/kunjungan/<int:visit_id>/perbaiki", methods=["GET", "POST"])
