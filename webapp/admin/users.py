@@ -140,7 +140,15 @@ def _refused(user: User, exc: accounts.AccountError):
     return _detail_page(user, 422, error=str(exc.message))
 
 
-def _done(user: User, message: str):
+def _act(user_id: int, change, message: str):
+    """`change(user, admin)` (an `accounts` function) on the account posted for, committed: back to its page with
+    `message`, or the page again with why it was refused."""
+    user = _acted_on(user_id)
+    try:
+        change(user, current_user)
+        db.session.commit()
+    except accounts.AccountError as exc:
+        return _refused(user, exc)
     flash(message, "ok")
     return redirect(url_for("admin.user_detail", user_id=user.id), code=303)
 
@@ -149,25 +157,13 @@ def _done(user: User, message: str):
 @login_required
 def user_deactivate(user_id: int):
     """Lock the account out now: every session of it ends."""
-    user = _acted_on(user_id)
-    try:
-        accounts.deactivate_user(user, current_user)
-        db.session.commit()
-    except accounts.AccountError as exc:
-        return _refused(user, exc)
-    return _done(user, _("Akun dinonaktifkan."))
+    return _act(user_id, accounts.deactivate_user, _("Akun dinonaktifkan."))
 
 
 @bp.post("/pengguna/<int:user_id>/aktifkan")
 @login_required
 def user_reactivate(user_id: int):
-    user = _acted_on(user_id)
-    try:
-        accounts.reactivate_user(user, current_user)
-        db.session.commit()
-    except accounts.AccountError as exc:
-        return _refused(user, exc)
-    return _done(user, _("Akun diaktifkan lagi."))
+    return _act(user_id, accounts.reactivate_user, _("Akun diaktifkan lagi."))
 
 
 @bp.post("/pengguna/<int:user_id>/sandi-baru")
