@@ -194,25 +194,28 @@ def list_users_command(role, region, inactive) -> None:
     click.echo(f"{count} users.")
 
 
-@click.command("deactivate-user")
-@with_appcontext
-@click.argument("username")
-def deactivate_user_command(username) -> None:
-    """Lock an account out at once: every session of it ends (not the last active admin)."""
-    user = _account(username)
-    _commit_or_fail(lambda: accounts.deactivate_user(user, None))
-    click.echo(f"User {user.username} deactivated; {accounts.families_of(user)} families still assigned "
-               "(see hand-over-families).")
+def _account_switch(name: str, change, done, help_text: str) -> click.Command:
+    """A command that turns one account on or off by name: `change(user, by)`, then says `done(user)`."""
+
+    @click.command(name, help=help_text)
+    @with_appcontext
+    @click.argument("username")
+    def command(username) -> None:
+        user = _account(username)
+        _commit_or_fail(lambda: change(user, None))
+        click.echo(done(user))
+
+    return command
 
 
-@click.command("reactivate-user")
-@with_appcontext
-@click.argument("username")
-def reactivate_user_command(username) -> None:
-    """Let a deactivated account log in again."""
-    user = _account(username)
-    _commit_or_fail(lambda: accounts.reactivate_user(user, None))
-    click.echo(f"User {user.username} reactivated.")
+deactivate_user_command = _account_switch(
+    "deactivate-user", accounts.deactivate_user,
+    lambda user: f"User {user.username} deactivated; {accounts.families_of(user)} families still assigned "
+                 "(see hand-over-families).",
+    "Lock an account out at once: every session of it ends (not the last active admin).")
+reactivate_user_command = _account_switch(
+    "reactivate-user", accounts.reactivate_user, lambda user: f"User {user.username} reactivated.",
+    "Let a deactivated account log in again.")
 
 
 @click.command("reset-password")
