@@ -27,8 +27,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--pages", help="comma-separated substrings of page names (default: every GET page)")
     args = parser.parse_args()
-    pages = [p for p in load.PAGES if p[2] != "POST" and p[1] is not None
-             and (not args.pages or any(s in p[0] for s in args.pages.split(",")))]
+    pages = [
+        p
+        for p in load.PAGES
+        if p[2] != "POST" and p[1] is not None and (not args.pages or any(s in p[0] for s in args.pages.split(",")))
+    ]
     plans = {size: load.page_plan(url) for size, url in (("small", args.small), ("large", args.large))}
     for plan in plans.values():  # the recipient page: a family with a typical history at both sizes
         plan["family"], plan["family_visits"] = plan["typical_family"], plan["typical_family_visits"]
@@ -37,16 +40,20 @@ def main() -> None:
         for size, url in (("small", args.small), ("large", args.large)):
             results[(page[0], size)] = load.count_queries(url, plans[size], [page], args.repeat)[page[0]]
     small, large = plans["small"], plans["large"]
-    print(f"small: {small['recipients']:,} recipients, {small['visits']:,} visits; large: {large['recipients']:,} "
-          f"recipients, {large['visits']:,} visits; median of {args.repeat} requests; recipient page = a family with "
-          f"{small['family_visits']} / {large['family_visits']} visits")
+    print(
+        f"small: {small['recipients']:,} recipients, {small['visits']:,} visits; large: {large['recipients']:,} "
+        f"recipients, {large['visits']:,} visits; median of {args.repeat} requests; recipient page = a family with "
+        f"{small['family_visits']} / {large['family_visits']} visits"
+    )
     print()
     print("| page | small ms | large ms | large ÷ small | statements small / large | SQL ms small / large |")
     print("|---|---:|---:|---:|---|---|")
     for name, _role, _path in pages:
         s, g = results[(name, "small")], results[(name, "large")]
-        print(f"| {name} | {s[3] * 1e3:.0f} | {g[3] * 1e3:.0f} | **{g[3] / s[3]:.2f}×** | {s[0]} / {g[0]} | "
-              f"{s[1] * 1e3:.0f} / {g[1] * 1e3:.0f} |")
+        print(
+            f"| {name} | {s[3] * 1e3:.0f} | {g[3] * 1e3:.0f} | **{g[3] / s[3]:.2f}×** | {s[0]} / {g[0]} | "
+            f"{s[1] * 1e3:.0f} / {g[1] * 1e3:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ import generate  # noqa: E402
 def url_for_size(base: str, size: int) -> str:
     """A dataset per size: a sibling SQLite file, or a schema of the same PostgreSQL database."""
     if base.startswith("sqlite:///"):
-        path = Path(base[len("sqlite:///"):])
+        path = Path(base[len("sqlite:///") :])
         suffix = path.suffix or ".sqlite3"
         return f"sqlite:///{path.with_name(f'{path.stem}{size}{suffix}')}"
     parts = urlsplit(base)
@@ -56,7 +56,7 @@ def photo_count(url: str) -> int:
 
     from webapp.config import normalise_database_url
 
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return 0
     engine = create_engine(normalise_database_url(url))
     try:
@@ -77,8 +77,10 @@ def ensure_dataset(url: str, size: int) -> None:
     generate.reset_database(url)
     recipients = max(10, size // 20)
     r = generate.generate(url, recipients, size // 2, size, quiet=True)
-    print(f"generated {size:,} photos ({r['rows']:,} rows) in {r['seconds']:.0f} s, {r['rows_per_s']:,.0f} rows/s",
-          file=sys.stderr)
+    print(
+        f"generated {size:,} photos ({r['rows']:,} rows) in {r['seconds']:.0f} s, {r['rows_per_s']:,.0f} rows/s",
+        file=sys.stderr,
+    )
 
 
 def _band_query(phash: str, what):
@@ -142,8 +144,12 @@ def measure(url: str, lookups: int, seed: int) -> dict:
     rng = random.Random(seed)
     with app.app_context():
         n = db.session.scalar(select(func.count()).select_from(Photo))
-        stored = [p for (p,) in db.session.execute(
-            select(Photo.phash).where(Photo.id.in_([rng.randint(1, n) for _ in range(lookups)])))]
+        stored = [
+            p
+            for (p,) in db.session.execute(
+                select(Photo.phash).where(Photo.id.in_([rng.randint(1, n) for _ in range(lookups)]))
+            )
+        ]
         probes = [_near(rng.choice(stored), rng) if i % 2 and stored else _random_text(rng) for i in range(lookups)]
         for phash in probes[:20]:  # warm the caches
             similar_photos(phash)
@@ -165,9 +171,15 @@ def measure(url: str, lookups: int, seed: int) -> dict:
         dialect = db.engine.dialect.name
         db.engine.dispose()
     app_ms.sort()
-    return {"photos": n, "dialect": dialect, "p50": statistics.median(app_ms),
-            "p95": app_ms[int(0.95 * (len(app_ms) - 1))], "cols_p50": statistics.median(cols_ms),
-            "candidates": statistics.mean(cands), "found": found / lookups}
+    return {
+        "photos": n,
+        "dialect": dialect,
+        "p50": statistics.median(app_ms),
+        "p95": app_ms[int(0.95 * (len(app_ms) - 1))],
+        "cols_p50": statistics.median(cols_ms),
+        "candidates": statistics.mean(cands),
+        "found": found / lookups,
+    }
 
 
 def main() -> None:
@@ -176,8 +188,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="20000,200000,2000000", help="photo counts, comma-separated")
     parser.add_argument("--lookups", type=int, default=200)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--url-for", action="append", default=[], metavar="SIZE=URL",
-                        help="use an existing dataset for a size")
+    parser.add_argument(
+        "--url-for", action="append", default=[], metavar="SIZE=URL", help="use an existing dataset for a size"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     given = {int(k): v for k, v in (item.split("=", 1) for item in args.url_for)}
@@ -191,8 +204,10 @@ def main() -> None:
         print(f"{r['photos']:,} photos: p50 {r['p50']:.2f} ms", file=sys.stderr)
     print(f"{rows[0]['dialect']}, {args.lookups} lookups a size (half near-duplicates of stored photos, half new)")
     print()
-    print("| photos | similar_photos p50 ms | p95 ms | candidate rows | ×p50 vs previous size | slope | "
-          "(id, phash) only p50 ms |")
+    print(
+        "| photos | similar_photos p50 ms | p95 ms | candidate rows | ×p50 vs previous size | slope | "
+        "(id, phash) only p50 ms |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for i, r in enumerate(rows):
         growth = slope = ""
@@ -201,12 +216,19 @@ def main() -> None:
             ratio = r["p50"] / prev["p50"]
             growth = f"{ratio:.1f}× (size ×{r['photos'] / prev['photos']:.0f})"
             slope = f"{math.log(ratio) / math.log(r['photos'] / prev['photos']):.2f}"
-        print(f"| {r['photos']:,} | {r['p50']:.2f} | {r['p95']:.2f} | {r['candidates']:.0f} | {growth} | {slope} | "
-              f"{r['cols_p50']:.2f} |")
-    overall = math.log(rows[-1]["p50"] / rows[0]["p50"]) / math.log(rows[-1]["photos"] / rows[0]["photos"]) \
-        if len(rows) > 1 else float("nan")
-    print(f"\nlog-log slope {rows[0]['photos']:,} → {rows[-1]['photos']:,}: **{overall:.2f}** "
-          f"(1.0 = linear; target: sublinear)")
+        print(
+            f"| {r['photos']:,} | {r['p50']:.2f} | {r['p95']:.2f} | {r['candidates']:.0f} | {growth} | {slope} | "
+            f"{r['cols_p50']:.2f} |"
+        )
+    overall = (
+        math.log(rows[-1]["p50"] / rows[0]["p50"]) / math.log(rows[-1]["photos"] / rows[0]["photos"])
+        if len(rows) > 1
+        else float("nan")
+    )
+    print(
+        f"\nlog-log slope {rows[0]['photos']:,} → {rows[-1]['photos']:,}: **{overall:.2f}** "
+        f"(1.0 = linear; target: sublinear)"
+    )
 
 
 if __name__ == "__main__":

@@ -55,19 +55,54 @@ from PIL import Image, ImageDraw, ImageEnhance  # noqa: E402
 
 from webapp import photohash, photos  # noqa: E402
 
-DEBS = ["plasma-workspace-wallpapers", "gnome-backgrounds", "mate-backgrounds", "lomiri-wallpapers",
-        "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04", "ukui-wallpapers"]
-SKIMAGE = ["astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png", "grass.png",
-           "gravel.png", "hubble_deep_field.jpg", "motorcycle_left.png", "rocket.jpg", "moon.png", "page.png",
-           "text.png", "clock_motion.png", "ihc.png", "retina.jpg", "cell.png", "color.png"]
-PILLOW = ["hopper.jpg", "flower.jpg", "flower2.jpg", "exif_gps.jpg", "iptc.jpg", "pil_sample_rgb.jpg",
-          "sugarshack_bad_mpo_header.jpg", "ultrahdr.jpg", "orientation_rectangle.jpg"]
+DEBS = [
+    "plasma-workspace-wallpapers",
+    "gnome-backgrounds",
+    "mate-backgrounds",
+    "lomiri-wallpapers",
+    "lomiri-wallpapers-16.04",
+    "lomiri-wallpapers-20.04",
+    "ukui-wallpapers",
+]
+SKIMAGE = [
+    "astronaut.png",
+    "brick.png",
+    "camera.png",
+    "chelsea.png",
+    "coffee.png",
+    "coins.png",
+    "grass.png",
+    "gravel.png",
+    "hubble_deep_field.jpg",
+    "motorcycle_left.png",
+    "rocket.jpg",
+    "moon.png",
+    "page.png",
+    "text.png",
+    "clock_motion.png",
+    "ihc.png",
+    "retina.jpg",
+    "cell.png",
+    "color.png",
+]
+PILLOW = [
+    "hopper.jpg",
+    "flower.jpg",
+    "flower2.jpg",
+    "exif_gps.jpg",
+    "iptc.jpg",
+    "pil_sample_rgb.jpg",
+    "sugarshack_bad_mpo_header.jpg",
+    "ultrahdr.jpg",
+    "orientation_rectangle.jpg",
+]
 PILLOW_VERSION = "13.0.0"
 MIN_SIDE = 300
 TRANSFORMS = ["re-encode", "resize", "brighter10", "darker10", "crop5", "screenshot"]
 
 
 # --- the corpus ------------------------------------------------------------------------------------------------
+
 
 def _run(cmd: list[str], cwd: Path) -> None:
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -87,11 +122,37 @@ def fetch(cache: Path) -> None:
     pypi = cache / "pypi"
     pypi.mkdir(exist_ok=True)
     if not list(pypi.glob("scikit_image-*.whl")):
-        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "scikit-image",
-              "-d", str(pypi)], pypi)
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "scikit-image",
+                "-d",
+                str(pypi),
+            ],
+            pypi,
+        )
     if not list(pypi.glob("pillow-*.tar.gz")):
-        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "pillow",
-              f"pillow=={PILLOW_VERSION}", "-d", str(pypi)], pypi)
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                "pillow",
+                f"pillow=={PILLOW_VERSION}",
+                "-d",
+                str(pypi),
+            ],
+            pypi,
+        )
 
 
 def _design(path: Path) -> str | None:
@@ -102,9 +163,9 @@ def _design(path: Path) -> str | None:
     if "/wallpapers/" in text and "/contents/" in text:
         return "plasma:" + text.split("/wallpapers/")[1].split("/")[0]
     name = path.stem
-    name = re.sub(r"-[ld]$", "", name)                      # gnome light/dark
-    name = re.sub(r"_\d+x\d+$", "", name)                  # mate Elephants_3840x2160
-    name = re.sub(r"-(Dark|Light)$", "", name)              # MATE-Stripes-Dark
+    name = re.sub(r"-[ld]$", "", name)  # gnome light/dark
+    name = re.sub(r"_\d+x\d+$", "", name)  # mate Elephants_3840x2160
+    name = re.sub(r"-(Dark|Light)$", "", name)  # MATE-Stripes-Dark
     name = re.sub(r"^Ubuntu-Mate-\w+-no-logo$", "Ubuntu-Mate-no-logo", name)
     return "bg:" + name.lower()
 
@@ -149,6 +210,7 @@ def sources(cache: Path) -> dict[str, bytes]:
 
 
 # --- transformations -------------------------------------------------------------------------------------------
+
 
 def _encode(image: Image.Image, fmt: str = "JPEG", quality: int = 90) -> bytes:
     out = io.BytesIO()
@@ -200,8 +262,14 @@ def tiles(data: bytes) -> list[bytes]:
     with Image.open(io.BytesIO(data)) as im:
         image = im.convert("RGB")
     w, h = image.size
-    boxes = [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2), (0, h // 2, w // 2, h), (w // 2, h // 2, w, h),
-             (w // 4, h // 4, 3 * w // 4, 3 * h // 4), (0, 3 * h // 8, w, 5 * h // 8)]
+    boxes = [
+        (0, 0, w // 2, h // 2),
+        (w // 2, 0, w, h // 2),
+        (0, h // 2, w // 2, h),
+        (w // 2, h // 2, w, h),
+        (w // 4, h // 4, 3 * w // 4, 3 * h // 4),
+        (0, 3 * h // 8, w, 5 * h // 8),
+    ]
     return [_encode(image.crop(box)) for box in boxes]
 
 
@@ -234,6 +302,7 @@ def thumbs(cache: Path, corpus: dict[str, bytes]) -> dict:
 
 # --- the numbers -----------------------------------------------------------------------------------------------
 
+
 def _old_dhash(image: Image.Image) -> int:
     small = image.convert("L").resize((9, 8), Image.Resampling.BILINEAR).tobytes()
     return sum(1 << (63 - (r * 8 + c)) for r in range(8) for c in range(8) if small[r * 9 + c] > small[r * 9 + c + 1])
@@ -246,8 +315,11 @@ def _clopper_pearson_upper(k: int, n: int, level: float = 0.95) -> float:
     alpha = 1 - level
 
     def cdf(p: float) -> float:  # P(X <= k)
-        return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k + 1)) if k < 20 else \
-            _normal_cdf((k + 0.5 - n * p) / math.sqrt(n * p * (1 - p) or 1e-12))
+        return (
+            sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+            if k < 20
+            else _normal_cdf((k + 0.5 - n * p) / math.sqrt(n * p * (1 - p) or 1e-12))
+        )
 
     lo, hi = k / n, 1.0
     for _ in range(100):
@@ -295,8 +367,10 @@ def evaluate(items: dict) -> dict:
         result["old_recall"][t] = (old_hits, len(names))
         result["distances"][t] = dist
     # unrelated pairs: different sources only
-    for label, variants in (("originals", ["original"]),
-                            ("originals + tiles", ["original"] + [f"tile{i}" for i in range(6)])):
+    for label, variants in (
+        ("originals", ["original"]),
+        ("originals + tiles", ["original"] + [f"tile{i}" for i in range(6)]),
+    ):
         keys = [(n, v) for n in names for v in variants if hashes[(n, v)] is not None]
         lookup_hist, check_hist, joint, old_hits, pairs = Counter(), Counter(), 0, 0, 0
         near_both = Counter()
@@ -314,8 +388,15 @@ def evaluate(items: dict) -> dict:
             old_hits += (old[a] ^ old[b]).bit_count() <= 7
             worst.append((lb + cb / 4, lb, cb, a, b))
         worst.sort()
-        result[label] = {"pairs": pairs, "lookup_hist": lookup_hist, "check_hist": check_hist, "joint": joint,
-                         "old_hits": old_hits, "worst": worst[:5], "check_given_lookup16": near_both}
+        result[label] = {
+            "pairs": pairs,
+            "lookup_hist": lookup_hist,
+            "check_hist": check_hist,
+            "joint": joint,
+            "old_hits": old_hits,
+            "worst": worst[:5],
+            "check_given_lookup16": near_both,
+        }
     return result
 
 
@@ -324,11 +405,15 @@ def _rate(k: int, n: int) -> str:
 
 
 def report(r: dict) -> None:
-    print(f"{r['sources']} source pictures; not comparable (too little structure): {len(r['not_comparable'])} "
-          f"{r['not_comparable']}")
+    print(
+        f"{r['sources']} source pictures; not comparable (too little structure): {len(r['not_comparable'])} "
+        f"{r['not_comparable']}"
+    )
     print(f"\nthresholds: lookup <= {photohash.LOOKUP_MAX}/64 bits AND check <= {photohash.CHECK_MAX}/256 bits\n")
-    print("| copy | recall (new) | copy stored first | old dHash-64 ≤ 7 | lookup bits p50 / p95 / max | "
-          "check bits p50 / p95 / max |")
+    print(
+        "| copy | recall (new) | copy stored first | old dHash-64 ≤ 7 | lookup bits p50 / p95 / max | "
+        "check bits p50 / p95 / max |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for t in TRANSFORMS:
         hits, n = r["recall"][t]
@@ -340,18 +425,22 @@ def report(r: dict) -> None:
             return v[min(len(v) - 1, int(f * (len(v) - 1)))] if v else "—"
 
         rh = r["reverse"][t][0]
-        print(f"| {t} | {hits}/{n} = {100 * hits / max(n, 1):.1f} % | {100 * rh / max(n, 1):.1f} % | "
-              f"{oh}/{on} = {100 * oh / on:.1f} % | "
-              f"{q(ls, .5)} / {q(ls, .95)} / {q(ls, 1)} | {q(cs, .5)} / {q(cs, .95)} / {q(cs, 1)} |")
+        print(
+            f"| {t} | {hits}/{n} = {100 * hits / max(n, 1):.1f} % | {100 * rh / max(n, 1):.1f} % | "
+            f"{oh}/{on} = {100 * oh / on:.1f} % | "
+            f"{q(ls, 0.5)} / {q(ls, 0.95)} / {q(ls, 1)} | {q(cs, 0.5)} / {q(cs, 0.95)} / {q(cs, 1)} |"
+        )
     for label in ("originals", "originals + tiles"):
         u = r[label]
         n = u["pairs"]
         lk = sum(c for d, c in u["lookup_hist"].items() if d <= photohash.LOOKUP_MAX)
         ck = sum(c for d, c in u["check_hist"].items() if d <= photohash.CHECK_MAX)
         print(f"\nunrelated pairs, {label}: {n:,}")
-        print(f"  lookup <= {photohash.LOOKUP_MAX}: {_rate(lk, n)};  check <= {photohash.CHECK_MAX}: {_rate(ck, n)};"
-              f"  both (a false duplicate): {_rate(u['joint'], n)}, 95 % upper bound "
-              f"{_clopper_pearson_upper(u['joint'], n):.2e};  old dHash-64 <= 7: {_rate(u['old_hits'], n)}")
+        print(
+            f"  lookup <= {photohash.LOOKUP_MAX}: {_rate(lk, n)};  check <= {photohash.CHECK_MAX}: {_rate(ck, n)};"
+            f"  both (a false duplicate): {_rate(u['joint'], n)}, 95 % upper bound "
+            f"{_clopper_pearson_upper(u['joint'], n):.2e};  old dHash-64 <= 7: {_rate(u['old_hits'], n)}"
+        )
         for name, hist, bits in (("lookup", u["lookup_hist"], 64), ("check", u["check_hist"], 256)):
             values = [d for d, c in hist.items() for _ in range(c)]
             mean = sum(values) / len(values)
@@ -359,13 +448,17 @@ def report(r: dict) -> None:
             limit = photohash.LOOKUP_MAX if name == "lookup" else photohash.CHECK_MAX
             tail = _normal_cdf((limit + 0.5 - mean) / sd)
             low = sorted(values)[:5]
-            print(f"  {name} bits: mean {mean:.1f} of {bits}, sd {sd:.1f}, lowest {low}; normal tail "
-                  f"P(<= {limit}) = {tail:.1e}")
+            print(
+                f"  {name} bits: mean {mean:.1f} of {bits}, sd {sd:.1f}, lowest {low}; normal tail "
+                f"P(<= {limit}) = {tail:.1e}"
+            )
         cond = u["check_given_lookup16"]
         near = sum(cond.values())
         ck16 = sum(c for d, c in cond.items() if d + 7 <= photohash.CHECK_MAX)
-        print(f"  pairs with lookup <= 16 bits: {near:,}; of those, check <= {photohash.CHECK_MAX // 8 * 8 - 1}: "
-              f"{ck16} (the two hashes' dependence near the threshold)")
+        print(
+            f"  pairs with lookup <= 16 bits: {near:,}; of those, check <= {photohash.CHECK_MAX // 8 * 8 - 1}: "
+            f"{ck16} (the two hashes' dependence near the threshold)"
+        )
         for _, lb, cb, a, b in u["worst"]:
             print(f"  closest: {a} ~ {b}: lookup {lb}, check {cb}")
 

@@ -57,7 +57,7 @@ def reset_database(url: str) -> None:
 
     url = normalise_database_url(url)
     if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
+        path = Path(url[len("sqlite:///") :])
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,16 +128,21 @@ class Writer:
 
         for table in tables:
             if "id" in table.c:
-                self.conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                       f"(SELECT COALESCE(MAX(id), 1) FROM \"{table.name}\"))"))
+                self.conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f'(SELECT COALESCE(MAX(id), 1) FROM "{table.name}"))'
+                    )
+                )
 
 
 def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def generate(url: str, recipients: int, visits: int, photos: int, regions: int | None = None, seed: int = 8,
-             quiet: bool = False) -> dict:
+def generate(
+    url: str, recipients: int, visits: int, photos: int, regions: int | None = None, seed: int = 8, quiet: bool = False
+) -> dict:
     """Create the schema and fill it; returns counts and timings."""
     from flask_migrate import upgrade
     from sqlalchemy import func, select
@@ -176,9 +181,17 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
             n_regions = regions or max(10, round(recipients / FAMILIES_PER_REGION))
             region_rows = areas.region_rows()
             for i in range(len(region_rows), n_regions):
-                region_rows.append({"code": f"{7000 + i:04d}", "name": f"Sintetis {i + 1:04d}", "kind": "Kabupaten",
-                                    "capital": f"Ibukota {i + 1}", "lat": round(rng.uniform(-9, 4), 4),
-                                    "lon": round(rng.uniform(96, 140), 4), "quota": FAMILIES_PER_REGION})
+                region_rows.append(
+                    {
+                        "code": f"{7000 + i:04d}",
+                        "name": f"Sintetis {i + 1:04d}",
+                        "kind": "Kabupaten",
+                        "capital": f"Ibukota {i + 1}",
+                        "lat": round(rng.uniform(-9, 4), 4),
+                        "lon": round(rng.uniform(96, 140), 4),
+                        "quota": FAMILIES_PER_REGION,
+                    }
+                )
             region_rows = region_rows[:n_regions]
             for i, row in enumerate(region_rows, start=1):
                 row["id"] = i
@@ -201,14 +214,23 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
                 for _ in range(max(1, math.ceil(per_region[i] / FAMILIES_PER_MENTOR))):
                     uid += 1
                     mentor_no += 1
-                    users.append((uid, f"pendamping{mentor_no}", f"{rng.choice(demo.FEMALE_NAMES)} "
-                                  f"{rng.choice(demo.FAMILY_NAMES)}", f"0813{mentor_no:08d}", "mentor"))
+                    users.append(
+                        (
+                            uid,
+                            f"pendamping{mentor_no}",
+                            f"{rng.choice(demo.FEMALE_NAMES)} {rng.choice(demo.FAMILY_NAMES)}",
+                            f"0813{mentor_no:08d}",
+                            "mentor",
+                        )
+                    )
                     user_regions.append((uid, r["id"]))
                     ids.append(uid)
                 mentors_of.append(ids)
-            w.write(t["users"], ["id", "username", "full_name", "phone", "role", "active", "is_demo", "password_hash",
-                                 "created_at"],
-                    ((u[0], u[1], u[2], u[3], u[4], True, False, pw, now) for u in users))
+            w.write(
+                t["users"],
+                ["id", "username", "full_name", "phone", "role", "active", "is_demo", "password_hash", "created_at"],
+                ((u[0], u[1], u[2], u[3], u[4], True, False, pw, now) for u in users),
+            )
             w.write(t["user_regions"], ["user_id", "region_id"], user_regions)
 
             # Recipients and their status histories.
@@ -231,8 +253,9 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
                     for _s in path[1:]:
                         step = times[-1] + dt.timedelta(days=rng.randint(20, 120))
                         times.append(min(step, now - dt.timedelta(days=1)))
-                    distributed = (times[path.index(lifecycle.DISALURKAN)].date()
-                                   if lifecycle.DISALURKAN in path else None)
+                    distributed = (
+                        times[path.index(lifecycle.DISALURKAN)].date() if lifecycle.DISALURKAN in path else None
+                    )
                     located = distributed is not None and rng.random() < 0.7
                     lat = round(region["lat"] + rng.uniform(-0.08, 0.08), 6) if located else None
                     lon = round(region["lon"] + rng.uniform(-0.08, 0.08), 6) if located else None
@@ -240,30 +263,75 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
                     mentor = mentors_of[ri][k % len(mentors_of[ri])]
                     k_name = rng.choice(kec_names)
                     items = demo.PACKAGES[business]
-                    rec_rows.append((
-                        rid, f"{region['code']}{rid:012d}", f"{region['code']}{rid + 10**11:012d}",
-                        f"{rng.choice(demo.FEMALE_NAMES if female else demo.MALE_NAMES)} "
-                        f"{rng.choice(demo.FAMILY_NAMES)}",
-                        "P" if female else "L", f"0813{rng.randint(10**7, 10**8 - 1)}",
-                        f"{rng.choice(demo.STREETS)} No. {rng.randint(1, 120)}", k_name, rng.choice(kec[k_name]),
-                        region["id"], rng.choices([1, 2, 3, 4, 5], [30, 28, 20, 14, 8])[0], business,
-                        f"Usaha {business.lower()} di rumah.", list(items),
-                        "APBD-P" if k % 10 == 9 else "APBD", today.year - 1, distributed, mentor, lat, lon, status, 1,
-                        created, times[-1]))
+                    rec_rows.append(
+                        (
+                            rid,
+                            f"{region['code']}{rid:012d}",
+                            f"{region['code']}{rid + 10**11:012d}",
+                            f"{rng.choice(demo.FEMALE_NAMES if female else demo.MALE_NAMES)} "
+                            f"{rng.choice(demo.FAMILY_NAMES)}",
+                            "P" if female else "L",
+                            f"0813{rng.randint(10**7, 10**8 - 1)}",
+                            f"{rng.choice(demo.STREETS)} No. {rng.randint(1, 120)}",
+                            k_name,
+                            rng.choice(kec[k_name]),
+                            region["id"],
+                            rng.choices([1, 2, 3, 4, 5], [30, 28, 20, 14, 8])[0],
+                            business,
+                            f"Usaha {business.lower()} di rumah.",
+                            list(items),
+                            "APBD-P" if k % 10 == 9 else "APBD",
+                            today.year - 1,
+                            distributed,
+                            mentor,
+                            lat,
+                            lon,
+                            status,
+                            1,
+                            created,
+                            times[-1],
+                        )
+                    )
                     prev = None
                     for step, when in zip(path, times, strict=True):
                         cid += 1
-                        change_rows.append((cid, rid, prev, step, demo.REASONS.get(step), mentor if prev else None,
-                                            when))
+                        change_rows.append(
+                            (cid, rid, prev, step, demo.REASONS.get(step), mentor if prev else None, when)
+                        )
                         prev = step
                     fams.append((rid, ri, mentor, status, distributed, lat, lon, items))
-            rcols = ["id", "nik", "kk_number", "name", "gender", "phone", "address", "kecamatan", "desa", "region_id",
-                     "decile", "business_type", "business_description", "package_items", "funding_source",
-                     "budget_year", "distributed_on", "mentor_id", "business_lat", "business_lon", "status", "version",
-                     "created_at", "updated_at"]
+            rcols = [
+                "id",
+                "nik",
+                "kk_number",
+                "name",
+                "gender",
+                "phone",
+                "address",
+                "kecamatan",
+                "desa",
+                "region_id",
+                "decile",
+                "business_type",
+                "business_description",
+                "package_items",
+                "funding_source",
+                "budget_year",
+                "distributed_on",
+                "mentor_id",
+                "business_lat",
+                "business_lon",
+                "status",
+                "version",
+                "created_at",
+                "updated_at",
+            ]
             w.write(t["recipients"], rcols, rec_rows)
-            w.write(t["status_changes"], ["id", "recipient_id", "from_status", "to_status", "reason", "changed_by_id",
-                                          "changed_at"], change_rows)
+            w.write(
+                t["status_changes"],
+                ["id", "recipient_id", "from_status", "to_status", "reason", "changed_by_id", "changed_at"],
+                change_rows,
+            )
             del rec_rows, change_rows
             timings["recipients"] = time.perf_counter() - start
 
@@ -284,8 +352,10 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
                     span = max(1, (now.date() - start_day).days)
                     for j in range(count):
                         vid += 1
-                        when = dt.datetime.combine(start_day + dt.timedelta(days=span * (j + 1) // (count + 1)),
-                                                   dt.time(rng.randint(0, 9), rng.randint(0, 59)))
+                        when = dt.datetime.combine(
+                            start_day + dt.timedelta(days=span * (j + 1) // (count + 1)),
+                            dt.time(rng.randint(0, 9), rng.randint(0, 59)),
+                        )
                         recent = (now - when).days < 21
                         roll = rng.random()
                         if recent and j == count - 1 and roll < 0.6:
@@ -299,40 +369,94 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
                         else:
                             state = "disetujui"
                         struggling = status in (lifecycle.USAHA_KESULITAN, lifecycle.USAHA_BERHENTI)
-                        answers = {"operating": "sebagian" if struggling else "ya",
-                                   "turnover": rng.randrange(30_000, 120_000 if struggling else 400_000, 5_000),
-                                   "turnover_period": "hari", "items": {item: "dipakai" for item in items},
-                                   "problems": ["pembeli"] if struggling else [], "problem_notes": "",
-                                   "mentoring": "Membahas pencatatan penjualan harian dan menyisihkan modal."}
+                        answers = {
+                            "operating": "sebagian" if struggling else "ya",
+                            "turnover": rng.randrange(30_000, 120_000 if struggling else 400_000, 5_000),
+                            "turnover_period": "hari",
+                            "items": {item: "dipakai" for item in items},
+                            "problems": ["pembeli"] if struggling else [],
+                            "problem_notes": "",
+                            "mentoring": "Membahas pencatatan penjualan harian dan menyisihkan modal.",
+                        }
                         lat = round(blat + rng.uniform(-0.0005, 0.0005), 6) if blat is not None else None
                         lon = round(blon + rng.uniform(-0.0005, 0.0005), 6) if blon is not None else None
                         decided = state != "menunggu"
                         if decided:
-                            decision_rows.append((vid, vid, 1, state, "Mohon foto ulang." if state == "perbaikan"
-                                                  else None, None, when + dt.timedelta(days=1)))
+                            decision_rows.append(
+                                (
+                                    vid,
+                                    vid,
+                                    1,
+                                    state,
+                                    "Mohon foto ulang." if state == "perbaikan" else None,
+                                    None,
+                                    when + dt.timedelta(days=1),
+                                )
+                            )
                         else:
                             pending_ids.append(vid)
                         if rng.random() < (0.3 if not decided else 0.03):
-                            flag_rows.append((len(flag_rows) + 1, vid, rng.choice(FLAG_CODES), "peringatan",
-                                              {"bench": True}, when))
+                            flag_rows.append(
+                                (len(flag_rows) + 1, vid, rng.choice(FLAG_CODES), "peringatan", {"bench": True}, when)
+                            )
                         visit_meta.append(vid)
                         kind = "penyaluran" if j == 0 else "pendampingan"
                         copied = answer_columns(answers)  # what the app's model hook keeps as columns
-                        yield (vid, _uuid(rng), rid_, mentor, kind, when, when + dt.timedelta(minutes=5), lat, lon,
-                               round(rng.uniform(5, 40), 1) if lat is not None else None,
-                               when if lat is not None else None, None if lat is not None else "lainnya",
-                               answers, state, when + dt.timedelta(days=1) if decided else None,
-                               "Mohon foto ulang." if state == "perbaikan" else None, None, 1,
-                               copied["operating"], copied["turnover_per_day"], copied["items_total"],
-                               copied["items_in_use"])
+                        yield (
+                            vid,
+                            _uuid(rng),
+                            rid_,
+                            mentor,
+                            kind,
+                            when,
+                            when + dt.timedelta(minutes=5),
+                            lat,
+                            lon,
+                            round(rng.uniform(5, 40), 1) if lat is not None else None,
+                            when if lat is not None else None,
+                            None if lat is not None else "lainnya",
+                            answers,
+                            state,
+                            when + dt.timedelta(days=1) if decided else None,
+                            "Mohon foto ulang." if state == "perbaikan" else None,
+                            None,
+                            1,
+                            copied["operating"],
+                            copied["turnover_per_day"],
+                            copied["items_total"],
+                            copied["items_in_use"],
+                        )
 
-            vcols = ["id", "uuid", "recipient_id", "mentor_id", "kind", "visited_at", "received_at", "lat", "lon",
-                     "accuracy_m", "location_fixed_at", "no_location_reason", "answers", "review_state",
-                     "reviewed_at", "review_note", "next_visit_on", "round", "operating", "turnover_per_day",
-                     "items_total", "items_in_use"]
+            vcols = [
+                "id",
+                "uuid",
+                "recipient_id",
+                "mentor_id",
+                "kind",
+                "visited_at",
+                "received_at",
+                "lat",
+                "lon",
+                "accuracy_m",
+                "location_fixed_at",
+                "no_location_reason",
+                "answers",
+                "review_state",
+                "reviewed_at",
+                "review_note",
+                "next_visit_on",
+                "round",
+                "operating",
+                "turnover_per_day",
+                "items_total",
+                "items_in_use",
+            ]
             w.write(t["visits"], vcols, visit_rows())
-            w.write(t["review_decisions"], ["id", "visit_id", "round", "decision", "note", "decided_by_id",
-                                            "decided_at"], decision_rows)
+            w.write(
+                t["review_decisions"],
+                ["id", "visit_id", "round", "decision", "note", "decided_by_id", "decided_at"],
+                decision_rows,
+            )
             w.write(t["evidence_flags"], ["id", "visit_id", "code", "severity", "evidence", "created_at"], flag_rows)
             timings["visits"] = time.perf_counter() - start
 
@@ -362,19 +486,68 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
                     phash = "2:" + "".join(f"{value[i]:016x}{value[i + 1]:064x}" for i in (0, 2, 4))
                     digest = hashlib.sha256(pid.to_bytes(8, "big")).hexdigest()
                     b0, b1, b2, b3 = phash_bands(phash)
-                    yield (pid, _uuid(rng), vid, tags[pid % 2], f"{digest}.jpg", f"{digest[::-1]}.jpg", digest, phash,
-                           1600, 1200, rng.randint(150_000, 450_000), now - dt.timedelta(days=rng.randint(1, 600)),
-                           None, None, b0, b1, b2, b3, now)
+                    yield (
+                        pid,
+                        _uuid(rng),
+                        vid,
+                        tags[pid % 2],
+                        f"{digest}.jpg",
+                        f"{digest[::-1]}.jpg",
+                        digest,
+                        phash,
+                        1600,
+                        1200,
+                        rng.randint(150_000, 450_000),
+                        now - dt.timedelta(days=rng.randint(1, 600)),
+                        None,
+                        None,
+                        b0,
+                        b1,
+                        b2,
+                        b3,
+                        now,
+                    )
 
-            pcols = ["id", "uuid", "visit_id", "tag", "stored_name", "thumb_name", "sha256", "phash", "width",
-                     "height", "bytes", "exif_taken_at", "exif_lat", "exif_lon", "phash_b0", "phash_b1", "phash_b2",
-                     "phash_b3", "created_at"]
+            pcols = [
+                "id",
+                "uuid",
+                "visit_id",
+                "tag",
+                "stored_name",
+                "thumb_name",
+                "sha256",
+                "phash",
+                "width",
+                "height",
+                "bytes",
+                "exif_taken_at",
+                "exif_lat",
+                "exif_lon",
+                "phash_b0",
+                "phash_b1",
+                "phash_b2",
+                "phash_b3",
+                "created_at",
+            ]
             if photos and not n_visits:
                 raise SystemExit("photos need visits: give --visits > 0")
             w.write(t["photos"], pcols, photo_rows())
             timings["photos"] = time.perf_counter() - start
-            w.fix_sequences([t[name] for name in ("regions", "users", "recipients", "status_changes", "visits",
-                                                  "review_decisions", "evidence_flags", "photos")])
+            w.fix_sequences(
+                [
+                    t[name]
+                    for name in (
+                        "regions",
+                        "users",
+                        "recipients",
+                        "status_changes",
+                        "visits",
+                        "review_decisions",
+                        "evidence_flags",
+                        "photos",
+                    )
+                ]
+            )
         start = time.perf_counter()
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
@@ -382,9 +555,15 @@ def generate(url: str, recipients: int, visits: int, photos: int, regions: int |
         engine.dispose()
     total_rows = sum(w.counts.values())
     elapsed = sum(timings.values())
-    result = {"counts": w.counts, "timings": timings, "schema_s": t_schema, "rows": total_rows,
-              "seconds": elapsed, "rows_per_s": total_rows / elapsed if elapsed else 0.0, "dialect":
-              "postgresql" if w.pg else "sqlite"}
+    result = {
+        "counts": w.counts,
+        "timings": timings,
+        "schema_s": t_schema,
+        "rows": total_rows,
+        "seconds": elapsed,
+        "rows_per_s": total_rows / elapsed if elapsed else 0.0,
+        "dialect": "postgresql" if w.pg else "sqlite",
+    }
     if not quiet:
         print_report(url, result)
     return result
@@ -424,7 +603,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.reset:
         reset_database(url)
     elif url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     generate(url, args.recipients, visits, photos, args.regions, args.seed)
 
 

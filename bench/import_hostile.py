@@ -30,8 +30,9 @@ def _reader(before: str | None):
         from webapp import importing
 
         return importing
-    source = subprocess.run(["git", "show", f"{before}:webapp/importing.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{before}:webapp/importing.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     path = Path(tempfile.mkdtemp()) / "importing_before.py"
     path.write_text(source)
     import webapp  # noqa: F401 - the old module's relative imports resolve in the package
@@ -89,11 +90,20 @@ def main() -> None:
         elif receive.poll():
             row = receive.recv()
         else:
-            row = (f"killed (exit {child.exitcode}, ceiling {args.max_mb} MB)", time.perf_counter() - started,
-                   None, None)
+            row = (
+                f"killed (exit {child.exitcode}, ceiling {args.max_mb} MB)",
+                time.perf_counter() - started,
+                None,
+                None,
+            )
         outcome, elapsed, peak, rss = row
-        shown = [f"{size / 1024:,.0f} KB", outcome, f"{elapsed:.2f}",
-                 "–" if peak is None else f"{peak:,.0f}", "–" if rss is None else f"{rss:,.0f}"]
+        shown = [
+            f"{size / 1024:,.0f} KB",
+            outcome,
+            f"{elapsed:.2f}",
+            "–" if peak is None else f"{peak:,.0f}",
+            "–" if rss is None else f"{rss:,.0f}",
+        ]
         print(f"| {name} | " + " | ".join(shown) + " |", flush=True)
         path.unlink()
 

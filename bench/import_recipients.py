@@ -30,13 +30,33 @@ def make_rows(n: int) -> list[list[str]]:
         code, region, kecamatan, desa = rng.choice(places)
         day = rng.randint(1, 28) + (40 if i % 2 else 0)
         nik = f"{code}{i // 10000:02d}{day:02d}{rng.randint(1, 12):02d}{rng.randint(60, 99):02d}{i % 10000:04d}"
-        rows.append([nik, f"{code}{i:012d}", f"Warga Bench {i}", region, kecamatan, desa, str(rng.randint(1, 5)),
-                     rng.choice(["Gorengan", "Warung sembako", "Jahit", "Kue basah"]), "Wajan; Kompor gas"])
+        rows.append(
+            [
+                nik,
+                f"{code}{i:012d}",
+                f"Warga Bench {i}",
+                region,
+                kecamatan,
+                desa,
+                str(rng.randint(1, 5)),
+                rng.choice(["Gorengan", "Warung sembako", "Jahit", "Kue basah"]),
+                "Wajan; Kompor gas",
+            ]
+        )
     return rows
 
 
-HEADERS = ["NIK", "No KK", "Nama", "Kabupaten/Kota", "Kecamatan", "Desa/Kelurahan", "Desil", "Jenis Usaha",
-           "Paket Bantuan"]
+HEADERS = [
+    "NIK",
+    "No KK",
+    "Nama",
+    "Kabupaten/Kota",
+    "Kecamatan",
+    "Desa/Kelurahan",
+    "Desil",
+    "Jenis Usaha",
+    "Paket Bantuan",
+]
 
 
 def write_files(rows: list[list[str]], folder: Path) -> dict[str, Path]:
@@ -99,15 +119,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         files = write_files(make_rows(args.rows), folder)
-        print(f"{args.rows:,} rows; xlsx {files['xlsx'].stat().st_size / 1e6:.1f} MB, "
-              f"csv {files['csv'].stat().st_size / 1e6:.1f} MB")
+        print(
+            f"{args.rows:,} rows; xlsx {files['xlsx'].stat().st_size / 1e6:.1f} MB, "
+            f"csv {files['csv'].stat().st_size / 1e6:.1f} MB"
+        )
         print(f"{'file':6} {'read s':>8} {'check s':>8} {'write s':>8} {'total s':>8} {'rows/s':>9}")
         for kind, path in files.items():
             url = args.database_url or f"sqlite:///{folder / f'bench-{kind}.sqlite3'}"
             t = run(url, path)
             total = sum(t.values())
-            print(f"{kind:6} {t['read']:8.2f} {t['check']:8.2f} {t['write']:8.2f} {total:8.2f} "
-                  f"{args.rows / total:9,.0f}")
+            print(
+                f"{kind:6} {t['read']:8.2f} {t['check']:8.2f} {t['write']:8.2f} {total:8.2f} {args.rows / total:9,.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / ".tmp" / "lh" / "node_modules" / ".bin" / "lighthouse"
-FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking "
-         "--disable-component-update --disable-sync")
+FLAGS = (
+    "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking "
+    "--disable-component-update --disable-sync"
+)
 
 
 def free_port() -> int:
@@ -51,22 +53,34 @@ def log_in(base: str) -> tuple[str, str]:
 
 def lighthouse(url: str, cookie: str | None) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = [str(LIGHTHOUSE), url, f"--chrome-flags={FLAGS}", "--only-categories=performance",
-                   "--output=json", f"--output-path={out.name}", "--quiet"]
+        command = [
+            str(LIGHTHOUSE),
+            url,
+            f"--chrome-flags={FLAGS}",
+            "--only-categories=performance",
+            "--output=json",
+            f"--output-path={out.name}",
+            "--quiet",
+        ]
         if cookie:
             command.append(f"--extra-headers={json.dumps({'Cookie': cookie})}")
         subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": "/usr/bin/chromium"}, timeout=180)
         report = json.loads(Path(out.name).read_text())
     audits = report["audits"]
     if os.environ.get("LH_DEBUG"):
-        print(json.dumps(audits.get("layout-shifts", audits.get("layout-shift-elements", {})).get("details"),
-                         indent=1)[:3000])
-    return {"score": round(report["categories"]["performance"]["score"] * 100),
-            "fcp": audits["first-contentful-paint"]["numericValue"],
-            "lcp": audits["largest-contentful-paint"]["numericValue"],
-            "tbt": audits["total-blocking-time"]["numericValue"],
-            "cls": audits["cumulative-layout-shift"]["numericValue"],
-            "kb": audits["total-byte-weight"]["numericValue"] / 1024}
+        print(
+            json.dumps(audits.get("layout-shifts", audits.get("layout-shift-elements", {})).get("details"), indent=1)[
+                :3000
+            ]
+        )
+    return {
+        "score": round(report["categories"]["performance"]["score"] * 100),
+        "fcp": audits["first-contentful-paint"]["numericValue"],
+        "lcp": audits["largest-contentful-paint"]["numericValue"],
+        "tbt": audits["total-blocking-time"]["numericValue"],
+        "cls": audits["cumulative-layout-shift"]["numericValue"],
+        "kb": audits["total-byte-weight"]["numericValue"] / 1024,
+    }
 
 
 def main() -> None:
@@ -76,14 +90,32 @@ def main() -> None:
     if not LIGHTHOUSE.exists():
         sys.exit("Lighthouse missing: npm i --prefix .tmp/lh lighthouse@12")
     tmp = Path(tempfile.mkdtemp(prefix="kail-lh-"))
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'lh.sqlite3'}", "UPLOAD_DIR": str(tmp / "up"),
-           "DEMO_MODE": "1", "SECRET_KEY": "lighthouse", "MAP_TILE_URL": ""}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp / 'lh.sqlite3'}",
+        "UPLOAD_DIR": str(tmp / "up"),
+        "DEMO_MODE": "1",
+        "SECRET_KEY": "lighthouse",
+        "MAP_TILE_URL": "",
+    }
     flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "webapp"]
     subprocess.run([*flask, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([*flask, "seed-demo"], env=env, check=True, capture_output=True)
     port = free_port()
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", "2", "--bind",
-                               f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(50):
@@ -93,8 +125,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         cookie, form = log_in(base)
-        pages = [("login", "/akun/masuk", None), ("mentor home", "/kunjungan/", cookie),
-                 ("visit form", form, cookie)]
+        pages = [("login", "/akun/masuk", None), ("mentor home", "/kunjungan/", cookie), ("visit form", form, cookie)]
         version = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True).stdout.strip()
         print(f"Lighthouse {version}, mobile emulation, median of {args.runs} runs")
         print("| page | score | FCP ms | LCP ms | TBT ms | CLS | KB transferred |")
@@ -102,8 +133,10 @@ def main() -> None:
         for name, path, page_cookie in pages:
             runs = [lighthouse(base + path, page_cookie) for _ in range(args.runs)]
             median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            print(f"| {name} | {median['score']:.0f} | {median['fcp']:.0f} | {median['lcp']:.0f} | "
-                  f"{median['tbt']:.0f} | {median['cls']:.3f} | {median['kb']:.1f} |")
+            print(
+                f"| {name} | {median['score']:.0f} | {median['fcp']:.0f} | {median['lcp']:.0f} | "
+                f"{median['tbt']:.0f} | {median['cls']:.3f} | {median['kb']:.1f} |"
+            )
     finally:
         server.terminate()
         server.wait(timeout=10)

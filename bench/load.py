@@ -65,8 +65,9 @@ class Result:
         return s[min(len(s) - 1, int(q * len(s)))] * 1e3 if s else float("nan")
 
 
-async def request(port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict,
-                                                                                                            bytes]:
+async def request(
+    port: int, method: str, path: str, headers: dict[str, str], body: bytes = b""
+) -> tuple[int, dict, bytes]:
     reader, writer = await asyncio.open_connection(HOST, port)
     lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", "Connection: close", "Accept-Encoding: identity"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
@@ -94,7 +95,7 @@ def _unchunk(data: bytes) -> bytes:
         size = int(data[pos:end].split(b";")[0], 16)
         if size == 0:
             return bytes(out)
-        out += data[end + 2:end + 2 + size]
+        out += data[end + 2 : end + 2 + size]
         pos = end + 2 + size + 2
 
 
@@ -113,8 +114,9 @@ async def login(port: int, username: str, password: str) -> tuple[str, str]:
     csrf = (token.group(1) or token.group(2)).decode()
     form = urllib.parse.urlencode({"csrf_token": csrf, "username": username, "password": password}).encode()
     cookies = "; ".join(f"{k}={v}" for k, v in jar.items())
-    status, headers, body = await request(port, "POST", "/akun/masuk", {
-        "Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded"}, form)
+    status, headers, body = await request(
+        port, "POST", "/akun/masuk", {"Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded"}, form
+    )
     if status != 302:
         raise SystemExit(f"login as {username} failed: HTTP {status}")
     cookie_header(headers, jar)
@@ -141,21 +143,35 @@ def tiny_photos(n: int, seed: int = 5) -> list[bytes]:
 
 def visit_body(csrf: str, items: int, lat: float, lon: float, photo: bytes) -> tuple[str, bytes]:
     boundary = uuid.uuid4().hex
-    fields = [("csrf_token", csrf), ("uuid", str(uuid.uuid4())), ("kind", "pendampingan"), ("lat", f"{lat:.6f}"),
-              ("lon", f"{lon:.6f}"), ("accuracy", "12"), ("operating", "ya"), ("turnover", "150.000"),
-              ("turnover_period", "hari"), ("mentoring", "Beban uji."), ("tag-1", "usaha_berjalan"),
-              ("photo-1-uuid", str(uuid.uuid4()))]
+    fields = [
+        ("csrf_token", csrf),
+        ("uuid", str(uuid.uuid4())),
+        ("kind", "pendampingan"),
+        ("lat", f"{lat:.6f}"),
+        ("lon", f"{lon:.6f}"),
+        ("accuracy", "12"),
+        ("operating", "ya"),
+        ("turnover", "150.000"),
+        ("turnover_period", "hari"),
+        ("mentoring", "Beban uji."),
+        ("tag-1", "usaha_berjalan"),
+        ("photo-1-uuid", str(uuid.uuid4())),
+    ]
     fields += [(f"item-{i}", "dipakai") for i in range(items)]
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photo-1"; filename="a.jpg"\r\n'
-                 f"Content-Type: image/jpeg\r\n\r\n".encode() + photo + b"\r\n")
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photo-1"; filename="a.jpg"\r\n'
+        f"Content-Type: image/jpeg\r\n\r\n".encode()
+        + photo
+        + b"\r\n"
+    )
     parts.append(f"--{boundary}--\r\n".encode())
     return f"multipart/form-data; boundary={boundary}", b"".join(parts)
 
 
-async def drive(port: int, name: str, make, clients: int, duration: float, timeout: float,
-                warmup: float = 1.0) -> Result:
+async def drive(
+    port: int, name: str, make, clients: int, duration: float, timeout: float, warmup: float = 1.0
+) -> Result:
     """Closed loop: each client sends its next request when the previous one is answered. A request not answered
     within `timeout` s is abandoned and counted as status 0 (timed out)."""
     result = Result(name)
@@ -192,22 +208,39 @@ def page_plan(app_url: str) -> dict:
     with app.app_context():
         mentor = db.session.scalar(select(User).where(User.username == "pendamping1"))
         by_visits = db.session.execute(
-            select(Recipient.id, func.count(Visit.id)).join(Visit, Visit.recipient_id == Recipient.id)
-            .where(Recipient.mentor_id == mentor.id).group_by(Recipient.id)
-            .order_by(func.count(Visit.id).desc(), Recipient.id)).all()
+            select(Recipient.id, func.count(Visit.id))
+            .join(Visit, Visit.recipient_id == Recipient.id)
+            .where(Recipient.mentor_id == mentor.id)
+            .group_by(Recipient.id)
+            .order_by(func.count(Visit.id).desc(), Recipient.id)
+        ).all()
         family = by_visits[0]  # the busiest: the load run's pessimistic case (its POSTs add visits)
         typical = by_visits[len(by_visits) // 2]  # the median: the same history at any program size
-        targets = [(r.id, len(r.package_items), r.business_lat or -0.5, r.business_lon or 117.1)
-                   for r in db.session.scalars(select(Recipient).where(
-                       Recipient.mentor_id == mentor.id, Recipient.status.in_(["usaha_berjalan", "usaha_kesulitan"])))]
-        counts = {"recipients": db.session.scalar(select(func.count()).select_from(Recipient)),
-                  "visits": db.session.scalar(select(func.count()).select_from(Visit))}
+        targets = [
+            (r.id, len(r.package_items), r.business_lat or -0.5, r.business_lon or 117.1)
+            for r in db.session.scalars(
+                select(Recipient).where(
+                    Recipient.mentor_id == mentor.id, Recipient.status.in_(["usaha_berjalan", "usaha_kesulitan"])
+                )
+            )
+        ]
+        counts = {
+            "recipients": db.session.scalar(select(func.count()).select_from(Recipient)),
+            "visits": db.session.scalar(select(func.count()).select_from(Visit)),
+        }
         db.engine.dispose()
     # A regency-sized view (about 30 × 30 km) around the mentor's first family, as a zoomed-in map asks.
     _rid, _items, lat, lon = targets[0]
     bbox = f"{lon - 0.15:.4f},{lat - 0.15:.4f},{lon + 0.15:.4f},{lat + 0.15:.4f}"
-    return {"family": family[0], "family_visits": family[1], "typical_family": typical[0],
-            "typical_family_visits": typical[1], "targets": targets, "bbox": bbox, **counts}
+    return {
+        "family": family[0],
+        "family_visits": family[1],
+        "typical_family": typical[0],
+        "typical_family_visits": typical[1],
+        "targets": targets,
+        "bbox": bbox,
+        **counts,
+    }
 
 
 PAGES = [  # (name, role, path template)
@@ -284,8 +317,9 @@ async def login_all(port: int) -> dict:
     return {role: await login(port, username, generate.BENCH_PASSWORD) for role, username in USERS.items()}
 
 
-def run_load(url: str, port: int, workers: int, plan: dict, pages: list, clients: int, duration: float,
-             timeout: float) -> list[Result]:
+def run_load(
+    url: str, port: int, workers: int, plan: dict, pages: list, clients: int, duration: float, timeout: float
+) -> list[Result]:
     """Each page against a freshly started gunicorn, so a slow page's backlog never spills into the next."""
     WORKERS_HINT[0] = workers
     photos = tiny_photos(4000)
@@ -296,15 +330,18 @@ def run_load(url: str, port: int, workers: int, plan: dict, pages: list, clients
         proc = serve(url, port, workers, upload_dir)
         try:
             sessions = asyncio.run(login_all(port))
-            results.append(asyncio.run(_page(port, name, role, path, plan, sessions, photos, rng, clients,
-                                             duration, timeout)))
+            results.append(
+                asyncio.run(_page(port, name, role, path, plan, sessions, photos, rng, clients, duration, timeout))
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=60)
             shutil.rmtree(upload_dir, ignore_errors=True)
         r = results[-1]
-        print(f"  {name}: {r.rps:.1f} req/s, p50 {r.pct(0.5):.0f} ms, p95 {r.pct(0.95):.0f} ms, {r.statuses}",
-              file=sys.stderr)
+        print(
+            f"  {name}: {r.rps:.1f} req/s, p50 {r.pct(0.5):.0f} ms, p95 {r.pct(0.95):.0f} ms, {r.statuses}",
+            file=sys.stderr,
+        )
     return results
 
 
@@ -317,13 +354,18 @@ async def _page(port, name, role, path, plan, sessions, photos, rng, clients, du
         def make(headers=headers, csrf=csrf, targets=targets):
             rid, items, lat, lon = rng.choice(targets)
             ctype, body = visit_body(csrf, items, lat, lon, photos[rng.randrange(len(photos))])
-            return "POST", f"/penerima/{rid}/kunjungan/baru", {**headers, "Content-Type": ctype,
-                                                               "X-Kail-Outbox": "1"}, body
+            return (
+                "POST",
+                f"/penerima/{rid}/kunjungan/baru",
+                {**headers, "Content-Type": ctype, "X-Kail-Outbox": "1"},
+                body,
+            )
     else:
         full = path.format(**plan)
 
         def make(headers=headers, full=full):
             return "GET", full, headers, b""
+
     for _ in range(4 * WORKERS_HINT[0]):  # warm every worker up (templates, catalogues, connections)
         method, path_, headers_, body = make()
         try:
@@ -334,11 +376,31 @@ async def _page(port, name, role, path, plan, sessions, photos, rng, clients, du
 
 
 def serve(url: str, port: int, workers: int, upload_dir: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "kail-bench-secret", "UPLOAD_DIR": upload_dir,
-           "LOG_LEVEL": "WARNING", "DEMO_MODE": "0", "LOGIN_MAX_FAILURES_PER_IP": "100000"}
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers), "--bind", f"{HOST}:{port}",
-               "--backlog", "2048", "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning",
-               "webapp:create_app()"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "kail-bench-secret",
+        "UPLOAD_DIR": upload_dir,
+        "LOG_LEVEL": "WARNING",
+        "DEMO_MODE": "0",
+        "LOGIN_MAX_FAILURES_PER_IP": "100000",
+    }
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "--workers",
+        str(workers),
+        "--bind",
+        f"{HOST}:{port}",
+        "--backlog",
+        "2048",
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "5",
+        "--log-level",
+        "warning",
+        "webapp:create_app()",
+    ]
     proc = subprocess.Popen(command, cwd=ROOT, env=env)
     for _ in range(100):
         try:
@@ -366,13 +428,16 @@ def main() -> None:
     pages = [p for p in PAGES if not args.pages or any(s in p[0] for s in args.pages.split(","))]
     plan = page_plan(args.database_url)
     queries = {} if args.no_count else count_queries(args.database_url, plan, pages)
-    results = run_load(args.database_url, args.port, args.workers, plan, pages, args.clients, args.duration,
-                       args.timeout)
+    results = run_load(
+        args.database_url, args.port, args.workers, plan, pages, args.clients, args.duration, args.timeout
+    )
     base = results[0].rps if results and results[0].name.startswith("healthz") else None
     dialect = "postgresql" if "postgres" in args.database_url else "sqlite"
-    print(f"{dialect}: {plan['recipients']:,} recipients, {plan['visits']:,} visits; gunicorn {args.workers} sync "
-          f"workers; {args.clients} clients; {args.duration:.0f} s a page; recipient page = a family with "
-          f"{plan['family_visits']} visits")
+    print(
+        f"{dialect}: {plan['recipients']:,} recipients, {plan['visits']:,} visits; gunicorn {args.workers} sync "
+        f"workers; {args.clients} clients; {args.duration:.0f} s a page; recipient page = a family with "
+        f"{plan['family_visits']} visits"
+    )
     print()
     print("| page | req/s | ÷ healthz | p50 ms | p95 ms | statuses | SQL statements | SQL ms | 1 request ms |")
     print("|---|---:|---:|---:|---:|---|---:|---:|---:|")

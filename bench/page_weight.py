@@ -27,8 +27,15 @@ from webapp.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Recipient, User  # noqa: E402
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 KINDS = {"Document", "Stylesheet", "Script"}  # what the 60 KB budget counts (HTML + CSS + JS)
 
 
@@ -67,8 +74,15 @@ class Meter:
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="kail-bench-"))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite3'}", "UPLOAD_DIR": str(tmp / "up"),
-                      "SECRET_KEY": "bench", "DEMO_MODE": True, "MAP_TILE_URL": ""})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite3'}",
+            "UPLOAD_DIR": str(tmp / "up"),
+            "SECRET_KEY": "bench",
+            "DEMO_MODE": True,
+            "MAP_TILE_URL": "",
+        }
+    )
     with app.app_context():
         upgrade()
         seed_demo(app.config["UPLOAD_DIR"])
@@ -78,8 +92,11 @@ def main() -> None:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
-    pages = [("login", "/akun/masuk"), ("mentor home", "/kunjungan/"),
-             ("visit form", f"/penerima/{family}/kunjungan/baru")]
+    pages = [
+        ("login", "/akun/masuk"),
+        ("mentor home", "/kunjungan/"),
+        ("visit form", f"/penerima/{family}/kunjungan/baru"),
+    ]
     rows = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
@@ -94,24 +111,36 @@ def main() -> None:
                 page.click("button[type=submit]")
                 page.wait_for_load_state("networkidle")
                 # First load of *this* page with cold caches: only the session cookie is kept.
-                page.evaluate("async () => { for (const r of await navigator.serviceWorker.getRegistrations()) "
-                              "await r.unregister(); for (const k of await caches.keys()) await caches.delete(k); }")
+                page.evaluate(
+                    "async () => { for (const r of await navigator.serviceWorker.getRegistrations()) "
+                    "await r.unregister(); for (const k of await caches.keys()) await caches.delete(k); }"
+                )
                 meter.cdp.send("Network.clearBrowserCache")
             meter.reset()
             page.goto(base + path, wait_until="networkidle")
             first = dict(meter.bytes)
             first_total = meter.total()
-            page.wait_for_function("navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))",
-                                   timeout=15000)
+            page.wait_for_function(
+                "navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))", timeout=15000
+            )
             page.reload(wait_until="networkidle")  # let the service worker take control
             meter.reset()
             page.reload(wait_until="networkidle")
             # The page itself is always fetched fresh (network-first; DevTools shows the worker's answer as 0 B,
             # so count the HTML's first-load size); CSS and JS come from the worker's cache.
-            repeat_total = first.get("Document", 0) + sum(v for k, v in meter.bytes.items()
-                                                          if k in KINDS and k != "Document")
-            rows.append((name, first.get("Document", 0), first.get("Stylesheet", 0), first.get("Script", 0),
-                         first_total, repeat_total))
+            repeat_total = first.get("Document", 0) + sum(
+                v for k, v in meter.bytes.items() if k in KINDS and k != "Document"
+            )
+            rows.append(
+                (
+                    name,
+                    first.get("Document", 0),
+                    first.get("Stylesheet", 0),
+                    first.get("Script", 0),
+                    first_total,
+                    repeat_total,
+                )
+            )
             context.close()
         browser.close()
     server.shutdown()
@@ -119,8 +148,10 @@ def main() -> None:
     print("| page | HTML | CSS | JS | first load (HTML+CSS+JS) | repeat load (fresh HTML, cached CSS+JS) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, html, css, js, first_total, repeat_total in rows:
-        print(f"| {name} | {html / 1024:.1f} KB | {css / 1024:.1f} KB | {js / 1024:.1f} KB | "
-              f"**{first_total / 1024:.1f} KB** | {repeat_total / 1024:.1f} KB |")
+        print(
+            f"| {name} | {html / 1024:.1f} KB | {css / 1024:.1f} KB | {js / 1024:.1f} KB | "
+            f"**{first_total / 1024:.1f} KB** | {repeat_total / 1024:.1f} KB |"
+        )
 
 
 if __name__ == "__main__":

@@ -83,9 +83,17 @@ def child(case: str, concurrent: int) -> None:
     sys.path.insert(0, str(ROOT))
     from tests import factories
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'db.sqlite3'}",
-                      "UPLOAD_DIR": str(tmp / "uploads"), "SECRET_KEY": "bench", "DEMO_MODE": False,
-                      "WTF_CSRF_ENABLED": False, "MAX_CONTENT_LENGTH": 200 * 1024 * 1024})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'db.sqlite3'}",
+            "UPLOAD_DIR": str(tmp / "uploads"),
+            "SECRET_KEY": "bench",
+            "DEMO_MODE": False,
+            "WTF_CSRF_ENABLED": False,
+            "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
+        }
+    )
     with app.app_context():
         upgrade()
         seed_regions()
@@ -100,10 +108,19 @@ def child(case: str, concurrent: int) -> None:
             client.post("/akun/masuk", data={"username": "bench-mentor", "password": factories.PASSWORD})
             url = f"/penerima/{family_id}/kunjungan/baru"
             html = client.get(url).get_data(as_text=True)
-            data = {"uuid": re.search(r'name="uuid"[^>]*value="([^"]+)"', html).group(1), "kind": "pendampingan",
-                    "visited_at": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)).isoformat(),
-                    "lat": "-0.5", "lon": "117.15", "accuracy": "10", "operating": "ya", "item-0": "dipakai",
-                    "item-1": "dipakai", "turnover": "100000", "turnover_period": "minggu"}
+            data = {
+                "uuid": re.search(r'name="uuid"[^>]*value="([^"]+)"', html).group(1),
+                "kind": "pendampingan",
+                "visited_at": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)).isoformat(),
+                "lat": "-0.5",
+                "lon": "117.15",
+                "accuracy": "10",
+                "operating": "ya",
+                "item-0": "dipakai",
+                "item-1": "dipakai",
+                "turnover": "100000",
+                "turnover_period": "minggu",
+            }
             for slot, content in enumerate(files, start=1):
                 data[f"photo-{slot}"] = (io.BytesIO(content), f"IMG_{slot}.png")
                 data[f"tag-{slot}"] = "usaha_berjalan"
@@ -115,16 +132,28 @@ def child(case: str, concurrent: int) -> None:
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS (VmHWM) to the current RSS
     before = _vm("VmHWM")
     statuses = []
-    threads = [threading.Thread(target=lambda i=i: statuses.append(visit(family_ids[i], [hostile] * 5)))
-               for i in range(concurrent)]
+    threads = [
+        threading.Thread(target=lambda i=i: statuses.append(visit(family_ids[i], [hostile] * 5)))
+        for i in range(concurrent)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     after = _vm("VmHWM")
-    print(json.dumps({"case": case, "concurrent": concurrent, "file_kb": len(hostile) // 1024, "warm": warm,
-                      "statuses": sorted(statuses), "rss_before_mb": before // 1024,
-                      "peak_growth_mb": (after - before) // 1024}))
+    print(
+        json.dumps(
+            {
+                "case": case,
+                "concurrent": concurrent,
+                "file_kb": len(hostile) // 1024,
+                "warm": warm,
+                "statuses": sorted(statuses),
+                "rss_before_mb": before // 1024,
+                "peak_growth_mb": (after - before) // 1024,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -142,15 +171,23 @@ def main() -> None:
     print(f"{'case':8} {'threads':>7} {'file KB':>8} {'statuses':>22} {'peak growth MB':>15}")
     for case in args.cases.split(","):
         for concurrent in (int(n) for n in args.concurrent.split(",")):
-            out = subprocess.run([sys.executable, __file__, "--child", case, "--threads", str(concurrent)],
-                                 capture_output=True, text=True, env=env, cwd=args.tree, check=False)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", case, "--threads", str(concurrent)],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=args.tree,
+                check=False,
+            )
             lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
             if not lines:
                 print(f"{case:8} {concurrent:>7} failed: {out.stderr.strip().splitlines()[-1:]}")
                 continue
             r = json.loads(lines[-1])
-            print(f"{case:8} {concurrent:>7} {r['file_kb']:>8} {str(r['statuses']):>22} {r['peak_growth_mb']:>15}"
-                  f"  (warm-up {r['warm']})")
+            print(
+                f"{case:8} {concurrent:>7} {r['file_kb']:>8} {str(r['statuses']):>22} {r['peak_growth_mb']:>15}"
+                f"  (warm-up {r['warm']})"
+            )
 
 
 if __name__ == "__main__":

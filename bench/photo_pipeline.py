@@ -45,21 +45,27 @@ sys.path.insert(0, str(ROOT))
 from PIL import ExifTags, Image, ImageDraw, ImageFilter, ImageOps  # noqa: E402
 
 TEMP_DIRS: list[str] = []
-LABELS = {"plain": "(a) plain full-size decode", "pipeline": "(b) app pipeline (webapp.photos)",
-          "floor": "(c) draft decode at 1/2 only (floor)", "proposed": "(d) proposed pipeline (bench only)"}
+LABELS = {
+    "plain": "(a) plain full-size decode",
+    "pipeline": "(b) app pipeline (webapp.photos)",
+    "floor": "(c) draft decode at 1/2 only (floor)",
+    "proposed": "(d) proposed pipeline (bench only)",
+}
 
 
 def camera_jpeg(width: int = 4000, height: int = 3000, seed: int = 1) -> bytes:
     """A JPEG that compresses like a phone photo: gradients, shapes, per-pixel noise; EXIF as a camera writes."""
     rng = random.Random(seed)
     small = Image.linear_gradient("L").resize((width, height))
-    base = Image.merge("RGB", (small, small.rotate(90).resize((width, height)),
-                               Image.radial_gradient("L").resize((width, height))))
+    base = Image.merge(
+        "RGB", (small, small.rotate(90).resize((width, height)), Image.radial_gradient("L").resize((width, height)))
+    )
     draw = ImageDraw.Draw(base)
     for _ in range(40):
         x, y = rng.randrange(width), rng.randrange(height)
-        draw.ellipse((x, y, x + rng.randint(50, 900), y + rng.randint(50, 700)),
-                     fill=tuple(rng.randrange(256) for _ in range(3)))
+        draw.ellipse(
+            (x, y, x + rng.randint(50, 900), y + rng.randint(50, 700)), fill=tuple(rng.randrange(256) for _ in range(3))
+        )
     base = base.filter(ImageFilter.GaussianBlur(3))
     noise = Image.merge("RGB", [Image.effect_noise((width, height), 28) for _ in range(3)])
     image = Image.blend(base, noise, 0.18)
@@ -113,9 +119,17 @@ def proposed_process(data: bytes):
             im.save(out, "JPEG", quality=photos.JPEG_QUALITY)
             return out.getvalue()
 
-        return photos.ProcessedPhoto(display=jpeg(image), thumb=jpeg(thumb), sha256=hashlib.sha256(data).hexdigest(),
-                                     phash=photos.dhash(thumb), width=image.width, height=image.height,
-                                     exif_taken_at=taken_at, exif_lat=exif_lat, exif_lon=exif_lon)
+        return photos.ProcessedPhoto(
+            display=jpeg(image),
+            thumb=jpeg(thumb),
+            sha256=hashlib.sha256(data).hexdigest(),
+            phash=photos.dhash(thumb),
+            width=image.width,
+            height=image.height,
+            exif_taken_at=taken_at,
+            exif_lat=exif_lat,
+            exif_lon=exif_lon,
+        )
 
 
 def make_pipeline(save: bool, proposed: bool = False):
@@ -135,8 +149,12 @@ def make_pipeline(save: bool, proposed: bool = False):
 
 
 def variants(save: bool) -> dict:
-    return {"plain": plain_decode, "pipeline": make_pipeline(save), "floor": draft_only,
-            "proposed": make_pipeline(save, proposed=True)}
+    return {
+        "plain": plain_decode,
+        "pipeline": make_pipeline(save),
+        "floor": draft_only,
+        "proposed": make_pipeline(save, proposed=True),
+    }
 
 
 def _cleanup() -> None:
@@ -169,8 +187,12 @@ def child(variant: str, path: str, save: bool) -> None:
 
 
 def measure_memory(variant: str, path: str, save: bool) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", variant, "--file", path]
-                         + ([] if save else ["--no-save"]), capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", variant, "--file", path] + ([] if save else ["--no-save"]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -198,7 +220,7 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in funcs}
         names = list(funcs)
         for i in range(args.repeat):
-            for name in names[i % len(names):] + names[:i % len(names)]:  # rotate who goes first
+            for name in names[i % len(names) :] + names[: i % len(names)]:  # rotate who goes first
                 start = time.perf_counter()
                 funcs[name](data)
                 times[name].append(time.perf_counter() - start)
@@ -208,11 +230,13 @@ def main() -> None:
         _cleanup()
 
     app_out, proposed_out = photos.process(data), proposed_process(data)
-    print(f"input: 4000×3000 JPEG q90 with EXIF, {len(data) / 1e6:.2f} MB; app output: display "
-          f"{app_out.width}×{app_out.height} {len(app_out.display) / 1e3:.0f} KB + thumbnail "
-          f"{len(app_out.thumb) / 1e3:.0f} KB; proposed: {len(proposed_out.display) / 1e3:.0f} KB + "
-          f"{len(proposed_out.thumb) / 1e3:.0f} KB, dHash {photos.hamming(app_out.phash, proposed_out.phash)} bits "
-          f"from the app's; {args.repeat} interleaved rounds; files saved: {'no' if args.no_save else 'yes'}")
+    print(
+        f"input: 4000×3000 JPEG q90 with EXIF, {len(data) / 1e6:.2f} MB; app output: display "
+        f"{app_out.width}×{app_out.height} {len(app_out.display) / 1e3:.0f} KB + thumbnail "
+        f"{len(app_out.thumb) / 1e3:.0f} KB; proposed: {len(proposed_out.display) / 1e3:.0f} KB + "
+        f"{len(proposed_out.thumb) / 1e3:.0f} KB, dHash {photos.hamming(app_out.phash, proposed_out.phash)} bits "
+        f"from the app's; {args.repeat} interleaved rounds; files saved: {'no' if args.no_save else 'yes'}"
+    )
     print()
     print("| variant | median ms | min ms | max ms | ÷ (a) | peak RSS growth | tracemalloc peak |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -220,8 +244,10 @@ def main() -> None:
     for key, label in LABELS.items():
         m, ts = mem[key], times[key]
         med = statistics.median(ts)
-        print(f"| {label} | {med * 1e3:.0f} | {min(ts) * 1e3:.0f} | {max(ts) * 1e3:.0f} | {med / a:.2f} | "
-              f"{m['rss_growth_kb'] / 1024:.0f} MB | {m['tracemalloc_peak_kb'] / 1024:.1f} MB |")
+        print(
+            f"| {label} | {med * 1e3:.0f} | {min(ts) * 1e3:.0f} | {max(ts) * 1e3:.0f} | {med / a:.2f} | "
+            f"{m['rss_growth_kb'] / 1024:.0f} MB | {m['tracemalloc_peak_kb'] / 1024:.1f} MB |"
+        )
     b = statistics.median(times["pipeline"]) / a
     print(f"\nratio b/a = **{b:.2f}** (target ≤ 0.50: {'met' if b <= 0.5 else 'missed'})")
 

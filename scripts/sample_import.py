@@ -14,21 +14,42 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-HEADERS = ["No", "NIK", "No. KK", "Nama KPM", "Jenis Kelamin", "Alamat", "Kabupaten/Kota", "Kecamatan",
-           "Desa/Kelurahan", "Desil", "Jenis Usaha", "Paket Bantuan", "Sumber Dana", "No HP"]
-BUSINESSES = {"Gorengan": "Wajan; Kompor gas; Tabung gas 3 kg; Tepung terigu 10 kg; Minyak goreng 5 L",
-              "Warung sembako": "Etalase; Beras 50 kg; Gula 20 kg; Minyak goreng 10 L",
-              "Jahit": "Mesin jahit; Gunting kain; Benang 20 gulung",
-              "Kue basah": "Oven; Loyang; Mixer; Tepung 10 kg"}
+HEADERS = [
+    "No",
+    "NIK",
+    "No. KK",
+    "Nama KPM",
+    "Jenis Kelamin",
+    "Alamat",
+    "Kabupaten/Kota",
+    "Kecamatan",
+    "Desa/Kelurahan",
+    "Desil",
+    "Jenis Usaha",
+    "Paket Bantuan",
+    "Sumber Dana",
+    "No HP",
+]
+BUSINESSES = {
+    "Gorengan": "Wajan; Kompor gas; Tabung gas 3 kg; Tepung terigu 10 kg; Minyak goreng 5 L",
+    "Warung sembako": "Etalase; Beras 50 kg; Gula 20 kg; Minyak goreng 10 L",
+    "Jahit": "Mesin jahit; Gunting kain; Benang 20 gulung",
+    "Kue basah": "Oven; Loyang; Mixer; Tepung 10 kg",
+}
 FIRST = ["Siti", "Nur", "Rahmah", "Dewi", "Ahmad", "Budi", "Rahmat", "Yusuf", "Hasnah", "Wahyuni", "Fitri", "Agus"]
 LAST = ["Aminah", "Hidayat", "Saputra", "Lestari", "Daeng", "Lawing", "Sari", "Kurniawan", "Rahayu", "Pratama"]
 # (column, bad value, what is wrong) — cycled over the bad rows
 MISTAKES = [
-    ("NIK", "64720141019", "NIK too short"), ("Desil", "6", "decile 6"),
-    ("Kecamatan", "Kecamatan Khayalan", "unknown kecamatan"), ("No. KK", "6472-0101", "KK too short"),
-    ("Nama KPM", "", "empty name"), ("Kabupaten/Kota", "Kab. Kutai Tengah", "unknown regency"),
-    ("Desa/Kelurahan", "Desa Antah Berantah", "unknown village"), ("Jenis Kelamin", "X", "sex not L/P"),
-    ("Sumber Dana", "APBN", "unknown funding source"), ("NIK", "DUPLICATE", "NIK twice in the file"),
+    ("NIK", "64720141019", "NIK too short"),
+    ("Desil", "6", "decile 6"),
+    ("Kecamatan", "Kecamatan Khayalan", "unknown kecamatan"),
+    ("No. KK", "6472-0101", "KK too short"),
+    ("Nama KPM", "", "empty name"),
+    ("Kabupaten/Kota", "Kab. Kutai Tengah", "unknown regency"),
+    ("Desa/Kelurahan", "Desa Antah Berantah", "unknown village"),
+    ("Jenis Kelamin", "X", "sex not L/P"),
+    ("Sumber Dana", "APBN", "unknown funding source"),
+    ("NIK", "DUPLICATE", "NIK twice in the file"),
 ]
 
 
@@ -47,10 +68,24 @@ def make_rows(n: int, bad: int, seed: int = 2026) -> list[list]:
         day = rng.randint(1, 28) + (40 if female else 0)
         nik = f"{code}{rng.randint(1, 20):02d}{day:02d}{rng.randint(1, 12):02d}{rng.randint(60, 99):02d}{i:04d}"
         business = rng.choice(list(BUSINESSES))
-        rows.append([i + 1, nik, f"{code}{rng.randint(10, 99):02d}{i:010d}", f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                     "P" if female else "L", f"RT {rng.randint(1, 30):02d}", region, kecamatan, desa,
-                     rng.choice([1, 1, 2, 2, 3, 4, 5]), business, BUSINESSES[business],
-                     "APBD-P" if rng.random() < 0.11 else "APBD", f"08{rng.randint(1100000000, 5999999999)}"])
+        rows.append(
+            [
+                i + 1,
+                nik,
+                f"{code}{rng.randint(10, 99):02d}{i:010d}",
+                f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                "P" if female else "L",
+                f"RT {rng.randint(1, 30):02d}",
+                region,
+                kecamatan,
+                desa,
+                rng.choice([1, 1, 2, 2, 3, 4, 5]),
+                business,
+                BUSINESSES[business],
+                "APBD-P" if rng.random() < 0.11 else "APBD",
+                f"08{rng.randint(1100000000, 5999999999)}",
+            ]
+        )
     for k, index in enumerate(sorted(rng.sample(range(1, n), bad))):
         column, value, _why = MISTAKES[k % len(MISTAKES)]
         col = HEADERS.index(column)

@@ -25,8 +25,15 @@ from webapp.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
 # (file stem, user, path) — path may use {recipient} for one of the user's families.
 PAGES = [
@@ -58,9 +65,15 @@ FULL_PAGE = {"mentor-recipient", "mentor-visit-form", "admin-report"}
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="kail-shots-"))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'shots.sqlite3'}", "UPLOAD_DIR": str(tmp / "up"),
-                      "SECRET_KEY": "screenshots", "DEMO_MODE": True,
-                      "MAP_TILE_URL": ""})  # no network here: maps show their markers only
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'shots.sqlite3'}",
+            "UPLOAD_DIR": str(tmp / "up"),
+            "SECRET_KEY": "screenshots",
+            "DEMO_MODE": True,
+            "MAP_TILE_URL": "",
+        }
+    )  # no network here: maps show their markers only
     with app.app_context():
         upgrade()
         seed_demo(app.config["UPLOAD_DIR"])
@@ -70,12 +83,19 @@ def main() -> None:
         from webapp.models import Recipient, TrainingSession, User, Visit
 
         mentor = db.session.scalar(select(User).where(User.username == "pendamping1"))
-        recipient_id = db.session.scalar(select(Visit.recipient_id).join(Visit.recipient).where(
-            Visit.mentor_id == mentor.id, Visit.photos.any(), Recipient.business_lat.is_not(None)).limit(1))
+        recipient_id = db.session.scalar(
+            select(Visit.recipient_id)
+            .join(Visit.recipient)
+            .where(Visit.mentor_id == mentor.id, Visit.photos.any(), Recipient.business_lat.is_not(None))
+            .limit(1)
+        )
         recipient_id = recipient_id or db.session.scalar(select(Recipient.id).where(Recipient.mentor_id == mentor.id))
         supervisor = db.session.scalar(select(User).where(User.username == "koordinator1"))
-        training_id = db.session.scalar(select(TrainingSession.id).where(
-            TrainingSession.region_id.in_(supervisor.region_ids)).order_by(TrainingSession.id))
+        training_id = db.session.scalar(
+            select(TrainingSession.id)
+            .where(TrainingSession.region_id.in_(supervisor.region_ids))
+            .order_by(TrainingSession.id)
+        )
     sample = write_sample(tmp / "daftar-penerima-2026.xlsx")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -86,8 +106,9 @@ def main() -> None:
         for size, viewport in VIEWPORTS.items():
             for stem, user, path in PAGES:
                 locale = "en-GB" if stem.startswith("en-") else "id-ID"
-                context = browser.new_context(viewport=viewport, locale=locale, timezone_id="Asia/Makassar",
-                                              bypass_csp=True)
+                context = browser.new_context(
+                    viewport=viewport, locale=locale, timezone_id="Asia/Makassar", bypass_csp=True
+                )
                 page = context.new_page()
                 if user:
                     page.goto(base + "/akun/masuk")

@@ -29,14 +29,16 @@ PASSWORD = factories.PASSWORD
 def _app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kail")
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.sqlite3'}"
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": url,
-        "UPLOAD_DIR": str(tmp / "uploads"),
-        "SECRET_KEY": "test-secret-key",
-        "DEMO_MODE": False,
-        "RECIPIENTS_PER_PAGE": 20,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "UPLOAD_DIR": str(tmp / "uploads"),
+            "SECRET_KEY": "test-secret-key",
+            "DEMO_MODE": False,
+            "RECIPIENTS_PER_PAGE": 20,
+        }
+    )
     with app.app_context():
         if url.startswith("postgresql"):
             # A throwaway database: start from nothing so a previous run's schema cannot hide a migration bug.

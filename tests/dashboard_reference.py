@@ -63,23 +63,34 @@ def figures(today: dt.date, followup_months, min_per_day: int) -> dict:
     # the 12 calendar months ending with the latest month that has an approved turnover
     latest = max(by_month, default=None)
     first = f"{schedule.add_months(dt.date.fromisoformat(latest + '-01'), -11):%Y-%m}" if latest else ""
-    turnover = [(m, round(statistics.median(values)), len(values)) for m, values in sorted(by_month.items())
-                if m >= first]
+    turnover = [
+        (m, round(statistics.median(values)), len(values)) for m, values in sorted(by_month.items()) if m >= first
+    ]
 
     candidates = []
     for r in families:
         if r.status != lifecycle.USAHA_BERJALAN:
             continue
-        approved = [v for v in visits[r.id] if v.review_state == "disetujui" and v.kind == "pendampingan"
-                    and (v.answers or {}).get("operating") in ("ya", "sebagian")]
+        approved = [
+            v
+            for v in visits[r.id]
+            if v.review_state == "disetujui"
+            and v.kind == "pendampingan"
+            and (v.answers or {}).get("operating") in ("ya", "sebagian")
+        ]
         if len(approved) < 3:
             continue
         first, last = approved[0].visited_at.date(), approved[-1].visited_at.date()
         recent = [p for p in (_per_day(v.answers or {}) for v in approved[-3:]) if p is not None]
         if (last - first).days >= 182 and recent and min(recent) >= min_per_day:
             candidates.append((r.id, len(approved), first, last, round(statistics.median(recent))))
-    return {"overdue": overdue, "survival": survival, "turnover": turnover,
-            "items": (sum(in_use.values()), in_use["dipakai"]), "candidates": sorted(candidates)}
+    return {
+        "overdue": overdue,
+        "survival": survival,
+        "turnover": turnover,
+        "items": (sum(in_use.values()), in_use["dipakai"]),
+        "candidates": sorted(candidates),
+    }
 
 
 def live_counts(today: dt.date) -> dict[int | None, tuple]:
@@ -98,7 +109,10 @@ def live_counts(today: dt.date) -> dict[int | None, tuple]:
         active = [r for r in families if r.distributed_on is not None and r.status not in lifecycle.EXITS]
         pending = [v.visited_at for r in families for v in visits[r.id] if v.review_state == "menunggu"]
         counts[key] = (
-            [(s, sum(r.status == s for r in families)) for s in lifecycle.STATUSES], len(active),
+            [(s, sum(r.status == s for r in families)) for s in lifecycle.STATUSES],
+            len(active),
             sum(any(v.review_state == "disetujui" and v.visited_at >= since for v in visits[r.id]) for r in active),
-            len(pending), min(pending, default=None))
+            len(pending),
+            min(pending, default=None),
+        )
     return counts

@@ -29,13 +29,17 @@ def region(code: str = "6472") -> Region:
     return db.session.scalar(select(Region).where(Region.code == code))
 
 
-def user(role: str = "mentor", regions: list[Region] | None = None, username: str | None = None,
-         **kwargs) -> User:
+def user(role: str = "mentor", regions: list[Region] | None = None, username: str | None = None, **kwargs) -> User:
     n = next(_seq)
     password = kwargs.pop("password", PASSWORD)
     full_name = kwargs.pop("full_name", f"{role.title()} Uji {n}")
-    obj = User(username=username or f"{role}{n}", full_name=full_name, role=role,
-               regions=regions if regions is not None else [region()], **kwargs)
+    obj = User(
+        username=username or f"{role}{n}",
+        full_name=full_name,
+        role=role,
+        regions=regions if regions is not None else [region()],
+        **kwargs,
+    )
     obj.password_hash = _hash(password)
     db.session.add(obj)
     db.session.flush()
@@ -50,10 +54,20 @@ def nik(n: int | None = None) -> str:
 def recipient(region_: Region | None = None, mentor: User | None = None, **kwargs) -> Recipient:
     n = next(_seq)
     values = dict(
-        nik=nik(n), kk_number=f"6472010101{n % 1000000:06d}", name=f"Keluarga Uji {n}", gender="P",
-        kecamatan="Samarinda Ulu", desa="Air Hitam", region=region_ or (mentor.regions[0] if mentor else region()),
-        decile=2, business_type="Gorengan", package_items=["Wajan", "Kompor gas"], funding_source="APBD",
-        budget_year=2025, mentor=mentor, status=lifecycle.USAHA_BERJALAN,
+        nik=nik(n),
+        kk_number=f"6472010101{n % 1000000:06d}",
+        name=f"Keluarga Uji {n}",
+        gender="P",
+        kecamatan="Samarinda Ulu",
+        desa="Air Hitam",
+        region=region_ or (mentor.regions[0] if mentor else region()),
+        decile=2,
+        business_type="Gorengan",
+        package_items=["Wajan", "Kompor gas"],
+        funding_source="APBD",
+        budget_year=2025,
+        mentor=mentor,
+        status=lifecycle.USAHA_BERJALAN,
     )
     values.update(kwargs)
     obj = Recipient(**values)
@@ -63,9 +77,16 @@ def recipient(region_: Region | None = None, mentor: User | None = None, **kwarg
 
 
 def visit(recipient_: Recipient, mentor: User | None = None, **kwargs) -> Visit:
-    values = dict(uuid=str(uuid.uuid4()), recipient=recipient_, mentor=mentor or recipient_.mentor,
-                  kind="pendampingan", visited_at=dt.datetime(2026, 11, 20, 2, 0), lat=-0.5, lon=117.15,
-                  accuracy_m=12.0)
+    values = dict(
+        uuid=str(uuid.uuid4()),
+        recipient=recipient_,
+        mentor=mentor or recipient_.mentor,
+        kind="pendampingan",
+        visited_at=dt.datetime(2026, 11, 20, 2, 0),
+        lat=-0.5,
+        lon=117.15,
+        accuracy_m=12.0,
+    )
     values.update(kwargs)
     obj = Visit(**values)
     db.session.add(obj)
@@ -74,9 +95,17 @@ def visit(recipient_: Recipient, mentor: User | None = None, **kwargs) -> Visit:
 
 
 def photo(visit_: Visit, stored_name: str, thumb_name: str, **kwargs) -> Photo:
-    values = dict(uuid=str(uuid.uuid4()), visit=visit_, stored_name=stored_name, thumb_name=thumb_name,
-                  sha256="0" * 64, phash=f"{next(_seq) * 0x9E3779B97F4A7C15 % 2**64:016x}", width=800, height=600,
-                  bytes=1000)
+    values = dict(
+        uuid=str(uuid.uuid4()),
+        visit=visit_,
+        stored_name=stored_name,
+        thumb_name=thumb_name,
+        sha256="0" * 64,
+        phash=f"{next(_seq) * 0x9E3779B97F4A7C15 % 2**64:016x}",
+        width=800,
+        height=600,
+        bytes=1000,
+    )
     values.update(kwargs)
     obj = Photo(**values)
     db.session.add(obj)
@@ -113,8 +142,13 @@ def make_world() -> World:
 
 
 def training(region_: Region | None = None, attendees: list[Recipient] | None = None, **kwargs) -> TrainingSession:
-    values = dict(region=region_ or region(), held_on=dt.date(2026, 10, 15), place="Aula Kecamatan",
-                  topic="Pembukuan sederhana", attendees=attendees or [])
+    values = dict(
+        region=region_ or region(),
+        held_on=dt.date(2026, 10, 15),
+        place="Aula Kecamatan",
+        topic="Pembukuan sederhana",
+        attendees=attendees or [],
+    )
     values.update(kwargs)
     obj = TrainingSession(**values)
     db.session.add(obj)
@@ -136,9 +170,16 @@ IMPORT_HEADER = "NIK,No KK,Nama,Kabupaten/Kota,Kecamatan,Desa/Kelurahan,Desil,Je
 
 def import_row(n: int, **overrides) -> dict[str, str]:
     """One valid row for Samarinda, as the import reads it (canonical header -> text)."""
-    row = {"NIK": f"64720141019{n:05d}", "No KK": f"64720101010{n:05d}", "Nama": f"Warga Impor {n}",
-           "Kabupaten/Kota": "Samarinda", "Kecamatan": "Samarinda Ulu", "Desa/Kelurahan": "Air Hitam",
-           "Desil": "2", "Jenis Usaha": "Gorengan"}
+    row = {
+        "NIK": f"64720141019{n:05d}",
+        "No KK": f"64720101010{n:05d}",
+        "Nama": f"Warga Impor {n}",
+        "Kabupaten/Kota": "Samarinda",
+        "Kecamatan": "Samarinda Ulu",
+        "Desa/Kelurahan": "Air Hitam",
+        "Desil": "2",
+        "Jenis Usaha": "Gorengan",
+    }
     row.update(overrides)
     return row
 
@@ -165,7 +206,15 @@ def stored_import(upload_dir: str, owner: User, text: str, budget_year: int = 20
     folder.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
     (folder / f"{token}.csv").write_text(text, encoding="utf-8")
-    (folder / f"{token}.json").write_text(json.dumps({"user_id": owner.id, "filename": "daftar.csv",
-                                                      "stored": f"{token}.csv", "budget_year": budget_year,
-                                                      "committed": None}))
+    (folder / f"{token}.json").write_text(
+        json.dumps(
+            {
+                "user_id": owner.id,
+                "filename": "daftar.csv",
+                "stored": f"{token}.csv",
+                "budget_year": budget_year,
+                "committed": None,
+            }
+        )
+    )
     return token

@@ -13,16 +13,29 @@ from webapp.models import StatusProposal
 from . import factories
 from .conftest import csrf_token
 
-ROLES = ["anonymous", "mentor", "mentor_same_region", "mentor_other_region", "supervisor",
-         "supervisor_other_region", "admin"]
+ROLES = [
+    "anonymous",
+    "mentor",
+    "mentor_same_region",
+    "mentor_other_region",
+    "supervisor",
+    "supervisor_other_region",
+    "admin",
+]
 LOGIN = 302  # anonymous users are sent to the login page
 
 
 def _scoped(owner_status=200, other_status=404):
     """Visible to the owning mentor, the region's supervisor and admins; 404 to everyone else."""
-    return {"anonymous": LOGIN, "mentor": owner_status, "mentor_same_region": other_status,
-            "mentor_other_region": other_status, "supervisor": owner_status,
-            "supervisor_other_region": other_status, "admin": owner_status}
+    return {
+        "anonymous": LOGIN,
+        "mentor": owner_status,
+        "mentor_same_region": other_status,
+        "mentor_other_region": other_status,
+        "supervisor": owner_status,
+        "supervisor_other_region": other_status,
+        "admin": owner_status,
+    }
 
 
 def _everyone(status, anonymous=LOGIN):
@@ -45,43 +58,72 @@ ROUTES = {
     "recipients.index": ("GET", lambda w: "/penerima/", _everyone(200)),
     "recipients.detail": ("GET", lambda w: f"/penerima/{w.recipients['own'].id}", _scoped()),
     "recipients.change_status": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/status", _scoped(302)),
-    "visits.home": ("GET", lambda w: "/kunjungan/", {**_everyone(200), "supervisor": 403,
-                                                      "supervisor_other_region": 403, "admin": 403}),
+    "visits.home": (
+        "GET",
+        lambda w: "/kunjungan/",
+        {**_everyone(200), "supervisor": 403, "supervisor_other_region": 403, "admin": 403},
+    ),
     # mentors record visits; supervisors and admins judge them (403), other mentors' families are 404
-    "visits.create": ("GET", lambda w: f"/penerima/{w.recipients['own'].id}/kunjungan/baru", {
-        **_scoped(), "supervisor": 403, "supervisor_other_region": 403, "admin": 403}),
+    "visits.create": (
+        "GET",
+        lambda w: f"/penerima/{w.recipients['own'].id}/kunjungan/baru",
+        {**_scoped(), "supervisor": 403, "supervisor_other_region": 403, "admin": 403},
+    ),
     "visits.photo": ("GET", lambda w: f"/foto/{w.photo_id}", _scoped()),
     "visits.photo_thumb": ("GET", lambda w: f"/foto/{w.photo_id}/kecil", _scoped()),
     # not sent back: its own mentor is redirected to the family page; nobody else may correct it
-    "visits.resubmit": ("GET", lambda w: f"/kunjungan/{w.visit_id}/perbaiki", {
-        **_everyone(404), "mentor": 303}),
+    "visits.resubmit": ("GET", lambda w: f"/kunjungan/{w.visit_id}/perbaiki", {**_everyone(404), "mentor": 303}),
     "review.queue": ("GET", lambda w: "/periksa/", _supervisors(200)),
     "review.proposals": ("GET", lambda w: "/periksa/usulan", _supervisors(200)),
     # deciding a mentor's status proposal: the family's supervisor or an admin; mentors 403, other regions 404
-    "review.decide_proposal": ("POST", lambda w: f"/periksa/usulan/{w.proposal_id}", {
-        **_scoped(303), "mentor": 403, "mentor_same_region": 403, "mentor_other_region": 403}),
+    "review.decide_proposal": (
+        "POST",
+        lambda w: f"/periksa/usulan/{w.proposal_id}",
+        {**_scoped(303), "mentor": 403, "mentor_same_region": 403, "mentor_other_region": 403},
+    ),
     "dashboard.index": ("GET", lambda w: "/dasbor/", _supervisors(200)),
     "dashboard.quotas": ("POST", lambda w: "/dasbor/kuota", {**_everyone(403), "admin": 303}),
     # confirming a graduation: the family's supervisor or an admin; mentors 403, other regions 404
-    "dashboard.graduate": ("POST", lambda w: f"/dasbor/graduasi/{w.recipients['own'].id}", {
-        **_scoped(303), "mentor": 403, "mentor_same_region": 403, "mentor_other_region": 403}),
+    "dashboard.graduate": (
+        "POST",
+        lambda w: f"/dasbor/graduasi/{w.recipients['own'].id}",
+        {**_scoped(303), "mentor": 403, "mentor_same_region": 403, "mentor_other_region": 403},
+    ),
     "admin.audit": ("GET", lambda w: "/pengelola/audit", {**_everyone(403), "admin": 200}),
     # accounts: admins only (supervisors and mentors 403)
     "admin.users": ("GET", lambda w: "/pengelola/pengguna", {**_everyone(403), "admin": 200}),
     "admin.user_new": ("GET", lambda w: "/pengelola/pengguna/baru", {**_everyone(403), "admin": 200}),
     "admin.user_create": ("POST", lambda w: "/pengelola/pengguna/baru", {**_everyone(403), "admin": 201}),
-    "admin.user_detail": ("GET", lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}", {
-        **_everyone(403), "admin": 200}),
-    "admin.user_deactivate": ("POST", lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/"
-                                                "nonaktifkan", {**_everyone(403), "admin": 303}),
-    "admin.user_reactivate": ("POST", lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/aktifkan",
-                              {**_everyone(403), "admin": 422}),  # it is active: the page says so
-    "admin.user_reset_password": ("POST", lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/"
-                                                    "sandi-baru", {**_everyone(403), "admin": 200}),
-    "admin.user_change_role": ("POST", lambda w: f"/pengelola/pengguna/{w.users['supervisor_other_region'].id}/"
-                                                 "peran", {**_everyone(403), "admin": 303}),
-    "admin.user_hand_over": ("POST", lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/serahkan",
-                             {**_everyone(403), "admin": 422}),  # no mentor chosen
+    "admin.user_detail": (
+        "GET",
+        lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}",
+        {**_everyone(403), "admin": 200},
+    ),
+    "admin.user_deactivate": (
+        "POST",
+        lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/nonaktifkan",
+        {**_everyone(403), "admin": 303},
+    ),
+    "admin.user_reactivate": (
+        "POST",
+        lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/aktifkan",
+        {**_everyone(403), "admin": 422},
+    ),  # it is active: the page says so
+    "admin.user_reset_password": (
+        "POST",
+        lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/sandi-baru",
+        {**_everyone(403), "admin": 200},
+    ),
+    "admin.user_change_role": (
+        "POST",
+        lambda w: f"/pengelola/pengguna/{w.users['supervisor_other_region'].id}/peran",
+        {**_everyone(403), "admin": 303},
+    ),
+    "admin.user_hand_over": (
+        "POST",
+        lambda w: f"/pengelola/pengguna/{w.users['mentor_same_region'].id}/serahkan",
+        {**_everyone(403), "admin": 422},
+    ),  # no mentor chosen
     "pwa.manifest": ("GET", lambda w: "/manifest.webmanifest", _everyone(200, anonymous=200)),
     "pwa.service_worker": ("GET", lambda w: "/sw.js", _everyone(200, anonymous=200)),
     "pwa.offline": ("GET", lambda w: "/offline", _everyone(200, anonymous=200)),
@@ -96,14 +138,22 @@ ROUTES = {
     "training.index": ("GET", lambda w: "/pelatihan/", _supervisors(200)),
     # a supervisor may only plan training in their own regency: the form answers with the reason (422)
     "training.create": ("POST", lambda w: "/pelatihan/", {**_supervisors(303), "supervisor_other_region": 422}),
-    "training.detail": ("GET", lambda w: f"/pelatihan/{w.training_id}", {**_supervisors(200),
-                                                                         "supervisor_other_region": 404}),
-    "training.attendance": ("POST", lambda w: f"/pelatihan/{w.training_id}/hadir", {
-        **_supervisors(200), "supervisor_other_region": 404}),
-    "recipients.add_assistance": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/bantuan-lain",
-                                  _scoped(303)),
-    "recipients.remove_assistance": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/bantuan-lain/"
-                                                       f"{w.assistance_id}/hapus", _scoped(303)),
+    "training.detail": (
+        "GET",
+        lambda w: f"/pelatihan/{w.training_id}",
+        {**_supervisors(200), "supervisor_other_region": 404},
+    ),
+    "training.attendance": (
+        "POST",
+        lambda w: f"/pelatihan/{w.training_id}/hadir",
+        {**_supervisors(200), "supervisor_other_region": 404},
+    ),
+    "recipients.add_assistance": ("POST", lambda w: f"/penerima/{w.recipients['own'].id}/bantuan-lain", _scoped(303)),
+    "recipients.remove_assistance": (
+        "POST",
+        lambda w: f"/penerima/{w.recipients['own'].id}/bantuan-lain/{w.assistance_id}/hapus",
+        _scoped(303),
+    ),
     "data.index": ("GET", lambda w: "/kelola-data/", _supervisors(200)),
     "data.export": ("GET", lambda w: "/kelola-data/ekspor/penerima.csv", _supervisors(200)),
     # importing recipients is the province's job: admins only
@@ -112,16 +162,21 @@ ROUTES = {
     "data.import_template": ("GET", lambda w: "/kelola-data/impor/contoh.xlsx", {**_everyone(403), "admin": 200}),
     "data.import_preview": ("GET", lambda w: f"/kelola-data/impor/{w.import_token}", {**_everyone(403), "admin": 200}),
     "data.import_commit": ("POST", lambda w: f"/kelola-data/impor/{w.import_token}", {**_everyone(403), "admin": 303}),
-    "data.import_errors": ("GET", lambda w: f"/kelola-data/impor/{w.import_token}/kesalahan.csv", {
-        **_everyone(403), "admin": 200}),
+    "data.import_errors": (
+        "GET",
+        lambda w: f"/kelola-data/impor/{w.import_token}/kesalahan.csv",
+        {**_everyone(403), "admin": 200},
+    ),
 }
 POST_DATA = {
     "auth.logout": {},
     "recipients.change_status": {"status": "usaha_kesulitan", "reason": "Sepi pembeli"},
     "review.decide": {"decision": "disetujui", "round": "1"},
     "review.decide_proposal": {"decision": "ditolak", "note": "Omzet belum stabil"},
-    "dashboard.quotas": {f"quota-{code}": "168" for code in ("6401", "6402", "6403", "6404", "6405", "6409", "6411",
-                                                             "6471", "6472", "6474")},
+    "dashboard.quotas": {
+        f"quota-{code}": "168"
+        for code in ("6401", "6402", "6403", "6404", "6405", "6409", "6411", "6471", "6472", "6474")
+    },
     "dashboard.graduate": {},
     "training.create": {"region": "6472", "held_on": "2026-11-02", "place": "Aula Kelurahan", "topic": "Pembukuan"},
     "training.attendance": {},
@@ -153,13 +208,18 @@ def world_with_photo(app, world):
     world.photo_id = factories.photo(visit, processed.stored_name, processed.thumb_name).id
     world.training_id = factories.training(world.recipients["own"].region).id
     world.assistance_id = factories.assistance(world.recipients["own"]).id
-    proposal = StatusProposal(recipient=world.recipients["own"], from_status="usaha_berjalan", to_status="mandiri",
-                              proposed_by=world.users["mentor"])
+    proposal = StatusProposal(
+        recipient=world.recipients["own"],
+        from_status="usaha_berjalan",
+        to_status="mandiri",
+        proposed_by=world.users["mentor"],
+    )
     factories.db.session.add(proposal)
     factories.db.session.flush()
     world.proposal_id = proposal.id
-    world.import_token = factories.stored_import(app.config["UPLOAD_DIR"], world.users["admin"],
-                                                 factories.csv_text([factories.import_row(1)]))
+    world.import_token = factories.stored_import(
+        app.config["UPLOAD_DIR"], world.users["admin"], factories.csv_text([factories.import_row(1)])
+    )
     factories.db.session.commit()
     return world
 

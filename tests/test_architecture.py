@@ -6,8 +6,11 @@ from pathlib import Path
 import pytest
 
 WEBAPP = Path(__file__).resolve().parents[1] / "webapp"
-BLUEPRINTS = sorted(p.parent.name for p in WEBAPP.glob("*/__init__.py")
-                    if "Blueprint(" in p.read_text() or (p.parent / "routes.py").exists())
+BLUEPRINTS = sorted(
+    p.parent.name
+    for p in WEBAPP.glob("*/__init__.py")
+    if "Blueprint(" in p.read_text() or (p.parent / "routes.py").exists()
+)
 DOMAIN_MODULES = sorted(p for p in WEBAPP.glob("*.py") if p.name not in {"__init__.py", "cli.py"})
 
 

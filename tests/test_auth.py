@@ -33,11 +33,14 @@ def test_username_is_case_and_space_insensitive(client, world):
     assert login(client, "  Pendamping-SMD ").status_code == 302
 
 
-@pytest.mark.parametrize(("username", "password"), [
-    ("pendamping-smd", "salah-sekali-1"),  # wrong password
-    ("tidak-ada", factories.PASSWORD),     # unknown user: same answer, no enumeration
-    ("pendamping-smd", ""),                # empty password
-])
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("pendamping-smd", "salah-sekali-1"),  # wrong password
+        ("tidak-ada", factories.PASSWORD),  # unknown user: same answer, no enumeration
+        ("pendamping-smd", ""),  # empty password
+    ],
+)
 def test_bad_credentials_get_one_generic_message(client, world, username, password):
     response = login(client, username, password)
     html = response.get_data(as_text=True)
@@ -74,13 +77,16 @@ def test_demo_accounts_only_in_demo_mode(app, client):
     assert login(client, "pendamping1").status_code == 302
 
 
-@pytest.mark.parametrize(("next_", "expected"), [
-    ("/penerima/", "/penerima/"),
-    ("//evil.example/", "/"),
-    ("https://evil.example/", "/"),
-    ("/\\evil.example", "/"),
-    ("javascript:alert(1)", "/"),
-])
+@pytest.mark.parametrize(
+    ("next_", "expected"),
+    [
+        ("/penerima/", "/penerima/"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
 def test_next_only_to_local_paths(client, world, next_, expected):
     response = login(client, "pendamping-smd", next_=next_)
     assert response.status_code == 302

@@ -18,8 +18,10 @@ def _snapshot(app) -> tuple[dict, dict]:
     for table in db.metadata.sorted_tables:
         result = db.session.execute(select(table).order_by(*table.primary_key.columns)).all()
         rows[table.name] = [tuple(str(value) for value in row) for row in result]
-    files = {p.relative_to(app.config["UPLOAD_DIR"]).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in Path(app.config["UPLOAD_DIR"]).rglob("*.jpg")}
+    files = {
+        p.relative_to(app.config["UPLOAD_DIR"]).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in Path(app.config["UPLOAD_DIR"]).rglob("*.jpg")
+    }
     return rows, files
 
 
@@ -27,9 +29,15 @@ def _snapshot(app) -> tuple[dict, dict]:
 def data(app, world):
     for seed, family in enumerate((world.recipients["own"], world.recipients["same_region"])):
         upload = recording.PhotoUpload(photos.process(demo_photo("cadangan", seed)), "usaha_berjalan")
-        visit_input = recording.VisitInput(uuid=f"00000000-0000-4000-8000-00000000000{seed}", kind="pendampingan",
-                                           visited_at=dt.datetime(2026, 11, 20, 2, seed), lat=-0.5, lon=117.15,
-                                           accuracy_m=9.0, answers={"operating": "ya", "turnover": 120000})
+        visit_input = recording.VisitInput(
+            uuid=f"00000000-0000-4000-8000-00000000000{seed}",
+            kind="pendampingan",
+            visited_at=dt.datetime(2026, 11, 20, 2, seed),
+            lat=-0.5,
+            lon=117.15,
+            accuracy_m=9.0,
+            answers={"operating": "ya", "turnover": 120000},
+        )
         recording.record_visit(family, family.mentor, visit_input, [upload], app.config["UPLOAD_DIR"])
     return world
 

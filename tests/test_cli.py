@@ -23,11 +23,19 @@ def test_seed_demo_is_complete_plausible_and_idempotent(runner, app):
     assert _count(User, User.role == "supervisor") == 10
     assert _count(User, User.role == "mentor") == 30
     assert _count(User, User.is_demo.is_(False)) == 0
-    assert {u for u in db.session.scalars(select(User.username))} >= {"admin", "koordinator1", "koordinator10",
-                                                                         "pendamping1", "pendamping30"}
+    assert {u for u in db.session.scalars(select(User.username))} >= {
+        "admin",
+        "koordinator1",
+        "koordinator10",
+        "pendamping1",
+        "pendamping30",
+    }
     assert _count(Recipient) == 1680
-    per_region = dict(db.session.execute(select(Region.code, func.count(Recipient.id)).join(Recipient.region)
-                                         .group_by(Region.code)).all())
+    per_region = dict(
+        db.session.execute(
+            select(Region.code, func.count(Recipient.id)).join(Recipient.region).group_by(Region.code)
+        ).all()
+    )
     assert set(per_region.values()) == {168}
     assert _count(Recipient, Recipient.funding_source == "APBD") == 1500
     assert _count(Recipient, Recipient.funding_source == "APBD-P") == 180
@@ -44,8 +52,11 @@ def test_seed_demo_is_complete_plausible_and_idempotent(runner, app):
         assert r.nik.startswith("6472")
         day = int(r.nik[6:8])
         assert (day > 40) == (r.gender == "P")
-        dt.date(2000 + int(r.nik[10:12]) if int(r.nik[10:12]) < 30 else 1900 + int(r.nik[10:12]),
-                int(r.nik[8:10]), day - 40 if day > 40 else day)  # a real birth date
+        dt.date(
+            2000 + int(r.nik[10:12]) if int(r.nik[10:12]) < 30 else 1900 + int(r.nik[10:12]),
+            int(r.nik[8:10]),
+            day - 40 if day > 40 else day,
+        )  # a real birth date
         assert r.desa in areas.districts_of("Kota", "Samarinda")[r.kecamatan]
         assert r.package_items
         history = sorted(r.status_changes, key=lambda c: (c.changed_at, c.id))
@@ -56,14 +67,32 @@ def test_seed_demo_is_complete_plausible_and_idempotent(runner, app):
     counts = (_count(Region), _count(User), _count(Recipient), _count(StatusChange), _count(Visit), _count(Photo))
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "+0 recipients" in again.output
-    assert (_count(Region), _count(User), _count(Recipient), _count(StatusChange), _count(Visit),
-            _count(Photo)) == counts
+    assert (
+        _count(Region),
+        _count(User),
+        _count(Recipient),
+        _count(StatusChange),
+        _count(Visit),
+        _count(Photo),
+    ) == counts
     assert "already has data" in runner.invoke(args=["seed-demo", "--if-empty"]).output
 
 
 def test_create_user_makes_a_real_account(runner, app):
-    result = runner.invoke(args=["create-user", "sari.koordinator", "--name", "Sari Wulandari", "--role",
-                                 "supervisor", "--region", "6472", "--password", "Samarinda-2026"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "sari.koordinator",
+            "--name",
+            "Sari Wulandari",
+            "--role",
+            "supervisor",
+            "--region",
+            "6472",
+            "--password",
+            "Samarinda-2026",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "sari.koordinator"))
     assert user.role == "supervisor" and not user.is_demo and [r.code for r in user.regions] == ["6472"]
@@ -76,8 +105,10 @@ def test_create_user_enforces_rules(runner, app):
         (["lettersonly", "--name", "L", "--role", "admin", "--password", "hanyahurufsaja"], "huruf dan angka"),
         (["Bad Name!", "--name", "B", "--role", "admin", "--password", "Samarinda-2026"], "Nama pengguna"),
         (["nomentorregion", "--name", "N", "--role", "mentor", "--password", "Samarinda-2026"], "wilayah"),
-        (["badregion", "--name", "N", "--role", "mentor", "--region", "9999", "--password", "Samarinda-2026"],
-         "tidak dikenal"),
+        (
+            ["badregion", "--name", "N", "--role", "mentor", "--region", "9999", "--password", "Samarinda-2026"],
+            "tidak dikenal",
+        ),
     ]
     for args, message in cases:
         result = runner.invoke(args=["create-user", *args])

@@ -90,5 +90,6 @@ def test_csp_allows_the_tile_host_only():
     from webapp import content_security_policy
 
     assert "img-src 'self' data: blob: https://tile.example.org;" in content_security_policy(
-        "https://tile.example.org/{z}/{x}/{y}.png")
+        "https://tile.example.org/{z}/{x}/{y}.png"
+    )
     assert "img-src 'self' data: blob:;" in content_security_policy("")

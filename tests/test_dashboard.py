@@ -24,21 +24,43 @@ def test_figures_on_a_small_program(app, world):
     today = dt.date(2026, 11, 29)
     mentor = world.users["mentor"]
     region = mentor.regions[0]
-    running = factories.recipient(region, mentor, distributed_on=dt.date(2025, 6, 1), status="usaha_berjalan",
-                                  funding_source="APBD-P")
-    _history(running, [(dt.datetime(2025, 6, 1), "terverifikasi", "disalurkan"),
-                       (dt.datetime(2025, 7, 1), "disalurkan", "usaha_berjalan")])
+    running = factories.recipient(
+        region, mentor, distributed_on=dt.date(2025, 6, 1), status="usaha_berjalan", funding_source="APBD-P"
+    )
+    _history(
+        running,
+        [
+            (dt.datetime(2025, 6, 1), "terverifikasi", "disalurkan"),
+            (dt.datetime(2025, 7, 1), "disalurkan", "usaha_berjalan"),
+        ],
+    )
     stopped = factories.recipient(region, mentor, distributed_on=dt.date(2025, 6, 1), status="usaha_berhenti")
-    _history(stopped, [(dt.datetime(2025, 6, 1), "terverifikasi", "disalurkan"),
-                       (dt.datetime(2025, 7, 1), "disalurkan", "usaha_berjalan"),
-                       (dt.datetime(2025, 10, 1), "usaha_berjalan", "usaha_berhenti")])
+    _history(
+        stopped,
+        [
+            (dt.datetime(2025, 6, 1), "terverifikasi", "disalurkan"),
+            (dt.datetime(2025, 7, 1), "disalurkan", "usaha_berjalan"),
+            (dt.datetime(2025, 10, 1), "usaha_berjalan", "usaha_berhenti"),
+        ],
+    )
     for months, turnover in ((0, 200_000), (3, 210_000), (7, 250_000)):
-        factories.visit(running, visited_at=dt.datetime(2025, 7, 5) + dt.timedelta(days=30 * months),
-                        review_state="disetujui", answers={"operating": "ya", "turnover": turnover,
-                                                           "turnover_period": "hari",
-                                                           "items": {"Wajan": "dipakai", "Kompor gas": "rusak"}})
-    factories.visit(running, visited_at=dt.datetime(2026, 11, 20), review_state="disetujui",
-                    answers={"operating": "ya", "turnover": 1_400_000, "turnover_period": "minggu"})
+        factories.visit(
+            running,
+            visited_at=dt.datetime(2025, 7, 5) + dt.timedelta(days=30 * months),
+            review_state="disetujui",
+            answers={
+                "operating": "ya",
+                "turnover": turnover,
+                "turnover_period": "hari",
+                "items": {"Wajan": "dipakai", "Kompor gas": "rusak"},
+            },
+        )
+    factories.visit(
+        running,
+        visited_at=dt.datetime(2026, 11, 20),
+        review_state="disetujui",
+        answers={"operating": "ya", "turnover": 1_400_000, "turnover_period": "minggu"},
+    )
     factories.visit(stopped, visited_at=dt.datetime(2026, 11, 25), review_state="menunggu")
     db.session.commit()
 
@@ -60,11 +82,14 @@ def test_figures_on_a_small_program(app, world):
 
 def test_dashboard_page_and_graduation(login_as, world):
     mentor = world.users["mentor"]
-    running = factories.recipient(mentor.regions[0], mentor, distributed_on=dt.date(2025, 6, 1),
-                                  name="Sari Mandiri")
+    running = factories.recipient(mentor.regions[0], mentor, distributed_on=dt.date(2025, 6, 1), name="Sari Mandiri")
     for months in (0, 4, 8):
-        factories.visit(running, visited_at=dt.datetime(2025, 7, 5) + dt.timedelta(days=30 * months),
-                        review_state="disetujui", answers={"operating": "ya", "turnover": 300_000})
+        factories.visit(
+            running,
+            visited_at=dt.datetime(2025, 7, 5) + dt.timedelta(days=30 * months),
+            review_state="disetujui",
+            answers={"operating": "ya", "turnover": 300_000},
+        )
     db.session.commit()
     client = login_as("supervisor")
     html = client.get("/dasbor/").get_data(as_text=True)
@@ -115,42 +140,76 @@ def test_dashboard_sql_matches_reference(app, seed):
     mentor = factories.user("mentor")
     statuses = list(lifecycle.STATUSES)
     for n in range(40):
-        distributed = rng.choice([None, dt.date(2025, 1, 31), dt.date(2025, 8, 31), dt.date(2026, 2, 28),
-                                  dt.date(2025, 5, 15) + dt.timedelta(days=rng.randint(0, 500))])
-        family = factories.recipient(factories.region(("6472", "6471", "6401")[n % 3]), mentor,
-                                     status=rng.choice(statuses), distributed_on=distributed)
+        distributed = rng.choice(
+            [
+                None,
+                dt.date(2025, 1, 31),
+                dt.date(2025, 8, 31),
+                dt.date(2026, 2, 28),
+                dt.date(2025, 5, 15) + dt.timedelta(days=rng.randint(0, 500)),
+            ]
+        )
+        family = factories.recipient(
+            factories.region(("6472", "6471", "6401")[n % 3]),
+            mentor,
+            status=rng.choice(statuses),
+            distributed_on=distributed,
+        )
         start = dt.datetime(2025, 1, 1) + dt.timedelta(days=rng.randint(0, 200))
         path = rng.sample(statuses, rng.randint(0, 4))
         for n, to_status in enumerate(path):
-            db.session.add(StatusChange(recipient=family, to_status=to_status,
-                                        changed_at=start + dt.timedelta(days=47 * n, hours=rng.randint(0, 23))))
+            db.session.add(
+                StatusChange(
+                    recipient=family,
+                    to_status=to_status,
+                    changed_at=start + dt.timedelta(days=47 * n, hours=rng.randint(0, 23)),
+                )
+            )
         for _v in range(rng.randint(0, 7)):
             answers = {"operating": rng.choice(["ya", "sebagian", "tidak"])}
             if rng.random() < 0.8:
                 answers["turnover"] = rng.choice([0, 70_000, 150_000, 149_999, 400_000, 1_050_000, 2_100_000])
                 answers["turnover_period"] = rng.choice(["hari", "minggu"])
             if rng.random() < 0.4:
-                answers["items"] = {"Wajan": rng.choice(["dipakai", "rusak"]), "Kompor": rng.choice(["dipakai",
-                                                                                                    "dijual"])}
-            factories.visit(family, visited_at=dt.datetime(2025, 2, 1, 3) + dt.timedelta(days=rng.randint(0, 660)),
-                            kind=rng.choice(["pendampingan", "pendampingan", "verifikasi"]),
-                            review_state=rng.choice(["disetujui", "disetujui", "menunggu", "perbaikan", "ditolak"]),
-                            next_visit_on=rng.choice([None, today - dt.timedelta(days=rng.randint(-30, 300))]),
-                            answers=answers)
+                answers["items"] = {
+                    "Wajan": rng.choice(["dipakai", "rusak"]),
+                    "Kompor": rng.choice(["dipakai", "dijual"]),
+                }
+            factories.visit(
+                family,
+                visited_at=dt.datetime(2025, 2, 1, 3) + dt.timedelta(days=rng.randint(0, 660)),
+                kind=rng.choice(["pendampingan", "pendampingan", "verifikasi"]),
+                review_state=rng.choice(["disetujui", "disetujui", "menunggu", "perbaikan", "ditolak"]),
+                next_visit_on=rng.choice([None, today - dt.timedelta(days=rng.randint(-30, 300))]),
+                answers=answers,
+            )
     for _ in range(20):  # thriving families near the graduation rule's edges (visits, span, turnover)
         distributed = dt.date(2025, 3, 1) + dt.timedelta(days=rng.randint(0, 60))
         family = factories.recipient(mentor=mentor, status="usaha_berjalan", distributed_on=distributed)
-        db.session.add(StatusChange(recipient=family, to_status="disalurkan",
-                                    changed_at=dt.datetime.combine(distributed, dt.time(2))))
-        db.session.add(StatusChange(recipient=family, to_status="usaha_berjalan",
-                                    changed_at=dt.datetime.combine(distributed, dt.time(2)) + dt.timedelta(days=20)))
+        db.session.add(
+            StatusChange(
+                recipient=family, to_status="disalurkan", changed_at=dt.datetime.combine(distributed, dt.time(2))
+            )
+        )
+        db.session.add(
+            StatusChange(
+                recipient=family,
+                to_status="usaha_berjalan",
+                changed_at=dt.datetime.combine(distributed, dt.time(2)) + dt.timedelta(days=20),
+            )
+        )
         first = dt.datetime.combine(distributed, dt.time(3)) + dt.timedelta(days=30)
         for n in range(rng.randint(2, 5)):
-            factories.visit(family, visited_at=first + dt.timedelta(days=rng.choice([60, 91, 100]) * n),
-                            review_state="disetujui", answers={
-                                "operating": "ya",
-                                "turnover": rng.choice([150_000, 160_000, 149_000, 1_050_000, 400_000]),
-                                "turnover_period": rng.choice(["hari", "hari", "minggu"])})
+            factories.visit(
+                family,
+                visited_at=first + dt.timedelta(days=rng.choice([60, 91, 100]) * n),
+                review_state="disetujui",
+                answers={
+                    "operating": "ya",
+                    "turnover": rng.choice([150_000, 160_000, 149_000, 1_050_000, 400_000]),
+                    "turnover_period": rng.choice(["hari", "hari", "minggu"]),
+                },
+            )
     db.session.commit()
     expected = dashboard_reference.figures(today, (1, 3, 6, 12), 150_000)
     assert expected["candidates"] and expected["overdue"]  # the data reaches the interesting cases
@@ -161,7 +220,8 @@ def test_dashboard_sql_matches_reference(app, seed):
     assert (d.items_counted, d.items_in_use) == expected["items"]
     assert d.candidate_count == len(expected["candidates"])
     assert sorted((c.recipient.id, c.visits, c.first, c.last, c.turnover_per_day) for c in d.candidates) == sorted(
-        sorted(expected["candidates"], key=lambda c: (-c[4], c[0]))[:20])
+        sorted(expected["candidates"], key=lambda c: (-c[4], c[0]))[:20]
+    )
     # The live counts, for the whole scope and (as the summary export reads them) per regency
     live = dashboard_reference.live_counts(today)
     assert len(live) == 4 and all(counts[1] and counts[3] for counts in live.values())  # three regencies
@@ -171,16 +231,21 @@ def test_dashboard_sql_matches_reference(app, seed):
     assert [target.region.id for target, _f in rows] == [r.id for r in regions]
     nothing = ([(s, 0) for s in lifecycle.STATUSES], 0, 0, 0, None)
     for target, f in rows:
-        assert (f.statuses, f.distributed, f.covered_30d, f.backlog, f.oldest_pending) == live.get(target.region.id,
-                                                                                                   nothing)
+        assert (f.statuses, f.distributed, f.covered_30d, f.backlog, f.oldest_pending) == live.get(
+            target.region.id, nothing
+        )
 
 
 def test_large_scopes_reuse_outcomes_but_never_show_a_graduated_family(app, world):
     mentor = world.users["mentor"]
     family = factories.recipient(mentor.regions[0], mentor, distributed_on=dt.date(2025, 6, 1))
     for n in range(3):
-        factories.visit(family, visited_at=dt.datetime(2025, 7, 5) + dt.timedelta(days=100 * n),
-                        review_state="disetujui", answers={"operating": "ya", "turnover": 200_000})
+        factories.visit(
+            family,
+            visited_at=dt.datetime(2025, 7, 5) + dt.timedelta(days=100 * n),
+            review_state="disetujui",
+            answers={"operating": "ya", "turnover": 200_000},
+        )
     db.session.commit()
     admin, today = world.users["admin"], dt.date(2026, 11, 29)
     first = outcomes.build(admin, today, (1, 3, 6, 12), cache_s=600, cache_min_families=1)
@@ -200,8 +265,12 @@ def test_outcome_snapshots_are_shared_stored_and_expire(app, world, runner, monk
     """The figures of a large scope live in the database (every worker, every restart), for the period only."""
     mentor, admin, today = world.users["mentor"], world.users["admin"], dt.date.today()
     family = factories.recipient(mentor.regions[0], mentor, distributed_on=today - dt.timedelta(days=200))
-    factories.visit(family, visited_at=dt.datetime.combine(today, dt.time(1)) - dt.timedelta(days=100),
-                    review_state="disetujui", answers={"operating": "ya", "turnover": 200_000})
+    factories.visit(
+        family,
+        visited_at=dt.datetime.combine(today, dt.time(1)) - dt.timedelta(days=100),
+        review_state="disetujui",
+        answers={"operating": "ya", "turnover": 200_000},
+    )
     db.session.commit()
     months = current_app.config["FOLLOWUP_MONTHS"]
     first = outcomes.build(admin, today, months, cache_s=600, cache_min_families=1)
@@ -210,9 +279,15 @@ def test_outcome_snapshots_are_shared_stored_and_expire(app, world, runner, monk
     again = outcomes.build(admin, today, months, cache_s=600, cache_min_families=1)
     assert again.computed_at == stored.computed_at  # read back, not recomputed
     assert (again.overdue, again.survival, again.turnover_by_month, again.items_in_use, again.candidate_count) == (
-        first.overdue, first.survival, first.turnover_by_month, first.items_in_use, first.candidate_count)
+        first.overdue,
+        first.survival,
+        first.turnover_by_month,
+        first.items_in_use,
+        first.candidate_count,
+    )
     assert [(c.recipient.id, c.first, c.last) for c in again.candidates] == [
-        (c.recipient.id, c.first, c.last) for c in first.candidates]
+        (c.recipient.id, c.first, c.last) for c in first.candidates
+    ]
     # A snapshot older than the period is computed again (and replaced).
     stored.computed_at -= dt.timedelta(minutes=11)
     db.session.commit()

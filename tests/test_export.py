@@ -36,14 +36,16 @@ def test_supervisor_exports_only_their_regency(client, world):
     assert sorted(r[2] for r in rows[1:]) == ["Budi Santoso", "Siti Aminah"]
     assert client.get("/kelola-data/ekspor/penerima.csv?wilayah=6471").status_code == 200  # not theirs: ignored
     assert sorted(r[2] for r in _csv(client.get("/kelola-data/ekspor/penerima.csv?wilayah=6471"))[1:]) == [
-        "Budi Santoso", "Siti Aminah"]
+        "Budi Santoso",
+        "Siti Aminah",
+    ]
     assert client.get("/kelola-data/ekspor/penerima.pdf").status_code == 404
     assert client.get("/kelola-data/ekspor/rahasia.csv").status_code == 404
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).first()
     assert event.detail == {"kind": "penerima", "format": "csv", "region": None}
 
 
-HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"klik\")", "+62 811", "-1+1", "@SUM(A1)", "\tTAB"]
+HOSTILE = ['=HYPERLINK("http://evil.example","klik")', "+62 811", "-1+1", "@SUM(A1)", "\tTAB"]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -74,8 +76,11 @@ def test_neutralise_leaves_numbers_and_plain_text_alone():
 
 def test_visits_export_has_photo_links_flags_and_wita_times(client, world):
     own = world.recipients["own"]
-    visit = factories.visit(own, visited_at=dt.datetime(2026, 11, 20, 2, 0),
-                            answers={"operating": "ya", "turnover": 200000, "turnover_period": "hari"})
+    visit = factories.visit(
+        own,
+        visited_at=dt.datetime(2026, 11, 20, 2, 0),
+        answers={"operating": "ya", "turnover": 200000, "turnover_period": "hari"},
+    )
     photo = factories.photo(visit, "ab/abc.jpg", "ab/abc-t.jpg")
     factories.visit(world.recipients["other_region"])
     db.session.commit()
@@ -124,25 +129,47 @@ def test_rows_are_read_in_chunks_each_row_once(app, monkeypatch):
 
 def test_status_history_export(client, world):
     own = world.recipients["own"]
-    db.session.add(StatusChange(recipient=own, from_status="disalurkan", to_status="usaha_berjalan",
-                                reason="=1+1", changed_at=dt.datetime(2026, 11, 1, 1, 30),
-                                changed_by=world.users["mentor"]))
+    db.session.add(
+        StatusChange(
+            recipient=own,
+            from_status="disalurkan",
+            to_status="usaha_berjalan",
+            reason="=1+1",
+            changed_at=dt.datetime(2026, 11, 1, 1, 30),
+            changed_by=world.users["mentor"],
+        )
+    )
     db.session.commit()
     login(client, world.users["supervisor"].username)
     rows = _csv(client.get("/kelola-data/ekspor/riwayat-status.csv"))
     assert rows[0] == exporting.HISTORY_HEADERS
-    assert rows[1:] == [[own.nik, own.name, "Samarinda", "Bantuan disalurkan", "Usaha berjalan", "'=1+1",
-                         "pendamping-smd", "2026-11-01 09:30"]]
+    assert rows[1:] == [
+        [
+            own.nik,
+            own.name,
+            "Samarinda",
+            "Bantuan disalurkan",
+            "Usaha berjalan",
+            "'=1+1",
+            "pendamping-smd",
+            "2026-11-01 09:30",
+        ]
+    ]
 
 
 def test_summary_matches_a_hand_count(client, world):
     smd = world.recipients["own"].region
-    extra = [factories.recipient(smd, status="calon", funding_source="APBD-P"),
-             factories.recipient(smd, status="usaha_berjalan", distributed_on=dt.date(2026, 6, 1))]
+    extra = [
+        factories.recipient(smd, status="calon", funding_source="APBD-P"),
+        factories.recipient(smd, status="usaha_berjalan", distributed_on=dt.date(2026, 6, 1)),
+    ]
     world.recipients["own"].distributed_on = dt.date(2026, 5, 1)
     factories.visit(extra[1], review_state="menunggu")
-    factories.visit(world.recipients["own"], review_state="disetujui",
-                    visited_at=dt.datetime.combine(dt.date.today(), dt.time(1, 0)))
+    factories.visit(
+        world.recipients["own"],
+        review_state="disetujui",
+        visited_at=dt.datetime.combine(dt.date.today(), dt.time(1, 0)),
+    )
     factories.training(smd, attendees=[world.recipients["own"]])
     factories.assistance(extra[1], "sembako")
     db.session.commit()
@@ -151,13 +178,22 @@ def test_summary_matches_a_hand_count(client, world):
     assert len(rows) == 2  # the supervisor's one regency
     row = dict(zip(rows[0], rows[1], strict=True))
     # 4 families in Samarinda: own + same_region (usaha_berjalan, APBD) and the two extra
-    assert (row["Tahun Anggaran (Target & Realisasi)"], row["Kode"], row["Target"], row["APBD"], row["APBD-P"],
-            row["Jumlah"]) == ("2025", "6472", "168", "3", "1", "4")
+    assert (
+        row["Tahun Anggaran (Target & Realisasi)"],
+        row["Kode"],
+        row["Target"],
+        row["APBD"],
+        row["APBD-P"],
+        row["Jumlah"],
+    ) == ("2025", "6472", "168", "3", "1", "4")
     assert (row["Calon penerima"], row["Usaha berjalan"]) == ("1", "3")
     assert (row["Disalurkan (aktif)"], row["Dikunjungi & Disetujui 30 Hari"], row["% Cakupan"]) == ("2", "1", "50")
     assert row["Menunggu Diperiksa"] == "1"
     assert (row["Ikut Pelatihan"], row["Pilar 1 (BLT/Sembako/PKH)"], row["Pilar 3 (Rumah/Sanitasi/Air)"]) == (
-        "1", "1", "0")
+        "1",
+        "1",
+        "0",
+    )
     factories.recipient(smd, budget_year=2026)  # a new year's list: its own targets, as on the dashboard ...
     db.session.commit()
     latest = dict(zip(*_csv(client.get("/kelola-data/ekspor/ringkasan.csv")), strict=True))
@@ -166,8 +202,13 @@ def test_summary_matches_a_hand_count(client, world):
     assert (earlier["Tahun Anggaran (Target & Realisasi)"], earlier["Jumlah"]) == ("2025", "4")
     # ... while the other figures count every family in scope, whatever its budget year
     for summary in (latest, earlier):
-        assert (summary["Calon penerima"], summary["Usaha berjalan"], summary["Disalurkan (aktif)"],
-                summary["Dikunjungi & Disetujui 30 Hari"], summary["Menunggu Diperiksa"]) == ("1", "4", "2", "1", "1")
+        assert (
+            summary["Calon penerima"],
+            summary["Usaha berjalan"],
+            summary["Disalurkan (aktif)"],
+            summary["Dikunjungi & Disetujui 30 Hari"],
+            summary["Menunggu Diperiksa"],
+        ) == ("1", "4", "2", "1", "1")
         assert (summary["Ikut Pelatihan"], summary["Pilar 1 (BLT/Sembako/PKH)"]) == ("1", "1")
 
 
@@ -178,8 +219,11 @@ def test_summary_shows_the_dashboards_figures(client, world, role, query):
     (every budget year)."""
     smd, other = world.recipients["own"].region, world.recipients["other_region"]
     world.recipients["own"].distributed_on = dt.date(2026, 5, 1)
-    factories.visit(world.recipients["own"], review_state="disetujui",
-                    visited_at=dt.datetime.combine(dt.date.today(), dt.time(1, 0)))
+    factories.visit(
+        world.recipients["own"],
+        review_state="disetujui",
+        visited_at=dt.datetime.combine(dt.date.today(), dt.time(1, 0)),
+    )
     factories.visit(other, review_state="menunggu")
     factories.recipient(smd, budget_year=2026, status="calon", funding_source="APBD-P")
     factories.recipient(other.region, budget_year=2024, status="keluar", distributed_on=dt.date(2024, 3, 1))
@@ -195,9 +239,24 @@ def test_summary_shows_the_dashboards_figures(client, world, role, query):
     assert [r[1] for r in rows[1:]] == [t.region.code for t in whole.targets]
     for values, target in zip(rows[1:], whole.targets, strict=True):
         d = outcomes.build(user, dt.date.today(), months, target.region.code)
-        expected = [whole.budget_year, target.region.code, target.region.full_name, target.region.quota, target.apbd,
-                    target.apbd_p, target.total, target.pct, *[n for _s, n in d.statuses], d.distributed,
-                    d.covered_30d, d.coverage_pct, d.backlog, d.reach.trained, d.reach.pillar_1, d.reach.pillar_3]
+        expected = [
+            whole.budget_year,
+            target.region.code,
+            target.region.full_name,
+            target.region.quota,
+            target.apbd,
+            target.apbd_p,
+            target.total,
+            target.pct,
+            *[n for _s, n in d.statuses],
+            d.distributed,
+            d.covered_30d,
+            d.coverage_pct,
+            d.backlog,
+            d.reach.trained,
+            d.reach.pillar_1,
+            d.reach.pillar_3,
+        ]
         assert values == ["" if v is None else str(v) for v in expected], target.region.code
 
 
@@ -211,10 +270,29 @@ def test_round_trip_export_then_import_into_an_empty_database(client, world, tmp
     db.session.commit()
 
     def snapshot():
-        return sorted((r.nik, r.kk_number, r.name, r.gender, r.phone, r.address, r.region_id, r.kecamatan, r.desa,
-                       r.decile, r.business_type, r.business_description, r.package_items, r.funding_source,
-                       r.budget_year, r.mentor_id, r.business_lat, r.business_lon)
-                      for r in db.session.scalars(select(Recipient)))
+        return sorted(
+            (
+                r.nik,
+                r.kk_number,
+                r.name,
+                r.gender,
+                r.phone,
+                r.address,
+                r.region_id,
+                r.kecamatan,
+                r.desa,
+                r.decile,
+                r.business_type,
+                r.business_description,
+                r.package_items,
+                r.funding_source,
+                r.budget_year,
+                r.mentor_id,
+                r.business_lat,
+                r.business_lon,
+            )
+            for r in db.session.scalars(select(Recipient))
+        )
 
     before = snapshot()
     login(client, world.users["admin"].username)

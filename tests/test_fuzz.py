@@ -19,13 +19,42 @@ from webapp.models import Photo, StatusChange, Visit
 from .conftest import csrf_token, login
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-text = st.one_of(st.text(max_size=300), st.sampled_from(["", " ", "0", "-1", "1e308", "NaN", "inf", "9" * 40,
-                                                          "<script>", "' OR 1=1 --", "\x00", "ya", "dipakai"]))
+text = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(
+        ["", " ", "0", "-1", "1e308", "NaN", "inf", "9" * 40, "<script>", "' OR 1=1 --", "\x00", "ya", "dipakai"]
+    ),
+)
 numberish = st.one_of(text, st.floats(allow_nan=True).map(str), st.integers().map(str))
-VISIT_FIELDS = ["uuid", "kind", "visited_at", "location_fixed_at", "lat", "lon", "accuracy", "no_location_reason",
-                "operating", "turnover", "turnover_period", "problems", "problem_notes", "mentoring",
-                "next_visit_on", "decile", "embryo", "embryo_notes", "eligible", "status", "reason", "item-0",
-                "item-1", "received", "tag-1", "photo-1-uuid", "photo-1-taken"]
+VISIT_FIELDS = [
+    "uuid",
+    "kind",
+    "visited_at",
+    "location_fixed_at",
+    "lat",
+    "lon",
+    "accuracy",
+    "no_location_reason",
+    "operating",
+    "turnover",
+    "turnover_period",
+    "problems",
+    "problem_notes",
+    "mentoring",
+    "next_visit_on",
+    "decile",
+    "embryo",
+    "embryo_notes",
+    "eligible",
+    "status",
+    "reason",
+    "item-0",
+    "item-1",
+    "received",
+    "tag-1",
+    "photo-1-uuid",
+    "photo-1-taken",
+]
 
 
 def _jpeg() -> bytes:
@@ -45,8 +74,11 @@ def _consistent():
 
 
 @SETTINGS
-@given(data=st.dictionaries(st.sampled_from(VISIT_FIELDS), numberish, max_size=len(VISIT_FIELDS)),
-       photo=st.sampled_from([None, b"", b"not an image", "jpeg"]), outbox=st.booleans())
+@given(
+    data=st.dictionaries(st.sampled_from(VISIT_FIELDS), numberish, max_size=len(VISIT_FIELDS)),
+    photo=st.sampled_from([None, b"", b"not an image", "jpeg"]),
+    outbox=st.booleans(),
+)
 def test_visit_form_never_500_and_never_half_saved(app, world, data, photo, outbox):
     client = app.test_client()
     login(client, world.users["mentor"].username)
@@ -60,8 +92,9 @@ def test_visit_form_never_500_and_never_half_saved(app, world, data, photo, outb
     if photo is not None:
         payload["photo-1"] = (io.BytesIO(_jpeg() if photo == "jpeg" else photo), "x.jpg")
     before = _counts()
-    response = client.post(f"/penerima/{own.id}/kunjungan/baru", data=payload, headers=headers,
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/penerima/{own.id}/kunjungan/baru", data=payload, headers=headers, content_type="multipart/form-data"
+    )
     assert response.status_code < 500, response.status_code
     after = _counts()
     assert after[0] in (before[0], before[0] + 1) and _consistent()
@@ -87,14 +120,17 @@ def test_status_form_never_500(app, world, data):
 @given(username=st.text(max_size=100), password=st.text(max_size=300))
 def test_login_never_500(app, world, username, password):
     client = app.test_client()
-    response = client.post("/akun/masuk", data={"username": username, "password": password,
-                                                 "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/akun/masuk", data={"username": username, "password": password, "csrf_token": csrf_token(client)}
+    )
     assert response.status_code in (200, 302, 400, 401, 429)
 
 
 @SETTINGS
-@given(data=st.dictionaries(st.sampled_from(["decision", "note", "round"]), numberish, max_size=3),
-       query=st.text(alphabet=string.printable, max_size=60))
+@given(
+    data=st.dictionaries(st.sampled_from(["decision", "note", "round"]), numberish, max_size=3),
+    query=st.text(alphabet=string.printable, max_size=60),
+)
 def test_review_decision_and_filters_never_500(app, world, data, query):
     from webapp import photos, recording
     from webapp.demo import demo_photo
@@ -103,9 +139,17 @@ def test_review_decision_and_filters_never_500(app, world, data, query):
     visit = db.session.scalar(select(Visit).where(Visit.recipient_id == own.id))
     if visit is None:
         upload = recording.PhotoUpload(photos.process(demo_photo("fuzz", 1)), "usaha_berjalan")
-        visit, _ = recording.record_visit(own, own.mentor, recording.VisitInput(
-            uuid="00000000-0000-4000-8000-0000000000ff", kind="pendampingan",
-            visited_at=dt.datetime(2026, 11, 20, 2)), [upload], app.config["UPLOAD_DIR"])
+        visit, _ = recording.record_visit(
+            own,
+            own.mentor,
+            recording.VisitInput(
+                uuid="00000000-0000-4000-8000-0000000000ff",
+                kind="pendampingan",
+                visited_at=dt.datetime(2026, 11, 20, 2),
+            ),
+            [upload],
+            app.config["UPLOAD_DIR"],
+        )
     client = app.test_client()
     login(client, world.users["supervisor"].username)
     payload = {"csrf_token": csrf_token(client, "/periksa/"), **data}

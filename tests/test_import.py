@@ -39,7 +39,8 @@ def test_valid_rows_are_previewed_then_stored_with_their_first_status(app, tmp_p
     stored = db.session.scalars(select(Recipient).order_by(Recipient.nik)).all()
     assert [(r.name, r.status, r.budget_year, r.kecamatan, r.desa, r.region.code) for r in stored] == [
         ("Warga Impor 1", lifecycle.CALON, 2026, "Samarinda Ulu", "Air Hitam", "6472"),
-        ("Warga Impor 2", lifecycle.CALON, 2026, "Samarinda Ulu", "Air Hitam", "6472")]
+        ("Warga Impor 2", lifecycle.CALON, 2026, "Samarinda Ulu", "Air Hitam", "6472"),
+    ]
     history = db.session.scalars(select(StatusChange)).all()
     assert {(h.from_status, h.to_status, h.changed_by_id) for h in history} == {(None, "calon", admin.id)}
 
@@ -75,29 +76,43 @@ def test_missing_required_columns_are_named(app, tmp_path):
     assert preview.rows == []
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"NIK": "647201410190001"}, "NIK harus 16 angka"),
-    ({"NIK": "64720141019ABCDE"}, "NIK harus 16 angka"),
-    ({"No KK": "12345"}, "No KK harus 16 angka"),
-    ({"Nama": ""}, "Nama wajib diisi"),
-    ({"Nama": "=HYPERLINK(\"http://x\")"}, "Nama harus diawali huruf"),
-    ({"Nama": "+62 Siti"}, "Nama harus diawali huruf"),
-    ({"Desil": "7"}, "Desil harus 1 sampai 5"),
-    ({"Desil": "0"}, "Desil harus 1 sampai 5"),
-    ({"Kabupaten/Kota": "Samarindah"}, "Kabupaten/kota tidak dikenal: Samarindah. Maksud Anda: Samarinda?"),
-    ({"Kecamatan": "Samarinda Ulu Baru"}, "Kecamatan tidak ada di Kota Samarinda: Samarinda Ulu Baru"),
-    ({"Desa/Kelurahan": "Air Putih Sekali"}, "Desa/kelurahan tidak ada di Kecamatan Samarinda Ulu: Air Putih Sekali"),
-    ({"Jenis Usaha": ""}, "Jenis Usaha wajib diisi"),
-    ({"Jenis Kelamin": "X"}, "Jenis kelamin harus L atau P"),
-    ({"No HP": "08-12"}, "No HP tidak valid"),
-    ({"Sumber Dana": "APBN"}, "Sumber dana harus APBD/APBD-P"),
-    ({"Tahun Anggaran": "20x6"}, "Tahun anggaran tidak valid"),
-    ({"Pendamping": "tidak-ada"}, "Pendamping tidak-ada tidak dikenal"),
-    ({"Lintang Usaha": "6.2", "Bujur Usaha": "106.8"}, "Lokasi usaha di luar Kalimantan Timur"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"NIK": "647201410190001"}, "NIK harus 16 angka"),
+        ({"NIK": "64720141019ABCDE"}, "NIK harus 16 angka"),
+        ({"No KK": "12345"}, "No KK harus 16 angka"),
+        ({"Nama": ""}, "Nama wajib diisi"),
+        ({"Nama": '=HYPERLINK("http://x")'}, "Nama harus diawali huruf"),
+        ({"Nama": "+62 Siti"}, "Nama harus diawali huruf"),
+        ({"Desil": "7"}, "Desil harus 1 sampai 5"),
+        ({"Desil": "0"}, "Desil harus 1 sampai 5"),
+        ({"Kabupaten/Kota": "Samarindah"}, "Kabupaten/kota tidak dikenal: Samarindah. Maksud Anda: Samarinda?"),
+        ({"Kecamatan": "Samarinda Ulu Baru"}, "Kecamatan tidak ada di Kota Samarinda: Samarinda Ulu Baru"),
+        (
+            {"Desa/Kelurahan": "Air Putih Sekali"},
+            "Desa/kelurahan tidak ada di Kecamatan Samarinda Ulu: Air Putih Sekali",
+        ),
+        ({"Jenis Usaha": ""}, "Jenis Usaha wajib diisi"),
+        ({"Jenis Kelamin": "X"}, "Jenis kelamin harus L atau P"),
+        ({"No HP": "08-12"}, "No HP tidak valid"),
+        ({"Sumber Dana": "APBN"}, "Sumber dana harus APBD/APBD-P"),
+        ({"Tahun Anggaran": "20x6"}, "Tahun anggaran tidak valid"),
+        ({"Pendamping": "tidak-ada"}, "Pendamping tidak-ada tidak dikenal"),
+        ({"Lintang Usaha": "6.2", "Bujur Usaha": "106.8"}, "Lokasi usaha di luar Kalimantan Timur"),
+    ],
+)
 def test_each_bad_row_is_refused_with_its_reason(app, tmp_path, change, message):
-    headers = [*factories.import_row(1), "Jenis Kelamin", "No HP", "Sumber Dana", "Tahun Anggaran", "Pendamping",
-               "Lintang Usaha", "Bujur Usaha"]
+    headers = [
+        *factories.import_row(1),
+        "Jenis Kelamin",
+        "No HP",
+        "Sumber Dana",
+        "Tahun Anggaran",
+        "Pendamping",
+        "Lintang Usaha",
+        "Bujur Usaha",
+    ]
     good, bad = factories.import_row(1), factories.import_row(2, **change)
     preview = _preview(tmp_path, [good, bad], headers=headers)
     assert [r.line for r in preview.valid] == [2]
@@ -120,8 +135,10 @@ def test_nik_already_registered_for_the_same_year_is_refused_earlier_years_only_
     preview = _preview(tmp_path, [factories.import_row(1), factories.import_row(2), factories.import_row(3)])
     assert preview.invalid[0].errors == ["NIK sudah terdaftar sebagai penerima tahun anggaran 2026."]
     assert [r.line for r in preview.valid] == [3, 4]
-    assert preview.valid[0].warnings == ["Sudah terdaftar sebagai penerima UEP tahun anggaran 2024 (3 tahun "
-                                         "terakhir): bantuan UEP sekali saja, periksa lagi."]
+    assert preview.valid[0].warnings == [
+        "Sudah terdaftar sebagai penerima UEP tahun anggaran 2024 (3 tahun "
+        "terakhir): bantuan UEP sekali saja, periksa lagi."
+    ]
     assert preview.valid[1].warnings == []
 
 
@@ -180,12 +197,18 @@ def test_web_import_preview_commit_errors_file_then_fixed_file(client, app):
     login(client, admin.username)
     headers = list(factories.import_row(1))
     rows = [list(factories.import_row(n).values()) for n in range(1, 21)]
-    rows[4][6] = "9"        # decile
-    rows[9][0] = "12345"    # NIK
+    rows[4][6] = "9"  # decile
+    rows[9][0] = "12345"  # NIK
     rows[14][4] = "Kecamatan Khayalan"
     token = csrf_token(client, "/kelola-data/impor")
-    response = client.post("/kelola-data/impor", data={"csrf_token": token, "budget_year": "2026",
-                                                 "file": (io.BytesIO(_xlsx([headers, *rows])), "daftar 2026.xlsx")})
+    response = client.post(
+        "/kelola-data/impor",
+        data={
+            "csrf_token": token,
+            "budget_year": "2026",
+            "file": (io.BytesIO(_xlsx([headers, *rows])), "daftar 2026.xlsx"),
+        },
+    )
     assert response.status_code == 303
     preview_url = response.headers["Location"]
     page = client.get(preview_url).get_data(as_text=True)
@@ -210,8 +233,14 @@ def test_web_import_preview_commit_errors_file_then_fixed_file(client, app):
 
     fixed = [row[:-2] for row in table[1:]]
     fixed[0][6], fixed[1][0], fixed[2][4] = "3", "6472014101990010", "Samarinda Ulu"
-    response = client.post("/kelola-data/impor", data={"csrf_token": token, "budget_year": "2026",
-                                                 "file": (io.BytesIO(_xlsx([table[0], *fixed])), "kesalahan.xlsx")})
+    response = client.post(
+        "/kelola-data/impor",
+        data={
+            "csrf_token": token,
+            "budget_year": "2026",
+            "file": (io.BytesIO(_xlsx([table[0], *fixed])), "kesalahan.xlsx"),
+        },
+    )
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert re.findall(r'kpi__value">(\d+)', page) == ["3", "3", "0", "0"]
     assert "Baris, Kesalahan" in page  # the error file's extra columns are named as ignored
@@ -223,13 +252,15 @@ def test_web_import_preview_commit_errors_file_then_fixed_file(client, app):
 
 def test_stale_preview_is_shown_again_instead_of_written(client, app):
     admin = factories.user("admin", regions=[])
-    token = factories.stored_import(app.config["UPLOAD_DIR"], admin,
-                                    factories.csv_text([factories.import_row(1), factories.import_row(2)]))
+    token = factories.stored_import(
+        app.config["UPLOAD_DIR"], admin, factories.csv_text([factories.import_row(1), factories.import_row(2)])
+    )
     db.session.commit()
     login(client, admin.username)
     factories.recipient(nik=factories.import_row(2)["NIK"], budget_year=2026)  # someone was faster
-    response = client.post(f"/kelola-data/impor/{token}", data={"csrf_token": csrf_token(client, "/kelola-data/impor"),
-                                                         "expected": "2"})
+    response = client.post(
+        f"/kelola-data/impor/{token}", data={"csrf_token": csrf_token(client, "/kelola-data/impor"), "expected": "2"}
+    )
     assert response.status_code == 409
     assert "Data berubah sejak pratinjau" in response.get_data(as_text=True)
     assert _count() == 1
@@ -278,8 +309,17 @@ def test_cli_import_with_progress_errors_file_and_skip_invalid(app, tmp_path):
     result = runner.invoke(args=["import-recipients", str(path), "--year", "2026", "--dry-run"])
     assert result.exit_code == 0 and "Dry run" in result.output and _count() == 0
 
-    result = runner.invoke(args=["import-recipients", str(path), "--year", "2026", "--skip-invalid",
-                                 "--errors", str(tmp_path / "salah.csv")])
+    result = runner.invoke(
+        args=[
+            "import-recipients",
+            str(path),
+            "--year",
+            "2026",
+            "--skip-invalid",
+            "--errors",
+            str(tmp_path / "salah.csv"),
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "5 recipients imported." in result.output and "Importing" in result.output
     assert _count() == 5
@@ -289,8 +329,9 @@ def test_cli_import_with_progress_errors_file_and_skip_invalid(app, tmp_path):
 def test_rows_with_warnings_need_an_explicit_tick_before_importing(client, app):
     admin = factories.user("admin", regions=[])
     factories.recipient(nik=factories.import_row(2)["NIK"], budget_year=2025)
-    token = factories.stored_import(app.config["UPLOAD_DIR"], admin,
-                                    factories.csv_text([factories.import_row(1), factories.import_row(2)]))
+    token = factories.stored_import(
+        app.config["UPLOAD_DIR"], admin, factories.csv_text([factories.import_row(1), factories.import_row(2)])
+    )
     db.session.commit()
     login(client, admin.username)
     page = client.get(f"/kelola-data/impor/{token}").get_data(as_text=True)

@@ -32,8 +32,7 @@ def record(app, recipient, mentor=None, photo_seed=1, photo_data=None, taken_at=
         taken_at = visited_at + dt.timedelta(hours=8, minutes=-2)  # camera clock in WITA, just before
     values = dict(lat=recipient.business_lat, lon=recipient.business_lon, accuracy_m=10.0)
     values.update(fields)
-    data = recording.VisitInput(uuid=str(uuid.uuid4()), kind="pendampingan", visited_at=visited_at,
-                                **values)
+    data = recording.VisitInput(uuid=str(uuid.uuid4()), kind="pendampingan", visited_at=visited_at, **values)
     upload = _upload(photo_data or demo_photo("uji", photo_seed), taken_at=taken_at)
     visit, _ = recording.record_visit(recipient, mentor or recipient.mentor, data, [upload], app.config["UPLOAD_DIR"])
     return visit
@@ -125,23 +124,39 @@ def test_perjalanan_mustahil_for_the_same_mentor(app, world, family):
     other = world.recipients["same_region"]
     record(app, family, photo_seed=40)
     # 50 km away, 20 minutes later: 150 km/h
-    late = record(app, other, mentor=family.mentor, lat=family.business_lat + 0.45, lon=family.business_lon,
-                  visited_at=NOON_WITA + dt.timedelta(minutes=20), photo_seed=41)
+    late = record(
+        app,
+        other,
+        mentor=family.mentor,
+        lat=family.business_lat + 0.45,
+        lon=family.business_lon,
+        visited_at=NOON_WITA + dt.timedelta(minutes=20),
+        photo_seed=41,
+    )
     flag = next(f for f in late.flags if f.code == "perjalanan_mustahil")
     assert flag.evidence["speed_kmh"] > 120 and flag.evidence["minutes"] == 20
     # the same distance in two hours is a plausible trip
-    calm = record(app, other, mentor=family.mentor, lat=family.business_lat + 0.45, lon=family.business_lon,
-                  visited_at=NOON_WITA + dt.timedelta(hours=3), photo_seed=42)
+    calm = record(
+        app,
+        other,
+        mentor=family.mentor,
+        lat=family.business_lat + 0.45,
+        lon=family.business_lon,
+        visited_at=NOON_WITA + dt.timedelta(hours=3),
+        photo_seed=42,
+    )
     assert "perjalanan_mustahil" not in codes(calm)
 
 
 def test_di_luar_jam_in_wita(app, family):
     assert "di_luar_jam" in codes(record(app, family, visited_at=dt.datetime(2026, 11, 20, 21, 30), photo_seed=50))
     assert "di_luar_jam" in codes(record(app, family, visited_at=dt.datetime(2026, 11, 20, 12, 5), photo_seed=51))
-    assert "di_luar_jam" not in codes(record(app, family, visited_at=dt.datetime(2026, 11, 20, 22, 30),
-                                             photo_seed=52))  # 06.30 WITA
-    assert "di_luar_jam" not in codes(record(app, family, visited_at=dt.datetime(2026, 11, 20, 11, 59),
-                                             photo_seed=53))  # 19.59 WITA
+    assert "di_luar_jam" not in codes(
+        record(app, family, visited_at=dt.datetime(2026, 11, 20, 22, 30), photo_seed=52)
+    )  # 06.30 WITA
+    assert "di_luar_jam" not in codes(
+        record(app, family, visited_at=dt.datetime(2026, 11, 20, 11, 59), photo_seed=53)
+    )  # 19.59 WITA
 
 
 def test_every_flag_has_an_indonesian_explanation(app):
@@ -166,8 +181,10 @@ def _variants(data: bytes) -> dict[str, bytes]:
 
 
 def test_band_index_finds_near_duplicates_and_ignores_unrelated(app, family):
-    originals = {seed: record(app, family, photo_seed=seed, visited_at=NOON_WITA + dt.timedelta(days=seed))
-                 for seed in range(100, 114)}
+    originals = {
+        seed: record(app, family, photo_seed=seed, visited_at=NOON_WITA + dt.timedelta(days=seed))
+        for seed in range(100, 114)
+    }
     originals = {seed: v for seed, v in originals.items() if v.photos[0].comparable}  # flat demo pictures are not
     assert len(originals) >= 10
     for seed, visit in originals.items():
@@ -194,7 +211,7 @@ def test_band_index_recall_is_guaranteed_up_to_seven_bits(app, family):
         lookup = int(stored[2:18], 16) ^ sum(1 << b for b in bits)
         other = "".join(f"{rng.getrandbits(64):016x}{rng.getrandbits(256):064x}" for _ in range(2))
         probe = f"{lookup:016x}{stored[18:82]}"
-        text = "2:" + (other[:80 * at] + probe + other[80 * at:])
+        text = "2:" + (other[: 80 * at] + probe + other[80 * at :])
         assert visit.photos[0].id in [p.id for p, _ in integrity.similar_photos(text)]
     with pytest.raises(ValueError):
         integrity.similar_photos(stored, max_bits=8)
@@ -205,8 +222,9 @@ def test_the_lookup_uses_the_band_indexes(app):
     from sqlalchemy import text
 
     dialect = db.engine.dialect.name
-    query = select(factories.Photo.id).where(factories.Photo.phash_b0.in_([1, 2, 3]) |
-                                               factories.Photo.phash_b1.in_([4, 5]))
+    query = select(factories.Photo.id).where(
+        factories.Photo.phash_b0.in_([1, 2, 3]) | factories.Photo.phash_b1.in_([4, 5])
+    )
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     if dialect == "sqlite":
         plan = " ".join(str(row) for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))

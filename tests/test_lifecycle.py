@@ -25,8 +25,12 @@ from . import factories
 
 # The lifecycle as the issue states it, written out independently of the module's table.
 SPEC_FORWARD = {
-    (CALON, TERVERIFIKASI), (TERVERIFIKASI, DISALURKAN), (DISALURKAN, USAHA_BERJALAN),
-    (USAHA_BERJALAN, USAHA_KESULITAN), (USAHA_KESULITAN, USAHA_BERJALAN), (USAHA_KESULITAN, USAHA_BERHENTI),
+    (CALON, TERVERIFIKASI),
+    (TERVERIFIKASI, DISALURKAN),
+    (DISALURKAN, USAHA_BERJALAN),
+    (USAHA_BERJALAN, USAHA_KESULITAN),
+    (USAHA_KESULITAN, USAHA_BERJALAN),
+    (USAHA_KESULITAN, USAHA_BERHENTI),
     (USAHA_BERJALAN, MANDIRI),
 }
 SPEC_EXITS = {(s, e) for s in STATUSES for e in (KELUAR, TIDAK_MEMENUHI_SYARAT) if s != e}
@@ -35,8 +39,17 @@ ALL_PAIRS = list(itertools.product(STATUSES, STATUSES))
 
 
 def test_statuses_are_the_nine_of_the_program():
-    assert set(STATUSES) == {CALON, TERVERIFIKASI, DISALURKAN, USAHA_BERJALAN, USAHA_KESULITAN, USAHA_BERHENTI,
-                             MANDIRI, KELUAR, TIDAK_MEMENUHI_SYARAT}
+    assert set(STATUSES) == {
+        CALON,
+        TERVERIFIKASI,
+        DISALURKAN,
+        USAHA_BERJALAN,
+        USAHA_KESULITAN,
+        USAHA_BERHENTI,
+        MANDIRI,
+        KELUAR,
+        TIDAK_MEMENUHI_SYARAT,
+    }
 
 
 def test_table_is_exactly_the_spec():
@@ -49,9 +62,16 @@ def test_legal_transition_passes_with_reason(old, new):
     lifecycle.check_transition(old, new, "alasan yang jelas")
 
 
-@pytest.mark.parametrize(("old", "new"), [(CALON, TERVERIFIKASI), (TERVERIFIKASI, DISALURKAN),
-                                          (DISALURKAN, USAHA_BERJALAN), (USAHA_KESULITAN, USAHA_BERJALAN),
-                                          (USAHA_BERJALAN, MANDIRI)])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (CALON, TERVERIFIKASI),
+        (TERVERIFIKASI, DISALURKAN),
+        (DISALURKAN, USAHA_BERJALAN),
+        (USAHA_KESULITAN, USAHA_BERJALAN),
+        (USAHA_BERJALAN, MANDIRI),
+    ],
+)
 def test_progress_needs_no_reason(old, new):
     lifecycle.check_transition(old, new, None)
 
@@ -65,8 +85,15 @@ def test_illegal_transition_is_refused_with_message(app, old, new):
     assert ("sudah" in str(info.value)) if old == new else ("tidak dapat diubah" in str(info.value))
 
 
-@pytest.mark.parametrize(("old", "new"), [(USAHA_KESULITAN, KELUAR), (USAHA_KESULITAN, TIDAK_MEMENUHI_SYARAT),
-                                          (USAHA_KESULITAN, USAHA_BERHENTI), (USAHA_BERJALAN, USAHA_KESULITAN)])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (USAHA_KESULITAN, KELUAR),
+        (USAHA_KESULITAN, TIDAK_MEMENUHI_SYARAT),
+        (USAHA_KESULITAN, USAHA_BERHENTI),
+        (USAHA_BERJALAN, USAHA_KESULITAN),
+    ],
+)
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_reason_required_for_setbacks_and_exits(app, old, new, reason):
     with pytest.raises(lifecycle.TransitionError) as info:
@@ -102,22 +129,29 @@ def test_refused_change_leaves_recipient_untouched(world):
 
 def _saved(recipient):
     """(status changes, audit events) stored for `recipient`."""
-    return (db.session.scalar(select(func.count()).select_from(StatusChange)
-                              .where(StatusChange.recipient_id == recipient.id)),
-            db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.object_id == recipient.id)))
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(StatusChange).where(StatusChange.recipient_id == recipient.id)
+        ),
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.object_id == recipient.id)),
+    )
 
 
 def test_change_status_saves_audits_and_commits(world):
     supervisor = world.users["supervisor"]
     recipient = factories.recipient(mentor=world.users["mentor"], status=USAHA_BERJALAN)
     db.session.commit()
-    change = lifecycle.change_status(recipient, USAHA_KESULITAN, supervisor, "omzet turun",
-                                     expected_version=recipient.version)
+    change = lifecycle.change_status(
+        recipient, USAHA_KESULITAN, supervisor, "omzet turun", expected_version=recipient.version
+    )
     db.session.rollback()  # nothing left to undo: it is committed
     assert recipient.status == USAHA_KESULITAN and change.id is not None
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.object_id == recipient.id))
     assert (event.action, event.user_id, event.detail) == (
-        "status_change", supervisor.id, {"old": USAHA_BERJALAN, "new": USAHA_KESULITAN})
+        "status_change",
+        supervisor.id,
+        {"old": USAHA_BERJALAN, "new": USAHA_KESULITAN},
+    )
 
 
 def test_change_status_under_a_named_audit_action(world):
@@ -160,8 +194,11 @@ def test_change_status_loses_to_a_concurrent_change(world):
     db.session.commit()
     seen = recipient.version
     with db.engine.begin() as other:  # someone else saves between the read and this change's write
-        other.execute(update(Recipient).where(Recipient.id == recipient.id)
-                      .values(status=USAHA_KESULITAN, version=Recipient.version + 1))
+        other.execute(
+            update(Recipient)
+            .where(Recipient.id == recipient.id)
+            .values(status=USAHA_KESULITAN, version=Recipient.version + 1)
+        )
     with pytest.raises(lifecycle.StaleStatusError):
         lifecycle.change_status(recipient, MANDIRI, world.users["supervisor"], expected_version=seen)
     db.session.refresh(recipient)

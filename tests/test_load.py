@@ -42,25 +42,46 @@ class Phone:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         page = self.opener.open(f"{base}/akun/masuk").read().decode()
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        body = urllib.parse.urlencode({"username": username, "password": factories.PASSWORD,
-                                       "csrf_token": token}).encode()
+        body = urllib.parse.urlencode(
+            {"username": username, "password": factories.PASSWORD, "csrf_token": token}
+        ).encode()
         self.opener.open(f"{base}/akun/masuk", data=body)
 
     def send(self, recipient_id: int, visit_uuid: str, photo_uuid: str, seed: int) -> int:
         token = json.loads(self.opener.open(f"{self.base}/csrf-token").read())["token"]
-        fields = {"uuid": visit_uuid, "kind": "pendampingan", "lat": "-0.5", "lon": "117.15", "accuracy": "10",
-                  "operating": "ya", "item-0": "dipakai", "turnover": "100.000", "turnover_period": "hari",
-                  "tag-1": "usaha_berjalan", "photo-1-uuid": photo_uuid,
-                  "photo-1": (io.BytesIO(_photo(seed)), "p.jpg")}
+        fields = {
+            "uuid": visit_uuid,
+            "kind": "pendampingan",
+            "lat": "-0.5",
+            "lon": "117.15",
+            "accuracy": "10",
+            "operating": "ya",
+            "item-0": "dipakai",
+            "turnover": "100.000",
+            "turnover_period": "hari",
+            "tag-1": "usaha_berjalan",
+            "photo-1-uuid": photo_uuid,
+            "photo-1": (io.BytesIO(_photo(seed)), "p.jpg"),
+        }
         from werkzeug.datastructures import FileStorage, MultiDict
 
-        data = MultiDict({k: (FileStorage(v[0], filename=v[1], content_type="image/jpeg") if isinstance(v, tuple)
-                              else v) for k, v in fields.items()})
+        data = MultiDict(
+            {
+                k: (FileStorage(v[0], filename=v[1], content_type="image/jpeg") if isinstance(v, tuple) else v)
+                for k, v in fields.items()
+            }
+        )
         boundary, body = encode_multipart(data)
         request = urllib.request.Request(
-            f"{self.base}/penerima/{recipient_id}/kunjungan/baru", data=body, method="POST",
-            headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "X-Kail-Outbox": "1",
-                     "X-CSRFToken": token})
+            f"{self.base}/penerima/{recipient_id}/kunjungan/baru",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "X-Kail-Outbox": "1",
+                "X-CSRFToken": token,
+            },
+        )
         try:
             return self.opener.open(request).status
         except urllib.error.HTTPError as error:
@@ -95,7 +116,7 @@ def test_concurrent_phones_with_retries_lose_nothing_and_store_nothing_twice(app
     statuses = first + later
     assert 500 not in statuses and set(statuses) <= {200, 201}, statuses
     assert first.count(201) == len(plan)  # each visit created exactly once ...
-    assert later == [200] * len(plan)     # ... and every other send answered "already stored"
+    assert later == [200] * len(plan)  # ... and every other send answered "already stored"
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Visit)) == len(plan)
     assert db.session.scalar(select(func.count()).select_from(Photo)) == len(plan)

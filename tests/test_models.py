@@ -50,10 +50,18 @@ def test_nik_and_kk_have_16_characters(mentor, field, value):
     _fails(mentor=mentor, **{field: value})
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("status", "kaya"), ("gender", "X"), ("funding_source", "APBN"), ("business_lat", 91.0),
-    ("business_lat", -90.5), ("business_lon", 181.0), ("budget_year", 1999),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("status", "kaya"),
+        ("gender", "X"),
+        ("funding_source", "APBN"),
+        ("business_lat", 91.0),
+        ("business_lat", -90.5),
+        ("business_lon", 181.0),
+        ("budget_year", 1999),
+    ],
+)
 def test_enumerations_and_ranges(mentor, field, value):
     _fails(mentor=mentor, **{field: value})
 
@@ -84,8 +92,10 @@ def test_visit_uuid_unique(mentor):
     db.session.rollback()
 
 
-@pytest.mark.parametrize(("field", "value"), [("lat", 100.0), ("lon", -200.0), ("accuracy_m", -1.0),
-                                              ("kind", "piknik"), ("review_state", "lupa")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("lat", 100.0), ("lon", -200.0), ("accuracy_m", -1.0), ("kind", "piknik"), ("review_state", "lupa")],
+)
 def test_visit_constraints(mentor, field, value):
     r = factories.recipient(mentor=mentor)
     with pytest.raises(IntegrityError):

@@ -5,25 +5,30 @@ import pytest
 from webapp.old_urls import new_address
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    ("/review/", "/periksa/"),
-    ("/review", "/periksa/"),
-    ("/review/12", "/periksa/12"),
-    ("/review/pendamping", "/periksa/pendamping"),
-    ("/data/ekspor/penerima.csv", "/kelola-data/ekspor/penerima.csv"),
-    ("/admin/audit", "/pengelola/audit"),
-    ("/auth/login", "/akun/masuk"),
-    ("/auth/logout", "/akun/keluar"),
-    ("/auth/akun", "/akun/"),
-])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/review/", "/periksa/"),
+        ("/review", "/periksa/"),
+        ("/review/12", "/periksa/12"),
+        ("/review/pendamping", "/periksa/pendamping"),
+        ("/data/ekspor/penerima.csv", "/kelola-data/ekspor/penerima.csv"),
+        ("/admin/audit", "/pengelola/audit"),
+        ("/auth/login", "/akun/masuk"),
+        ("/auth/logout", "/akun/keluar"),
+        ("/auth/akun", "/akun/"),
+    ],
+)
 def test_old_paths_map_to_their_new_ones(old, new):
     assert new_address(old, []) == (new, [])
 
 
 def test_old_query_parameters_are_renamed_in_order_with_repeats():
     found = new_address("/periksa/", [("region", "6472"), ("mentor", "3"), ("flag", "a"), ("flag", "b"), ("dari", "x")])
-    assert found == ("/periksa/", [("wilayah", "6472"), ("pendamping", "3"), ("tanda", "a"), ("tanda", "b"),
-                                   ("dari", "x")])
+    assert found == (
+        "/periksa/",
+        [("wilayah", "6472"), ("pendamping", "3"), ("tanda", "a"), ("tanda", "b"), ("dari", "x")],
+    )
 
 
 def test_current_addresses_are_left_alone():

@@ -41,8 +41,9 @@ def test_photo_hash_is_stable_and_discriminates():
     assert not photohash.is_duplicate(photohash.parse(b), photohash.parse(a1))
 
 
-@pytest.mark.parametrize("data", [b"", b"<html><script>alert(1)</script></html>", b"GIF89a" + b"\0" * 100,
-                                  _jpeg((100, 100))[:200]])
+@pytest.mark.parametrize(
+    "data", [b"", b"<html><script>alert(1)</script></html>", b"GIF89a" + b"\0" * 100, _jpeg((100, 100))[:200]]
+)
 def test_non_photos_are_refused(data):
     with pytest.raises(photos.PhotoError):
         photos.process(data)
@@ -77,19 +78,26 @@ def _exif_jpeg(size, orientation=None, gps=None, color=(200, 120, 40)) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize(("orientation", "size", "red_at"), [
-    (None, (400, 200), "left"),
-    (3, (400, 200), "right"),   # rotated 180°
-    (6, (400, 200), "top"),     # rotated 90° clockwise: stored landscape, shown portrait
-    (8, (400, 200), "bottom"),  # rotated 90° counter-clockwise
-])
+@pytest.mark.parametrize(
+    ("orientation", "size", "red_at"),
+    [
+        (None, (400, 200), "left"),
+        (3, (400, 200), "right"),  # rotated 180°
+        (6, (400, 200), "top"),  # rotated 90° clockwise: stored landscape, shown portrait
+        (8, (400, 200), "bottom"),  # rotated 90° counter-clockwise
+    ],
+)
 def test_exif_orientation_is_applied(orientation, size, red_at):
     p = photos.process(_exif_jpeg(size, orientation))
     with Image.open(io.BytesIO(p.display)) as image:
         w, h = image.size
         assert (w > h) == (orientation in (None, 3))
-        probes = {"left": (w // 8, h // 2), "right": (7 * w // 8, h // 2), "top": (w // 2, h // 8),
-                  "bottom": (w // 2, 7 * h // 8)}
+        probes = {
+            "left": (w // 8, h // 2),
+            "right": (7 * w // 8, h // 2),
+            "top": (w // 2, h // 8),
+            "bottom": (w // 2, 7 * h // 8),
+        }
         r, g, b = image.convert("RGB").getpixel(probes[red_at])
         assert r > 200 and g < 60 and b < 60, (orientation, red_at, (r, g, b))
 
@@ -145,11 +153,14 @@ def test_too_many_bytes_refused():
         photos.process(b"\xff\xd8" + b"\0" * (1024 * 1024 + 10), max_bytes=1024 * 1024)
 
 
-@pytest.mark.parametrize("data", [
-    b"this is a text file named photo.jpg\n" * 10,
-    b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
-    b"%PDF-1.4 fake",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"this is a text file named photo.jpg\n" * 10,
+        b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+        b"%PDF-1.4 fake",
+    ],
+)
 def test_things_named_jpg_are_judged_by_decoding(data):
     with pytest.raises(photos.PhotoError):
         photos.process(data)

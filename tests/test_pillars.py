@@ -17,15 +17,24 @@ from .conftest import csrf_token, login
 def test_supervisor_records_a_training_and_ticks_attendance(client, world):
     login(client, world.users["supervisor"].username)
     token = csrf_token(client, "/pelatihan/")
-    response = client.post("/pelatihan/", data={"csrf_token": token, "region": "6472", "held_on": "2026-11-02",
-                                                "place": "Aula Kelurahan Air Hitam", "topic": "Pembukuan"})
+    response = client.post(
+        "/pelatihan/",
+        data={
+            "csrf_token": token,
+            "region": "6472",
+            "held_on": "2026-11-02",
+            "place": "Aula Kelurahan Air Hitam",
+            "topic": "Pembukuan",
+        },
+    )
     assert response.status_code == 303
     session = db.session.scalar(select(TrainingSession))
     own, same = world.recipients["own"], world.recipients["same_region"]
     page = client.get(f"/pelatihan/{session.id}").get_data(as_text=True)
     assert own.name in page and same.name in page and world.recipients["other_region"].name not in page
-    response = client.post(f"/pelatihan/{session.id}/hadir", data={"csrf_token": token,
-                                                                    "shown": [own.id, same.id], "hadir": [own.id]})
+    response = client.post(
+        f"/pelatihan/{session.id}/hadir", data={"csrf_token": token, "shown": [own.id, same.id], "hadir": [own.id]}
+    )
     assert response.status_code == 200 and "Daftar hadir tersimpan." in response.get_data(as_text=True)
     assert [r.id for r in db.session.get(TrainingSession, session.id).attendees] == [own.id]
     assert "2 Nov 2026 · Pembukuan" in client.get(f"/penerima/{own.id}").get_data(as_text=True)
@@ -52,14 +61,18 @@ def test_attendance_refuses_families_from_another_regency(client, world):
 def test_training_form_errors_keep_what_was_typed(client, world):
     login(client, world.users["supervisor"].username)
     token = csrf_token(client, "/pelatihan/")
-    response = client.post("/pelatihan/", data={"csrf_token": token, "region": "6472", "held_on": "kemarin",
-                                                "place": "", "topic": "Harga jual <b>"})
+    response = client.post(
+        "/pelatihan/",
+        data={"csrf_token": token, "region": "6472", "held_on": "kemarin", "place": "", "topic": "Harga jual <b>"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Isi tempat pelatihan." in page and "Tanggal tidak valid." in page
     assert 'value="Harga jual &lt;b&gt;"' in page
-    response = client.post("/pelatihan/", data={"csrf_token": token, "region": "6471", "held_on": "2026-11-02",
-                                                "place": "Aula", "topic": "Pembukuan"})
+    response = client.post(
+        "/pelatihan/",
+        data={"csrf_token": token, "region": "6471", "held_on": "2026-11-02", "place": "Aula", "topic": "Pembukuan"},
+    )
     assert response.status_code == 422
     assert db.session.scalar(select(func.count()).select_from(TrainingSession)) == 0
 
@@ -68,8 +81,13 @@ def test_mentor_records_other_assistance_once_and_removes_it(client, world):
     own = world.recipients["own"]
     login(client, world.users["mentor"].username)
     token = csrf_token(client, f"/penerima/{own.id}")
-    data = {"csrf_token": token, "kind": "rtlh", "office": "Dinas PUPR", "received_on": "2026-08-17",
-            "note": "Atap dan lantai"}
+    data = {
+        "csrf_token": token,
+        "kind": "rtlh",
+        "office": "Dinas PUPR",
+        "received_on": "2026-08-17",
+        "note": "Atap dan lantai",
+    }
     for _ in range(2):  # a double tap stores it once
         response = client.post(f"/penerima/{own.id}/bantuan-lain", data=data, headers={"HX-Request": "true"})
         assert response.status_code == 200
@@ -87,15 +105,19 @@ def test_bad_assistance_input_gets_messages_and_nothing_is_saved(client, world):
     own = world.recipients["own"]
     login(client, world.users["mentor"].username)
     token = csrf_token(client, f"/penerima/{own.id}")
-    response = client.post(f"/penerima/{own.id}/bantuan-lain", data={
-        "csrf_token": token, "kind": "uang_tunai", "office": "", "received_on": "1899-01-01"})
+    response = client.post(
+        f"/penerima/{own.id}/bantuan-lain",
+        data={"csrf_token": token, "kind": "uang_tunai", "office": "", "received_on": "1899-01-01"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Pilihan tidak valid." in page and "Isi instansi pemberi bantuan." in page
     assert "Tanggal sebelum tahun 2000: periksa lagi." in page
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-    response = client.post(f"/penerima/{own.id}/bantuan-lain", data={
-        "csrf_token": token, "kind": "blt", "office": "Dinas Sosial", "received_on": tomorrow})
+    response = client.post(
+        f"/penerima/{own.id}/bantuan-lain",
+        data={"csrf_token": token, "kind": "blt", "office": "Dinas Sosial", "received_on": tomorrow},
+    )
     assert "Tanggal diterima tidak boleh setelah hari ini." in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(OtherAssistance)) == 0
 
@@ -169,8 +191,10 @@ def test_attendance_of_a_session_still_to_come_waits_for_its_day(client, world):
     login(client, world.users["supervisor"].username)
     assert "belum berlangsung" in client.get(f"/pelatihan/{session.id}").get_data(as_text=True)
     own = world.recipients["own"].id
-    response = client.post(f"/pelatihan/{session.id}/hadir", data={
-        "csrf_token": csrf_token(client, "/pelatihan/"), "shown": [own], "hadir": [own]})
+    response = client.post(
+        f"/pelatihan/{session.id}/hadir",
+        data={"csrf_token": csrf_token(client, "/pelatihan/"), "shown": [own], "hadir": [own]},
+    )
     assert response.status_code == 422
     assert "Daftar hadir bisa diisi mulai hari pelatihan" in response.get_data(as_text=True)
     assert db.session.get(TrainingSession, session.id).attendees == []

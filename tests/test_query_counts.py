@@ -24,17 +24,33 @@ def _grow(world, families: int) -> None:
     others = [world.users["mentor_same_region"]]
     for n in range(families):
         for owner in (mentor, *others):
-            family = factories.recipient(supervisor_region, owner, distributed_on=dt.date(2026, 1, 5 + n % 20),
-                                         business_lat=-0.5, business_lon=117.15)
-            first = factories.visit(family, visited_at=dt.datetime(2026, 3, 1 + n % 25, 2),
-                                    review_state="disetujui",
-                                    answers={"operating": "ya", "turnover": 150000 + n, "turnover_period": "hari",
-                                             "items": {"Wajan": "dipakai"}})
+            family = factories.recipient(
+                supervisor_region,
+                owner,
+                distributed_on=dt.date(2026, 1, 5 + n % 20),
+                business_lat=-0.5,
+                business_lon=117.15,
+            )
+            first = factories.visit(
+                family,
+                visited_at=dt.datetime(2026, 3, 1 + n % 25, 2),
+                review_state="disetujui",
+                answers={
+                    "operating": "ya",
+                    "turnover": 150000 + n,
+                    "turnover_period": "hari",
+                    "items": {"Wajan": "dipakai"},
+                },
+            )
             factories.photo(first, f"ab/{n}.jpg", f"ab/{n}-t.jpg")
             factories.visit(family, visited_at=dt.datetime(2026, 11, 1 + n % 20, 2), review_state="menunggu")
             factories.assistance(family, "blt")
-        own_visit = factories.visit(world.recipients["own"], visited_at=dt.datetime(2026, 4, 1 + n % 25, 2),
-                                    review_state="perbaikan", review_note="Foto buram")
+        own_visit = factories.visit(
+            world.recipients["own"],
+            visited_at=dt.datetime(2026, 4, 1 + n % 25, 2),
+            review_state="perbaikan",
+            review_note="Foto buram",
+        )
         factories.photo(own_visit, f"cd/{n}.jpg", f"cd/{n}-t.jpg")
     db.session.commit()
 

@@ -22,7 +22,7 @@ def test_list_full_page_and_fragment(client, login_as, world):
     fragment = client.get("/penerima/?q=Siti", headers=HX)
     html = fragment.get_data(as_text=True)
     assert fragment.status_code == 200
-    assert "<html" not in html and html.lstrip().startswith("<section id=\"recipient-list\"")
+    assert "<html" not in html and html.lstrip().startswith('<section id="recipient-list"')
     assert "Siti Aminah" in html and "Budi Santoso" not in html
     assert "HX-Request" in fragment.headers["Vary"]
 
@@ -38,16 +38,25 @@ def test_search_by_nik_prefix_and_status_filter(client, login_as, world):
     own = world.recipients["own"]
     html = client.get(f"/penerima/?q={own.nik[:12]}").get_data(as_text=True)
     assert own.name in html
-    factories.recipient(world.users["mentor"].regions[0], world.users["mentor"], name="Rina Stop",
-                        status="usaha_berhenti")
+    factories.recipient(
+        world.users["mentor"].regions[0], world.users["mentor"], name="Rina Stop", status="usaha_berhenti"
+    )
     html = client.get("/penerima/?status=usaha_berhenti").get_data(as_text=True)
     assert "Rina Stop" in html and own.name not in html
 
 
 def test_hostile_query_strings_are_harmless(client, login_as, world):
     login_as("admin")
-    for qs in ("q=%25", "q=_", "status=bogus", "wilayah=9999", "halaman=-3", "halaman=abc", "q=" + "x" * 5000,
-               "q=%27%20OR%201%3D1--"):
+    for qs in (
+        "q=%25",
+        "q=_",
+        "status=bogus",
+        "wilayah=9999",
+        "halaman=-3",
+        "halaman=abc",
+        "q=" + "x" * 5000,
+        "q=%27%20OR%201%3D1--",
+    ):
         response = client.get(f"/penerima/?{qs}")
         assert response.status_code == 200, qs
     html = client.get("/penerima/?q=%25").get_data(as_text=True)
@@ -81,15 +90,20 @@ def test_detail_shows_identity_package_and_history(client, login_as, world):
 def test_long_history_shows_the_newest_entries_then_all_on_request(client, login_as, world):
     own = world.recipients["own"]
     for n in range(23):
-        factories.visit(own, visited_at=dt.datetime(2025, 1, 1) + dt.timedelta(days=20 * n),
-                        answers={"mentoring": f"Catatan ke-{n}"}, uuid=f"00000000-0000-4000-8000-{n:012d}")
-    db.session.add(StatusChange(recipient=own, from_status="calon", to_status="terverifikasi",
-                                changed_at=dt.datetime(2024, 12, 1)))
+        factories.visit(
+            own,
+            visited_at=dt.datetime(2025, 1, 1) + dt.timedelta(days=20 * n),
+            answers={"mentoring": f"Catatan ke-{n}"},
+            uuid=f"00000000-0000-4000-8000-{n:012d}",
+        )
+    db.session.add(
+        StatusChange(recipient=own, from_status="calon", to_status="terverifikasi", changed_at=dt.datetime(2024, 12, 1))
+    )
     db.session.commit()
     login_as("mentor")
     html = client.get(f"/penerima/{own.id}").get_data(as_text=True)
     assert html.count("timeline__item--visit") == 20 and "timeline__item--status" not in html  # the oldest wait
-    assert f'/penerima/{own.id}?riwayat=semua#timeline' in html and "Tampilkan seluruh riwayat" in html
+    assert f"/penerima/{own.id}?riwayat=semua#timeline" in html and "Tampilkan seluruh riwayat" in html
     full = client.get(f"/penerima/{own.id}?riwayat=semua").get_data(as_text=True)
     assert full.count("timeline__item--visit") == 23 and full.count("timeline__item--status") == 1
     assert "Tampilkan seluruh riwayat" not in full
@@ -107,8 +121,9 @@ def _post_status(client, recipient, htmx=False, **data):
 
 
 def _changes(recipient):
-    return db.session.scalar(select(func.count()).select_from(StatusChange)
-                             .where(StatusChange.recipient_id == recipient.id))
+    return db.session.scalar(
+        select(func.count()).select_from(StatusChange).where(StatusChange.recipient_id == recipient.id)
+    )
 
 
 def test_legal_status_change_is_saved_recorded_and_audited(client, login_as, world):
@@ -119,8 +134,11 @@ def test_legal_status_change_is_saved_recorded_and_audited(client, login_as, wor
     db.session.refresh(own)
     assert own.status == "usaha_kesulitan" and own.version == 2
     change = db.session.scalar(select(StatusChange).where(StatusChange.recipient_id == own.id))
-    assert (change.from_status, change.to_status, change.reason) == ("usaha_berjalan", "usaha_kesulitan",
-                                                                     "Harga tepung naik")
+    assert (change.from_status, change.to_status, change.reason) == (
+        "usaha_berjalan",
+        "usaha_kesulitan",
+        "Harga tepung naik",
+    )
     assert change.changed_by_id == world.users["mentor"].id
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "status_change")).object_id == own.id
 
@@ -166,8 +184,9 @@ def test_stale_form_is_refused_with_message(client, login_as, world):
     own.status = "usaha_kesulitan"  # someone else saved meanwhile
     db.session.commit()
     token = csrf_token(client, f"/penerima/{own.id}")
-    response = client.post(f"/penerima/{own.id}/status",
-                            data={"csrf_token": token, "version": stale_version, "status": "mandiri"})
+    response = client.post(
+        f"/penerima/{own.id}/status", data={"csrf_token": token, "version": stale_version, "status": "mandiri"}
+    )
     assert response.status_code == 422
     assert "baru saja diubah orang lain" in response.get_data(as_text=True)
     db.session.refresh(own)
@@ -178,8 +197,11 @@ def test_status_change_rejects_garbage(client, login_as, world):
     login_as("mentor")
     own = world.recipients["own"]
     token = csrf_token(client, f"/penerima/{own.id}")
-    for data in ({"status": "mandiri"}, {"status": "mandiri", "version": "abc"}, {"status": "x" * 10000,
-                                                                                 "version": own.version}):
+    for data in (
+        {"status": "mandiri"},
+        {"status": "mandiri", "version": "abc"},
+        {"status": "x" * 10000, "version": own.version},
+    ):
         response = client.post(f"/penerima/{own.id}/status", data={"csrf_token": token, **data})
         assert response.status_code == 422, data
     db.session.refresh(own)

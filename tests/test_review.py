@@ -25,18 +25,31 @@ def pending(world):
 
     family = world.recipients["own"]
     upload = recording.PhotoUpload(photos.process(demo_photo("antri", 1)), "usaha_berjalan")
-    data = recording.VisitInput(uuid="7b1b6f0e-2d1c-4c55-9a43-3a0d9f3c1001", kind="pendampingan",
-                                visited_at=dt.datetime(2026, 11, 20, 2, 0), lat=-0.5, lon=117.15, accuracy_m=12.0,
-                                answers={"operating": "ya", "items": {"Wajan": "dipakai", "Kompor gas": "dipakai"},
-                                         "turnover": 100000, "turnover_period": "hari"})
+    data = recording.VisitInput(
+        uuid="7b1b6f0e-2d1c-4c55-9a43-3a0d9f3c1001",
+        kind="pendampingan",
+        visited_at=dt.datetime(2026, 11, 20, 2, 0),
+        lat=-0.5,
+        lon=117.15,
+        accuracy_m=12.0,
+        answers={
+            "operating": "ya",
+            "items": {"Wajan": "dipakai", "Kompor gas": "dipakai"},
+            "turnover": 100000,
+            "turnover_period": "hari",
+        },
+    )
     visit, _ = recording.record_visit(family, world.users["mentor"], data, [upload], current_app.config["UPLOAD_DIR"])
     return visit
 
 
 def decide(client, visit, decision, note="", htmx=False, round_=None):
     token = csrf_token(client, "/periksa/")
-    return client.post(f"/periksa/{visit.id}", data={"csrf_token": token, "decision": decision, "note": note,
-                                                    "round": round_ or visit.round}, headers=HX if htmx else {})
+    return client.post(
+        f"/periksa/{visit.id}",
+        data={"csrf_token": token, "decision": decision, "note": note, "round": round_ or visit.round},
+        headers=HX if htmx else {},
+    )
 
 
 def test_queue_shows_pending_visits_with_flags_in_scope(login_as, world, pending):
@@ -54,8 +67,16 @@ def test_queue_shows_pending_visits_with_flags_in_scope(login_as, world, pending
 
 def test_queue_filters_are_lenient(login_as, world, pending):
     client = login_as("admin")
-    for qs in ("wilayah=9999", "pendamping=abc", "tanda=bogus", "dari=2026-13-45", "sampai=kemarin", "halaman=-1",
-               "dari=0001-01-01", "sampai=9999-12-31"):  # the last two overflowed the WITA shift (a 500)
+    for qs in (
+        "wilayah=9999",
+        "pendamping=abc",
+        "tanda=bogus",
+        "dari=2026-13-45",
+        "sampai=kemarin",
+        "halaman=-1",
+        "dari=0001-01-01",
+        "sampai=9999-12-31",
+    ):  # the last two overflowed the WITA shift (a 500)
         for page in ("/periksa/", "/peta/", "/peta/titik.json", "/periksa/pendamping"):
             assert client.get(f"{page}?{qs}").status_code == 200, (page, qs)
     assert "Siti Aminah" in client.get("/periksa/?dari=2026-11-20&sampai=2026-11-20").get_data(True)
@@ -146,8 +167,9 @@ def test_concurrent_decisions_on_the_same_round_keep_the_first(world, pending):
 
     with Session(db.engine) as other_session:
         theirs = other_session.get(Visit, pending.id)
-        other_session.add(ReviewDecision(visit=theirs, round=1, decision="ditolak", note="x",
-                                         decided_by_id=world.users["admin"].id))
+        other_session.add(
+            ReviewDecision(visit=theirs, round=1, decision="ditolak", note="x", decided_by_id=world.users["admin"].id)
+        )
         theirs.review_state = "ditolak"
         other_session.commit()
     # our copy still says "menunggu": the round check passes, the unique constraint does not
@@ -174,10 +196,17 @@ def test_first_good_approval_registers_the_business_location(login_as, world):
     family = world.recipients["same_region"]
     assert not family.has_business_location
     upload = recording.PhotoUpload(photos.process(demo_photo("baru", 2)), "usaha_berjalan")
-    data = recording.VisitInput(uuid="7b1b6f0e-2d1c-4c55-9a43-3a0d9f3c1002", kind="pendampingan",
-                                visited_at=dt.datetime(2026, 11, 20, 2, 0), lat=-0.49, lon=117.14, accuracy_m=15.0)
-    visit, _ = recording.record_visit(family, world.users["mentor_same_region"], data, [upload],
-                                      current_app.config["UPLOAD_DIR"])
+    data = recording.VisitInput(
+        uuid="7b1b6f0e-2d1c-4c55-9a43-3a0d9f3c1002",
+        kind="pendampingan",
+        visited_at=dt.datetime(2026, 11, 20, 2, 0),
+        lat=-0.49,
+        lon=117.14,
+        accuracy_m=15.0,
+    )
+    visit, _ = recording.record_visit(
+        family, world.users["mentor_same_region"], data, [upload], current_app.config["UPLOAD_DIR"]
+    )
     decide(login_as("supervisor"), visit, "disetujui")
     db.session.refresh(family)
     assert (family.business_lat, family.business_lon) == (-0.49, 117.14)
@@ -195,10 +224,18 @@ def test_send_back_reaches_the_mentor_and_resubmission_keeps_both_rounds(app, cl
     form = client.get(f"/kunjungan/{pending.id}/perbaiki").get_data(as_text=True)
     assert "Foto usaha dari depan, ya" in form and 'value="100.000"' in form
     assert 'name="round" value="1"' in form and 'name="status"' not in form
-    data = {"csrf_token": csrf_token(client, f"/kunjungan/{pending.id}/perbaiki"), "round": "1",
-            "operating": "ya", "item-0": "dipakai", "item-1": "rusak", "turnover": "150.000",
-            "turnover_period": "hari", "mentoring": "Foto ulang dari depan",
-            "photo-1": (io.BytesIO(demo_photo("depan", 9)), "depan.jpg"), "tag-1": "usaha_berjalan"}
+    data = {
+        "csrf_token": csrf_token(client, f"/kunjungan/{pending.id}/perbaiki"),
+        "round": "1",
+        "operating": "ya",
+        "item-0": "dipakai",
+        "item-1": "rusak",
+        "turnover": "150.000",
+        "turnover_period": "hari",
+        "mentoring": "Foto ulang dari depan",
+        "photo-1": (io.BytesIO(demo_photo("depan", 9)), "depan.jpg"),
+        "tag-1": "usaha_berjalan",
+    }
     response = client.post(f"/kunjungan/{pending.id}/perbaiki", data=data, content_type="multipart/form-data")
     assert response.status_code == 303, re.findall(r'class="field__error"[^>]*>([^<]*)<', response.get_data(True))
     db.session.refresh(pending)
@@ -206,8 +243,10 @@ def test_send_back_reaches_the_mentor_and_resubmission_keeps_both_rounds(app, cl
     assert pending.answers["turnover"] == 150000 and pending.answers["items"]["Kompor gas"] == "rusak"
     # a retried resubmission changes nothing
     again = dict(data, **{"photo-1": (io.BytesIO(demo_photo("depan", 9)), "d.jpg")})
-    assert client.post(f"/kunjungan/{pending.id}/perbaiki", data=again,
-                       content_type="multipart/form-data").status_code == 303
+    assert (
+        client.post(f"/kunjungan/{pending.id}/perbaiki", data=again, content_type="multipart/form-data").status_code
+        == 303
+    )
     db.session.refresh(pending)
     assert pending.round == 2 and len(pending.photos) == 2
     assert "Perlu diperbaiki" not in client.get("/kunjungan/").get_data(True)
@@ -227,8 +266,7 @@ def test_resubmission_validates_like_a_visit(login_as, world, pending):
     decide(client, pending, "perbaikan", note="Lengkapi")
     client.post("/akun/keluar", data={"csrf_token": csrf_token(client, "/periksa/")})
     login(client, world.users["mentor"].username)
-    data = {"csrf_token": csrf_token(client, "/kunjungan/"), "round": "1", "operating": "",
-            "turnover": "abc"}
+    data = {"csrf_token": csrf_token(client, "/kunjungan/"), "round": "1", "operating": "", "turnover": "abc"}
     response = client.post(f"/kunjungan/{pending.id}/perbaiki", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="operating-error"' in html
@@ -288,7 +326,7 @@ def test_mentor_activity_and_csv(login_as, world, pending):
 
 
 def test_mentor_activity_csv_neutralises_formulas(login_as, world):
-    world.users["mentor"].full_name = "=HYPERLINK(\"http://x\")"
+    world.users["mentor"].full_name = '=HYPERLINK("http://x")'
     client = login_as("supervisor")
     rows = client.get("/periksa/pendamping?format=csv").get_data(as_text=True).splitlines()
     row = next(r for r in rows if r.startswith("pendamping-smd,"))
@@ -313,8 +351,16 @@ def test_resubmission_must_change_something(client, world, pending):
     decide(client, pending, "perbaikan", note="Foto ulang")
     client.post("/akun/keluar", data={"csrf_token": csrf_token(client, "/periksa/")})
     login(client, world.users["mentor"].username)
-    data = {"csrf_token": csrf_token(client, "/kunjungan/"), "round": "1", "operating": "ya", "item-0": "dipakai",
-            "item-1": "dipakai", "turnover": "100.000", "turnover_period": "hari", "mentoring": ""}
+    data = {
+        "csrf_token": csrf_token(client, "/kunjungan/"),
+        "round": "1",
+        "operating": "ya",
+        "item-0": "dipakai",
+        "item-1": "dipakai",
+        "turnover": "100.000",
+        "turnover_period": "hari",
+        "mentoring": "",
+    }
     response = client.post(f"/kunjungan/{pending.id}/perbaiki", data=data)
     assert response.status_code == 422 and "Belum ada yang diperbaiki" in response.get_data(True)
     db.session.refresh(pending)

@@ -18,8 +18,12 @@ def test_add_months_clamps_to_month_end():
 
 def test_milestones_and_next_due():
     start = dt.date(2026, 1, 10)
-    assert schedule.milestones(start) == [dt.date(2026, 2, 10), dt.date(2026, 4, 10), dt.date(2026, 7, 10),
-                                          dt.date(2027, 1, 10)]
+    assert schedule.milestones(start) == [
+        dt.date(2026, 2, 10),
+        dt.date(2026, 4, 10),
+        dt.date(2026, 7, 10),
+        dt.date(2027, 1, 10),
+    ]
     assert schedule.next_due(start, []) == dt.date(2026, 2, 10)
     assert schedule.next_due(start, [dt.date(2026, 2, 12)]) == dt.date(2026, 4, 10)
     # two weeks early still counts for the milestone
@@ -59,11 +63,19 @@ def test_work_list_order(world):
 
     items = schedule.work_list([far, done, near, candidate, never, late, very_late, sent_back], TODAY)
     assert [i.recipient.name for i in items] == [
-        "A Dikirim Balik", "B Sangat Terlambat", "C Terlambat", "D Belum Dikunjungi", "E Calon", "F Dekat",
-        "G Jauh", "H Mandiri"]
+        "A Dikirim Balik",
+        "B Sangat Terlambat",
+        "C Terlambat",
+        "D Belum Dikunjungi",
+        "E Calon",
+        "F Dekat",
+        "G Jauh",
+        "H Mandiri",
+    ]
     # "Terdekat": the groups stay, but within each the nearest comes first (G is near Balikpapan)
-    items = schedule.work_list([far, done, near, candidate, never, late, very_late, sent_back], TODAY,
-                               position=(-1.2, 116.8))
+    items = schedule.work_list(
+        [far, done, near, candidate, never, late, very_late, sent_back], TODAY, position=(-1.2, 116.8)
+    )
     assert [i.recipient.name for i in items][5:7] == ["G Jauh", "F Dekat"]
     groups = {i.recipient.name: i.group for i in items}
     assert groups["A Dikirim Balik"] == schedule.SENT_BACK
@@ -82,12 +94,14 @@ def test_planned_next_visit_counts(world):
     mentor = world.users["mentor"]
     # past the 12-month milestone: only the planned date can make the family due
     old = factories.recipient(mentor=mentor, distributed_on=dt.date(2025, 1, 10), status="usaha_kesulitan")
-    factories.visit(old, visited_at=dt.datetime(2026, 2, 1), review_state="disetujui",
-                    next_visit_on=dt.date(2026, 3, 1))
+    factories.visit(
+        old, visited_at=dt.datetime(2026, 2, 1), review_state="disetujui", next_visit_on=dt.date(2026, 3, 1)
+    )
     # a planned date sooner than the schedule's wins
     recent = factories.recipient(mentor=mentor, distributed_on=dt.date(2026, 10, 1))
-    factories.visit(recent, visited_at=dt.datetime(2026, 11, 2), review_state="menunggu",
-                    next_visit_on=dt.date(2026, 11, 16))
+    factories.visit(
+        recent, visited_at=dt.datetime(2026, 11, 2), review_state="menunggu", next_visit_on=dt.date(2026, 11, 16)
+    )
     db.session.commit()
     by_name = {i.recipient.id: i for i in schedule.work_list([old, recent], TODAY)}
     assert by_name[old.id].group == schedule.OVERDUE and by_name[old.id].due == dt.date(2026, 3, 1)

@@ -13,9 +13,16 @@ from webapp.models import Photo, Visit
 from . import factories
 from .conftest import csrf_token
 
-ARGS = {"recipient_id": 1, "visit_id": 1, "photo_id": 1, "assistance_id": 1, "session_id": 1,
-        "proposal_id": 1, "token": "t" * 30,
-        "user_id": 1}
+ARGS = {
+    "recipient_id": 1,
+    "visit_id": 1,
+    "photo_id": 1,
+    "assistance_id": 1,
+    "session_id": 1,
+    "proposal_id": 1,
+    "token": "t" * 30,
+    "user_id": 1,
+}
 
 
 def _post_rules(app):
@@ -39,8 +46,10 @@ def test_every_post_route_refuses_a_request_without_csrf_token(app, login_as, wo
 def test_wrong_csrf_token_is_refused(login_as, world):
     client = login_as("mentor")
     own = world.recipients["own"]
-    response = client.post(f"/penerima/{own.id}/status", data={"csrf_token": "forged", "status": "keluar",
-                                                                "reason": "x", "version": own.version})
+    response = client.post(
+        f"/penerima/{own.id}/status",
+        data={"csrf_token": "forged", "status": "keluar", "reason": "x", "version": own.version},
+    )
     assert response.status_code == 400
     db.session.refresh(own)
     assert own.status == "usaha_berjalan"
@@ -71,8 +80,13 @@ def test_no_inline_script_or_style_in_templates():
         assert not re.search(r"\son[a-z]+\s*=", tags), template  # no onclick= and friends
 
 
-PAYLOADS = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(1)",
-            "{{7*7}}", "'; DROP TABLE visits; --"]
+PAYLOADS = [
+    '<script>alert("x")</script>',
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(1)",
+    "{{7*7}}",
+    "'; DROP TABLE visits; --",
+]
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -83,13 +97,24 @@ def test_free_text_is_rendered_inert_everywhere(app, login_as, world, payload):
     own = world.recipients["own"]
     own.business_description = payload
     own.address = payload
-    visit = factories.visit(own, answers={"mentoring": payload, "problem_notes": payload, "operating": "ya",
-                                          "problems": [payload], "items": {payload: payload}})
+    visit = factories.visit(
+        own,
+        answers={
+            "mentoring": payload,
+            "problem_notes": payload,
+            "operating": "ya",
+            "problems": [payload],
+            "items": {payload: payload},
+        },
+    )
     lifecycle.advance_status(own, "usaha_kesulitan", world.users["mentor"], payload)
     db.session.commit()
     decisions.decide(visit, world.users["supervisor"], "perbaikan", payload, 1)
-    for who, url in (("supervisor", f"/penerima/{own.id}"), ("mentor", "/kunjungan/"),
-                     ("mentor", f"/kunjungan/{visit.id}/perbaiki")):
+    for who, url in (
+        ("supervisor", f"/penerima/{own.id}"),
+        ("mentor", "/kunjungan/"),
+        ("mentor", f"/kunjungan/{visit.id}/perbaiki"),
+    ):
         client = login_as(who)
         html = client.get(url).get_data(as_text=True)
         assert '<script>alert("x")</script>' not in html and "<img src=x" not in html, url
@@ -214,8 +239,7 @@ def test_admins_read_and_filter_the_audit_log(login_as, world):
 
 def test_nul_bytes_get_a_clear_400_before_any_query(client, login_as, world):
     """PostgreSQL refuses NUL in text; found by Hypothesis on the login form. Everywhere: 400 with a message."""
-    response = client.post("/akun/masuk", data={"username": "\x00", "password": "x",
-                                                "csrf_token": csrf_token(client)})
+    response = client.post("/akun/masuk", data={"username": "\x00", "password": "x", "csrf_token": csrf_token(client)})
     assert response.status_code == 400 and "karakter yang tidak diizinkan" in response.get_data(as_text=True)
     login_as("supervisor")
     assert client.get("/penerima/?q=Siti%00").status_code == 400

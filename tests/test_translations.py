@@ -15,10 +15,13 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 def _source_messages() -> set:
     found = set()
-    for folder, method_map in ((ROOT / "webapp", [("**.py", "python")]),
-                               (ROOT / "templates", [("**.html", babel_extract)])):
+    for folder, method_map in (
+        (ROOT / "webapp", [("**.py", "python")]),
+        (ROOT / "templates", [("**.html", babel_extract)]),
+    ):
         for _file, _line, message, _comments, _ctx in extract_from_dir(
-                str(folder), method_map=method_map, keywords=KEYWORDS):
+            str(folder), method_map=method_map, keywords=KEYWORDS
+        ):
             found.add(message if isinstance(message, str) else message[0])
     return found
 

@@ -5,13 +5,16 @@ import pytest
 from webapp import lifecycle, visit_kinds
 
 
-@pytest.mark.parametrize(("status", "offered"), [
-    (lifecycle.CALON, ("verifikasi",)),
-    (lifecycle.TERVERIFIKASI, ("penyaluran", "verifikasi")),
-    (lifecycle.DISALURKAN, ("pendampingan",)),
-    (lifecycle.USAHA_KESULITAN, ("pendampingan",)),
-    (lifecycle.MANDIRI, ("pendampingan",)),
-])
+@pytest.mark.parametrize(
+    ("status", "offered"),
+    [
+        (lifecycle.CALON, ("verifikasi",)),
+        (lifecycle.TERVERIFIKASI, ("penyaluran", "verifikasi")),
+        (lifecycle.DISALURKAN, ("pendampingan",)),
+        (lifecycle.USAHA_KESULITAN, ("pendampingan",)),
+        (lifecycle.MANDIRI, ("pendampingan",)),
+    ],
+)
 def test_kinds_offered_at_each_status_preselected_first(status, offered):
     assert visit_kinds.kinds_offered(status) == offered
 
@@ -22,7 +25,9 @@ def test_every_status_offers_some_kind():
 
 def test_verification_and_handover_conclude_with_a_status():
     assert visit_kinds.concluding("verifikasi", lifecycle.CALON) == (
-        lifecycle.TERVERIFIKASI, (lifecycle.TERVERIFIKASI, lifecycle.TIDAK_MEMENUHI_SYARAT))
+        lifecycle.TERVERIFIKASI,
+        (lifecycle.TERVERIFIKASI, lifecycle.TIDAK_MEMENUHI_SYARAT),
+    )
     assert visit_kinds.concluding("penyaluran", lifecycle.TERVERIFIKASI)[1] == (lifecycle.DISALURKAN,)
     assert visit_kinds.concluding("pendampingan", lifecycle.USAHA_BERJALAN) is None
     assert visit_kinds.concluding("unknown", lifecycle.CALON) is None
@@ -46,8 +51,17 @@ def test_handover_requires_received_items():
 
 
 def test_answers_store_only_what_the_kind_asks():
-    values = {"mentoring": "  Catatan ", "operating": "tidak", "turnover": 50_000, "items": {"Kompor": "dipakai"},
-              "received": ["Kompor"], "decile": "3", "embryo": "ya", "eligible": "layak", "problems": ["modal"]}
+    values = {
+        "mentoring": "  Catatan ",
+        "operating": "tidak",
+        "turnover": 50_000,
+        "items": {"Kompor": "dipakai"},
+        "received": ["Kompor"],
+        "decile": "3",
+        "embryo": "ya",
+        "eligible": "layak",
+        "problems": ["modal"],
+    }
     followup = visit_kinds.answers_for("pendampingan", values)
     assert followup["mentoring"] == "Catatan"
     assert followup["turnover"] == 0  # a closed business has no turnover, whatever was typed

@@ -57,13 +57,22 @@ def good_data(client, recipient, **overrides):
         "kind": "pendampingan",
         "visited_at": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)).isoformat(),
         "location_fixed_at": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=4)).isoformat(),
-        "lat": "-0.502210", "lon": "117.153600", "accuracy": "12.5",
-        "operating": "ya", "item-0": "dipakai", "item-1": "rusak",
-        "turnover": "1.250.000", "turnover_period": "minggu", "problems": ["bahan", "alat"],
-        "problem_notes": "Harga minyak naik", "mentoring": "Mencatat penjualan harian",
+        "lat": "-0.502210",
+        "lon": "117.153600",
+        "accuracy": "12.5",
+        "operating": "ya",
+        "item-0": "dipakai",
+        "item-1": "rusak",
+        "turnover": "1.250.000",
+        "turnover_period": "minggu",
+        "problems": ["bahan", "alat"],
+        "problem_notes": "Harga minyak naik",
+        "mentoring": "Mencatat penjualan harian",
         "next_visit_on": "2027-01-15",
-        "photo-1": (io.BytesIO(jpeg()), "IMG_0001.jpg"), "tag-1": "usaha_berjalan",
-        "photo-2": (io.BytesIO(jpeg((200, 40, 40))), "IMG_0002.jpg"), "tag-2": "barang_bantuan",
+        "photo-1": (io.BytesIO(jpeg()), "IMG_0001.jpg"),
+        "tag-1": "usaha_berjalan",
+        "photo-2": (io.BytesIO(jpeg((200, 40, 40))), "IMG_0002.jpg"),
+        "tag-2": "barang_bantuan",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -165,33 +174,35 @@ def test_uuid_of_another_familys_visit_is_a_conflict(mentor_client, family, worl
     assert _count(Visit) == 1
 
 
-@pytest.mark.parametrize(("overrides", "field", "message"), [
-    ({"lat": None, "lon": None, "accuracy": None}, "no_location_reason", "pilih alasan"),
-    ({"lon": None}, "lat", "Lokasi tidak lengkap"),
-    ({"lat": "95"}, "lat", "Lintang harus antara"),
-    ({"lon": "abc"}, "lon", "Harus berupa angka"),
-    ({"photo-1": None, "photo-2": None}, "photos", "minimal satu foto"),
-    ({"tag-1": "barang_bantuan"}, "photos", "Usaha berjalan"),
-    ({"tag-2": "selfie"}, "tag-2", "Pilih isi foto"),
-    ({"photo-1": (io.BytesIO(b"GIF89a not really"), "x.jpg")}, "photo-1", "bukan foto"),
-    ({"photo-1": (io.BytesIO(b""), "kosong.jpg")}, "photo-1", "kosong"),
-    ({"photo-1": (io.BytesIO(jpeg()[:3000]), "potong.jpg")}, "photo-1", "bukan foto"),
-    ({"photo-1": (io.BytesIO(b"<html><script>alert(1)</script>"), "a.jpg")}, "photo-1", "bukan foto"),
-    ({"operating": None}, "operating", "beroperasi"),
-    ({"item-1": None}, "item-1", "kondisi barang"),
-    ({"item-0": "dicuri"}, "item-0", "kondisi barang"),
-    ({"turnover": ""}, "turnover", "omzet"),
-    ({"turnover": "abc"}, "turnover", "angka"),
-    ({"turnover": "1,5 juta"}, "turnover", "angka"),
-    ({"turnover": "12abc"}, "turnover", "angka"),
-    ({"turnover": "-5000"}, "turnover", "angka"),
-    ({"turnover": "150.000,00"}, "turnover", "angka"),
-    ({"status": "terverifikasi"}, "status", "tidak dapat diubah"),
-    ({"status": "keluar", "reason": ""}, "reason", "Alasan wajib"),
-    ({"next_visit_on": "31-31-2026"}, "next_visit_on", "Tanggal tidak valid"),
-])
-def test_each_bad_input_gets_a_message_and_nothing_is_stored(app, mentor_client, family, overrides, field,
-                                                             message):
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"lat": None, "lon": None, "accuracy": None}, "no_location_reason", "pilih alasan"),
+        ({"lon": None}, "lat", "Lokasi tidak lengkap"),
+        ({"lat": "95"}, "lat", "Lintang harus antara"),
+        ({"lon": "abc"}, "lon", "Harus berupa angka"),
+        ({"photo-1": None, "photo-2": None}, "photos", "minimal satu foto"),
+        ({"tag-1": "barang_bantuan"}, "photos", "Usaha berjalan"),
+        ({"tag-2": "selfie"}, "tag-2", "Pilih isi foto"),
+        ({"photo-1": (io.BytesIO(b"GIF89a not really"), "x.jpg")}, "photo-1", "bukan foto"),
+        ({"photo-1": (io.BytesIO(b""), "kosong.jpg")}, "photo-1", "kosong"),
+        ({"photo-1": (io.BytesIO(jpeg()[:3000]), "potong.jpg")}, "photo-1", "bukan foto"),
+        ({"photo-1": (io.BytesIO(b"<html><script>alert(1)</script>"), "a.jpg")}, "photo-1", "bukan foto"),
+        ({"operating": None}, "operating", "beroperasi"),
+        ({"item-1": None}, "item-1", "kondisi barang"),
+        ({"item-0": "dicuri"}, "item-0", "kondisi barang"),
+        ({"turnover": ""}, "turnover", "omzet"),
+        ({"turnover": "abc"}, "turnover", "angka"),
+        ({"turnover": "1,5 juta"}, "turnover", "angka"),
+        ({"turnover": "12abc"}, "turnover", "angka"),
+        ({"turnover": "-5000"}, "turnover", "angka"),
+        ({"turnover": "150.000,00"}, "turnover", "angka"),
+        ({"status": "terverifikasi"}, "status", "tidak dapat diubah"),
+        ({"status": "keluar", "reason": ""}, "reason", "Alasan wajib"),
+        ({"next_visit_on": "31-31-2026"}, "next_visit_on", "Tanggal tidak valid"),
+    ],
+)
+def test_each_bad_input_gets_a_message_and_nothing_is_stored(app, mentor_client, family, overrides, field, message):
     data = good_data(mentor_client, family, mentoring="Teks yang diketik tetap ada", **overrides)
     response = post(mentor_client, family, data)
     html = response.get_data(as_text=True)
@@ -221,8 +232,9 @@ def test_photo_over_the_size_limit_gets_a_message(app, mentor_client, family):
     app.config["MAX_PHOTO_MB"] = 1
     try:
         big = jpeg(size=(2600, 2600)) + b"\0" * (1024 * 1024)
-        html = post(mentor_client, family, good_data(mentor_client, family, **{
-            "photo-1": (io.BytesIO(big), "besar.jpg")})).get_data(True)
+        html = post(
+            mentor_client, family, good_data(mentor_client, family, **{"photo-1": (io.BytesIO(big), "besar.jpg")})
+        ).get_data(True)
     finally:
         app.config["MAX_PHOTO_MB"] = 20
     assert "lebih dari 1 MB" in html and _count(Visit) == 0
@@ -231,16 +243,20 @@ def test_photo_over_the_size_limit_gets_a_message(app, mentor_client, family):
 def test_huge_image_dimensions_get_a_message(mentor_client, family):
     out = io.BytesIO()
     Image.new("1", (9000, 9000)).save(out, "PNG")
-    html = post(mentor_client, family, good_data(mentor_client, family, **{
-        "photo-1": (io.BytesIO(out.getvalue()), "bom.png")})).get_data(True)
+    html = post(
+        mentor_client, family, good_data(mentor_client, family, **{"photo-1": (io.BytesIO(out.getvalue()), "bom.png")})
+    ).get_data(True)
     assert "40 megapiksel" in html and _count(Visit) == 0
 
 
 def test_request_over_the_body_limit_is_refused_cleanly(app, mentor_client, family):
     app.config["MAX_CONTENT_LENGTH"] = 200 * 1024
     try:
-        response = post(mentor_client, family, good_data(mentor_client, family, **{
-            "photo-1": (io.BytesIO(b"\xff" * 300 * 1024), "a.jpg")}))
+        response = post(
+            mentor_client,
+            family,
+            good_data(mentor_client, family, **{"photo-1": (io.BytesIO(b"\xff" * 300 * 1024), "a.jpg")}),
+        )
     finally:
         app.config["MAX_CONTENT_LENGTH"] = 40 * 1024 * 1024
     assert response.status_code == 413 and "Berkas terlalu besar" in response.get_data(True)
@@ -273,8 +289,15 @@ def test_handover_and_verification_must_conclude_with_a_status(world, login_as):
     client = login_as("mentor")
     family = factories.recipient(mentor=world.users["mentor"], status="terverifikasi")
     db.session.commit()
-    base = {"kind": "penyaluran", "operating": None, "item-0": None, "item-1": None, "turnover": None,
-            "received": ["0"], "tag-1": "serah_terima"}
+    base = {
+        "kind": "penyaluran",
+        "operating": None,
+        "item-0": None,
+        "item-1": None,
+        "turnover": None,
+        "received": ["0"],
+        "tag-1": "serah_terima",
+    }
     html = post(client, family, good_data(client, family, **base, status="")).get_data(True)
     assert 'id="status-error"' in html and "Bantuan disalurkan" in html
     assert _count(Visit) == 0
@@ -296,8 +319,7 @@ def test_handover_needs_received_items_and_a_handover_photo(world, login_as):
     base = {"kind": "penyaluran", "operating": None, "item-0": None, "item-1": None, "turnover": None}
     html = post(client, family, good_data(client, family, **base)).get_data(True)
     assert "Centang barang yang diterima" in html and "Serah terima" in html
-    data = good_data(client, family, **base, received=["0", "1"], **{"tag-1": "serah_terima"},
-                     status="disalurkan")
+    data = good_data(client, family, **base, received=["0", "1"], **{"tag-1": "serah_terima"}, status="disalurkan")
     assert post(client, family, data).status_code == 303
     visit = db.session.scalar(select(Visit))
     assert visit.answers["received"] == ["Wajan", "Kompor gas"]
@@ -323,8 +345,9 @@ def test_verification_needs_its_answers(world, login_as):
 def test_mentor_of_another_region_cannot_record(login_as, world, family):
     client = login_as("mentor_other_region")
     token = csrf_token(client, "/kunjungan/")
-    response = client.post(form_url(family), data={"csrf_token": token, "uuid": str(uuid.uuid4()),
-                                                   "kind": "pendampingan"})
+    response = client.post(
+        form_url(family), data={"csrf_token": token, "uuid": str(uuid.uuid4()), "kind": "pendampingan"}
+    )
     assert response.status_code == 404 and _count(Visit) == 0
 
 
@@ -406,8 +429,12 @@ def test_outbox_gets_json_created_then_duplicate(mentor_client, family):
 def test_outbox_gets_json_errors(mentor_client, family):
     data = good_data(mentor_client, family, operating=None)
     token = data.pop("csrf_token")
-    response = mentor_client.post(form_url(family), data=data, content_type="multipart/form-data",
-                                  headers={"X-Kail-Outbox": "1", "X-CSRFToken": token})
+    response = mentor_client.post(
+        form_url(family),
+        data=data,
+        content_type="multipart/form-data",
+        headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
+    )
     assert response.status_code == 422 and response.json["status"] == "invalid"
     assert "operating" in response.json["errors"] and "beroperasi" in response.json["message"]
     assert _count(Visit) == 0
@@ -425,6 +452,10 @@ def test_csrf_token_endpoint_gives_a_working_token(mentor_client, family):
     token = mentor_client.get("/csrf-token").json["token"]
     data = good_data(mentor_client, family)
     data.pop("csrf_token")
-    response = mentor_client.post(form_url(family), data=data, content_type="multipart/form-data",
-                                  headers={"X-Kail-Outbox": "1", "X-CSRFToken": token})
+    response = mentor_client.post(
+        form_url(family),
+        data=data,
+        content_type="multipart/form-data",
+        headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
+    )
     assert response.status_code == 201

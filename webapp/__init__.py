@@ -139,8 +139,12 @@ def _refuse_untrusted_hosts(app: Flask) -> None:
         trusted = app.config.get("TRUSTED_HOSTS")
         if trusted is not None:
             try:
-                get_host(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"),
-                         (environ.get("SERVER_NAME", ""), int(environ.get("SERVER_PORT") or 80)), trusted)
+                get_host(
+                    environ.get("wsgi.url_scheme", "http"),
+                    environ.get("HTTP_HOST"),
+                    (environ.get("SERVER_NAME", ""), int(environ.get("SERVER_PORT") or 80)),
+                    trusted,
+                )
             except (SecurityError, ValueError):
                 return Response("Bad Request: unknown host\n", 400, mimetype="text/plain")(environ, start_response)
         return inner(environ, start_response)

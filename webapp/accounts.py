@@ -84,11 +84,15 @@ def _pair_failures(name: str, ip: str | None, now: dt.datetime, config) -> tuple
     LOGIN_MEMORY_H back): how many, and when the last one was."""
     since = now - dt.timedelta(hours=config["LOGIN_MEMORY_H"])
     pair = _pair_condition(name, ip)
-    last_success = db.session.scalar(select(func.max(LoginAttempt.created_at)).where(
-        pair, LoginAttempt.success.is_(True), LoginAttempt.created_at >= since))
+    last_success = db.session.scalar(
+        select(func.max(LoginAttempt.created_at)).where(
+            pair, LoginAttempt.success.is_(True), LoginAttempt.created_at >= since
+        )
+    )
     after = LoginAttempt.created_at >= since if last_success is None else LoginAttempt.created_at > last_success
-    count, last = db.session.execute(select(func.count(), func.max(LoginAttempt.created_at)).where(
-        pair, LoginAttempt.success.is_(False), after)).one()
+    count, last = db.session.execute(
+        select(func.count(), func.max(LoginAttempt.created_at)).where(pair, LoginAttempt.success.is_(False), after)
+    ).one()
     return count, last
 
 
@@ -106,10 +110,14 @@ def _pair_wait(failures: int, config) -> dt.timedelta | None:
 def _address_failures(ip: str | None, now: dt.datetime, config) -> list[dt.datetime]:
     """The newest failed tries from this address within LOGIN_WINDOW_MIN, at most LOGIN_MAX_FAILURES_PER_IP."""
     since = now - dt.timedelta(minutes=config["LOGIN_WINDOW_MIN"])
-    return list(db.session.scalars(
-        select(LoginAttempt.created_at).where(LoginAttempt.ip == ip, LoginAttempt.success.is_(False),
-                                              LoginAttempt.created_at >= since)
-        .order_by(LoginAttempt.created_at.desc()).limit(config["LOGIN_MAX_FAILURES_PER_IP"])))
+    return list(
+        db.session.scalars(
+            select(LoginAttempt.created_at)
+            .where(LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.created_at >= since)
+            .order_by(LoginAttempt.created_at.desc())
+            .limit(config["LOGIN_MAX_FAILURES_PER_IP"])
+        )
+    )
 
 
 def _minutes(delta: dt.timedelta) -> int:
@@ -149,11 +157,18 @@ def record_login_attempt(username: str, ip: str | None, success: bool, config=No
     wait = _pair_wait(failures, config)
     if wait is not None:
         account = db.session.scalar(select(User).where(User.username == name))
-        audit.record("login_throttled", account, scope="username", username=name, failures=failures,
-                     wait_min=_minutes(wait))
+        audit.record(
+            "login_throttled", account, scope="username", username=name, failures=failures, wait_min=_minutes(wait)
+        )
     if len(_address_failures(ip, now, config)) == config["LOGIN_MAX_FAILURES_PER_IP"]:
-        audit.record("login_throttled", None, scope="address", username=name,
-                     failures=config["LOGIN_MAX_FAILURES_PER_IP"], wait_min=config["LOGIN_WINDOW_MIN"])
+        audit.record(
+            "login_throttled",
+            None,
+            scope="address",
+            username=name,
+            failures=config["LOGIN_MAX_FAILURES_PER_IP"],
+            wait_min=config["LOGIN_WINDOW_MIN"],
+        )
 
 
 def check_password_rules(password: str, username: str) -> None:
@@ -165,13 +180,22 @@ def check_password_rules(password: str, username: str) -> None:
         raise AccountError("password", _l("Kata sandi harus memuat huruf dan angka atau simbol."))
 
 
-def create_user(username: str, full_name: str, role: str, password: str, region_codes: list[str] = (),
-                phone: str | None = None, is_demo: bool = False, check_password: bool = True) -> User:
+def create_user(
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+    region_codes: list[str] = (),
+    phone: str | None = None,
+    is_demo: bool = False,
+    check_password: bool = True,
+) -> User:
     """Validate and add a user to the session (the caller commits)."""
     username = normalise_username(username)
     if not USERNAME_RE.match(username):
-        raise AccountError("username", _l("Nama pengguna 3–40 karakter: huruf kecil, angka, titik, garis bawah, "
-                                          "tanda hubung."))
+        raise AccountError(
+            "username", _l("Nama pengguna 3–40 karakter: huruf kecil, angka, titik, garis bawah, tanda hubung.")
+        )
     if db.session.scalar(select(func.count()).select_from(User).where(User.username == username)):
         raise AccountError("username", _l("Nama pengguna sudah dipakai."))
     if role not in ROLES:
@@ -181,8 +205,9 @@ def create_user(username: str, full_name: str, role: str, password: str, region_
     if check_password:
         check_password_rules(password, username)
     regions = regions_for_role(role, region_codes)
-    user = User(username=username, full_name=full_name.strip(), role=role, phone=phone, is_demo=is_demo,
-                regions=regions)
+    user = User(
+        username=username, full_name=full_name.strip(), role=role, phone=phone, is_demo=is_demo, regions=regions
+    )
     user.set_password(password)
     db.session.add(user)
     return user
@@ -224,8 +249,10 @@ def one_time_password(username: str = "") -> str:
 
 
 def _active_admins() -> int:
-    return db.session.scalar(select(func.count()).select_from(User)
-                             .where(User.role == ROLE_ADMIN, User.active.is_(True))) or 0
+    return (
+        db.session.scalar(select(func.count()).select_from(User).where(User.role == ROLE_ADMIN, User.active.is_(True)))
+        or 0
+    )
 
 
 def _not_self(user: User, by: User | None, message) -> None:
@@ -235,19 +262,26 @@ def _not_self(user: User, by: User | None, message) -> None:
 
 def families_of(mentor: User) -> int:
     """How many families are assigned to `mentor`."""
-    return db.session.scalar(select(func.count()).select_from(Recipient)
-                             .where(Recipient.mentor_id == mentor.id)) or 0
+    return db.session.scalar(select(func.count()).select_from(Recipient).where(Recipient.mentor_id == mentor.id)) or 0
 
 
-def create_account(username: str, full_name: str, role: str, region_codes, phone: str | None,
-                   by: User | None) -> tuple[User, str]:
+def create_account(
+    username: str, full_name: str, role: str, region_codes, phone: str | None, by: User | None
+) -> tuple[User, str]:
     """A new account with a one-time password that must be changed at the first login; (user, password)."""
     password = one_time_password(normalise_username(username))
     user = create_user(username, full_name, role, password, region_codes, phone=(phone or "").strip() or None)
     user.must_change_password = True
     db.session.flush()
-    audit.record("user_created", user, user=by, username=user.username, role=role,
-                 regions=[r.code for r in user.regions], via="web" if by else "cli")
+    audit.record(
+        "user_created",
+        user,
+        user=by,
+        username=user.username,
+        role=role,
+        regions=[r.code for r in user.regions],
+        via="web" if by else "cli",
+    )
     return user, password
 
 
@@ -299,16 +333,30 @@ def change_role_and_regions(user: User, role: str, region_codes, by: User | None
         if before_role == ROLE_ADMIN and user.active and _active_admins() <= 1:
             raise AccountError("role", _l("Ini admin aktif terakhir: buat admin lain dulu."))
     if before_role == ROLE_MENTOR:
-        family_regions = set(db.session.scalars(select(Recipient.region_id).distinct()
-                                                .where(Recipient.mentor_id == user.id)))
+        family_regions = set(
+            db.session.scalars(select(Recipient.region_id).distinct().where(Recipient.mentor_id == user.id))
+        )
         if family_regions and (role != ROLE_MENTOR or not family_regions <= {r.id for r in regions}):
-            raise AccountError("regions", _l("Pendamping ini masih punya %(n)s keluarga dampingan: serahkan dulu "
-                                             "kepada pendamping lain.", n=families_of(user)))
+            raise AccountError(
+                "regions",
+                _l(
+                    "Pendamping ini masih punya %(n)s keluarga dampingan: serahkan dulu kepada pendamping lain.",
+                    n=families_of(user),
+                ),
+            )
     user.role = role
     user.regions = regions
     end_sessions(user)
-    audit.record("user_role_changed", user, user=by, username=user.username, role_from=before_role, role_to=role,
-                 regions_from=before_codes, regions_to=[r.code for r in regions])
+    audit.record(
+        "user_role_changed",
+        user,
+        user=by,
+        username=user.username,
+        role_from=before_role,
+        role_to=role,
+        regions_from=before_codes,
+        regions_to=[r.code for r in regions],
+    )
 
 
 def hand_over_families(from_mentor: User, to_mentor: User, by: User | None) -> list[int]:
@@ -318,8 +366,9 @@ def hand_over_families(from_mentor: User, to_mentor: User, by: User | None) -> l
         raise AccountError("to_mentor", _l("Pilih pendamping lain."))
     if not to_mentor.is_mentor or not to_mentor.active:
         raise AccountError("to_mentor", _l("Pilih pendamping yang aktif."))
-    families = db.session.execute(select(Recipient.id, Recipient.region_id)
-                                  .where(Recipient.mentor_id == from_mentor.id).order_by(Recipient.id)).all()
+    families = db.session.execute(
+        select(Recipient.id, Recipient.region_id).where(Recipient.mentor_id == from_mentor.id).order_by(Recipient.id)
+    ).all()
     if not families:
         raise AccountError("to_mentor", _l("Pendamping ini tidak punya keluarga dampingan."))
     if not {region_id for _id, region_id in families} <= set(to_mentor.region_ids):
@@ -327,11 +376,21 @@ def hand_over_families(from_mentor: User, to_mentor: User, by: User | None) -> l
     ids = [family_id for family_id, _region in families]
     # One UPDATE; the version bump makes a status change opened before the hand-over fail instead of overwriting.
     moved = db.session.execute(
-        update(Recipient).where(Recipient.id.in_(ids), Recipient.mentor_id == from_mentor.id)
+        update(Recipient)
+        .where(Recipient.id.in_(ids), Recipient.mentor_id == from_mentor.id)
         .values(mentor_id=to_mentor.id, version=Recipient.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session="fetch")).rowcount
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
     if moved != len(ids):  # a family was reassigned in between: the caller rolls back, the admin tries again
         raise AccountError("to_mentor", _l("Data keluarga berubah saat diserahkan. Coba lagi."))
-    audit.record("families_handed_over", from_mentor, user=by, from_mentor=from_mentor.username,
-                 to_mentor=to_mentor.username, to_mentor_id=to_mentor.id, count=len(ids), recipient_ids=ids)
+    audit.record(
+        "families_handed_over",
+        from_mentor,
+        user=by,
+        from_mentor=from_mentor.username,
+        to_mentor=to_mentor.username,
+        to_mentor_id=to_mentor.id,
+        count=len(ids),
+        recipient_ids=ids,
+    )
     return ids

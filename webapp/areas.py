@@ -16,8 +16,16 @@ KALTIM_BOUNDS = ((-2.7, 2.7), (113.7, 119.2))
 # How far from its capital a place can still be in the regency, roughly (km). Approximate, from the regencies'
 # extents; used only to flag a visit as "far outside its regency", never to refuse anything.
 REGION_RADIUS_KM = {
-    "6401": 110, "6402": 140, "6403": 170, "6404": 190, "6405": 180, "6409": 70, "6411": 200,
-    "6471": 35, "6472": 35, "6474": 25,
+    "6401": 110,
+    "6402": 140,
+    "6403": 170,
+    "6404": 190,
+    "6405": 180,
+    "6409": 70,
+    "6411": 200,
+    "6471": 35,
+    "6472": 35,
+    "6474": 25,
 }
 
 
@@ -29,8 +37,15 @@ def region_rows() -> list[dict]:
     """The 10 regencies/cities with Kemendagri code, capital, approximate centre and 2025 quota."""
     with REGIONS_CSV.open(newline="", encoding="utf-8") as fh:
         return [
-            {"code": row["kode"], "name": row["nama"], "kind": row["jenis"], "capital": row["ibukota"],
-             "lat": float(row["lat"]), "lon": float(row["lon"]), "quota": int(row["kuota_2025"])}
+            {
+                "code": row["kode"],
+                "name": row["nama"],
+                "kind": row["jenis"],
+                "capital": row["ibukota"],
+                "lat": float(row["lat"]),
+                "lon": float(row["lon"]),
+                "quota": int(row["kuota_2025"]),
+            }
             for row in csv.DictReader(fh)
         ]
 
@@ -41,8 +56,8 @@ def districts() -> dict[str, dict[str, list[str]]]:
     province = buka_data("kalimantan timur")[0]
     return {
         kab["kab_kota"]: {
-            kec["kec"]: sorted(v["kelu"] for v in kec["kelurahan"]) for kec in sorted(kab["kecamatan"],
-                                                                                        key=lambda k: k["kec"])
+            kec["kec"]: sorted(v["kelu"] for v in kec["kelurahan"])
+            for kec in sorted(kab["kecamatan"], key=lambda k: k["kec"])
         }
         for kab in province["kabupaten"]
     }

@@ -76,15 +76,24 @@ def create_backup(database_url: str, upload_dir: str, destination: str | os.Path
             with open(tmp_path / DB_SQL, "wb") as out:
                 result = subprocess.run(  # noqa: S603
                     [_tool("pg_dump"), "--no-owner", "--no-privileges", "--dbname", conninfo],
-                    stdout=out, stderr=subprocess.PIPE, env=env, check=False)
+                    stdout=out,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                    check=False,
+                )
             if result.returncode:
                 raise BackupError(result.stderr.decode(errors="replace"))
             db_file = DB_SQL
         else:
             raise BackupError(f"unsupported database: {dialect}")
         revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        manifest = {"created_at": stamp, "dialect": dialect, "database": db_file, "schema_revision": revision,
-                    "photos": sum(1 for p in Path(upload_dir).rglob("*.jpg")) if Path(upload_dir).exists() else 0}
+        manifest = {
+            "created_at": stamp,
+            "dialect": dialect,
+            "database": db_file,
+            "schema_revision": revision,
+            "photos": sum(1 for p in Path(upload_dir).rglob("*.jpg")) if Path(upload_dir).exists() else 0,
+        }
         with tarfile.open(target, "w:gz") as archive:
             data = json.dumps(manifest, indent=2).encode()
             info = tarfile.TarInfo(MANIFEST)
@@ -133,7 +142,10 @@ def restore_backup(archive_path: str | os.PathLike, database_url: str, upload_di
             for args in (["-c", reset], ["-f", str(tmp_path / DB_SQL)]):
                 result = subprocess.run(  # noqa: S603
                     [_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", conninfo, *args],
-                    capture_output=True, env=env, check=False)
+                    capture_output=True,
+                    env=env,
+                    check=False,
+                )
                 if result.returncode:
                     raise BackupError(result.stderr.decode(errors="replace"))
         uploads = Path(upload_dir)

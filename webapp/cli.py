@@ -24,22 +24,35 @@ def seed_demo_command(if_empty: bool) -> None:
         return
     report = seed_demo(current_app.config["UPLOAD_DIR"])
     db.session.commit()
-    click.echo(f"Demo data: +{report.regions} regions, +{report.users} users, "
-               f"+{report.recipients} recipients, +{report.visits} visits, +{report.photos} photos.")
+    click.echo(
+        f"Demo data: +{report.regions} regions, +{report.users} users, "
+        f"+{report.recipients} recipients, +{report.visits} visits, +{report.photos} photos."
+    )
     click.echo(f"Demo logins (password '{DEMO_PASSWORD}', DEMO_MODE=1 only): " + ", ".join(report.logins))
 
 
 @click.command("import-recipients")
 @with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--year", "budget_year", type=click.IntRange(2000, 2100), default=None,
-              help="Budget year for rows without a 'Tahun Anggaran' column (default: this year).")
+@click.option(
+    "--year",
+    "budget_year",
+    type=click.IntRange(2000, 2100),
+    default=None,
+    help="Budget year for rows without a 'Tahun Anggaran' column (default: this year).",
+)
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows even when some rows are invalid.")
-@click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the invalid rows with reasons (.xlsx or .csv; default FILE-kesalahan.xlsx).")
-def import_recipients_command(file: str, budget_year: int | None, dry_run: bool, skip_invalid: bool,
-                              errors_path: str | None) -> None:
+@click.option(
+    "--errors",
+    "errors_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the invalid rows with reasons (.xlsx or .csv; default FILE-kesalahan.xlsx).",
+)
+def import_recipients_command(
+    file: str, budget_year: int | None, dry_run: bool, skip_invalid: bool, errors_path: str | None
+) -> None:
     """Import recipients from .xlsx or .csv (the same checks as the admin import page), all rows or none."""
     import datetime as dt
     from pathlib import Path
@@ -55,8 +68,10 @@ def import_recipients_command(file: str, budget_year: int | None, dry_run: bool,
         preview = importing.validate(table, path.name, budget_year or dt.date.today().year, progress=bar.update)
     if preview.missing:
         raise click.ClickException("Required columns not found: " + ", ".join(preview.missing))
-    click.echo(f"{len(preview.rows)} rows: {len(preview.valid)} valid "
-               f"({len(preview.with_warnings)} with warnings), {len(preview.invalid)} invalid.")
+    click.echo(
+        f"{len(preview.rows)} rows: {len(preview.valid)} valid "
+        f"({len(preview.with_warnings)} with warnings), {len(preview.invalid)} invalid."
+    )
     if preview.invalid:
         out = Path(errors_path or path.with_name(f"{path.stem}-kesalahan.xlsx"))
         table_out = exporting.import_errors(preview, out.stem)
@@ -75,8 +90,15 @@ def import_recipients_command(file: str, budget_year: int | None, dry_run: bool,
         raise click.ClickException("Nothing written: fix the invalid rows or add --skip-invalid.")
     with click.progressbar(length=len(preview.valid), label="Importing    ", show_pos=True) as bar:
         stored = importing.commit(preview, None, progress=bar.update)
-    audit.record("recipients_imported", None, filename=path.name, rows=stored, skipped=len(preview.invalid),
-                 budget_year=preview.budget_year, via="cli")
+    audit.record(
+        "recipients_imported",
+        None,
+        filename=path.name,
+        rows=stored,
+        skipped=len(preview.invalid),
+        budget_year=preview.budget_year,
+        via="cli",
+    )
     db.session.commit()
     click.echo(f"{stored} recipients imported.")
 
@@ -100,8 +122,9 @@ def backup_command(destination: str) -> None:
     from .backup import BackupError, create_backup
 
     try:
-        path = create_backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["UPLOAD_DIR"],
-                             destination)
+        path = create_backup(
+            current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["UPLOAD_DIR"], destination
+        )
     except BackupError as exc:
         raise click.ClickException(f"Backup failed: {exc}") from exc
     click.echo(f"Backup written: {path}")
@@ -118,12 +141,15 @@ def restore_command(archive: str, yes: bool) -> None:
     if not yes:
         raise click.UsageError("restore replaces all current data; add --yes to confirm")
     try:
-        manifest = restore_backup(archive, current_app.config["SQLALCHEMY_DATABASE_URI"],
-                                  current_app.config["UPLOAD_DIR"])
+        manifest = restore_backup(
+            archive, current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["UPLOAD_DIR"]
+        )
     except BackupError as exc:
         raise click.ClickException(f"Restore failed: {exc}") from exc
-    click.echo(f"Restored backup of {manifest['created_at']} (schema {manifest['schema_revision']}, "
-               f"{manifest['photos']} photo files). Run `flask db upgrade` if the app is newer.")
+    click.echo(
+        f"Restored backup of {manifest['created_at']} (schema {manifest['schema_revision']}, "
+        f"{manifest['photos']} photo files). Run `flask db upgrade` if the app is newer."
+    )
 
 
 @click.command("create-user")
@@ -188,9 +214,11 @@ def list_users_command(role, region, inactive) -> None:
         count += 1
         regions = ",".join(r.code for r in user.regions) or "-"
         last = f"{user.last_login_at:%Y-%m-%d %H:%M} UTC" if user.last_login_at else "never"
-        click.echo(f"{user.username:<40} {user.role:<10} {regions:<15} {'active' if user.active else 'INACTIVE':<8} "
-                   f"{families.get(user.id, 0):>5} families  last login {last}"
-                   + ("  (must change password)" if user.must_change_password else ""))
+        click.echo(
+            f"{user.username:<40} {user.role:<10} {regions:<15} {'active' if user.active else 'INACTIVE':<8} "
+            f"{families.get(user.id, 0):>5} families  last login {last}"
+            + ("  (must change password)" if user.must_change_password else "")
+        )
     click.echo(f"{count} users.")
 
 
@@ -209,13 +237,20 @@ def _account_switch(name: str, change, done, help_text: str) -> click.Command:
 
 
 deactivate_user_command = _account_switch(
-    "deactivate-user", accounts.deactivate_user,
-    lambda user: f"User {user.username} deactivated; {accounts.families_of(user)} families still assigned "
-                 "(see hand-over-families).",
-    "Lock an account out at once: every session of it ends (not the last active admin).")
+    "deactivate-user",
+    accounts.deactivate_user,
+    lambda user: (
+        f"User {user.username} deactivated; {accounts.families_of(user)} families still assigned "
+        "(see hand-over-families)."
+    ),
+    "Lock an account out at once: every session of it ends (not the last active admin).",
+)
 reactivate_user_command = _account_switch(
-    "reactivate-user", accounts.reactivate_user, lambda user: f"User {user.username} reactivated.",
-    "Let a deactivated account log in again.")
+    "reactivate-user",
+    accounts.reactivate_user,
+    lambda user: f"User {user.username} reactivated.",
+    "Let a deactivated account log in again.",
+)
 
 
 @click.command("reset-password")
@@ -234,8 +269,12 @@ def reset_password_command(username) -> None:
 @with_appcontext
 @click.argument("username")
 @click.option("--role", type=click.Choice(["admin", "supervisor", "mentor"]), required=True)
-@click.option("--region", "regions", multiple=True,
-              help="Kemendagri code; repeatable. Mentor: exactly one; supervisor: one or more; admin: none.")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="Kemendagri code; repeatable. Mentor: exactly one; supervisor: one or more; admin: none.",
+)
 def set_role_command(username, role, regions) -> None:
     """Change an account's role and regencies; its sessions end."""
     user = _account(username)
@@ -268,19 +307,30 @@ def refresh_dashboard_command() -> None:
 
     config = current_app.config
     started = time.perf_counter()
-    done = outcomes.refresh_snapshots(dt.date.today(), config["FOLLOWUP_MONTHS"],
-                                      config["GRADUATION_MIN_TURNOVER_DAY"], config["DASHBOARD_CACHE_MIN_FAMILIES"])
+    done = outcomes.refresh_snapshots(
+        dt.date.today(),
+        config["FOLLOWUP_MONTHS"],
+        config["GRADUATION_MIN_TURNOVER_DAY"],
+        config["DASHBOARD_CACHE_MIN_FAMILIES"],
+    )
     if done:
         click.echo(f"Dashboard figures refreshed for {', '.join(done)} in {time.perf_counter() - started:.1f} s.")
     else:
-        click.echo(f"No scope has {config['DASHBOARD_CACHE_MIN_FAMILIES']:,} families: nothing to refresh "
-                   "(the dashboard computes its figures fresh).")
+        click.echo(
+            f"No scope has {config['DASHBOARD_CACHE_MIN_FAMILIES']:,} families: nothing to refresh "
+            "(the dashboard computes its figures fresh)."
+        )
 
 
 @click.command("photos-prune")
 @with_appcontext
-@click.option("--grace-hours", type=click.FloatRange(min=1), default=24, show_default=True,
-              help="Keep files saved within this many hours (a visit being recorded may be about to use them).")
+@click.option(
+    "--grace-hours",
+    type=click.FloatRange(min=1),
+    default=24,
+    show_default=True,
+    help="Keep files saved within this many hours (a visit being recorded may be about to use them).",
+)
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 def photos_prune_command(grace_hours: float, dry_run: bool) -> None:
     """Delete photo files no stored photo points to (left by visits that failed), after a grace period."""
@@ -295,8 +345,9 @@ def photos_prune_command(grace_hours: float, dry_run: bool) -> None:
     db.session.rollback()  # each later check reads what is committed now
 
     def is_referenced(name: str) -> bool:
-        found = db.session.scalar(select(func.count()).select_from(Photo).where(
-            (Photo.stored_name == name) | (Photo.thumb_name == name)))
+        found = db.session.scalar(
+            select(func.count()).select_from(Photo).where((Photo.stored_name == name) | (Photo.thumb_name == name))
+        )
         db.session.rollback()
         return bool(found)
 

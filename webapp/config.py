@@ -52,14 +52,31 @@ class EnvVar:
 
 # Every variable the app itself reads. `tests/test_config.py` checks that the README lists each one.
 ENV_VARS: tuple[EnvVar, ...] = (
-    EnvVar("DATABASE_URL", key="SQLALCHEMY_DATABASE_URI"), EnvVar("SECRET_KEY"), EnvVar("UPLOAD_DIR"),
-    EnvVar("DEMO_MODE"), EnvVar("SESSION_COOKIE_SECURE"), EnvVar("TRUST_PROXY_HOPS"), EnvVar("MAX_UPLOAD_MB"),
-    EnvVar("MAX_PHOTO_MB"), EnvVar("FOLLOWUP_MONTHS"), EnvVar("FLAG_ACCURACY_M"), EnvVar("FLAG_DISTANCE_M"),
-    EnvVar("GRADUATION_MIN_TURNOVER_DAY"), EnvVar("DASHBOARD_CACHE_MINUTES"), EnvVar("DASHBOARD_CACHE_MIN_FAMILIES"),
-    EnvVar("MAP_TILE_URL", empty_is_value=True), EnvVar("MAP_TILE_ATTRIBUTION"), EnvVar("LOG_LEVEL"),
-    EnvVar("LOGIN_MAX_FAILURES_PER_USER"), EnvVar("LOGIN_MAX_FAILURES_PER_IP"), EnvVar("LOGIN_WINDOW_MIN"),
-    EnvVar("PUBLIC_URL"), EnvVar("TRUSTED_HOSTS"),
-    EnvVar("LOGIN_DELAY_MIN"), EnvVar("LOGIN_DELAY_MAX_MIN"), EnvVar("LOGIN_MEMORY_H"),
+    EnvVar("DATABASE_URL", key="SQLALCHEMY_DATABASE_URI"),
+    EnvVar("SECRET_KEY"),
+    EnvVar("UPLOAD_DIR"),
+    EnvVar("DEMO_MODE"),
+    EnvVar("SESSION_COOKIE_SECURE"),
+    EnvVar("TRUST_PROXY_HOPS"),
+    EnvVar("MAX_UPLOAD_MB"),
+    EnvVar("MAX_PHOTO_MB"),
+    EnvVar("FOLLOWUP_MONTHS"),
+    EnvVar("FLAG_ACCURACY_M"),
+    EnvVar("FLAG_DISTANCE_M"),
+    EnvVar("GRADUATION_MIN_TURNOVER_DAY"),
+    EnvVar("DASHBOARD_CACHE_MINUTES"),
+    EnvVar("DASHBOARD_CACHE_MIN_FAMILIES"),
+    EnvVar("MAP_TILE_URL", empty_is_value=True),
+    EnvVar("MAP_TILE_ATTRIBUTION"),
+    EnvVar("LOG_LEVEL"),
+    EnvVar("LOGIN_MAX_FAILURES_PER_USER"),
+    EnvVar("LOGIN_MAX_FAILURES_PER_IP"),
+    EnvVar("LOGIN_WINDOW_MIN"),
+    EnvVar("PUBLIC_URL"),
+    EnvVar("TRUSTED_HOSTS"),
+    EnvVar("LOGIN_DELAY_MIN"),
+    EnvVar("LOGIN_DELAY_MAX_MIN"),
+    EnvVar("LOGIN_MEMORY_H"),
 )
 # How a variable's text becomes its setting, by the type of the setting's default.
 _PARSERS = {bool: _bool, int: int, float: float, str: str, tuple: _int_list, list: _host_list}
@@ -68,9 +85,9 @@ _PARSERS = {bool: _bool, int: int, float: float, str: str, tuple: _int_list, lis
 def normalise_database_url(url: str) -> str:
     """Accept the URLs hosting panels hand out (postgres://) and use psycopg 3 for PostgreSQL."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -131,8 +148,16 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "WTF_CSRF_TIME_LIMIT": None,  # a form opened in the morning is still sendable at night
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Compress HTML, CSS, JS and JSON (photos are JPEG already); brotli where the browser takes it.
-        "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript",
-                               "application/json", "application/manifest+json", "image/svg+xml", "text/csv"],
+        "COMPRESS_MIMETYPES": [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/manifest+json",
+            "image/svg+xml",
+            "text/csv",
+        ],
         "COMPRESS_ALGORITHM": ["br", "gzip"],
         "COMPRESS_MIN_SIZE": 500,
     }

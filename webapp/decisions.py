@@ -31,12 +31,14 @@ class AlreadyDecided(Exception):
 
 
 def current_decision(visit: Visit, round_: int) -> ReviewDecision | None:
-    return db.session.scalar(select(ReviewDecision).where(ReviewDecision.visit_id == visit.id,
-                                                          ReviewDecision.round == round_))
+    return db.session.scalar(
+        select(ReviewDecision).where(ReviewDecision.visit_id == visit.id, ReviewDecision.round == round_)
+    )
 
 
-def decide(visit: Visit, reviewer: User, decision: str, note: str | None, round_: int,
-           location_accuracy_m: float = 100.0) -> ReviewDecision:
+def decide(
+    visit: Visit, reviewer: User, decision: str, note: str | None, round_: int, location_accuracy_m: float = 100.0
+) -> ReviewDecision:
     """Record `reviewer`'s decision on round `round_` of `visit` and commit.
 
     `round_` is the round the reviewer saw; if the mentor resubmitted since, or another reviewer decided
@@ -47,8 +49,9 @@ def decide(visit: Visit, reviewer: User, decision: str, note: str | None, round_
     if decision not in DECISIONS:
         raise DecisionError("decision", _l("Keputusan tidak dikenal."))
     if decision in NOTE_REQUIRED and not note:
-        raise DecisionError("note", _l("Tulis catatan untuk pendamping: apa yang harus diperbaiki atau "
-                                       "kenapa ditolak."))
+        raise DecisionError(
+            "note", _l("Tulis catatan untuk pendamping: apa yang harus diperbaiki atau kenapa ditolak.")
+        )
     if visit.mentor_id is not None and visit.mentor_id == reviewer.id:
         raise DecisionError("decision", _l("Kunjungan yang Anda catat sendiri harus diperiksa orang lain."))
     if round_ != visit.round or visit.review_state != WAITING:
@@ -62,19 +65,31 @@ def decide(visit: Visit, reviewer: User, decision: str, note: str | None, round_
         visit.review_note = note
         recipient = visit.recipient
         registered = False
-        if (decision == APPROVED and not recipient.has_business_location and visit.lat is not None
-                and visit.accuracy_m is not None and visit.accuracy_m <= location_accuracy_m):
+        if (
+            decision == APPROVED
+            and not recipient.has_business_location
+            and visit.lat is not None
+            and visit.accuracy_m is not None
+            and visit.accuracy_m <= location_accuracy_m
+        ):
             recipient.business_lat, recipient.business_lon = visit.lat, visit.lon
             registered = True
         db.session.flush()
-        audit.record("visit_decided", visit, user=reviewer, decision=decision, round=round_,
-                     business_location_registered=registered)
+        audit.record(
+            "visit_decided",
+            visit,
+            user=reviewer,
+            decision=decision,
+            round=round_,
+            business_location_registered=registered,
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise AlreadyDecided(current_decision(visit, round_)) from None
     except StaleDataError:
         db.session.rollback()
-        raise DecisionError("decision", _l("Data keluarga ini baru saja berubah. Muat ulang lalu putuskan lagi.")) \
-            from None
+        raise DecisionError(
+            "decision", _l("Data keluarga ini baru saja berubah. Muat ulang lalu putuskan lagi.")
+        ) from None
     return record

@@ -22,8 +22,10 @@ PAGES = {
     403: (_l("Akses ditolak"), _l("Anda tidak memiliki izin untuk membuka halaman ini.")),
     404: (_l("Halaman tidak ditemukan"), _l("Halaman atau data yang Anda cari tidak ada, atau bukan wewenang Anda.")),
     405: (_l("Metode tidak diizinkan"), _l("Alamat ini tidak menerima permintaan seperti itu.")),
-    409: (_l("Formulir sudah dipakai"),
-          _l("Formulir ini sudah dipakai untuk data lain. Buka formulir baru lalu isi lagi.")),
+    409: (
+        _l("Formulir sudah dipakai"),
+        _l("Formulir ini sudah dipakai untuk data lain. Buka formulir baru lalu isi lagi."),
+    ),
 }
 
 
@@ -43,10 +45,14 @@ def register(app: Flask) -> None:
     def _refuse_nul_bytes():
         """No text a person types holds a NUL byte, and PostgreSQL refuses one in a query: answer 400 first."""
         # Uploaded files' names are not checked: Kail never uses them (a phone's odd name must not lose a visit).
-        if (_has_nul(v for _k, values in request.args.lists() for v in values)
-                or _has_nul(v for _k, values in request.form.lists() for v in values)):
-            return _page(400, _("Isian tidak valid"),
-                         _("Isian berisi karakter yang tidak diizinkan. Hapus karakter itu lalu kirim lagi."))
+        if _has_nul(v for _k, values in request.args.lists() for v in values) or _has_nul(
+            v for _k, values in request.form.lists() for v in values
+        ):
+            return _page(
+                400,
+                _("Isian tidak valid"),
+                _("Isian berisi karakter yang tidak diizinkan. Hapus karakter itu lalu kirim lagi."),
+            )
         return None
 
     for status, (title, message) in PAGES.items():
@@ -56,16 +62,25 @@ def register(app: Flask) -> None:
     def csrf_error(_e):
         if request.headers.get("X-Kail-Outbox"):  # the phone's outbox: it fetches a fresh token and retries
             return jsonify({"status": "csrf", "message": _("Token formulir kedaluwarsa.")}), 400
-        return _page(400, _("Sesi formulir kedaluwarsa"),
-                     _("Halaman ini sudah terlalu lama terbuka. Muat ulang halaman lalu kirim lagi."))
+        return _page(
+            400,
+            _("Sesi formulir kedaluwarsa"),
+            _("Halaman ini sudah terlalu lama terbuka. Muat ulang halaman lalu kirim lagi."),
+        )
 
     @app.errorhandler(413)
     def too_large(_e):
-        return _page(413, _("Berkas terlalu besar"),
-                     _("Kiriman melebihi %(mb)s MB. Kirim foto yang lebih kecil.", mb=app.config["MAX_UPLOAD_MB"]))
+        return _page(
+            413,
+            _("Berkas terlalu besar"),
+            _("Kiriman melebihi %(mb)s MB. Kirim foto yang lebih kecil.", mb=app.config["MAX_UPLOAD_MB"]),
+        )
 
     @app.errorhandler(500)
     def server_error(_e):
         db.session.rollback()
-        return _page(500, _("Terjadi kesalahan"),
-                     _("Maaf, terjadi kesalahan pada server. Data Anda tidak berubah; coba lagi sebentar lagi."))
+        return _page(
+            500,
+            _("Terjadi kesalahan"),
+            _("Maaf, terjadi kesalahan pada server. Data Anda tidak berubah; coba lagi sebentar lagi."),
+        )

@@ -34,9 +34,26 @@ from .models import EvidenceFlag, Photo, Recipient, Region, StatusChange, User, 
 CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-RECIPIENT_COLUMNS = ("nik", "kk_number", "name", "gender", "phone", "address", "region", "kecamatan", "desa",
-                     "decile", "business_type", "business_description", "package_items", "funding_source",
-                     "budget_year", "mentor", "business_lat", "business_lon")
+RECIPIENT_COLUMNS = (
+    "nik",
+    "kk_number",
+    "name",
+    "gender",
+    "phone",
+    "address",
+    "region",
+    "kecamatan",
+    "desa",
+    "decile",
+    "business_type",
+    "business_description",
+    "package_items",
+    "funding_source",
+    "budget_year",
+    "mentor",
+    "business_lat",
+    "business_lon",
+)
 RECIPIENT_HEADERS = [HEADER_LABELS[c] for c in RECIPIENT_COLUMNS] + ["Status", "Tanggal Penyaluran"]
 
 
@@ -112,43 +129,87 @@ def recipients(scope_ids: Select) -> Export:
     mentor = aliased(User)
 
     def rows():
-        query = (select(Recipient.id, Recipient, Region.name, mentor.username)
-                 .join(Region, Recipient.region_id == Region.id)
-                 .outerjoin(mentor, Recipient.mentor_id == mentor.id)
-                 .where(Recipient.id.in_(scope_ids)))
+        query = (
+            select(Recipient.id, Recipient, Region.name, mentor.username)
+            .join(Region, Recipient.region_id == Region.id)
+            .outerjoin(mentor, Recipient.mentor_id == mentor.id)
+            .where(Recipient.id.in_(scope_ids))
+        )
         for chunk in _chunks(query, Recipient.id):
             for _id, r, region_name, mentor_name in chunk:
-                yield [r.nik, r.kk_number, r.name, r.gender, r.phone, r.address, region_name, r.kecamatan, r.desa,
-                       r.decile, r.business_type, r.business_description, "; ".join(r.package_items or []),
-                       r.funding_source, r.budget_year, mentor_name, r.business_lat, r.business_lon,
-                       lifecycle.status_label(r.status), r.distributed_on]
+                yield [
+                    r.nik,
+                    r.kk_number,
+                    r.name,
+                    r.gender,
+                    r.phone,
+                    r.address,
+                    region_name,
+                    r.kecamatan,
+                    r.desa,
+                    r.decile,
+                    r.business_type,
+                    r.business_description,
+                    "; ".join(r.package_items or []),
+                    r.funding_source,
+                    r.budget_year,
+                    mentor_name,
+                    r.business_lat,
+                    r.business_lon,
+                    lifecycle.status_label(r.status),
+                    r.distributed_on,
+                ]
 
     return Export("penerima", RECIPIENT_HEADERS, rows)
 
 
-VISIT_HEADERS = ["ID Kunjungan", "NIK", "Nama", "Kabupaten/Kota", "Pendamping", "Jenis Kunjungan",
-                 "Waktu Kunjungan (WITA)", "Lintang", "Bujur", "Akurasi (m)", "Alasan Tanpa Lokasi", "Usaha Beroperasi",
-                 "Omzet (Rp)", "Periode Omzet", "Status Pemeriksaan", "Putaran", "Catatan Pemeriksa",
-                 "Tanda Integritas", "Jumlah Foto", "Tautan Foto"]
+VISIT_HEADERS = [
+    "ID Kunjungan",
+    "NIK",
+    "Nama",
+    "Kabupaten/Kota",
+    "Pendamping",
+    "Jenis Kunjungan",
+    "Waktu Kunjungan (WITA)",
+    "Lintang",
+    "Bujur",
+    "Akurasi (m)",
+    "Alasan Tanpa Lokasi",
+    "Usaha Beroperasi",
+    "Omzet (Rp)",
+    "Periode Omzet",
+    "Status Pemeriksaan",
+    "Putaran",
+    "Catatan Pemeriksa",
+    "Tanda Integritas",
+    "Jumlah Foto",
+    "Tautan Foto",
+]
 
 
 def _visit_rows(scope_ids: Select, photo_url: Callable[[int], str]) -> Iterator[tuple[Visit, str, str, str, list]]:
     """Visits in scope with their family, regency, mentor, flags and photo links, chunk by chunk (no N+1)."""
     mentor = aliased(User)
-    query = (select(Visit.id, Visit, Recipient.nik, Recipient.name, Region.name, mentor.username)
-             .join(Recipient, Visit.recipient_id == Recipient.id)
-             .join(Region, Recipient.region_id == Region.id)
-             .outerjoin(mentor, Visit.mentor_id == mentor.id)
-             .where(Visit.recipient_id.in_(scope_ids)))
+    query = (
+        select(Visit.id, Visit, Recipient.nik, Recipient.name, Region.name, mentor.username)
+        .join(Recipient, Visit.recipient_id == Recipient.id)
+        .join(Region, Recipient.region_id == Region.id)
+        .outerjoin(mentor, Visit.mentor_id == mentor.id)
+        .where(Visit.recipient_id.in_(scope_ids))
+    )
     for chunk in _chunks(query, Visit.id):
         ids = [row[0] for row in chunk]
         photos: dict[int, list[str]] = {}
-        for visit_id, photo_id in db.session.execute(select(Photo.visit_id, Photo.id)
-                                                     .where(Photo.visit_id.in_(ids)).order_by(Photo.id)):
+        for visit_id, photo_id in db.session.execute(
+            select(Photo.visit_id, Photo.id).where(Photo.visit_id.in_(ids)).order_by(Photo.id)
+        ):
             photos.setdefault(visit_id, []).append(photo_url(photo_id))
         flags: dict[int, list[str]] = {}
-        for visit_id, code in db.session.execute(select(EvidenceFlag.visit_id, EvidenceFlag.code)
-                                                 .where(EvidenceFlag.visit_id.in_(ids)).order_by(EvidenceFlag.id)):
+        for visit_id, code in db.session.execute(
+            select(EvidenceFlag.visit_id, EvidenceFlag.code)
+            .where(EvidenceFlag.visit_id.in_(ids))
+            .order_by(EvidenceFlag.id)
+        ):
             flags.setdefault(visit_id, []).append(code)
         for visit_id, visit, nik, name, region_name, mentor_name in chunk:
             yield visit, nik, name, region_name, mentor_name, flags.get(visit_id, []), photos.get(visit_id, [])
@@ -164,11 +225,28 @@ def visits(scope_ids: Select, photo_url: Callable[[int], str]) -> Export:
     def rows():
         for v, nik, name, region_name, mentor_name, flags, photos in _visit_rows(scope_ids, photo_url):
             answers = v.answers or {}
-            yield [v.uuid, nik, name, region_name, mentor_name, visit_kinds.kind_title(v.kind),
-                   wita(v.visited_at), v.lat, v.lon, v.accuracy_m, _label(v.no_location_reason),
-                   _label(answers.get("operating")), answers.get("turnover"), _label(answers.get("turnover_period")),
-                   review_states.state_label(v.review_state), v.round, v.review_note, ", ".join(flags), len(photos),
-                   " ".join(photos)]
+            yield [
+                v.uuid,
+                nik,
+                name,
+                region_name,
+                mentor_name,
+                visit_kinds.kind_title(v.kind),
+                wita(v.visited_at),
+                v.lat,
+                v.lon,
+                v.accuracy_m,
+                _label(v.no_location_reason),
+                _label(answers.get("operating")),
+                answers.get("turnover"),
+                _label(answers.get("turnover_period")),
+                review_states.state_label(v.review_state),
+                v.round,
+                v.review_note,
+                ", ".join(flags),
+                len(photos),
+                " ".join(photos),
+            ]
 
     return Export("kunjungan", VISIT_HEADERS, rows)
 
@@ -183,34 +261,61 @@ def visits_geojson(scope_ids: Select, photo_url: Callable[[int], str]) -> Iterat
         feature = {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [v.lon, v.lat]},
-            "properties": {"id": v.uuid, "nik": nik, "nama": name, "kabupaten_kota": region_name,
-                           "pendamping": mentor_name, "jenis": v.kind,
-                           "waktu_wita": wita(v.visited_at).isoformat(timespec="minutes"),
-                           "akurasi_m": v.accuracy_m, "pemeriksaan": v.review_state, "tanda": flags, "foto": photos},
+            "properties": {
+                "id": v.uuid,
+                "nik": nik,
+                "nama": name,
+                "kabupaten_kota": region_name,
+                "pendamping": mentor_name,
+                "jenis": v.kind,
+                "waktu_wita": wita(v.visited_at).isoformat(timespec="minutes"),
+                "akurasi_m": v.accuracy_m,
+                "pemeriksaan": v.review_state,
+                "tanda": flags,
+                "foto": photos,
+            },
         }
         yield ("" if first else ",") + "\n" + json.dumps(feature, ensure_ascii=False)
         first = False
     yield "\n]}\n"
 
 
-HISTORY_HEADERS = ["NIK", "Nama", "Kabupaten/Kota", "Dari Status", "Ke Status", "Alasan", "Oleh",
-                   "Waktu (WITA)"]
+HISTORY_HEADERS = ["NIK", "Nama", "Kabupaten/Kota", "Dari Status", "Ke Status", "Alasan", "Oleh", "Waktu (WITA)"]
 
 
 def status_history(scope_ids: Select) -> Export:
     by = aliased(User)
 
     def rows():
-        query = (select(StatusChange.id, StatusChange.from_status, StatusChange.to_status, StatusChange.reason,
-                        StatusChange.changed_at, Recipient.nik, Recipient.name, Region.name, by.username)
-                 .join(Recipient, StatusChange.recipient_id == Recipient.id)
-                 .join(Region, Recipient.region_id == Region.id)
-                 .outerjoin(by, StatusChange.changed_by_id == by.id)
-                 .where(StatusChange.recipient_id.in_(scope_ids)))
+        query = (
+            select(
+                StatusChange.id,
+                StatusChange.from_status,
+                StatusChange.to_status,
+                StatusChange.reason,
+                StatusChange.changed_at,
+                Recipient.nik,
+                Recipient.name,
+                Region.name,
+                by.username,
+            )
+            .join(Recipient, StatusChange.recipient_id == Recipient.id)
+            .join(Region, Recipient.region_id == Region.id)
+            .outerjoin(by, StatusChange.changed_by_id == by.id)
+            .where(StatusChange.recipient_id.in_(scope_ids))
+        )
         for chunk in _chunks(query, StatusChange.id):
             for _id, old, new, reason, at, nik, name, region_name, username in chunk:
-                yield [nik, name, region_name, lifecycle.status_label(old) if old else "",
-                       lifecycle.status_label(new), reason, username, wita(at)]
+                yield [
+                    nik,
+                    name,
+                    region_name,
+                    lifecycle.status_label(old) if old else "",
+                    lifecycle.status_label(new),
+                    reason,
+                    username,
+                    wita(at),
+                ]
 
     return Export("riwayat-status", HISTORY_HEADERS, rows)
 
@@ -230,23 +335,55 @@ def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_yea
     realisation by budget source for one budget year (the quota is a year's); status counts, coverage, backlog
     and the other pillars over every family in scope, whatever its budget year. `budget_year` is the one asked for:
     `outcomes.count_targets` counts it if families of that year are in scope, else the latest year in scope."""
-    headers = ["Tahun Anggaran (Target & Realisasi)", "Kode", "Kabupaten/Kota", "Target", "APBD", "APBD-P",
-               "Jumlah", "% Target", *[lifecycle.status_label(s) for s in lifecycle.STATUSES], "Disalurkan (aktif)",
-               "Dikunjungi & Disetujui 30 Hari", "% Cakupan", "Menunggu Diperiksa", "Ikut Pelatihan",
-               "Pilar 1 (BLT/Sembako/PKH)", "Pilar 3 (Rumah/Sanitasi/Air)"]
+    headers = [
+        "Tahun Anggaran (Target & Realisasi)",
+        "Kode",
+        "Kabupaten/Kota",
+        "Target",
+        "APBD",
+        "APBD-P",
+        "Jumlah",
+        "% Target",
+        *[lifecycle.status_label(s) for s in lifecycle.STATUSES],
+        "Disalurkan (aktif)",
+        "Dikunjungi & Disetujui 30 Hari",
+        "% Cakupan",
+        "Menunggu Diperiksa",
+        "Ikut Pelatihan",
+        "Pilar 1 (BLT/Sembako/PKH)",
+        "Pilar 3 (Rumah/Sanitasi/Air)",
+    ]
 
     plain = [RegionRow(r.id, r.code, r.full_name, r.quota) for r in regions]
 
     def rows():
         # One regency: probe its families' own visits; more: read the recent approvals once (`approved_since`).
-        scope = outcomes.Scope(Recipient.id.in_(scope_ids) & Recipient.region_id.in_([r.id for r in plain]),
-                               scope_ids, few_families=len(plain) == 1)
+        scope = outcomes.Scope(
+            Recipient.id.in_(scope_ids) & Recipient.region_id.in_([r.id for r in plain]),
+            scope_ids,
+            few_families=len(plain) == 1,
+        )
         year, figures = outcomes.region_figures(scope, plain, today, budget_year)
         for target, f in figures:
             region = target.region
-            yield [year, region.code, region.full_name, region.quota, target.apbd, target.apbd_p, target.total,
-                   target.pct, *[n for _status, n in f.statuses], f.distributed, f.covered_30d, f.coverage_pct,
-                   f.backlog, f.reach.trained, f.reach.pillar_1, f.reach.pillar_3]
+            yield [
+                year,
+                region.code,
+                region.full_name,
+                region.quota,
+                target.apbd,
+                target.apbd_p,
+                target.total,
+                target.pct,
+                *[n for _status, n in f.statuses],
+                f.distributed,
+                f.covered_30d,
+                f.coverage_pct,
+                f.backlog,
+                f.reach.trained,
+                f.reach.pillar_1,
+                f.reach.pillar_3,
+            ]
 
     return Export("ringkasan-kabupaten-kota", headers, rows)
 
@@ -258,6 +395,7 @@ def import_errors(preview: Preview, stem: str) -> Export:
 
 
 # --- writers ---------------------------------------------------------------------------------------------------
+
 
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, dt.datetime):

@@ -64,11 +64,24 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("nik", "kk_number", "name", "region", "kecamatan", "desa", "decile", "business_type")
 # The export's headers, in order; the import reads the same file back (see exporting.RECIPIENT_HEADERS).
 HEADER_LABELS = {
-    "nik": "NIK", "kk_number": "No KK", "name": "Nama", "gender": "Jenis Kelamin", "phone": "No HP",
-    "address": "Alamat", "region": "Kabupaten/Kota", "kecamatan": "Kecamatan", "desa": "Desa/Kelurahan",
-    "decile": "Desil", "business_type": "Jenis Usaha", "business_description": "Keterangan Usaha",
-    "package_items": "Paket Bantuan", "funding_source": "Sumber Dana", "budget_year": "Tahun Anggaran",
-    "mentor": "Pendamping", "business_lat": "Lintang Usaha", "business_lon": "Bujur Usaha",
+    "nik": "NIK",
+    "kk_number": "No KK",
+    "name": "Nama",
+    "gender": "Jenis Kelamin",
+    "phone": "No HP",
+    "address": "Alamat",
+    "region": "Kabupaten/Kota",
+    "kecamatan": "Kecamatan",
+    "desa": "Desa/Kelurahan",
+    "decile": "Desil",
+    "business_type": "Jenis Usaha",
+    "business_description": "Keterangan Usaha",
+    "package_items": "Paket Bantuan",
+    "funding_source": "Sumber Dana",
+    "budget_year": "Tahun Anggaran",
+    "mentor": "Pendamping",
+    "business_lat": "Lintang Usaha",
+    "business_lon": "Bujur Usaha",
 }
 _ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
 
@@ -168,31 +181,57 @@ _TOO_LONG = _l("Ada sel yang berisi lebih dari 32.767 karakter (batas Excel). Pe
 
 
 def _too_big(part: str, size: int, limit: int) -> ImportFileError:
-    return ImportFileError(_l("File Excel terlalu besar setelah dibuka (%(part)s: %(mb)s MB, paling banyak "
-                              "%(limit)s MB). Bagi menjadi beberapa file.", part=part,
-                              mb=max(1, size // (1024 * 1024)), limit=limit // (1024 * 1024)))
+    return ImportFileError(
+        _l(
+            "File Excel terlalu besar setelah dibuka (%(part)s: %(mb)s MB, paling banyak "
+            "%(limit)s MB). Bagi menjadi beberapa file.",
+            part=part,
+            mb=max(1, size // (1024 * 1024)),
+            limit=limit // (1024 * 1024),
+        )
+    )
 
 
 def inspect_xlsx(archive: zipfile.ZipFile) -> None:
     """Refuse, before decompressing anything, an archive no spreadsheet program would write."""
     entries = archive.infolist()
     if len(entries) > MAX_ZIP_ENTRIES:
-        raise ImportFileError(_l("File Excel berisi terlalu banyak bagian (%(n)s). Simpan ulang sebagai .xlsx "
-                                 "biasa lalu coba lagi.", n=len(entries)))
+        raise ImportFileError(
+            _l(
+                "File Excel berisi terlalu banyak bagian (%(n)s). Simpan ulang sebagai .xlsx biasa lalu coba lagi.",
+                n=len(entries),
+            )
+        )
     names = set()
     total = 0
     for entry in entries:
         name = entry.filename
-        if (name in names or len(name) > 255 or name.count("/") > 8 or _ODD_NAME.search(name)
-                or name.lower().endswith(_ARCHIVE_SUFFIXES) or entry.flag_bits & 0x1):
-            raise ImportFileError(_l("File Excel berisi bagian yang tidak wajar (%(name)s) dan tidak dibaca. "
-                                     "Simpan ulang sebagai .xlsx biasa lalu coba lagi.", name=name[:60]))
+        if (
+            name in names
+            or len(name) > 255
+            or name.count("/") > 8
+            or _ODD_NAME.search(name)
+            or name.lower().endswith(_ARCHIVE_SUFFIXES)
+            or entry.flag_bits & 0x1
+        ):
+            raise ImportFileError(
+                _l(
+                    "File Excel berisi bagian yang tidak wajar (%(name)s) dan tidak dibaca. "
+                    "Simpan ulang sebagai .xlsx biasa lalu coba lagi.",
+                    name=name[:60],
+                )
+            )
         names.add(name)
         total += entry.file_size
         if entry.file_size > 1024 * 1024 and entry.file_size > MAX_ZIP_RATIO * max(entry.compress_size, 1):
-            raise ImportFileError(_l("File Excel ini dimampatkan secara tidak wajar (%(name)s mengembang "
-                                     "%(ratio)s kali) dan tidak dibaca.", name=name[:60],
-                                     ratio=entry.file_size // max(entry.compress_size, 1)))
+            raise ImportFileError(
+                _l(
+                    "File Excel ini dimampatkan secara tidak wajar (%(name)s mengembang "
+                    "%(ratio)s kali) dan tidak dibaca.",
+                    name=name[:60],
+                    ratio=entry.file_size // max(entry.compress_size, 1),
+                )
+            )
     if total > MAX_ZIP_TOTAL:
         raise _too_big("total", total, MAX_ZIP_TOTAL)
 
@@ -289,8 +328,9 @@ def _xml_text(raw: bytes) -> str:
     return _unescape(html.unescape(text) if "&" in text else text)
 
 
-def _elements(archive: zipfile.ZipFile, name: str, limit: int, pattern: re.Pattern,
-              closing: bytes) -> Iterator[re.Match]:
+def _elements(
+    archive: zipfile.ZipFile, name: str, limit: int, pattern: re.Pattern, closing: bytes
+) -> Iterator[re.Match]:
     """The matches of `pattern` (whole elements ending in `closing`) in a part, found chunk by chunk once
     expat has passed the chunk; what is not matched yet waits for the next chunk, at most MAX_ROW_BYTES."""
     buffer = b""
@@ -418,8 +458,14 @@ def _xlsx_sheet_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
                 body = cell.group(2)
                 if column > MAX_COLUMNS or not body:
                     continue
-                value = _cell_value(attrs.get(b"t", b"n").decode("ascii", "replace"), attrs.get(b"s", b"0"), body,
-                                    shared, dates, from_excel)
+                value = _cell_value(
+                    attrs.get(b"t", b"n").decode("ascii", "replace"),
+                    attrs.get(b"s", b"0"),
+                    body,
+                    shared,
+                    dates,
+                    from_excel,
+                )
                 if value is not None and value != "":
                     cells[column] = value
             if cells:
@@ -484,8 +530,9 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     """Records with their number as Excel would show it; blank lines (or only separators) are skipped cheaply,
     but still counted, up to Excel's 1,048,576 rows; no line longer than MAX_CSV_LINE is ever read whole."""
     encoding = _csv_encoding(path)
-    too_long = _l("Ada baris di file CSV yang lebih panjang dari %(n)s karakter. Periksa file lalu coba lagi.",
-                  n="1.048.576")
+    too_long = _l(
+        "Ada baris di file CSV yang lebih panjang dari %(n)s karakter. Periksa file lalu coba lagi.", n="1.048.576"
+    )
     with path.open(encoding=encoding, errors="replace", newline="") as fh:
         first = fh.readline(MAX_CSV_LINE + 1)
         if len(first) > MAX_CSV_LINE:
@@ -507,8 +554,13 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
                 if len(line) > MAX_CSV_LINE:
                     raise ImportFileError(too_long)
                 if physical > EXCEL_MAX_ROWS and line:
-                    raise ImportFileError(_l("File berisi lebih dari %(n)s baris (termasuk baris kosong). Hapus "
-                                             "baris kosongnya atau bagi menjadi beberapa file.", n="1.048.576"))
+                    raise ImportFileError(
+                        _l(
+                            "File berisi lebih dari %(n)s baris (termasuk baris kosong). Hapus "
+                            "baris kosongnya atau bagi menjadi beberapa file.",
+                            n="1.048.576",
+                        )
+                    )
 
         try:
             for number, cells in enumerate(csv.reader(lines(), delimiter=delimiter), start=1):
@@ -568,8 +620,10 @@ class _Lookups:
                 self.region_by_key[_key(alias)] = r
         self.places: dict[int, dict[str, tuple[str, dict[str, str]]]] = {}
         for r in self.regions:
-            self.places[r.id] = {_key(kec): (kec, {_key(d): d for d in desas})
-                                 for kec, desas in areas.districts_of(r.kind, r.name).items()}
+            self.places[r.id] = {
+                _key(kec): (kec, {_key(d): d for d in desas})
+                for kec, desas in areas.districts_of(r.kind, r.name).items()
+            }
         mentors = db.session.scalars(select(User).where(User.role == "mentor", User.active.is_(True))).all()
         self.mentor_by_key: dict[str, list[User]] = {}
         for m in mentors:
@@ -580,9 +634,10 @@ class _Lookups:
         self.years_by_nik: dict[str, set[int]] = {}
         wanted_list = sorted(wanted)
         for start in range(0, len(wanted_list), 5000):  # bounded IN lists
-            chunk = wanted_list[start:start + 5000]
-            for nik, year in db.session.execute(select(Recipient.nik, Recipient.budget_year)
-                                                .where(Recipient.nik.in_(chunk))):
+            chunk = wanted_list[start : start + 5000]
+            for nik, year in db.session.execute(
+                select(Recipient.nik, Recipient.budget_year).where(Recipient.nik.in_(chunk))
+            ):
                 self.years_by_nik.setdefault(nik, set()).add(year)
         self.budget_year = budget_year
 
@@ -634,10 +689,15 @@ class _RowCheck:
 
 def _check_nul(c: _RowCheck) -> bool:
     """A NUL character (code 0) in any cell: the databases cannot store it, so the row is refused as a whole."""
-    for index, value in enumerate(c.row.cells[:len(c.preview.headers)]):
+    for index, value in enumerate(c.row.cells[: len(c.preview.headers)]):
         if isinstance(value, str) and "\x00" in value:
-            c.err(_l("Kolom %(column)s berisi karakter NUL (kode 0) yang tidak bisa disimpan. Hapus karakter itu "
-                     "lalu impor lagi.", column=c.preview.headers[index] or index + 1))
+            c.err(
+                _l(
+                    "Kolom %(column)s berisi karakter NUL (kode 0) yang tidak bisa disimpan. Hapus karakter itu "
+                    "lalu impor lagi.",
+                    column=c.preview.headers[index] or index + 1,
+                )
+            )
     return not c.row.errors
 
 
@@ -658,8 +718,12 @@ def _check_nik(c: _RowCheck) -> None:
         return
     nik_cell = c.row.cells[c.preview.columns["nik"]] if "nik" in c.preview.columns else None
     if isinstance(nik_cell, int | float):
-        c.warn(_l("NIK tersimpan sebagai angka di Excel: periksa digit terakhirnya (Excel hanya menyimpan "
-                  "15 digit). Format kolom NIK sebagai Teks."))
+        c.warn(
+            _l(
+                "NIK tersimpan sebagai angka di Excel: periksa digit terakhirnya (Excel hanya menyimpan "
+                "15 digit). Format kolom NIK sebagai Teks."
+            )
+        )
     if not nik.startswith("64"):
         c.warn(_l("NIK bukan dari Kalimantan Timur (kode %(code)s): periksa domisili.", code=nik[:2]))
     c.values["nik"] = nik
@@ -708,12 +772,22 @@ def _check_nik_history(c: _RowCheck) -> None:
         c.err(_l("NIK sudah terdaftar sebagai penerima tahun anggaran %(year)s.", year=year))
     earlier = sorted(y for y in years if year - PREVIOUS_YEARS_WARNING <= y < year)
     if earlier:
-        c.warn(_l("Sudah terdaftar sebagai penerima UEP tahun anggaran %(years)s (3 tahun terakhir): bantuan "
-                  "UEP sekali saja, periksa lagi.", years=", ".join(map(str, earlier))))
+        c.warn(
+            _l(
+                "Sudah terdaftar sebagai penerima UEP tahun anggaran %(years)s (3 tahun terakhir): bantuan "
+                "UEP sekali saja, periksa lagi.",
+                years=", ".join(map(str, earlier)),
+            )
+        )
     later = sorted(y for y in years if y > year)
     if later:
-        c.warn(_l("Sudah terdaftar untuk tahun anggaran %(years)s, setelah %(year)s: periksa tahun "
-                  "anggarannya.", years=", ".join(map(str, later)), year=year))
+        c.warn(
+            _l(
+                "Sudah terdaftar untuk tahun anggaran %(years)s, setelah %(year)s: periksa tahun anggarannya.",
+                years=", ".join(map(str, later)),
+                year=year,
+            )
+        )
 
 
 def _check_region(c: _RowCheck) -> None:
@@ -722,8 +796,10 @@ def _check_region(c: _RowCheck) -> None:
         return
     c.region = c.look.region_by_key.get(_key(text))
     if c.region is None:
-        c.err(str(_l("Kabupaten/kota tidak dikenal: %(value)s.", value=text[:80]))
-              + _suggest(text, [r.name for r in c.look.regions]))
+        c.err(
+            str(_l("Kabupaten/kota tidak dikenal: %(value)s.", value=text[:80]))
+            + _suggest(text, [r.name for r in c.look.regions])
+        )
     else:
         c.values["region_id"] = c.region.id
 
@@ -736,8 +812,10 @@ def _check_place(c: _RowCheck) -> None:
     places = c.look.places[region.id]
     found = places.get(_place_key(kecamatan_text, KECAMATAN_PREFIXES))
     if found is None:
-        c.err(str(_l("Kecamatan tidak ada di %(region)s: %(kec)s.", kec=kecamatan_text[:80], region=region.full_name))
-              + _suggest(kecamatan_text, [k for k, _d in places.values()]))
+        c.err(
+            str(_l("Kecamatan tidak ada di %(region)s: %(kec)s.", kec=kecamatan_text[:80], region=region.full_name))
+            + _suggest(kecamatan_text, [k for k, _d in places.values()])
+        )
         return
     kec, desas = found
     c.values["kecamatan"] = kec
@@ -745,8 +823,10 @@ def _check_place(c: _RowCheck) -> None:
         return
     desa = desas.get(_place_key(desa_text, DESA_PREFIXES))
     if desa is None:
-        c.err(str(_l("Desa/kelurahan tidak ada di Kecamatan %(kec)s: %(desa)s.", desa=desa_text[:80], kec=kec))
-              + _suggest(desa_text, desas.values()))
+        c.err(
+            str(_l("Desa/kelurahan tidak ada di Kecamatan %(kec)s: %(desa)s.", desa=desa_text[:80], kec=kec))
+            + _suggest(desa_text, desas.values())
+        )
     else:
         c.values["desa"] = desa
 
@@ -796,8 +876,9 @@ def _check_free_text(c: _RowCheck) -> None:
         c.err(_l("Alamat maksimal 255 karakter."))
     c.values["address"] = address[:255]
     c.values["business_description"] = c.get("business_description")[:2000]
-    c.values["package_items"] = [item.strip() for item in re.split(r"[;\n]", c.get("package_items"))
-                                 if item.strip()][:50]
+    c.values["package_items"] = [item.strip() for item in re.split(r"[;\n]", c.get("package_items")) if item.strip()][
+        :50
+    ]
 
 
 def _check_funding_source(c: _RowCheck) -> None:
@@ -807,8 +888,13 @@ def _check_funding_source(c: _RowCheck) -> None:
     elif source in ("apbdp", "apbdperubahan"):
         c.values["funding_source"] = "APBD-P"
     else:
-        c.err(_l("Sumber dana harus %(options)s (tertulis: %(value)s).", options="/".join(FUNDING_SOURCES),
-                 value=c.get("funding_source")[:20]))
+        c.err(
+            _l(
+                "Sumber dana harus %(options)s (tertulis: %(value)s).",
+                options="/".join(FUNDING_SOURCES),
+                value=c.get("funding_source")[:20],
+            )
+        )
 
 
 def _check_mentor(c: _RowCheck) -> None:
@@ -823,8 +909,12 @@ def _check_mentor(c: _RowCheck) -> None:
     if len(matches) == 1:
         c.values["mentor_id"] = matches[0].id
     elif not matches:
-        c.err(_l("Pendamping %(name)s tidak dikenal di wilayah ini (isi nama pengguna pendamping).",
-                 name=mentor_text[:60]))
+        c.err(
+            _l(
+                "Pendamping %(name)s tidak dikenal di wilayah ini (isi nama pengguna pendamping).",
+                name=mentor_text[:60],
+            )
+        )
     else:
         c.err(_l("Nama pendamping %(name)s tidak unik: isi nama penggunanya.", name=mentor_text[:60]))
 
@@ -877,8 +967,7 @@ def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[t
         checker(check)
 
 
-def validate(table: Table, filename: str, budget_year: int,
-             progress: Callable[[int], None] | None = None) -> Preview:
+def validate(table: Table, filename: str, budget_year: int, progress: Callable[[int], None] | None = None) -> Preview:
     """Match the headers and check every row; nothing is written."""
     preview = Preview(filename=filename, budget_year=budget_year, headers=table.headers)
     for index, header in enumerate(table.headers):
@@ -914,14 +1003,25 @@ def commit(preview: Preview, user: User | None, progress: Callable[[int], None] 
     rows = [r.values for r in preview.valid]
     stored = 0
     for start in range(0, len(rows), 1000):
-        batch = [{**values, "status": lifecycle.CALON, "version": 1, "created_at": now, "updated_at": now}
-                 for values in rows[start:start + 1000]]
-        ids = db.session.scalars(insert(Recipient).returning(Recipient.id, sort_by_parameter_order=True),
-                                 batch).all()
-        db.session.execute(insert(StatusChange), [
-            {"recipient_id": rid, "from_status": None, "to_status": lifecycle.CALON, "changed_at": now,
-             "changed_by_id": user.id if user else None, "reason": None}
-            for rid in ids])
+        batch = [
+            {**values, "status": lifecycle.CALON, "version": 1, "created_at": now, "updated_at": now}
+            for values in rows[start : start + 1000]
+        ]
+        ids = db.session.scalars(insert(Recipient).returning(Recipient.id, sort_by_parameter_order=True), batch).all()
+        db.session.execute(
+            insert(StatusChange),
+            [
+                {
+                    "recipient_id": rid,
+                    "from_status": None,
+                    "to_status": lifecycle.CALON,
+                    "changed_at": now,
+                    "changed_by_id": user.id if user else None,
+                    "reason": None,
+                }
+                for rid in ids
+            ],
+        )
         stored += len(ids)
         if progress:
             progress(len(ids))
@@ -932,13 +1032,17 @@ def error_rows(preview: Preview) -> Iterator[list[Any]]:
     """The invalid rows with their original cells and a last column of reasons: fix in Excel, import again."""
     yield [*preview.headers, "Baris", "Kesalahan"]
     for row in preview.invalid:
-        yield [*(_text(c).replace("\x00", "") for c in row.cells[:len(preview.headers)]), row.line,
-               "; ".join(row.errors)]
+        yield [
+            *(_text(c).replace("\x00", "") for c in row.cells[: len(preview.headers)]),
+            row.line,
+            "; ".join(row.errors),
+        ]
 
 
 def count_existing(budget_year: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Recipient)
-                             .where(Recipient.budget_year == budget_year)) or 0
+    return (
+        db.session.scalar(select(func.count()).select_from(Recipient).where(Recipient.budget_year == budget_year)) or 0
+    )
 
 
 # --- staged uploads ------------------------------------------------------------------------------------------------
@@ -1000,8 +1104,13 @@ def _save_check(folder: Path, token: str, preview: Preview) -> None:
             rows.append([row.line, None, row.values, [], row.warnings])
         else:
             rows.append([row.line])
-    data = {"headers": preview.headers, "columns": preview.columns, "ignored_headers": preview.ignored_headers,
-            "missing": preview.missing, "rows": rows}
+    data = {
+        "headers": preview.headers,
+        "columns": preview.columns,
+        "ignored_headers": preview.ignored_headers,
+        "missing": preview.missing,
+        "rows": rows,
+    }
     (folder / f"{token}.check.json").write_text(json.dumps(data))
 
 
@@ -1010,10 +1119,17 @@ def _load_check(folder: Path, token: str, meta: dict) -> Preview | None:
         data = json.loads((folder / f"{token}.check.json").read_text())
     except (OSError, ValueError):
         return None
-    preview = Preview(filename=meta["filename"], budget_year=meta["budget_year"], headers=data["headers"],
-                      columns=data["columns"], ignored_headers=data["ignored_headers"], missing=data["missing"])
-    for line, cells, values, errors, warnings in (row + [None, None, [], []] if len(row) == 1 else row
-                                                  for row in data["rows"]):
+    preview = Preview(
+        filename=meta["filename"],
+        budget_year=meta["budget_year"],
+        headers=data["headers"],
+        columns=data["columns"],
+        ignored_headers=data["ignored_headers"],
+        missing=data["missing"],
+    )
+    for line, cells, values, errors, warnings in (
+        row + [None, None, [], []] if len(row) == 1 else row for row in data["rows"]
+    ):
         preview.rows.append(Row(line, cells or [], values or {}, errors, warnings))
     return preview
 
@@ -1023,8 +1139,9 @@ def _discard(folder: Path, token: str, stored: str) -> None:
         (folder / name).unlink(missing_ok=True)
 
 
-def stage_upload(upload_dir: str | Path, data: BinaryIO, filename: str | None, user_id: int,
-                 budget_year: int) -> tuple[str, dict]:
+def stage_upload(
+    upload_dir: str | Path, data: BinaryIO, filename: str | None, user_id: int, budget_year: int
+) -> tuple[str, dict]:
     """Store an uploaded file under a random token for `user_id` (dropping stored files older than a day), read
     it once, check every row and store the result; return the token and its metadata. Raises ImportFileError,
     keeping nothing, when the file cannot be read."""
@@ -1033,8 +1150,7 @@ def stage_upload(upload_dir: str | Path, data: BinaryIO, filename: str | None, u
     folder = _imports_dir(upload_dir)
     _forget_old_imports(folder)
     stored = f"{token}{Path(filename).suffix.lower()}"
-    meta = {"user_id": user_id, "filename": filename, "stored": stored, "budget_year": budget_year,
-            "committed": None}
+    meta = {"user_id": user_id, "filename": filename, "stored": stored, "budget_year": budget_year, "committed": None}
     try:
         with (folder / stored).open("wb") as out:
             shutil.copyfileobj(data, out)
@@ -1044,8 +1160,9 @@ def stage_upload(upload_dir: str | Path, data: BinaryIO, filename: str | None, u
             raise
         except Exception as exc:  # whatever the file does to the readers: a reason on the field, never a 500
             log.warning("import file unreadable: %r", exc)
-            raise ImportFileError(_l("File tidak bisa dibaca. Simpan ulang sebagai .xlsx atau CSV (UTF-8) lalu "
-                                     "coba lagi.")) from exc
+            raise ImportFileError(
+                _l("File tidak bisa dibaca. Simpan ulang sebagai .xlsx atau CSV (UTF-8) lalu coba lagi.")
+            ) from exc
         _save_table(folder, token, table)
         _save_check(folder, token, validate(table, filename, budget_year))
         _save_meta(upload_dir, token, meta)

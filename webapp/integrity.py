@@ -22,16 +22,16 @@ from .schedule import haversine_km
 
 @dataclass(frozen=True)
 class Thresholds:
-    accuracy_m: float = 100.0          # akurasi_rendah beyond this
-    distance_m: float = 300.0          # jauh_dari_usaha beyond this
+    accuracy_m: float = 100.0  # akurasi_rendah beyond this
+    distance_m: float = 300.0  # jauh_dari_usaha beyond this
     duplicate_bits: int = photohash.LOOKUP_MAX  # foto_duplikat: lookup hash at most this many bits apart (of 64)
     duplicate_check_bits: int = photohash.CHECK_MAX  # ... and the check hash at most this many (of 256)
-    old_photo_days: float = 3.0        # foto_lama when taken this long before the visit
-    max_speed_kmh: float = 120.0       # perjalanan_mustahil above this
-    min_travel_km: float = 2.0         # GPS noise: shorter moves never count as travel
-    work_start_hour: int = 6           # di_luar_jam before this (WITA)
-    work_end_hour: int = 20            # di_luar_jam from this hour on (WITA)
-    region_margin_km: float = 0.0      # extra tolerance on a regency's radius
+    old_photo_days: float = 3.0  # foto_lama when taken this long before the visit
+    max_speed_kmh: float = 120.0  # perjalanan_mustahil above this
+    min_travel_km: float = 2.0  # GPS noise: shorter moves never count as travel
+    work_start_hour: int = 6  # di_luar_jam before this (WITA)
+    work_end_hour: int = 20  # di_luar_jam from this hour on (WITA)
+    region_margin_km: float = 0.0  # extra tolerance on a regency's radius
 
     @classmethod
     def from_config(cls, config) -> Thresholds:
@@ -54,15 +54,23 @@ def flag_help(t: Thresholds) -> dict[str, str]:
     """What each flag means for the mentor, and how to avoid it (the help page), with the limits in force."""
     texts = {
         "tanpa_lokasi": _l("Tidak ada titik GPS. Nyalakan GPS dan tekan \u201cAmbil lokasi\u201d di depan usaha."),
-        "akurasi_rendah": _l("Titik GPS kurang tepat (lebih dari %(limit)s m). Tunggu beberapa detik di tempat "
-                             "terbuka sampai akurasi membaik.", limit=round(t.accuracy_m)),
-        "jauh_dari_usaha": _l("Titik kunjungan lebih dari %(limit)s m dari lokasi usaha yang terdaftar. Ambil lokasi "
-                              "di tempat usaha, bukan di jalan atau di rumah.", limit=round(t.distance_m)),
+        "akurasi_rendah": _l(
+            "Titik GPS kurang tepat (lebih dari %(limit)s m). Tunggu beberapa detik di tempat "
+            "terbuka sampai akurasi membaik.",
+            limit=round(t.accuracy_m),
+        ),
+        "jauh_dari_usaha": _l(
+            "Titik kunjungan lebih dari %(limit)s m dari lokasi usaha yang terdaftar. Ambil lokasi "
+            "di tempat usaha, bukan di jalan atau di rumah.",
+            limit=round(t.distance_m),
+        ),
         "di_luar_wilayah": _l("Titik kunjungan di luar kabupaten/kota keluarga ini, atau di luar Kalimantan Timur."),
         "foto_duplikat": _l("Foto sama dengan foto kunjungan lain. Setiap kunjungan perlu foto baru hari itu."),
         "foto_lama": _l("Foto diambil lebih dari 3 hari sebelum kunjungan. Ambil foto baru saat berkunjung."),
-        "perjalanan_mustahil": _l("Dua kunjungan Anda terlalu jauh untuk waktu yang sedekat itu (lebih dari 120 "
-                                  "km/jam). Periksa jam HP dan catat kunjungan saat berada di tempat."),
+        "perjalanan_mustahil": _l(
+            "Dua kunjungan Anda terlalu jauh untuk waktu yang sedekat itu (lebih dari 120 "
+            "km/jam). Periksa jam HP dan catat kunjungan saat berada di tempat."
+        ),
         "di_luar_jam": _l("Kunjungan di luar pukul 06.00\u201320.00 WITA."),
     }
     return {code: str(text) for code, text in texts.items()}
@@ -113,31 +121,70 @@ def explain(flag: EvidenceFlag, viewer: User | None = None) -> str:
     if code == "tanpa_lokasi":
         return str(_l("Tidak ada titik GPS. Alasan pendamping: %(reason)s.", reason=e.get("reason_label") or "—"))
     if code == "akurasi_rendah":
-        return str(_l("Akurasi GPS ± %(acc)s m (batas %(limit)s m): lokasi tidak bisa dipastikan.",
-                      acc=round(e.get("accuracy_m", 0)), limit=round(e.get("limit_m", 0))))
+        return str(
+            _l(
+                "Akurasi GPS ± %(acc)s m (batas %(limit)s m): lokasi tidak bisa dipastikan.",
+                acc=round(e.get("accuracy_m", 0)),
+                limit=round(e.get("limit_m", 0)),
+            )
+        )
     if code == "jauh_dari_usaha":
-        return str(_l("Titik kunjungan %(d)s dari lokasi usaha yang terdaftar (batas %(limit)s m).",
-                      d=format_distance(e.get("distance_m", 0)), limit=round(e.get("limit_m", 0))))
+        return str(
+            _l(
+                "Titik kunjungan %(d)s dari lokasi usaha yang terdaftar (batas %(limit)s m).",
+                d=format_distance(e.get("distance_m", 0)),
+                limit=round(e.get("limit_m", 0)),
+            )
+        )
     if code == "di_luar_wilayah":
         if e.get("outside") == "kaltim":
             return str(_l("Titik kunjungan di luar Kalimantan Timur."))
-        return str(_l("Titik kunjungan %(d)s km dari pusat %(region)s (radius wilayah ± %(r)s km).",
-                      d=round(e.get("distance_km", 0)), region=e.get("region", ""), r=round(e.get("radius_km", 0))))
+        return str(
+            _l(
+                "Titik kunjungan %(d)s km dari pusat %(region)s (radius wilayah ± %(r)s km).",
+                d=round(e.get("distance_km", 0)),
+                region=e.get("region", ""),
+                r=round(e.get("radius_km", 0)),
+            )
+        )
     if code == "foto_duplikat" and "not_comparable" in e:
-        return str(_l("Foto %(n)s tidak bisa dibandingkan dengan foto lain (terlalu gelap, polos atau buram): "
-                      "tidak dicek apakah duplikat.", n=", ".join(str(i) for i in e["not_comparable"]) or "?"))
+        return str(
+            _l(
+                "Foto %(n)s tidak bisa dibandingkan dengan foto lain (terlalu gelap, polos atau buram): "
+                "tidak dicek apakah duplikat.",
+                n=", ".join(str(i) for i in e["not_comparable"]) or "?",
+            )
+        )
     if code == "foto_duplikat":
-        return str(_l("Foto %(n)s sangat mirip dengan foto kunjungan lain (%(who)s, %(date)s; beda %(bits)s bit).",
-                      n=e.get("photo_index", "?"), who=other_family(e, viewer), date=e.get("other_date", "?"),
-                      bits=e.get("bits", "?")))
+        return str(
+            _l(
+                "Foto %(n)s sangat mirip dengan foto kunjungan lain (%(who)s, %(date)s; beda %(bits)s bit).",
+                n=e.get("photo_index", "?"),
+                who=other_family(e, viewer),
+                date=e.get("other_date", "?"),
+                bits=e.get("bits", "?"),
+            )
+        )
     if code == "foto_lama":
         if e.get("exif") == "absent":
             return str(_l("Waktu pengambilan foto tidak tercatat di foto (EXIF kosong); tidak bisa dicek."))
-        return str(_l("Foto %(n)s diambil %(days)s hari sebelum kunjungan (%(taken)s).",
-                      n=e.get("photo_index", "?"), days=e.get("days", "?"), taken=e.get("taken_at", "?")))
+        return str(
+            _l(
+                "Foto %(n)s diambil %(days)s hari sebelum kunjungan (%(taken)s).",
+                n=e.get("photo_index", "?"),
+                days=e.get("days", "?"),
+                taken=e.get("taken_at", "?"),
+            )
+        )
     if code == "perjalanan_mustahil":
-        return str(_l("%(km)s km dari kunjungan lain pendamping ini dalam %(min)s menit (± %(speed)s km/jam).",
-                      km=e.get("km", "?"), min=e.get("minutes", "?"), speed=e.get("speed_kmh", "?")))
+        return str(
+            _l(
+                "%(km)s km dari kunjungan lain pendamping ini dalam %(min)s menit (± %(speed)s km/jam).",
+                km=e.get("km", "?"),
+                min=e.get("minutes", "?"),
+                speed=e.get("speed_kmh", "?"),
+            )
+        )
     if code == "di_luar_jam":
         return str(_l("Kunjungan pukul %(time)s WITA, di luar jam 06.00–20.00.", time=e.get("local_time", "?")))
     return code
@@ -155,6 +202,7 @@ def flag_label(code: str | EvidenceFlag) -> str:
 
 # --- the checks ---------------------------------------------------------------------------------------------
 
+
 def _location_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
     if visit.lat is None or visit.lon is None:
         reason = visit.no_location_reason
@@ -162,14 +210,16 @@ def _location_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
         return [EvidenceFlag(code="tanpa_lokasi", evidence={"reason": reason, "reason_label": label})]
     flags = []
     if visit.accuracy_m is not None and visit.accuracy_m > t.accuracy_m:
-        flags.append(EvidenceFlag(code="akurasi_rendah", evidence={"accuracy_m": visit.accuracy_m,
-                                                                   "limit_m": t.accuracy_m}))
+        flags.append(
+            EvidenceFlag(code="akurasi_rendah", evidence={"accuracy_m": visit.accuracy_m, "limit_m": t.accuracy_m})
+        )
     recipient = visit.recipient
     if recipient.has_business_location:
         metres = haversine_km(visit.lat, visit.lon, recipient.business_lat, recipient.business_lon) * 1000
         if metres > t.distance_m:
-            flags.append(EvidenceFlag(code="jauh_dari_usaha", evidence={"distance_m": round(metres),
-                                                                        "limit_m": t.distance_m}))
+            flags.append(
+                EvidenceFlag(code="jauh_dari_usaha", evidence={"distance_m": round(metres), "limit_m": t.distance_m})
+            )
     (lat_min, lat_max), (lon_min, lon_max) = KALTIM_BOUNDS
     if not (lat_min <= visit.lat <= lat_max and lon_min <= visit.lon <= lon_max):
         flags.append(EvidenceFlag(code="di_luar_wilayah", evidence={"outside": "kaltim"}))
@@ -178,8 +228,17 @@ def _location_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
         km = haversine_km(visit.lat, visit.lon, region.lat, region.lon)
         radius = region_radius_km(region.code) + t.region_margin_km
         if km > radius:
-            flags.append(EvidenceFlag(code="di_luar_wilayah", evidence={
-                "outside": "region", "distance_km": round(km, 1), "radius_km": radius, "region": region.full_name}))
+            flags.append(
+                EvidenceFlag(
+                    code="di_luar_wilayah",
+                    evidence={
+                        "outside": "region",
+                        "distance_km": round(km, 1),
+                        "radius_km": radius,
+                        "region": region.full_name,
+                    },
+                )
+            )
     return flags
 
 
@@ -191,8 +250,12 @@ def _neighbour_values(value: int) -> list[int]:
 BAND_COLUMNS = (Photo.phash_b0, Photo.phash_b1, Photo.phash_b2, Photo.phash_b3)
 
 
-def similar_photos(phash: str, max_bits: int = photohash.LOOKUP_MAX, exclude_visit_id: int | None = None,
-                   check_bits: int = photohash.CHECK_MAX) -> list[tuple[Photo, int]]:
+def similar_photos(
+    phash: str,
+    max_bits: int = photohash.LOOKUP_MAX,
+    exclude_visit_id: int | None = None,
+    check_bits: int = photohash.CHECK_MAX,
+) -> list[tuple[Photo, int]]:
     """Stored photos that show the same picture as `phash` (a stored hash text): for one of its probes, the
     stored lookup hash is within `max_bits` and the check hash within `check_bits` (photohash.is_duplicate);
     closest first, with their lookup distance; found through the indexed bands. A picture that cannot be compared
@@ -215,7 +278,8 @@ def similar_photos(phash: str, max_bits: int = photohash.LOOKUP_MAX, exclude_vis
         for band, value in enumerate(photohash.bands(probe.lookup)):
             values[band].update(_neighbour_values(value) if i == 0 else (value,))
     query = select(Photo.id, func.substr(Photo.phash, 3, 80)).where(
-        or_(*(col.in_(sorted(v)) for col, v in zip(BAND_COLUMNS, values, strict=True))))
+        or_(*(col.in_(sorted(v)) for col, v in zip(BAND_COLUMNS, values, strict=True)))
+    )
     if exclude_visit_id is not None:
         query = query.where(Photo.visit_id != exclude_visit_id)
     # Candidates grow with the store: read two columns of each, and whole rows only for the real matches.
@@ -238,18 +302,29 @@ def _duplicate_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
         if not photo.comparable:  # dark, flat: its hash says nothing, so it is neither flagged nor a match
             not_comparable.append(index)
             continue
-        for other, bits in similar_photos(photo.phash, t.duplicate_bits, exclude_visit_id=visit.id,
-                                          check_bits=t.duplicate_check_bits):
+        for other, bits in similar_photos(
+            photo.phash, t.duplicate_bits, exclude_visit_id=visit.id, check_bits=t.duplicate_check_bits
+        ):
             other_visit = other.visit
             same_recipient = other_visit.recipient_id == visit.recipient_id
             if same_recipient and other_visit.visited_at >= visit.visited_at:
                 continue  # only an *earlier* visit of the same family makes this photo old evidence
             # No name here: who the other family is is decided when the flag is shown, per viewer (explain).
-            return [EvidenceFlag(code="foto_duplikat", evidence={
-                "photo_index": index, "photo_id": photo.id, "other_photo_id": other.id,
-                "other_visit_id": other_visit.id, "other_recipient_id": other_visit.recipient_id,
-                "same_recipient": same_recipient, "other_date": f"{other_visit.visited_at:%Y-%m-%d}", "bits": bits,
-            })]
+            return [
+                EvidenceFlag(
+                    code="foto_duplikat",
+                    evidence={
+                        "photo_index": index,
+                        "photo_id": photo.id,
+                        "other_photo_id": other.id,
+                        "other_visit_id": other_visit.id,
+                        "other_recipient_id": other_visit.recipient_id,
+                        "same_recipient": same_recipient,
+                        "other_date": f"{other_visit.visited_at:%Y-%m-%d}",
+                        "bits": bits,
+                    },
+                )
+            ]
     if not_comparable:
         return [EvidenceFlag(code="foto_duplikat", severity="info", evidence={"not_comparable": not_comparable})]
     return []
@@ -264,9 +339,16 @@ def _old_photo_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
         # Phone cameras write local time without a zone: read it as WITA.
         age = visited_local - photo.exif_taken_at
         if age > dt.timedelta(days=t.old_photo_days):
-            return [EvidenceFlag(code="foto_lama", evidence={
-                "photo_index": index, "days": round(age.total_seconds() / 86400, 1),
-                "taken_at": f"{photo.exif_taken_at:%Y-%m-%d %H:%M}"})]
+            return [
+                EvidenceFlag(
+                    code="foto_lama",
+                    evidence={
+                        "photo_index": index,
+                        "days": round(age.total_seconds() / 86400, 1),
+                        "taken_at": f"{photo.exif_taken_at:%Y-%m-%d %H:%M}",
+                    },
+                )
+            ]
     if not with_time:
         return [EvidenceFlag(code="foto_lama", severity="info", evidence={"exif": "absent"})]
     return []
@@ -277,9 +359,14 @@ def _travel_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
         return []
     window = dt.timedelta(hours=12)
     # Plain rows of four columns: a busy day's visits as ORM objects with their answers cost 10x more.
-    others = db.session.execute(select(Visit.id, Visit.lat, Visit.lon, Visit.visited_at).where(
-        Visit.mentor_id == visit.mentor_id, Visit.id != visit.id, Visit.lat.is_not(None),
-        Visit.visited_at.between(visit.visited_at - window, visit.visited_at + window)))
+    others = db.session.execute(
+        select(Visit.id, Visit.lat, Visit.lon, Visit.visited_at).where(
+            Visit.mentor_id == visit.mentor_id,
+            Visit.id != visit.id,
+            Visit.lat.is_not(None),
+            Visit.visited_at.between(visit.visited_at - window, visit.visited_at + window),
+        )
+    )
     worst = None
     for other in others:
         km = haversine_km(visit.lat, visit.lon, other.lat, other.lon)
@@ -288,8 +375,12 @@ def _travel_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:
         hours = max(abs((visit.visited_at - other.visited_at).total_seconds()) / 3600, 1 / 60)
         speed = km / hours
         if speed > t.max_speed_kmh and (worst is None or speed > worst["speed_kmh"]):
-            worst = {"other_visit_id": other.id, "km": round(km, 1), "minutes": round(hours * 60),
-                     "speed_kmh": round(speed)}
+            worst = {
+                "other_visit_id": other.id,
+                "km": round(km, 1),
+                "minutes": round(hours * 60),
+                "speed_kmh": round(speed),
+            }
     return [EvidenceFlag(code="perjalanan_mustahil", evidence=worst)] if worst else []
 
 

@@ -33,8 +33,15 @@ TIDAK_MEMENUHI_SYARAT = "tidak_memenuhi_syarat"
 
 # Order matters: it is the order of the lifecycle, used for filters and charts.
 STATUSES: tuple[str, ...] = (
-    CALON, TERVERIFIKASI, DISALURKAN, USAHA_BERJALAN, USAHA_KESULITAN, USAHA_BERHENTI, MANDIRI,
-    KELUAR, TIDAK_MEMENUHI_SYARAT,
+    CALON,
+    TERVERIFIKASI,
+    DISALURKAN,
+    USAHA_BERJALAN,
+    USAHA_KESULITAN,
+    USAHA_BERHENTI,
+    MANDIRI,
+    KELUAR,
+    TIDAK_MEMENUHI_SYARAT,
 )
 
 STATUS_LABELS = {
@@ -122,8 +129,7 @@ class StaleStatusError(TransitionError):
     """Someone else changed the family since the person looked at it: nothing was saved."""
 
     def __init__(self):
-        super().__init__(_l("Status penerima ini baru saja diubah orang lain. Periksa status terbaru lalu pilih "
-                            "lagi."))
+        super().__init__(_l("Status penerima ini baru saja diubah orang lain. Periksa status terbaru lalu pilih lagi."))
 
 
 def allowed_transitions(status: str) -> tuple[str, ...]:
@@ -142,20 +148,28 @@ def check_transition(current: str, new: str, reason: str | None) -> None:
         raise TransitionError(_l("Status sudah %(status)s.", status=status_label(new)))
     if new not in TRANSITIONS[current]:
         raise TransitionError(
-            _l("Status tidak dapat diubah dari %(old)s menjadi %(new)s.",
-               old=status_label(current), new=status_label(new))
+            _l(
+                "Status tidak dapat diubah dari %(old)s menjadi %(new)s.",
+                old=status_label(current),
+                new=status_label(new),
+            )
         )
     if new in REASON_REQUIRED and not (reason or "").strip():
-        raise TransitionError(_l("Alasan wajib diisi untuk status %(status)s.", status=status_label(new)),
-                              field="reason")
+        raise TransitionError(
+            _l("Alasan wajib diisi untuk status %(status)s.", status=status_label(new)), field="reason"
+        )
 
 
 class ProposalWaiting(TransitionError):
     """Another proposal for this family already waits for the supervisor: nothing was filed."""
 
     def __init__(self, waiting: StatusProposal):
-        super().__init__(_l("Sudah ada usulan %(status)s yang menunggu persetujuan koordinator. Tunggu keputusannya "
-                            "dulu.", status=status_label(waiting.to_status)))
+        super().__init__(
+            _l(
+                "Sudah ada usulan %(status)s yang menunggu persetujuan koordinator. Tunggu keputusannya dulu.",
+                status=status_label(waiting.to_status),
+            )
+        )
         self.waiting = waiting
 
 
@@ -164,8 +178,13 @@ class ProposalDecided(TransitionError):
 
     def __init__(self, proposal: StatusProposal):
         who = proposal.decided_by.full_name if proposal.decided_by else "?"
-        super().__init__(_l("Usulan ini sudah diputuskan (%(state)s) oleh %(who)s. Tidak ada yang diubah.",
-                            state=proposal_state_label(proposal.state), who=who))
+        super().__init__(
+            _l(
+                "Usulan ini sudah diputuskan (%(state)s) oleh %(who)s. Tidak ada yang diubah.",
+                state=proposal_state_label(proposal.state),
+                who=who,
+            )
+        )
         self.proposal = proposal
 
 
@@ -173,8 +192,13 @@ class ProposalObsolete(TransitionError):
     """The family's status moved since the proposal was made: it is closed, nothing else changed."""
 
     def __init__(self, proposal: StatusProposal, current: str):
-        super().__init__(_l("Status keluarga ini sudah berubah menjadi %(status)s sejak diusulkan. Usulan ditutup; "
-                            "status tidak diubah.", status=status_label(current)))
+        super().__init__(
+            _l(
+                "Status keluarga ini sudah berubah menjadi %(status)s sejak diusulkan. Usulan ditutup; "
+                "status tidak diubah.",
+                status=status_label(current),
+            )
+        )
         self.proposal = proposal
 
 
@@ -206,24 +230,33 @@ def check_move(role: str, current: str, new: str, reason: str | None) -> str:
     kind = moves_for(role, current).get(new)
     if kind is None:
         raise TransitionError(
-            _l("Status tidak dapat diubah dari %(old)s menjadi %(new)s.",
-               old=status_label(current), new=status_label(new))
+            _l(
+                "Status tidak dapat diubah dari %(old)s menjadi %(new)s.",
+                old=status_label(current),
+                new=status_label(new),
+            )
         )
     if not (reason or "").strip():
         if kind == CORRECTION:
             raise TransitionError(_l("Alasan wajib diisi untuk koreksi status."), field="reason")
         if new in REASON_REQUIRED:
-            raise TransitionError(_l("Alasan wajib diisi untuk status %(status)s.", status=status_label(new)),
-                                  field="reason")
+            raise TransitionError(
+                _l("Alasan wajib diisi untuk status %(status)s.", status=status_label(new)), field="reason"
+            )
     return kind
 
 
 def _refuse_kind(kind: str, current: str, new: str) -> TransitionError:
     if kind == PROPOSAL:
-        return TransitionError(_l("%(new)s hanya dapat diusulkan; koordinator yang memutuskan.",
-                                  new=status_label(new)))
-    return TransitionError(_l("Status tidak dapat diubah dari %(old)s menjadi %(new)s secara langsung: ini koreksi "
-                              "status, yang wajib disertai alasan.", old=status_label(current), new=status_label(new)))
+        return TransitionError(_l("%(new)s hanya dapat diusulkan; koordinator yang memutuskan.", new=status_label(new)))
+    return TransitionError(
+        _l(
+            "Status tidak dapat diubah dari %(old)s menjadi %(new)s secara langsung: ini koreksi "
+            "status, yang wajib disertai alasan.",
+            old=status_label(current),
+            new=status_label(new),
+        )
+    )
 
 
 def waiting_proposal(recipient: Recipient) -> StatusProposal | None:
@@ -233,8 +266,11 @@ def waiting_proposal(recipient: Recipient) -> StatusProposal | None:
     from .extensions import db
     from .models import StatusProposal
 
-    return db.session.scalar(select(StatusProposal).where(StatusProposal.recipient_id == recipient.id,
-                                                          StatusProposal.state == PROPOSAL_WAITING))
+    return db.session.scalar(
+        select(StatusProposal).where(
+            StatusProposal.recipient_id == recipient.id, StatusProposal.state == PROPOSAL_WAITING
+        )
+    )
 
 
 def latest_proposal(recipient: Recipient) -> StatusProposal | None:
@@ -244,8 +280,12 @@ def latest_proposal(recipient: Recipient) -> StatusProposal | None:
     from .extensions import db
     from .models import StatusProposal
 
-    return db.session.scalar(select(StatusProposal).where(StatusProposal.recipient_id == recipient.id)
-                             .order_by(StatusProposal.created_at.desc(), StatusProposal.id.desc()).limit(1))
+    return db.session.scalar(
+        select(StatusProposal)
+        .where(StatusProposal.recipient_id == recipient.id)
+        .order_by(StatusProposal.created_at.desc(), StatusProposal.id.desc())
+        .limit(1)
+    )
 
 
 def _settle_waiting(recipient: Recipient, new: str, by: User | None) -> None:
@@ -270,16 +310,21 @@ def _record(recipient: Recipient, new: str, by: User | None, reason: str | None,
 
     _settle_waiting(recipient, new, by)
     change = StatusChange(
-        recipient=recipient, from_status=recipient.status, to_status=new,
-        reason=(reason or "").strip() or None, changed_by=by, visit=visit,
+        recipient=recipient,
+        from_status=recipient.status,
+        to_status=new,
+        reason=(reason or "").strip() or None,
+        changed_by=by,
+        visit=visit,
     )
     recipient.status = new
     db.session.add(change)
     return change
 
 
-def advance_status(recipient: Recipient, new: str, by: User | None, reason: str | None = None,
-                   visit: Visit | None = None):
+def advance_status(
+    recipient: Recipient, new: str, by: User | None, reason: str | None = None, visit: Visit | None = None
+):
     """Move `recipient` to `new` if the table allows it and record the change in the session; the caller commits.
 
     With a person (`by`), the move must be one their role makes directly (`MOVES`): a mentor's graduation or exit
@@ -295,8 +340,16 @@ def advance_status(recipient: Recipient, new: str, by: User | None, reason: str 
     return _record(recipient, new, by, reason, visit)
 
 
-def _save(recipient: Recipient, new: str, by: User, reason: str | None, expected_version: int | None,
-          kinds: tuple[str, ...], audit_action: str, detail: dict) -> StatusChange:
+def _save(
+    recipient: Recipient,
+    new: str,
+    by: User,
+    reason: str | None,
+    expected_version: int | None,
+    kinds: tuple[str, ...],
+    audit_action: str,
+    detail: dict,
+) -> StatusChange:
     """Check, write, audit and commit one person's move of a kind in `kinds`, or save nothing."""
     from . import audit
     from .extensions import db
@@ -320,8 +373,14 @@ def _save(recipient: Recipient, new: str, by: User, reason: str | None, expected
     return change
 
 
-def change_status(recipient: Recipient, new: str, by: User, reason: str | None = None,
-                  expected_version: int | None = None, audit_action: str | None = None) -> StatusChange:
+def change_status(
+    recipient: Recipient,
+    new: str,
+    by: User,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    audit_action: str | None = None,
+) -> StatusChange:
     """Save a person's direct status change: move along the table, audit it and commit, or save nothing.
 
     `expected_version` is the recipient's version the person saw (a form's hidden field); a different one, or a
@@ -335,18 +394,28 @@ def change_status(recipient: Recipient, new: str, by: User, reason: str | None =
     return _save(recipient, new, by, reason, expected_version, (DIRECT,), audit_action or "status_change", detail)
 
 
-def correct(recipient: Recipient, new: str, by: User, reason: str | None,
-            expected_version: int | None = None) -> StatusChange:
+def correct(
+    recipient: Recipient, new: str, by: User, reason: str | None, expected_version: int | None = None
+) -> StatusChange:
     """A supervisor's or admin's correction of a wrong status to any other, with a reason; audited as
     `status_corrected` (old, new, reason). Same refusals as `change_status`; mentors may not correct."""
     if not (reason or "").strip():
         raise TransitionError(_l("Alasan wajib diisi untuk koreksi status."), field="reason")
-    return _save(recipient, new, by, reason, expected_version, (DIRECT, CORRECTION), "status_corrected",
-                 {"old": recipient.status, "new": new, "reason": reason.strip()})
+    return _save(
+        recipient,
+        new,
+        by,
+        reason,
+        expected_version,
+        (DIRECT, CORRECTION),
+        "status_corrected",
+        {"old": recipient.status, "new": new, "reason": reason.strip()},
+    )
 
 
-def request_change(recipient: Recipient, new: str, by: User, reason: str | None = None,
-                   expected_version: int | None = None) -> StatusChange | StatusProposal:
+def request_change(
+    recipient: Recipient, new: str, by: User, reason: str | None = None, expected_version: int | None = None
+) -> StatusChange | StatusProposal:
     """The family page's status form: the move as `by`'s role makes it — a direct change (StatusChange), a
     proposal for the supervisor (StatusProposal), or a correction (StatusChange)."""
     kind = moves_for(by.role, recipient.status).get(new)
@@ -357,8 +426,9 @@ def request_change(recipient: Recipient, new: str, by: User, reason: str | None 
     return change_status(recipient, new, by, reason, expected_version=expected_version)
 
 
-def file_proposal(recipient: Recipient, new: str, by: User, reason: str | None = None,
-                  visit: Visit | None = None) -> StatusProposal:
+def file_proposal(
+    recipient: Recipient, new: str, by: User, reason: str | None = None, visit: Visit | None = None
+) -> StatusProposal:
     """Add a proposal to the session (the caller commits, e.g. with the visit that carries it).
 
     Refused (TransitionError) unless `by`'s role may propose this move; ProposalWaiting when another proposal
@@ -375,26 +445,45 @@ def file_proposal(recipient: Recipient, new: str, by: User, reason: str | None =
     waiting = waiting_proposal(recipient)
     if waiting is not None and waiting.from_status != recipient.status:
         waiting.state, waiting.decided_at = PROPOSAL_DECLINED, utcnow()
-        waiting.decision_note = str(_l("Usang: status berubah menjadi %(status)s.",
-                                       status=status_label(recipient.status)))
+        waiting.decision_note = str(
+            _l("Usang: status berubah menjadi %(status)s.", status=status_label(recipient.status))
+        )
         db.session.flush()
         waiting = None
     if waiting is not None:
         if waiting.to_status == new:
             return waiting
         raise ProposalWaiting(waiting)
-    proposal = StatusProposal(recipient=recipient, from_status=recipient.status, to_status=new,
-                              reason=(reason or "").strip() or None, proposed_by=by, visit=visit,
-                              state=PROPOSAL_WAITING)
+    proposal = StatusProposal(
+        recipient=recipient,
+        from_status=recipient.status,
+        to_status=new,
+        reason=(reason or "").strip() or None,
+        proposed_by=by,
+        visit=visit,
+        state=PROPOSAL_WAITING,
+    )
     db.session.add(proposal)
     db.session.flush()
-    audit.record("status_proposed", recipient, user=by, old=recipient.status, new=new,
-                 visit=visit.id if visit is not None else None)
+    audit.record(
+        "status_proposed",
+        recipient,
+        user=by,
+        old=recipient.status,
+        new=new,
+        visit=visit.id if visit is not None else None,
+    )
     return proposal
 
 
-def propose(recipient: Recipient, new: str, by: User, reason: str | None = None, visit: Visit | None = None,
-            expected_version: int | None = None) -> StatusProposal:
+def propose(
+    recipient: Recipient,
+    new: str,
+    by: User,
+    reason: str | None = None,
+    visit: Visit | None = None,
+    expected_version: int | None = None,
+) -> StatusProposal:
     """File a mentor's proposal (graduation or exit) and commit it; the family's status does not change.
 
     A retry of the same proposal returns the one already waiting; a different one while another waits raises
@@ -465,8 +554,14 @@ def confirm(proposal: StatusProposal, by: User, note: str | None = None) -> Stat
             raise _refuse_kind(kind, recipient.status, proposal.to_status)
         change = _record(recipient, proposal.to_status, by, proposal.reason or note, proposal.visit)
         db.session.flush()
-        audit.record("status_proposal_confirmed", recipient, user=by, proposal=proposal.id,
-                     old=change.from_status, new=change.to_status)
+        audit.record(
+            "status_proposal_confirmed",
+            recipient,
+            user=by,
+            proposal=proposal.id,
+            old=change.from_status,
+            new=change.to_status,
+        )
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -503,8 +598,14 @@ def decline(proposal: StatusProposal, by: User, note: str | None) -> StatusPropo
         raise TransitionError(_l("Tulis alasan menolak usulan untuk pendamping."), field="note")
     try:
         _claim(proposal, by, PROPOSAL_DECLINED, note)
-        audit.record("status_proposal_declined", proposal.recipient, user=by, proposal=proposal.id,
-                     proposed=proposal.to_status, note=note.strip())
+        audit.record(
+            "status_proposal_declined",
+            proposal.recipient,
+            user=by,
+            proposal=proposal.id,
+            proposed=proposal.to_status,
+            note=note.strip(),
+        )
         db.session.commit()
     except TransitionError:
         db.session.rollback()

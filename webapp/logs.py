@@ -15,8 +15,12 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{6,64}$")
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
-                 "logger": record.name, "message": record.getMessage()}
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if has_request_context():
             entry["request_id"] = getattr(g, "request_id", None)
         for key in ("method", "path", "status", "ms", "user_id"):
@@ -48,9 +52,14 @@ def init_app(app: Flask) -> None:
         if not request.path.startswith("/static/"):
             from flask_login import current_user
 
-            access.info("request", extra={
-                "method": request.method, "path": request.path, "status": response.status_code,
-                "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
-                "user_id": current_user.get_id() if current_user and current_user.is_authenticated else None,
-            })
+            access.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+                    "user_id": current_user.get_id() if current_user and current_user.is_authenticated else None,
+                },
+            )
         return response

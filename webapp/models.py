@@ -39,8 +39,16 @@ VISIT_KINDS = visit_kinds.CODES
 REVIEW_STATES = review_states.STATES
 PHOTO_TAGS = visit_kinds.PHOTO_TAGS
 DECISIONS = review_states.DECISIONS
-FLAG_CODES = ("tanpa_lokasi", "akurasi_rendah", "jauh_dari_usaha", "di_luar_wilayah", "foto_duplikat", "foto_lama",
-              "perjalanan_mustahil", "di_luar_jam")
+FLAG_CODES = (
+    "tanpa_lokasi",
+    "akurasi_rendah",
+    "jauh_dari_usaha",
+    "di_luar_wilayah",
+    "foto_duplikat",
+    "foto_lama",
+    "perjalanan_mustahil",
+    "di_luar_jam",
+)
 FLAG_SEVERITIES = ("peringatan", "info")
 ASSISTANCE_KINDS = ("blt", "sembako", "pkh", "rtlh", "sanitasi", "air_bersih")
 PHASH_BANDS = 4  # the 64-bit photo hash split into four 16-bit bands, each indexed
@@ -58,10 +66,12 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 def _lat_lon_checks(prefix: str) -> tuple[CheckConstraint, CheckConstraint]:
     return (
-        CheckConstraint(f"{prefix}lat IS NULL OR ({prefix}lat >= -90 AND {prefix}lat <= 90)",
-                        name=f"{prefix}lat_range"),
-        CheckConstraint(f"{prefix}lon IS NULL OR ({prefix}lon >= -180 AND {prefix}lon <= 180)",
-                        name=f"{prefix}lon_range"),
+        CheckConstraint(
+            f"{prefix}lat IS NULL OR ({prefix}lat >= -90 AND {prefix}lat <= 90)", name=f"{prefix}lat_range"
+        ),
+        CheckConstraint(
+            f"{prefix}lon IS NULL OR ({prefix}lon >= -180 AND {prefix}lon <= 180)", name=f"{prefix}lon_range"
+        ),
     )
 
 
@@ -202,17 +212,24 @@ class Recipient(db.Model):
     region: Mapped[Region] = relationship()
     mentor: Mapped[User | None] = relationship()
     status_changes: Mapped[list[StatusChange]] = relationship(
-        back_populates="recipient", order_by="StatusChange.changed_at.desc(), StatusChange.id.desc()",
+        back_populates="recipient",
+        order_by="StatusChange.changed_at.desc(), StatusChange.id.desc()",
         cascade="all, delete-orphan",
     )
     visits: Mapped[list[Visit]] = relationship(
-        back_populates="recipient", order_by="Visit.visited_at.desc()", cascade="all, delete-orphan",
+        back_populates="recipient",
+        order_by="Visit.visited_at.desc()",
+        cascade="all, delete-orphan",
     )
     other_assistance: Mapped[list[OtherAssistance]] = relationship(
-        back_populates="recipient", order_by="OtherAssistance.received_on.desc()", cascade="all, delete-orphan",
+        back_populates="recipient",
+        order_by="OtherAssistance.received_on.desc()",
+        cascade="all, delete-orphan",
     )
     trainings: Mapped[list[TrainingSession]] = relationship(
-        secondary="training_attendance", order_by="TrainingSession.held_on.desc()", viewonly=True,
+        secondary="training_attendance",
+        order_by="TrainingSession.held_on.desc()",
+        viewonly=True,
     )
 
     # Optimistic locking: every UPDATE checks and bumps `version`.
@@ -306,13 +323,19 @@ class Visit(db.Model):
     mentor: Mapped[User | None] = relationship(foreign_keys=[mentor_id])
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
     photos: Mapped[list[Photo]] = relationship(
-        back_populates="visit", order_by="Photo.id", cascade="all, delete-orphan",
+        back_populates="visit",
+        order_by="Photo.id",
+        cascade="all, delete-orphan",
     )
     flags: Mapped[list[EvidenceFlag]] = relationship(
-        back_populates="visit", order_by="EvidenceFlag.id", cascade="all, delete-orphan",
+        back_populates="visit",
+        order_by="EvidenceFlag.id",
+        cascade="all, delete-orphan",
     )
     decisions: Mapped[list[ReviewDecision]] = relationship(
-        back_populates="visit", order_by="ReviewDecision.round", cascade="all, delete-orphan",
+        back_populates="visit",
+        order_by="ReviewDecision.round",
+        cascade="all, delete-orphan",
     )
 
     @property
@@ -341,8 +364,12 @@ def answer_columns(answers: dict[str, Any] | None) -> dict[str, Any]:
     """The columns copied from a visit's answers (also used by the migration that filled them in)."""
     total, in_use = item_counts(answers)
     operating = (answers or {}).get("operating")
-    return {"items_total": total, "items_in_use": in_use, "turnover_per_day": turnover_per_day(answers),
-            "operating": operating if isinstance(operating, str) else None}
+    return {
+        "items_total": total,
+        "items_in_use": in_use,
+        "turnover_per_day": turnover_per_day(answers),
+        "operating": operating if isinstance(operating, str) else None,
+    }
 
 
 @event.listens_for(Visit, "before_insert")
@@ -459,8 +486,13 @@ class StatusProposal(db.Model):
         CheckConstraint(_in("to_status", lifecycle.STATUSES), name="to_status"),
         CheckConstraint(_in("from_status", lifecycle.STATUSES), name="from_status"),
         CheckConstraint(_in("state", lifecycle.PROPOSAL_STATES), name="state"),
-        Index("ix_status_proposals_one_waiting", "recipient_id", unique=True,
-              sqlite_where=text("state = 'menunggu'"), postgresql_where=text("state = 'menunggu'")),
+        Index(
+            "ix_status_proposals_one_waiting",
+            "recipient_id",
+            unique=True,
+            sqlite_where=text("state = 'menunggu'"),
+            postgresql_where=text("state = 'menunggu'"),
+        ),
         Index("ix_status_proposals_state_created_at", "state", "created_at"),
     )
 

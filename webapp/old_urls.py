@@ -20,8 +20,14 @@ OLD_PATHS = {
     "/auth/logout": "/akun/keluar",
     "/auth/akun": "/akun/",
 }
-OLD_PARAMS = {"region": "wilayah", "mentor": "pendamping", "flag": "tanda", "page": "halaman", "action": "aksi",
-              "user": "pengguna"}
+OLD_PARAMS = {
+    "region": "wilayah",
+    "mentor": "pendamping",
+    "flag": "tanda",
+    "page": "halaman",
+    "action": "aksi",
+    "user": "pengguna",
+}
 
 
 def new_address(path: str, args: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]] | None:
@@ -29,7 +35,7 @@ def new_address(path: str, args: list[tuple[str, str]]) -> tuple[str, list[tuple
     new_path = path
     for old in sorted(OLD_PATHS, key=len, reverse=True):
         if path == old or path.startswith(old) or path + "/" == old:
-            new_path = OLD_PATHS[old] + path[len(old):]
+            new_path = OLD_PATHS[old] + path[len(old) :]
             break
     new_args = [(OLD_PARAMS.get(key, key), value) for key, value in args]
     if new_path == path and new_args == args:

@@ -29,24 +29,24 @@ VERSION = "2"
 NOT_COMPARABLE = f"{VERSION}:-"
 LOOKUP_BITS = 64
 CHECK_BITS = 256
-LOOKUP_MAX = 7        # differing lookup bits still a duplicate (the most the 4 x 16-bit band index guarantees)
-PROBE_MAX = 3         # ... for the whole-picture and centre-of-centre probes, looked up by exact band values only
-CHECK_MAX = 56        # differing check bits still a duplicate (of 256)
-MIN_CONTRAST = 8.0    # standard deviation of the trimmed grey picture (0-255) below which it is not comparable
-MIN_EDGES = 0.20      # share of the check grid's differences above the noise step, below which not comparable
-EDGE_STEP = 6         # grey levels: a difference smaller than this is noise
-INSET = 0.05         # the border left out of the stored hash (and added back by the probes)
-WORK_SIZE = 256       # the picture is reduced to this longest side before anything else
+LOOKUP_MAX = 7  # differing lookup bits still a duplicate (the most the 4 x 16-bit band index guarantees)
+PROBE_MAX = 3  # ... for the whole-picture and centre-of-centre probes, looked up by exact band values only
+CHECK_MAX = 56  # differing check bits still a duplicate (of 256)
+MIN_CONTRAST = 8.0  # standard deviation of the trimmed grey picture (0-255) below which it is not comparable
+MIN_EDGES = 0.20  # share of the check grid's differences above the noise step, below which not comparable
+EDGE_STEP = 6  # grey levels: a difference smaller than this is noise
+INSET = 0.05  # the border left out of the stored hash (and added back by the probes)
+WORK_SIZE = 256  # the picture is reduced to this longest side before anything else
 TRIM_FLAT_SHARE = 0.95  # a border row/column is trimmed while this share of it is within FLAT_RANGE of its median
 FLAT_RANGE = 6
-MIN_RUN = 0.08       # a run of busy lines shorter than this share of the side is a bar's icons, not the picture
-TRIM_MAX = 0.85       # never trim more than this share of a side in total (a phone screenshot: ~75 %)
+MIN_RUN = 0.08  # a run of busy lines shorter than this share of the side is a bar's icons, not the picture
+TRIM_MAX = 0.85  # never trim more than this share of a side in total (a phone screenshot: ~75 %)
 
 
 @dataclass(frozen=True)
 class PhotoHash:
     lookup: int  # 64 bits
-    check: int   # 256 bits
+    check: int  # 256 bits
 
     def hex(self) -> str:
         return f"{self.lookup:016x}{self.check:064x}"
@@ -78,7 +78,7 @@ def parse(text: str | None) -> PhotoHashes | None:
     """The hashes in a stored text; None for a picture that cannot be compared or an old-scheme hash."""
     if not text or not text.startswith(f"{VERSION}:") or len(text) != TEXT_LENGTH:
         return None
-    probes = tuple(PhotoHash(int(text[i:i + 16], 16), int(text[i + 16:i + 80], 16)) for i in range(2, 242, 80))
+    probes = tuple(PhotoHash(int(text[i : i + 16], 16), int(text[i + 16 : i + 80], 16)) for i in range(2, 242, 80))
     return PhotoHashes(probes[0], probes)  # type: ignore[arg-type]
 
 
@@ -97,22 +97,27 @@ def distance(new: PhotoHashes, stored: PhotoHashes | PhotoHash) -> tuple[int, in
     return min(((p.lookup ^ s.lookup).bit_count(), (p.check ^ s.check).bit_count()) for p in new.probes)
 
 
-def is_duplicate(new: PhotoHashes, stored: PhotoHashes | PhotoHash, lookup_max: int = LOOKUP_MAX,
-                 check_max: int = CHECK_MAX) -> bool:
+def is_duplicate(
+    new: PhotoHashes, stored: PhotoHashes | PhotoHash, lookup_max: int = LOOKUP_MAX, check_max: int = CHECK_MAX
+) -> bool:
     """Whether `new` shows the same picture as `stored`: for one of its probes, both hashes are close (the
     centre probe's lookup hash within `lookup_max` bits, the two others' within PROBE_MAX: what the band index
     can find, see integrity.similar_photos)."""
     s = _stored(stored)
-    return any((p.lookup ^ s.lookup).bit_count() <= (lookup_max if i == 0 else min(lookup_max, PROBE_MAX))
-               and (p.check ^ s.check).bit_count() <= check_max for i, p in enumerate(new.probes))
+    return any(
+        (p.lookup ^ s.lookup).bit_count() <= (lookup_max if i == 0 else min(lookup_max, PROBE_MAX))
+        and (p.check ^ s.check).bit_count() <= check_max
+        for i, p in enumerate(new.probes)
+    )
 
 
 # --- computing -------------------------------------------------------------------------------------------------
 
+
 def _rows(image: Image.Image) -> list[bytes]:
     w = image.width
     data = image.tobytes()
-    return [data[i:i + w] for i in range(0, len(data), w)]
+    return [data[i : i + w] for i in range(0, len(data), w)]
 
 
 def _flat(line: bytes, spread: float) -> bool:
@@ -159,8 +164,9 @@ _COS = [[math.cos(math.pi * (2 * x + 1) * u / 64) for x in range(32)] for u in r
 
 def _dct_low(pixels: bytes) -> list[float]:
     """The 8×8 lowest frequencies of the 2-D DCT of a 32×32 picture (row-major), unnormalised."""
-    rows = [[sum(c * p for c, p in zip(cos, pixels[r * 32:(r + 1) * 32], strict=True)) for cos in _COS]
-            for r in range(32)]
+    rows = [
+        [sum(c * p for c, p in zip(cos, pixels[r * 32 : (r + 1) * 32], strict=True)) for cos in _COS] for r in range(32)
+    ]
     return [sum(_COS[v][r] * rows[r][u] for r in range(32)) for v in range(8) for u in range(8)]
 
 

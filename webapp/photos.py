@@ -41,8 +41,13 @@ MAX_BYTES = 20 * 1024 * 1024
 # (`draft`), so 40 MP costs what 2.5 MP would. PNG, WebP and HEIC decode at full size (and WebP twice, through its
 # animation decoder): phones send them at most 12 MP (4032x3024, 4080x3072), never 40.
 OTHER_MAX_PIXELS = 13_000_000
-PIXEL_BUDGET = {"JPEG": MAX_PIXELS, "MPO": MAX_PIXELS, "PNG": OTHER_MAX_PIXELS, "WEBP": OTHER_MAX_PIXELS,
-                "HEIF": OTHER_MAX_PIXELS}
+PIXEL_BUDGET = {
+    "JPEG": MAX_PIXELS,
+    "MPO": MAX_PIXELS,
+    "PNG": OTHER_MAX_PIXELS,
+    "WEBP": OTHER_MAX_PIXELS,
+    "HEIF": OTHER_MAX_PIXELS,
+}
 ACCEPTED_FORMATS = set(PIXEL_BUDGET)
 _OTHER_TOO_LARGE = _l("Gambar PNG, WebP, atau HEIC ini terlalu besar (lebih dari 13 megapiksel). Kirim foto JPEG.")
 _SRGB = ImageCms.createProfile("sRGB")
@@ -237,8 +242,7 @@ def process(data: bytes, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
                 # 1/4 or 1/8 on the way in. The box must have the picture's own proportions: draft() only scales
                 # while both sides stay at or above it.
                 if opened.format in ("JPEG", "MPO"):
-                    opened.draft(opened.mode if opened.mode in ("L", "CMYK") else "RGB",
-                                 _fit(opened.size, DISPLAY_MAX))
+                    opened.draft(opened.mode if opened.mode in ("L", "CMYK") else "RGB", _fit(opened.size, DISPLAY_MAX))
                 opened.load()
                 image = _resizable(opened)
                 if image is not opened:
@@ -250,9 +254,15 @@ def process(data: bytes, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
             image = _to_srgb(image, icc)
             thumb = image.resize(_fit(image.size, THUMB_MAX), Image.Resampling.BICUBIC, reducing_gap=2.0)
             return ProcessedPhoto(
-                display=_jpeg(image), thumb=_jpeg(thumb), sha256=hashlib.sha256(data).hexdigest(),
-                phash=photohash.hash_text(thumb), width=image.width, height=image.height, exif_taken_at=taken_at,
-                exif_lat=exif_lat, exif_lon=exif_lon,
+                display=_jpeg(image),
+                thumb=_jpeg(thumb),
+                sha256=hashlib.sha256(data).hexdigest(),
+                phash=photohash.hash_text(thumb),
+                width=image.width,
+                height=image.height,
+                exif_taken_at=taken_at,
+                exif_lat=exif_lat,
+                exif_lon=exif_lon,
             )
     except PhotoError:
         raise
@@ -306,8 +316,9 @@ PRUNE_GRACE = dt.timedelta(hours=24)
 _STORED_NAME = re.compile(r"[0-9a-f]{64}\.jpg")
 
 
-def orphans(upload_dir: str | os.PathLike, referenced: set[str], grace: dt.timedelta = PRUNE_GRACE,
-            now: float | None = None) -> list[Path]:
+def orphans(
+    upload_dir: str | os.PathLike, referenced: set[str], grace: dt.timedelta = PRUNE_GRACE, now: float | None = None
+) -> list[Path]:
     """Stored photo files no photo row names and untouched for longer than `grace` (candidates for `prune`)."""
     root = Path(upload_dir)
     if not root.is_dir():
@@ -327,8 +338,13 @@ def orphans(upload_dir: str | os.PathLike, referenced: set[str], grace: dt.timed
     return found
 
 
-def prune(upload_dir: str | os.PathLike, is_referenced, grace: dt.timedelta = PRUNE_GRACE,
-          now: float | None = None, referenced: set[str] | None = None) -> list[Path]:
+def prune(
+    upload_dir: str | os.PathLike,
+    is_referenced,
+    grace: dt.timedelta = PRUNE_GRACE,
+    now: float | None = None,
+    referenced: set[str] | None = None,
+) -> list[Path]:
     """Delete orphan files: not named by any committed photo row, and not saved again within `grace`.
 
     `is_referenced(name)` asks the database at the moment of deletion. Each candidate is first moved aside

@@ -27,8 +27,16 @@ PILLAR_3 = ("rtlh", "sanitasi", "air_bersih")
 assert set(PILLAR_1 + PILLAR_3) == set(ASSISTANCE_KINDS)
 
 # Offices that usually deliver each kind: offered as suggestions, any office may be typed.
-USUAL_OFFICES = ("Dinas Sosial", "Kementerian Sosial", "Dinas PUPR", "Dinas Perumahan dan Permukiman", "PDAM",
-                 "Dinas Kesehatan", "Pemerintah Desa", "BAZNAS")
+USUAL_OFFICES = (
+    "Dinas Sosial",
+    "Kementerian Sosial",
+    "Dinas PUPR",
+    "Dinas Perumahan dan Permukiman",
+    "PDAM",
+    "Dinas Kesehatan",
+    "Pemerintah Desa",
+    "BAZNAS",
+)
 
 
 def assistance_label(kind: str) -> str:
@@ -75,6 +83,16 @@ def reach_by(in_scope: ColumnElement[bool], *group: ColumnElement) -> dict[tuple
         return func.count(case((condition, 1)))
 
     # One pass over the families; each IN list is read once.
-    rows = db.session.execute(select(*keys, func.count(), counted(ids.c.id.in_(trained)), counted(in_p1),
-                                     counted(in_p3), counted(and_(in_p1, in_p3))).select_from(ids).group_by(*keys))
-    return {tuple(row[:len(keys)]): Reach(*(n or 0 for n in row[len(keys):])) for row in rows}
+    rows = db.session.execute(
+        select(
+            *keys,
+            func.count(),
+            counted(ids.c.id.in_(trained)),
+            counted(in_p1),
+            counted(in_p3),
+            counted(and_(in_p1, in_p3)),
+        )
+        .select_from(ids)
+        .group_by(*keys)
+    )
+    return {tuple(row[: len(keys)]): Reach(*(n or 0 for n in row[len(keys) :])) for row in rows}

@@ -73,9 +73,20 @@ class VisitInput:
 def photo_row(upload: PhotoUpload) -> Photo:
     """The database row for a processed photo (its files are written by `photos.save`)."""
     p = upload.processed
-    return Photo(uuid=upload.uuid, tag=upload.tag, stored_name=p.stored_name, thumb_name=p.thumb_name,
-                 sha256=p.sha256, phash=p.phash, width=p.width, height=p.height, bytes=len(p.display),
-                 exif_taken_at=p.exif_taken_at, exif_lat=p.exif_lat, exif_lon=p.exif_lon)
+    return Photo(
+        uuid=upload.uuid,
+        tag=upload.tag,
+        stored_name=p.stored_name,
+        thumb_name=p.thumb_name,
+        sha256=p.sha256,
+        phash=p.phash,
+        width=p.width,
+        height=p.height,
+        bytes=len(p.display),
+        exif_taken_at=p.exif_taken_at,
+        exif_lat=p.exif_lat,
+        exif_lon=p.exif_lon,
+    )
 
 
 def find_existing(visit_uuid: str) -> Visit | None:
@@ -100,8 +111,14 @@ def _status_at_visit(recipient: Recipient, mentor: User, data: VisitInput, visit
         recipient.distributed_on = data.visited_at.date()
 
 
-def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: list[PhotoUpload],
-                 upload_dir: str, thresholds: integrity.Thresholds | None = None) -> tuple[Visit, bool]:
+def record_visit(
+    recipient: Recipient,
+    mentor: User,
+    data: VisitInput,
+    uploads: list[PhotoUpload],
+    upload_dir: str,
+    thresholds: integrity.Thresholds | None = None,
+) -> tuple[Visit, bool]:
     """Store the visit with its photos and status change in one transaction; returns (visit, created).
 
     A visit whose UUID is already stored is returned as it is (created=False), whatever this attempt carried.
@@ -114,10 +131,20 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
         for upload in uploads:
             photos.save(upload_dir, upload.processed)
         visit = Visit(
-            uuid=data.uuid, recipient=recipient, mentor=mentor, kind=data.kind, visited_at=data.visited_at,
-            received_at=utcnow(), lat=data.lat, lon=data.lon, accuracy_m=data.accuracy_m,
-            location_fixed_at=data.location_fixed_at, no_location_reason=data.no_location_reason,
-            answers=data.answers, next_visit_on=data.next_visit_on, review_state=review_states.WAITING,
+            uuid=data.uuid,
+            recipient=recipient,
+            mentor=mentor,
+            kind=data.kind,
+            visited_at=data.visited_at,
+            received_at=utcnow(),
+            lat=data.lat,
+            lon=data.lon,
+            accuracy_m=data.accuracy_m,
+            location_fixed_at=data.location_fixed_at,
+            no_location_reason=data.no_location_reason,
+            answers=data.answers,
+            next_visit_on=data.next_visit_on,
+            review_state=review_states.WAITING,
         )
         db.session.add(visit)
         visit.photos.extend(photo_row(upload) for upload in uploads)
@@ -125,8 +152,7 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
             _status_at_visit(recipient, mentor, data, visit)
         db.session.flush()
         integrity.compute_flags(visit, thresholds)
-        audit.record("visit_recorded", visit, user=mentor, kind=data.kind, photos=len(uploads),
-                     status=data.new_status)
+        audit.record("visit_recorded", visit, user=mentor, kind=data.kind, photos=len(uploads), status=data.new_status)
         db.session.commit()
         return visit, True
     except IntegrityError:
@@ -138,8 +164,9 @@ def record_visit(recipient: Recipient, mentor: User, data: VisitInput, uploads: 
         raise
     except StaleDataError as exc:
         db.session.rollback()
-        raise RecordingError("status", _l("Status penerima baru saja diubah orang lain. Periksa lalu kirim lagi.")) \
-            from exc
+        raise RecordingError(
+            "status", _l("Status penerima baru saja diubah orang lain. Periksa lalu kirim lagi.")
+        ) from exc
     except lifecycle.TransitionError as exc:
         db.session.rollback()
         raise RecordingError(exc.field, exc.message) from exc
@@ -164,9 +191,16 @@ class AlreadyResubmitted(Exception):
     """The round being corrected was already sent again (a retried resubmission)."""
 
 
-def resubmit_visit(visit: Visit, mentor: User, corrected_round: int, answers: dict[str, Any],
-                   next_visit_on: dt.date | None, uploads: list[PhotoUpload], upload_dir: str,
-                   thresholds: integrity.Thresholds | None = None) -> Visit:
+def resubmit_visit(
+    visit: Visit,
+    mentor: User,
+    corrected_round: int,
+    answers: dict[str, Any],
+    next_visit_on: dt.date | None,
+    uploads: list[PhotoUpload],
+    upload_dir: str,
+    thresholds: integrity.Thresholds | None = None,
+) -> Visit:
     """The mentor's correction after a send-back: new answers and added photos, back to the queue as a new round.
 
     The first round's decision (with the supervisor's note) stays in `visit.decisions`; the answers as they
@@ -188,8 +222,14 @@ def resubmit_visit(visit: Visit, mentor: User, corrected_round: int, answers: di
         visit.review_note = None
         db.session.flush()
         integrity.compute_flags(visit, thresholds)
-        audit.record("visit_resubmitted", visit, user=mentor, round=visit.round, previous_answers=previous,
-                     added_photos=len(uploads))
+        audit.record(
+            "visit_resubmitted",
+            visit,
+            user=mentor,
+            round=visit.round,
+            previous_answers=previous,
+            added_photos=len(uploads),
+        )
         db.session.commit()
         return visit
     except IntegrityError:  # the same correction sent twice at once: its photo UUIDs are already stored

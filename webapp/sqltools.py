@@ -35,8 +35,7 @@ def _shift_date_sqlite(element, compiler, **kw):
 @compiles(shift_date, "postgresql")
 def _shift_date_postgresql(element, compiler, **kw):
     expr = compiler.process(next(iter(element.clauses)), **kw)
-    return (f"CAST(CAST({expr} AS DATE) + INTERVAL '{element.months} months' + INTERVAL '{element.days} days' "
-            f"AS DATE)")
+    return f"CAST(CAST({expr} AS DATE) + INTERVAL '{element.months} months' + INTERVAL '{element.days} days' AS DATE)"
 
 
 class _spelled(FunctionElement):  # noqa: N801

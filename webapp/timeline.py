@@ -31,13 +31,23 @@ class History:
 
 def timeline(recipient: Recipient, limit: int | None = RECENT) -> History:
     """The newest `limit` entries (None: all), read in a fixed number of queries however long the history is."""
-    visits_query = (select(Visit).where(Visit.recipient_id == recipient.id)
-                    .order_by(Visit.visited_at.desc(), Visit.id.desc())
-                    .options(joinedload(Visit.mentor), selectinload(Visit.photos), selectinload(Visit.flags),
-                             selectinload(Visit.decisions).joinedload(ReviewDecision.decided_by)))
-    changes_query = (select(StatusChange).where(StatusChange.recipient_id == recipient.id)
-                     .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
-                     .options(joinedload(StatusChange.changed_by)))
+    visits_query = (
+        select(Visit)
+        .where(Visit.recipient_id == recipient.id)
+        .order_by(Visit.visited_at.desc(), Visit.id.desc())
+        .options(
+            joinedload(Visit.mentor),
+            selectinload(Visit.photos),
+            selectinload(Visit.flags),
+            selectinload(Visit.decisions).joinedload(ReviewDecision.decided_by),
+        )
+    )
+    changes_query = (
+        select(StatusChange)
+        .where(StatusChange.recipient_id == recipient.id)
+        .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
+        .options(joinedload(StatusChange.changed_by))
+    )
     if limit is not None:  # the newest `limit` of the merged list come from the newest `limit` of each
         visits_query, changes_query = visits_query.limit(limit + 1), changes_query.limit(limit + 1)
     entries = [Entry(v.visited_at, "visit", v) for v in db.session.scalars(visits_query).unique()]

@@ -17,15 +17,29 @@ from . import lifecycle
 
 # --- answer codes, as stored in Visit.answers, and what people read ---------------------------------------------
 
-ITEM_CONDITIONS = [("dipakai", _l("Ada, dipakai")), ("tidak_dipakai", _l("Ada, tidak dipakai")),
-                   ("dijual", _l("Dijual")), ("rusak", _l("Rusak")), ("hilang", _l("Hilang"))]
+ITEM_CONDITIONS = [
+    ("dipakai", _l("Ada, dipakai")),
+    ("tidak_dipakai", _l("Ada, tidak dipakai")),
+    ("dijual", _l("Dijual")),
+    ("rusak", _l("Rusak")),
+    ("hilang", _l("Hilang")),
+]
 ITEM_IN_USE = "dipakai"
-NO_LOCATION_REASONS = [("izin_ditolak", _l("Izin lokasi ditolak di HP")),
-                       ("gps_mati", _l("GPS mati atau tidak ada di HP")),
-                       ("sinyal_lemah", _l("Sinyal GPS lemah, lokasi tidak didapat")), ("lainnya", _l("Alasan lain"))]
-PROBLEMS = [("modal", _l("Modal kurang")), ("pembeli", _l("Sepi pembeli")),
-            ("bahan", _l("Bahan baku mahal atau langka")), ("alat", _l("Alat rusak")), ("tempat", _l("Tempat usaha")),
-            ("keluarga", _l("Sakit atau urusan keluarga")), ("lainnya", _l("Lainnya"))]
+NO_LOCATION_REASONS = [
+    ("izin_ditolak", _l("Izin lokasi ditolak di HP")),
+    ("gps_mati", _l("GPS mati atau tidak ada di HP")),
+    ("sinyal_lemah", _l("Sinyal GPS lemah, lokasi tidak didapat")),
+    ("lainnya", _l("Alasan lain")),
+]
+PROBLEMS = [
+    ("modal", _l("Modal kurang")),
+    ("pembeli", _l("Sepi pembeli")),
+    ("bahan", _l("Bahan baku mahal atau langka")),
+    ("alat", _l("Alat rusak")),
+    ("tempat", _l("Tempat usaha")),
+    ("keluarga", _l("Sakit atau urusan keluarga")),
+    ("lainnya", _l("Lainnya")),
+]
 OPERATING = [("ya", _l("Ya")), ("sebagian", _l("Sebagian")), ("tidak", _l("Tidak"))]
 NOT_OPERATING = "tidak"
 TURNOVER_PERIODS = [("hari", _l("hari")), ("minggu", _l("minggu"))]
@@ -34,8 +48,13 @@ ELIGIBILITY = [("layak", _l("Layak menerima")), ("tidak_layak", _l("Tidak layak"
 DECILES = tuple(range(1, 6))  # DTKS deciles the program serves
 
 ANSWER_LABELS = {
-    **dict(ITEM_CONDITIONS), **dict(PROBLEMS), **dict(NO_LOCATION_REASONS), **dict(OPERATING),
-    **dict(TURNOVER_PERIODS), **dict(EMBRYO), **dict(ELIGIBILITY),
+    **dict(ITEM_CONDITIONS),
+    **dict(PROBLEMS),
+    **dict(NO_LOCATION_REASONS),
+    **dict(OPERATING),
+    **dict(TURNOVER_PERIODS),
+    **dict(EMBRYO),
+    **dict(ELIGIBILITY),
 }
 
 
@@ -95,10 +114,14 @@ class VisitKind:
 
 def _followup_answers(v: Values) -> dict:
     operating = v.get("operating")
-    return {"operating": operating, "items": dict(v.get("items") or {}),
-            "turnover": v.get("turnover") if operating != NOT_OPERATING else 0,
-            "turnover_period": v.get("turnover_period") or "hari", "problems": list(v.get("problems") or []),
-            "problem_notes": _text(v, "problem_notes")}
+    return {
+        "operating": operating,
+        "items": dict(v.get("items") or {}),
+        "turnover": v.get("turnover") if operating != NOT_OPERATING else 0,
+        "turnover_period": v.get("turnover_period") or "hari",
+        "problems": list(v.get("problems") or []),
+        "problem_notes": _text(v, "problem_notes"),
+    }
 
 
 def _followup_check(v: Values) -> dict:
@@ -110,13 +133,20 @@ def _followup_check(v: Values) -> dict:
 
 
 def _verification_answers(v: Values) -> dict:
-    return {"decile": int(v["decile"]), "embryo": v.get("embryo"), "embryo_notes": _text(v, "embryo_notes"),
-            "eligible": v.get("eligible")}
+    return {
+        "decile": int(v["decile"]),
+        "embryo": v.get("embryo"),
+        "embryo_notes": _text(v, "embryo_notes"),
+        "eligible": v.get("eligible"),
+    }
 
 
 def _verification_check(v: Values) -> dict:
-    required = {"decile": _l("Pilih desil hasil pengecekan DTKS."), "embryo": _l("Pilih apakah sudah ada usaha."),
-                "eligible": _l("Pilih kesimpulan verifikasi.")}
+    required = {
+        "decile": _l("Pilih desil hasil pengecekan DTKS."),
+        "embryo": _l("Pilih apakah sudah ada usaha."),
+        "eligible": _l("Pilih kesimpulan verifikasi."),
+    }
     return {name: message for name, message in required.items() if not v.get(name)}
 
 
@@ -124,21 +154,45 @@ PENDAMPINGAN, PENYALURAN, VERIFIKASI = "pendampingan", "penyaluran", "verifikasi
 _BEFORE_HANDOVER = frozenset({lifecycle.CALON, lifecycle.TERVERIFIKASI})
 
 # In the order the form's kind switch shows them; at each status the first one offered is preselected.
-KINDS: dict[str, VisitKind] = {k.code: k for k in (
-    VisitKind(PENDAMPINGAN, _l("Pendampingan"), _l("Kunjungan pendampingan"),
-              offered_at=frozenset(lifecycle.STATUSES) - _BEFORE_HANDOVER, required_tag="usaha_berjalan",
-              asks_items=True, is_followup=True, answers=_followup_answers, check=_followup_check),
-    VisitKind(PENYALURAN, _l("Penyaluran"), _l("Penyaluran bantuan"),
-              offered_at=frozenset({lifecycle.TERVERIFIKASI}),
-              concludes={lifecycle.TERVERIFIKASI: (lifecycle.DISALURKAN, (lifecycle.DISALURKAN,))},
-              required_tag="serah_terima", first_tag="serah_terima", asks_received=True,
-              answers=lambda v: {"received": list(v.get("received") or [])},
-              check=lambda v: {} if v.get("received") else {"received": _l("Centang barang yang diterima keluarga.")}),
-    VisitKind(VERIFIKASI, _l("Verifikasi"), _l("Kunjungan verifikasi"), offered_at=_BEFORE_HANDOVER,
-              concludes={lifecycle.CALON: (lifecycle.TERVERIFIKASI,
-                                           (lifecycle.TERVERIFIKASI, lifecycle.TIDAK_MEMENUHI_SYARAT))},
-              answers=_verification_answers, check=_verification_check),
-)}
+KINDS: dict[str, VisitKind] = {
+    k.code: k
+    for k in (
+        VisitKind(
+            PENDAMPINGAN,
+            _l("Pendampingan"),
+            _l("Kunjungan pendampingan"),
+            offered_at=frozenset(lifecycle.STATUSES) - _BEFORE_HANDOVER,
+            required_tag="usaha_berjalan",
+            asks_items=True,
+            is_followup=True,
+            answers=_followup_answers,
+            check=_followup_check,
+        ),
+        VisitKind(
+            PENYALURAN,
+            _l("Penyaluran"),
+            _l("Penyaluran bantuan"),
+            offered_at=frozenset({lifecycle.TERVERIFIKASI}),
+            concludes={lifecycle.TERVERIFIKASI: (lifecycle.DISALURKAN, (lifecycle.DISALURKAN,))},
+            required_tag="serah_terima",
+            first_tag="serah_terima",
+            asks_received=True,
+            answers=lambda v: {"received": list(v.get("received") or [])},
+            check=lambda v: {} if v.get("received") else {"received": _l("Centang barang yang diterima keluarga.")},
+        ),
+        VisitKind(
+            VERIFIKASI,
+            _l("Verifikasi"),
+            _l("Kunjungan verifikasi"),
+            offered_at=_BEFORE_HANDOVER,
+            concludes={
+                lifecycle.CALON: (lifecycle.TERVERIFIKASI, (lifecycle.TERVERIFIKASI, lifecycle.TIDAK_MEMENUHI_SYARAT))
+            },
+            answers=_verification_answers,
+            check=_verification_check,
+        ),
+    )
+}
 CODES = tuple(KINDS)
 FOLLOWUP_KINDS = tuple(code for code, kind in KINDS.items() if kind.is_followup)
 

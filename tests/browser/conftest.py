@@ -10,9 +10,14 @@ from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
     # A closed network: stop Chromium from calling home.
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -32,8 +37,15 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     # A mid-range Android phone, Indonesian locale, WITA.
-    return {**browser_context_args, "viewport": {"width": 360, "height": 740}, "locale": "id-ID",
-            "timezone_id": "Asia/Makassar", "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
+    return {
+        **browser_context_args,
+        "viewport": {"width": 360, "height": 740},
+        "locale": "id-ID",
+        "timezone_id": "Asia/Makassar",
+        "has_touch": True,
+        "is_mobile": True,
+        "device_scale_factor": 2,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -25,18 +25,33 @@ def cast(app):
     mentor = factories.user("mentor", regions=[region], username="pendamping-a11y")
     factories.user("supervisor", regions=[region], username="koordinator-a11y")
     admin = factories.user("admin", regions=[], username="admin-a11y")
-    family = factories.recipient(region, mentor, business_lat=-0.5, business_lon=117.15,
-                                 distributed_on=dt.date(2026, 6, 1))
+    family = factories.recipient(
+        region, mentor, business_lat=-0.5, business_lon=117.15, distributed_on=dt.date(2026, 6, 1)
+    )
     family.training_id = factories.training(region, attendees=[family]).id
     factories.assistance(family, "pkh")
-    family.import_token = factories.stored_import(app.config["UPLOAD_DIR"], admin, factories.csv_text(
-        [factories.import_row(1), factories.import_row(2, Desil="8")]))
+    family.import_token = factories.stored_import(
+        app.config["UPLOAD_DIR"],
+        admin,
+        factories.csv_text([factories.import_row(1), factories.import_row(2, Desil="8")]),
+    )
     db.session.commit()
     upload = recording.PhotoUpload(photos.process(demo_photo("a11y", 3)), "usaha_berjalan")
-    recording.record_visit(family, mentor, recording.VisitInput(
-        uuid="00000000-0000-4000-8000-0000000a11a1", kind="pendampingan", visited_at=dt.datetime(2026, 11, 20, 2),
-        lat=-0.5, lon=117.15, accuracy_m=150.0, answers={"operating": "ya", "turnover": 100000}),
-        [upload], current_app.config["UPLOAD_DIR"])
+    recording.record_visit(
+        family,
+        mentor,
+        recording.VisitInput(
+            uuid="00000000-0000-4000-8000-0000000a11a1",
+            kind="pendampingan",
+            visited_at=dt.datetime(2026, 11, 20, 2),
+            lat=-0.5,
+            lon=117.15,
+            accuracy_m=150.0,
+            answers={"operating": "ya", "turnover": 100000},
+        ),
+        [upload],
+        current_app.config["UPLOAD_DIR"],
+    )
     lifecycle.propose(family, lifecycle.MANDIRI, mentor, "Omzet stabil")  # the queue and the family page show it
     yield family
     app.config["MAP_TILE_URL"] = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -44,21 +59,40 @@ def cast(app):
 
 def _serious(page) -> list[str]:
     results = AXE.run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_main_pages_have_no_serious_accessibility_violations(browser: Browser, base_url, cast, size):
     pages = {
         None: ["/akun/masuk"],
-        "pendamping-a11y": ["/kunjungan/", f"/penerima/{cast.id}", f"/penerima/{cast.id}/kunjungan/baru",
-                            "/penerima/"],
-        "koordinator-a11y": ["/periksa/", "/dasbor/", "/peta/", "/periksa/pendamping", f"/penerima/{cast.id}",
-                             "/bantuan", "/akun/", "/pelatihan/", f"/pelatihan/{cast.training_id}", "/kelola-data/",
-                             "/dasbor/laporan", "/periksa/usulan"],
-        "admin-a11y": ["/kelola-data/impor", f"/kelola-data/impor/{cast.import_token}", "/pengelola/audit",
-                       "/pengelola/pengguna", "/pengelola/pengguna/baru", f"/pengelola/pengguna/{cast.mentor_id}"],
+        "pendamping-a11y": ["/kunjungan/", f"/penerima/{cast.id}", f"/penerima/{cast.id}/kunjungan/baru", "/penerima/"],
+        "koordinator-a11y": [
+            "/periksa/",
+            "/dasbor/",
+            "/peta/",
+            "/periksa/pendamping",
+            f"/penerima/{cast.id}",
+            "/bantuan",
+            "/akun/",
+            "/pelatihan/",
+            f"/pelatihan/{cast.training_id}",
+            "/kelola-data/",
+            "/dasbor/laporan",
+            "/periksa/usulan",
+        ],
+        "admin-a11y": [
+            "/kelola-data/impor",
+            f"/kelola-data/impor/{cast.import_token}",
+            "/pengelola/audit",
+            "/pengelola/pengguna",
+            "/pengelola/pengguna/baru",
+            f"/pengelola/pengguna/{cast.mentor_id}",
+        ],
     }
     problems = {}
     for username, urls in pages.items():

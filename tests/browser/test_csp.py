@@ -31,8 +31,16 @@ def test_no_csp_violation_on_main_pages(app, page: Page, base_url):
     try:
         _check(page, "/akun/masuk", messages)
         for username, urls in (
-            ("pendamping-csp", ["/kunjungan/", f"/penerima/{family.id}", f"/penerima/{family.id}/kunjungan/baru",
-                                "/penerima/", "/offline"]),
+            (
+                "pendamping-csp",
+                [
+                    "/kunjungan/",
+                    f"/penerima/{family.id}",
+                    f"/penerima/{family.id}/kunjungan/baru",
+                    "/penerima/",
+                    "/offline",
+                ],
+            ),
             ("koordinator-csp", ["/periksa/", "/peta/", "/periksa/pendamping", "/penerima/", f"/penerima/{family.id}"]),
         ):
             log_in(page, username)

@@ -57,8 +57,9 @@ def english_cast(app):
     mentor = factories.user("mentor", regions=[region], username="mentor-keys", locale="en")
     factories.user("supervisor", regions=[region], username="supervisor-keys", locale="en")
     factories.user("admin", regions=[], username="admin-keys", locale="en")
-    family = factories.recipient(region, mentor, business_lat=-0.5, business_lon=117.15,
-                                 distributed_on=dt.date(2026, 6, 1))
+    family = factories.recipient(
+        region, mentor, business_lat=-0.5, business_lon=117.15, distributed_on=dt.date(2026, 6, 1)
+    )
     family.training_id = factories.training(region, attendees=[family]).id
     db.session.commit()
     yield family
@@ -96,19 +97,28 @@ def _tab_through(page, url: str) -> list[str]:
             problems.append(f"no focus ring: {focused['what']}")
         if len(reached) == total:
             break
-    missed = page.evaluate("(reached) => [...document.querySelectorAll('[data-kb]')]"
-                           ".filter(el => !reached.includes(el.dataset.kb)).map(el => el.outerHTML.slice(0, 120))",
-                           sorted(reached))
+    missed = page.evaluate(
+        "(reached) => [...document.querySelectorAll('[data-kb]')]"
+        ".filter(el => !reached.includes(el.dataset.kb)).map(el => el.outerHTML.slice(0, 120))",
+        sorted(reached),
+    )
     return problems + [f"not reachable by Tab: {m}" for m in missed]
 
 
-@pytest.mark.parametrize(("username", "urls"), [
-    ("mentor-keys", ["/kunjungan/", "/penerima/{family}", "/penerima/{family}/kunjungan/baru", "/bantuan"]),
-    ("supervisor-keys", ["/periksa/", "/dasbor/", "/peta/", "/pelatihan/", "/pelatihan/{training}", "/kelola-data/"]),
-    ("admin-keys", ["/kelola-data/impor", "/dasbor/laporan", "/pengelola/audit"]),
-])
-def test_every_control_is_reachable_by_tab_with_a_visible_focus_ring(browser: Browser, base_url, english_cast,
-                                                                     username, urls):
+@pytest.mark.parametrize(
+    ("username", "urls"),
+    [
+        ("mentor-keys", ["/kunjungan/", "/penerima/{family}", "/penerima/{family}/kunjungan/baru", "/bantuan"]),
+        (
+            "supervisor-keys",
+            ["/periksa/", "/dasbor/", "/peta/", "/pelatihan/", "/pelatihan/{training}", "/kelola-data/"],
+        ),
+        ("admin-keys", ["/kelola-data/impor", "/dasbor/laporan", "/pengelola/audit"]),
+    ],
+)
+def test_every_control_is_reachable_by_tab_with_a_visible_focus_ring(
+    browser: Browser, base_url, english_cast, username, urls
+):
     context = browser.new_context(base_url=base_url, viewport={"width": 360, "height": 740}, locale="en-GB")
     page = context.new_page()
     _log_in_by_keyboard(page, username)

@@ -11,8 +11,14 @@ from .. import factories
 
 def test_mentor_logs_in_on_a_phone_and_sees_their_recipients(app, page: Page):
     app.config["DEMO_MODE"] = True
-    mentor = factories.user("mentor", regions=[factories.region("6472")], username="pendamping1",
-                            full_name="Saipul Iskandar", is_demo=True, password="kail-demo")
+    mentor = factories.user(
+        "mentor",
+        regions=[factories.region("6472")],
+        username="pendamping1",
+        full_name="Saipul Iskandar",
+        is_demo=True,
+        password="kail-demo",
+    )
     other = factories.user("mentor", regions=[factories.region("6472")], username="pendamping2")
     factories.recipient(mentor=mentor, name="Siti Aminah", business_type="Gorengan")
     factories.recipient(mentor=mentor, name="Rahmat Hidayat", business_type="Tambal ban")

@@ -53,9 +53,17 @@ def _fill_visit(page: Page, tmp_path: Path, name: str):
 @pytest.fixture
 def mentor_and_families(app):
     mentor = factories.user("mentor", username="pendamping-pwa")
-    families = [factories.recipient(mentor=mentor, name=name, package_items=["Wajan"],
-                                    distributed_on=dt.date(2026, 9, 1), business_lat=-0.5, business_lon=117.15)
-                for name in ("Rosmini Tulung", "Samsul Anwar")]
+    families = [
+        factories.recipient(
+            mentor=mentor,
+            name=name,
+            package_items=["Wajan"],
+            distributed_on=dt.date(2026, 9, 1),
+            business_lat=-0.5,
+            business_lon=117.15,
+        )
+        for name in ("Rosmini Tulung", "Samsul Anwar")
+    ]
     db.session.commit()
     return mentor, families
 
@@ -66,23 +74,24 @@ def _visits():
 
 
 def test_chromium_reports_the_app_installable(app, browser_type, base_url, tmp_path):
-    context = browser_type.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
-                                                     args=CHROMIUM_ARGS, headless=True)
+    context = browser_type.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
     try:
         page = context.new_page()
         page.goto(base_url + "/akun/masuk")
         cdp = context.new_cdp_session(page)
         manifest = cdp.send("Page.getAppManifest")
         assert not manifest.get("errors"), manifest.get("errors")
-        page.wait_for_function(
-            "navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))", timeout=15000)
+        page.wait_for_function("navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))", timeout=15000)
         assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
     finally:
         context.close()
 
 
-def test_service_worker_serves_shell_and_visited_pages_offline(app, page: Page, context: BrowserContext,
-                                                               mentor_and_families):
+def test_service_worker_serves_shell_and_visited_pages_offline(
+    app, page: Page, context: BrowserContext, mentor_and_families
+):
     _, families = mentor_and_families
     _login(page, "pendamping-pwa")
     _wait_for_service_worker(page)
@@ -100,8 +109,9 @@ def test_service_worker_serves_shell_and_visited_pages_offline(app, page: Page, 
     context.set_offline(False)
 
 
-def test_offline_visits_wait_in_the_outbox_and_arrive_once(app, page: Page, context: BrowserContext, tmp_path,
-                                                           mentor_and_families):
+def test_offline_visits_wait_in_the_outbox_and_arrive_once(
+    app, page: Page, context: BrowserContext, tmp_path, mentor_and_families
+):
     _, families = mentor_and_families
     context.grant_permissions(["geolocation"])
     context.set_geolocation({"latitude": -0.50005, "longitude": 117.15003, "accuracy": 8})
@@ -138,8 +148,9 @@ def test_offline_visits_wait_in_the_outbox_and_arrive_once(app, page: Page, cont
     assert all(v.photos for v in db.session.scalars(select(Visit)))
 
 
-def test_the_same_outbox_item_sent_twice_is_stored_once(app, page: Page, context: BrowserContext, tmp_path,
-                                                        mentor_and_families):
+def test_the_same_outbox_item_sent_twice_is_stored_once(
+    app, page: Page, context: BrowserContext, tmp_path, mentor_and_families
+):
     """A lost response: the phone never learns the first send worked, and sends the visit again."""
     _, families = mentor_and_families
     _login(page, "pendamping-pwa")
@@ -166,8 +177,9 @@ def test_the_same_outbox_item_sent_twice_is_stored_once(app, page: Page, context
     assert _visits() == 1 and db.session.scalar(select(func.count()).select_from(Photo)) == 1
 
 
-def test_expired_csrf_token_is_refreshed_not_fatal(app, page: Page, context: BrowserContext, tmp_path,
-                                                   mentor_and_families):
+def test_expired_csrf_token_is_refreshed_not_fatal(
+    app, page: Page, context: BrowserContext, tmp_path, mentor_and_families
+):
     _, families = mentor_and_families
     _login(page, "pendamping-pwa")
     _wait_for_service_worker(page)
@@ -200,8 +212,12 @@ def test_photos_are_downscaled_on_the_phone_with_capture_time(app, page: Page, t
     original = _photo(tmp_path / "camera.jpg", size=(4000, 3000), noise=True, exif_time="2026:11:28 09:15:00")
     assert os.path.getsize(original) > 4_000_000
     sizes = []
-    page.on("request", lambda r: sizes.append(len(r.post_data_buffer or b""))
-            if r.method == "POST" and "/kunjungan/baru" in r.url else None)
+    page.on(
+        "request",
+        lambda r: (
+            sizes.append(len(r.post_data_buffer or b"")) if r.method == "POST" and "/kunjungan/baru" in r.url else None
+        ),
+    )
     _login(page, "pendamping-pwa")
     page.goto(f"/penerima/{families[0].id}/kunjungan/baru")
     page.locator("label.choice", has_text="Ya").first.click()

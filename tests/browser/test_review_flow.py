@@ -20,8 +20,12 @@ def _visit(family, mentor, seed, **fields):
     upload = recording.PhotoUpload(photos.process(demo_photo("review", seed)), "usaha_berjalan")
     values = dict(lat=family.business_lat, lon=family.business_lon, accuracy_m=10.0)
     values.update(fields)
-    data = recording.VisitInput(uuid=f"00000000-0000-4000-8000-{seed:012d}", kind="pendampingan",
-                                visited_at=ARRIVED + dt.timedelta(minutes=seed), **values)
+    data = recording.VisitInput(
+        uuid=f"00000000-0000-4000-8000-{seed:012d}",
+        kind="pendampingan",
+        visited_at=ARRIVED + dt.timedelta(minutes=seed),
+        **values,
+    )
     visit, _ = recording.record_visit(family, mentor, data, [upload], current_app.config["UPLOAD_DIR"])
     return visit
 

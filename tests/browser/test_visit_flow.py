@@ -23,8 +23,14 @@ _login = log_in
 
 def test_mentor_records_a_visit_with_location_photos_and_status(app, page: Page, base_url, tmp_path):
     mentor = factories.user("mentor", username="pendamping-e2e")
-    family = factories.recipient(mentor=mentor, name="Siti Aminah", package_items=["Wajan", "Kompor gas"],
-                                 distributed_on=dt.date(2026, 6, 1), business_lat=-0.5021, business_lon=117.1535)
+    family = factories.recipient(
+        mentor=mentor,
+        name="Siti Aminah",
+        package_items=["Wajan", "Kompor gas"],
+        distributed_on=dt.date(2026, 6, 1),
+        business_lat=-0.5021,
+        business_lon=117.1535,
+    )
     db.session.commit()
     page.context.grant_permissions(["geolocation"], origin=base_url)
     page.context.set_geolocation({"latitude": -0.50215, "longitude": 117.15362, "accuracy": 9})

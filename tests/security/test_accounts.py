@@ -80,8 +80,8 @@ def test_reset_password_gives_a_one_time_password_that_must_be_changed(world):
 def test_role_and_regions_rules(world):
     admin, supervisor, mentor = world.users["admin"], world.users["supervisor"], world.users["mentor"]
     cases = [
-        (mentor, "supervisor", ["6472"], "masih punya 1 keluarga"),      # families first
-        (mentor, "mentor", ["6471"], "masih punya 1 keluarga"),          # their families are in Samarinda
+        (mentor, "supervisor", ["6472"], "masih punya 1 keluarga"),  # families first
+        (mentor, "mentor", ["6471"], "masih punya 1 keluarga"),  # their families are in Samarinda
         (mentor, "mentor", ["6472", "6471"], "satu kabupaten/kota"),
         (supervisor, "supervisor", [], "harus punya wilayah"),
         (supervisor, "admin", ["6472"], "jangan pilih"),
@@ -109,8 +109,13 @@ def test_role_change_ends_sessions_and_is_audited(world):
     db.session.commit()
     assert supervisor.is_admin and supervisor.regions == []
     event = _events("user_role_changed")[-1]
-    assert event.detail == {"username": "koordinator-smd", "role_from": "supervisor", "role_to": "admin",
-                            "regions_from": ["6401", "6472"], "regions_to": []}
+    assert event.detail == {
+        "username": "koordinator-smd",
+        "role_from": "supervisor",
+        "role_to": "admin",
+        "regions_from": ["6401", "6472"],
+        "regions_to": [],
+    }
     # A mentor without families may become a supervisor.
     spare = factories.user("mentor", username="pendamping-cadangan")
     accounts.change_role_and_regions(spare, "supervisor", ["6472"], admin)
@@ -173,8 +178,14 @@ def test_create_account_must_change_its_password(world):
 # --- web --------------------------------------------------------------------------------------------------------
 
 URLS = ["/pengelola/pengguna", "/pengelola/pengguna/baru", "/pengelola/pengguna/{id}"]
-POSTS = ["/pengelola/pengguna/baru", "/pengelola/pengguna/{id}/nonaktifkan", "/pengelola/pengguna/{id}/aktifkan",
-         "/pengelola/pengguna/{id}/sandi-baru", "/pengelola/pengguna/{id}/peran", "/pengelola/pengguna/{id}/serahkan"]
+POSTS = [
+    "/pengelola/pengguna/baru",
+    "/pengelola/pengguna/{id}/nonaktifkan",
+    "/pengelola/pengguna/{id}/aktifkan",
+    "/pengelola/pengguna/{id}/sandi-baru",
+    "/pengelola/pengguna/{id}/peran",
+    "/pengelola/pengguna/{id}/serahkan",
+]
 
 
 @pytest.mark.parametrize("role", ["mentor", "supervisor", "supervisor_other_region"])
@@ -185,8 +196,12 @@ def test_only_admins_reach_account_pages(client, login_as, world, role):
         assert client.get(url.format(id=target.id)).status_code == 403, url
     token = csrf_token(client, "/penerima/")
     for url in POSTS:
-        assert client.post(url.format(id=target.id), data={"csrf_token": token, "role": "admin",
-                                                           "to_mentor": str(target.id)}).status_code == 403, url
+        assert (
+            client.post(
+                url.format(id=target.id), data={"csrf_token": token, "role": "admin", "to_mentor": str(target.id)}
+            ).status_code
+            == 403
+        ), url
     db.session.refresh(target)
     assert target.active and target.role == "mentor" and not target.must_change_password
 
@@ -214,9 +229,24 @@ def test_list_filters_and_fragment(client, login_as, world):
     assert 'id="user-list"' in fragment.get_data(as_text=True) and "HX-Request" in fragment.headers["Vary"]
 
 
-@pytest.mark.parametrize("query", ["q=%25", "q=_", "q=" + "x" * 5000, "peran=raja", "wilayah=9999", "aktif=mungkin",
-                                   "halaman=-3", "halaman=abc", "halaman=999999", "q=' OR 1=1 --", "wilayah[]=1",
-                                   "q=%F0%9F%98%80", "peran=&wilayah=&aktif="])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=%25",
+        "q=_",
+        "q=" + "x" * 5000,
+        "peran=raja",
+        "wilayah=9999",
+        "aktif=mungkin",
+        "halaman=-3",
+        "halaman=abc",
+        "halaman=999999",
+        "q=' OR 1=1 --",
+        "wilayah[]=1",
+        "q=%F0%9F%98%80",
+        "peran=&wilayah=&aktif=",
+    ],
+)
 def test_hostile_list_queries_answer_200(client, login_as, world, query):
     login_as("admin")
     assert client.get(f"/pengelola/pengguna?{query}").status_code == 200
@@ -236,9 +266,17 @@ def _form_post(client, url, data):
 
 def test_create_account_on_the_web_shows_the_password_once(client, login_as, world):
     login_as("admin")
-    response = _form_post(client, "/pengelola/pengguna/baru", {
-        "username": "Rina.Pendamping", "full_name": "Rina Sari", "phone": "+62 812-3456", "role": "mentor",
-        "regions": ["6472"]})
+    response = _form_post(
+        client,
+        "/pengelola/pengguna/baru",
+        {
+            "username": "Rina.Pendamping",
+            "full_name": "Rina Sari",
+            "phone": "+62 812-3456",
+            "role": "mentor",
+            "regions": ["6472"],
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 201
     user = db.session.scalar(select(User).where(User.username == "rina.pendamping"))
@@ -250,20 +288,23 @@ def test_create_account_on_the_web_shows_the_password_once(client, login_as, wor
     assert _events("user_created")[-1].user_id == world.users["admin"].id
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"username": "", "full_name": "A", "role": "mentor", "regions": ["6472"]}, "Isi nama pengguna."),
-    ({"username": "Bad Name!", "full_name": "A", "role": "mentor", "regions": ["6472"]}, "Nama pengguna 3–40"),
-    ({"username": "pendamping-smd", "full_name": "A", "role": "mentor", "regions": ["6472"]}, "sudah dipakai"),
-    ({"username": "baru1", "full_name": "", "role": "mentor", "regions": ["6472"]}, "Isi nama lengkap."),
-    ({"username": "baru1", "full_name": "A" * 121, "role": "mentor", "regions": ["6472"]}, "Maksimal 120"),
-    ({"username": "baru1", "full_name": "A", "role": "", "regions": ["6472"]}, "Pilih peran."),
-    ({"username": "baru1", "full_name": "A", "role": "raja", "regions": ["6472"]}, "Pilihan tidak valid"),
-    ({"username": "baru1", "full_name": "A", "role": "mentor"}, "harus punya wilayah"),
-    ({"username": "baru1", "full_name": "A", "role": "mentor", "regions": ["6472", "6471"]}, "satu kabupaten"),
-    ({"username": "baru1", "full_name": "A", "role": "mentor", "regions": ["<x>"]}, "tidak dikenal"),
-    ({"username": "baru1", "full_name": "A", "role": "admin", "regions": ["6472"]}, "jangan pilih"),
-    ({"username": "baru1", "full_name": "A", "role": "admin", "phone": "telp saya"}, "Nomor telepon"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"username": "", "full_name": "A", "role": "mentor", "regions": ["6472"]}, "Isi nama pengguna."),
+        ({"username": "Bad Name!", "full_name": "A", "role": "mentor", "regions": ["6472"]}, "Nama pengguna 3–40"),
+        ({"username": "pendamping-smd", "full_name": "A", "role": "mentor", "regions": ["6472"]}, "sudah dipakai"),
+        ({"username": "baru1", "full_name": "", "role": "mentor", "regions": ["6472"]}, "Isi nama lengkap."),
+        ({"username": "baru1", "full_name": "A" * 121, "role": "mentor", "regions": ["6472"]}, "Maksimal 120"),
+        ({"username": "baru1", "full_name": "A", "role": "", "regions": ["6472"]}, "Pilih peran."),
+        ({"username": "baru1", "full_name": "A", "role": "raja", "regions": ["6472"]}, "Pilihan tidak valid"),
+        ({"username": "baru1", "full_name": "A", "role": "mentor"}, "harus punya wilayah"),
+        ({"username": "baru1", "full_name": "A", "role": "mentor", "regions": ["6472", "6471"]}, "satu kabupaten"),
+        ({"username": "baru1", "full_name": "A", "role": "mentor", "regions": ["<x>"]}, "tidak dikenal"),
+        ({"username": "baru1", "full_name": "A", "role": "admin", "regions": ["6472"]}, "jangan pilih"),
+        ({"username": "baru1", "full_name": "A", "role": "admin", "phone": "telp saya"}, "Nomor telepon"),
+    ],
+)
 def test_create_account_errors_stay_next_to_the_field(client, login_as, world, data, message):
     login_as("admin")
     before = _count(User)
@@ -312,8 +353,10 @@ def test_admin_cannot_lock_themself_out_on_the_web(client, login_as, world):
     login_as("admin")
     html = client.get(f"/pengelola/pengguna/{admin.id}").get_data(as_text=True)
     assert "nonaktifkan" not in html and "sandi-baru" not in html  # no such buttons on one's own page
-    for url, message in ((f"/pengelola/pengguna/{admin.id}/nonaktifkan", "sendiri"),
-                         (f"/pengelola/pengguna/{admin.id}/sandi-baru", "halaman Akun")):
+    for url, message in (
+        (f"/pengelola/pengguna/{admin.id}/nonaktifkan", "sendiri"),
+        (f"/pengelola/pengguna/{admin.id}/sandi-baru", "halaman Akun"),
+    ):
         response = _form_post(client, url, {})
         assert response.status_code == 422 and message in response.get_data(as_text=True)
     response = _form_post(client, f"/pengelola/pengguna/{admin.id}/peran", {"role": "mentor", "regions": ["6472"]})
@@ -325,13 +368,13 @@ def test_admin_cannot_lock_themself_out_on_the_web(client, login_as, world):
 def test_change_role_on_the_web(client, login_as, world):
     supervisor, mentor = world.users["supervisor"], world.users["mentor"]
     login_as("admin")
-    response = _form_post(client, f"/pengelola/pengguna/{supervisor.id}/peran",
-                          {"role": "supervisor", "regions": ["6472", "6474"]})
+    response = _form_post(
+        client, f"/pengelola/pengguna/{supervisor.id}/peran", {"role": "supervisor", "regions": ["6472", "6474"]}
+    )
     assert response.status_code == 303
     db.session.refresh(supervisor)
     assert [r.code for r in supervisor.regions] == ["6472", "6474"]
-    response = _form_post(client, f"/pengelola/pengguna/{mentor.id}/peran", {"role": "supervisor",
-                                                                              "regions": ["6472"]})
+    response = _form_post(client, f"/pengelola/pengguna/{mentor.id}/peran", {"role": "supervisor", "regions": ["6472"]})
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "serahkan dulu" in html and 'class="field__error"' in html
     db.session.refresh(mentor)
@@ -379,8 +422,11 @@ def test_fuzzed_forms_never_answer_500(client, login_as, world):
     login_as("admin")
     fields = ("username", "full_name", "phone", "role", "regions", "to_mentor")
     for _ in range(40):
-        data = {f: "".join(rng.choice(alphabet) for _ in range(rng.choice((0, 1, 5, 50, 300))))
-                for f in fields if rng.random() < 0.8}
+        data = {
+            f: "".join(rng.choice(alphabet) for _ in range(rng.choice((0, 1, 5, 50, 300))))
+            for f in fields
+            if rng.random() < 0.8
+        }
         for url in POSTS:
             if url.endswith(("nonaktifkan", "aktifkan", "sandi-baru")):
                 continue  # no fields to fuzz
@@ -409,8 +455,9 @@ def test_cli_lifecycle(runner, world):
     assert not mentor.active
     assert "INACTIVE" in runner.invoke(args=["list-users", "--inactive"]).output
     assert runner.invoke(args=["reactivate-user", "pendamping-smd"]).exit_code == 0
-    result = runner.invoke(args=["set-role", "pendamping-smd", "--role", "supervisor", "--region", "6472",
-                                 "--region", "6471"])
+    result = runner.invoke(
+        args=["set-role", "pendamping-smd", "--role", "supervisor", "--region", "6472", "--region", "6471"]
+    )
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert mentor.is_supervisor and [r.code for r in mentor.regions] == ["6471", "6472"]
@@ -418,15 +465,18 @@ def test_cli_lifecycle(runner, world):
     assert all(e.user_id is None for e in _events("password_reset") + _events("families_handed_over"))
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["deactivate-user", "tidak-ada"], "No user named"),
-    (["deactivate-user", "admin-uji"], "admin aktif terakhir"),
-    (["reactivate-user", "pendamping-smd"], "sudah aktif"),
-    (["set-role", "pendamping-smd", "--role", "mentor", "--region", "6471", "--region", "6472"], "satu kabupaten"),
-    (["set-role", "pendamping-smd", "--role", "supervisor", "--region", "6472"], "serahkan dulu"),
-    (["hand-over-families", "pendamping-smd", "pendamping-bpn"], "kabupaten/kota keluarga"),
-    (["hand-over-families", "pendamping-smd", "koordinator-smd"], "aktif"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["deactivate-user", "tidak-ada"], "No user named"),
+        (["deactivate-user", "admin-uji"], "admin aktif terakhir"),
+        (["reactivate-user", "pendamping-smd"], "sudah aktif"),
+        (["set-role", "pendamping-smd", "--role", "mentor", "--region", "6471", "--region", "6472"], "satu kabupaten"),
+        (["set-role", "pendamping-smd", "--role", "supervisor", "--region", "6472"], "serahkan dulu"),
+        (["hand-over-families", "pendamping-smd", "pendamping-bpn"], "kabupaten/kota keluarga"),
+        (["hand-over-families", "pendamping-smd", "koordinator-smd"], "aktif"),
+    ],
+)
 def test_cli_refusals_change_nothing(runner, world, args, message):
     result = runner.invoke(args=args)
     assert result.exit_code != 0 and message in result.output
@@ -436,8 +486,20 @@ def test_cli_refusals_change_nothing(runner, world, args, message):
 
 
 def test_create_user_still_works(runner, app):
-    result = runner.invoke(args=["create-user", "dewi.koordinator", "--name", "Dewi", "--role", "supervisor",
-                                 "--region", "6472", "--password", "Samarinda-2026"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "dewi.koordinator",
+            "--name",
+            "Dewi",
+            "--role",
+            "supervisor",
+            "--region",
+            "6472",
+            "--password",
+            "Samarinda-2026",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert _count(User, User.username == "dewi.koordinator") == 1
 

@@ -111,8 +111,7 @@ def test_dark_photos_of_two_families_are_not_flagged_but_noted(app, world):
     db.session.commit()
     pictures = low_structure_pictures()
     record(app, own, photo_data=pictures["black"])
-    second = record(app, other, photo_data=pictures["night (dark noise)"],
-                    visited_at=NOON_WITA + dt.timedelta(days=1))
+    second = record(app, other, photo_data=pictures["night (dark noise)"], visited_at=NOON_WITA + dt.timedelta(days=1))
     flag = next(f for f in second.flags if f.code == "foto_duplikat")
     assert flag.severity == "info" and flag.evidence == {"not_comparable": [1]}
     assert "tidak bisa dibandingkan" in integrity.explain(flag)
@@ -186,12 +185,20 @@ def test_the_band_lookup_finds_a_copy_through_each_probe(app, world):
 
 # --- the migration ---------------------------------------------------------------------------------------------
 
+
 def test_migration_0012_rehashes_stored_photos(tmp_path):
     from flask_migrate import downgrade, upgrade
 
     uploads = tmp_path / "uploads"
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite3'}",
-                      "UPLOAD_DIR": str(uploads), "SECRET_KEY": "test-secret-key", "DEMO_MODE": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite3'}",
+            "UPLOAD_DIR": str(uploads),
+            "SECRET_KEY": "test-secret-key",
+            "DEMO_MODE": False,
+        }
+    )
     with app.app_context():
         upgrade(revision="0011")
         kept = photos.process(_encode(photo_like(5)))
@@ -206,11 +213,14 @@ def test_migration_0012_rehashes_stored_photos(tmp_path):
             conn.execute(text("PRAGMA foreign_keys=OFF"))
             for pid, p in rows:
                 stored, thumb = (p.stored_name, p.thumb_name) if p else ("gone.jpg", "gone-t.jpg")
-                conn.execute(text(
-                    "INSERT INTO photos (id, uuid, visit_id, tag, stored_name, thumb_name, sha256, phash, width, "
-                    "height, bytes, phash_b0, phash_b1, phash_b2, phash_b3, created_at) VALUES (:id, :uuid, 1, "
-                    "'usaha_berjalan', :s, :t, :sha, '0000000000000000', 1, 1, 1, 0, 0, 0, 0, '2026-11-01')"),
-                    {"id": pid, "uuid": f"u{pid}", "s": stored, "t": thumb, "sha": "0" * 64})
+                conn.execute(
+                    text(
+                        "INSERT INTO photos (id, uuid, visit_id, tag, stored_name, thumb_name, sha256, phash, width, "
+                        "height, bytes, phash_b0, phash_b1, phash_b2, phash_b3, created_at) VALUES (:id, :uuid, 1, "
+                        "'usaha_berjalan', :s, :t, :sha, '0000000000000000', 1, 1, 1, 0, 0, 0, 0, '2026-11-01')"
+                    ),
+                    {"id": pid, "uuid": f"u{pid}", "s": stored, "t": thumb, "sha": "0" * 64},
+                )
         upgrade()
         with db.engine.connect() as conn:
             after = dict(conn.execute(text("SELECT id, phash FROM photos")).all())

@@ -34,7 +34,9 @@ def test_trusted_hosts_default_to_the_public_url_and_localhost(tmp_path, monkeyp
     assert cfg["TRUSTED_HOSTS"] == ["kail.dinsos.example.go.id", "localhost", "127.0.0.1"]
     monkeypatch.setenv("TRUSTED_HOSTS", "kail.example.go.id, .dinsos.example.go.id")
     assert config.build_config(tmp_path, {"SECRET_KEY": "x"})["TRUSTED_HOSTS"] == [
-        "kail.example.go.id", ".dinsos.example.go.id"]
+        "kail.example.go.id",
+        ".dinsos.example.go.id",
+    ]
     monkeypatch.setenv("TRUSTED_HOSTS", "*")
     assert config.build_config(tmp_path, {"SECRET_KEY": "x"})["TRUSTED_HOSTS"] is None
     monkeypatch.setenv("PUBLIC_URL", "kail.example.go.id")
@@ -82,16 +84,22 @@ def test_import_error_file_named_after_a_non_ascii_upload(client, app, fmt):
     login(client, admin.username)
     token = csrf_token(client, "/kelola-data/impor")
     text = factories.csv_text([factories.import_row(1, Desil="9")])
-    response = client.post("/kelola-data/impor", data={
-        "csrf_token": token, "budget_year": "2026",
-        "file": (io.BytesIO(text.encode()), "Penerima Kutai Kartanegara – Loa Janan ü.csv")})
+    response = client.post(
+        "/kelola-data/impor",
+        data={
+            "csrf_token": token,
+            "budget_year": "2026",
+            "file": (io.BytesIO(text.encode()), "Penerima Kutai Kartanegara – Loa Janan ü.csv"),
+        },
+    )
     assert response.status_code == 303
     errors = client.get(response.headers["Location"] + f"/kesalahan.{fmt}")
     assert errors.status_code == 200
     value = errors.headers["Content-Disposition"]
     value.encode("latin-1")
-    assert ("filename*=UTF-8''Penerima%20Kutai%20Kartanegara%20%E2%80%93%20Loa%20Janan%20%C3%BC-kesalahan."
-            + fmt) in value
+    assert (
+        "filename*=UTF-8''Penerima%20Kutai%20Kartanegara%20%E2%80%93%20Loa%20Janan%20%C3%BC-kesalahan." + fmt
+    ) in value
     assert errors.headers["Cache-Control"] == "no-store"
 
 

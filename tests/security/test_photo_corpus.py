@@ -16,23 +16,23 @@ R = TiffImagePlugin.IFDRational
 
 # name: (expected outcome, size of the stored display copy after orientation)
 EXPECTED = {
-    "flower.jpg": ("accept", (480, 360)),                # Canon PowerShot S40
-    "broken_exif_dpi.jpg": ("accept", (100, 100)),       # Nikon D800, malformed resolution tag
-    "empty_gps_ifd.jpg": ("accept", (10, 10)),           # Xiaomi Redmi Note 9S, GPS IFD without a fix
-    "iptc.jpg": ("accept", (640, 480)),                  # Nokia N70, IPTC block
-    "flower2.jpg": ("accept", (300, 225)),               # Photoshop: XMP, IPTC, sRGB profile
-    "pil_sample_cmyk.jpg": ("accept", (100, 100)),       # CMYK JPEG
+    "flower.jpg": ("accept", (480, 360)),  # Canon PowerShot S40
+    "broken_exif_dpi.jpg": ("accept", (100, 100)),  # Nikon D800, malformed resolution tag
+    "empty_gps_ifd.jpg": ("accept", (10, 10)),  # Xiaomi Redmi Note 9S, GPS IFD without a fix
+    "iptc.jpg": ("accept", (640, 480)),  # Nokia N70, IPTC block
+    "flower2.jpg": ("accept", (300, 225)),  # Photoshop: XMP, IPTC, sRGB profile
+    "pil_sample_cmyk.jpg": ("accept", (100, 100)),  # CMYK JPEG
     "hopper_orientation_6.jpg": ("accept", (128, 128)),  # EXIF orientation 6
-    "frame_size.mpo": ("accept", (56, 70)),              # iPhone 14 Pro Max: MPO, Display P3 profile
-    "sugarshack.mpo": ("accept", (640, 480)),            # Nintendo 3DS stereo pair
-    "ignore_frame_size.mpo": ("accept", (64, 64)),       # Samsung NX1000
-    "empty_icc.heic": ("accept", (1025, 900)),           # iPhone XS HEIC with GPS
-    "L_exif_xmp_iptc.heic": ("accept", (64, 64)),        # Sony ILCE-7SM3 HEIF, greyscale
+    "frame_size.mpo": ("accept", (56, 70)),  # iPhone 14 Pro Max: MPO, Display P3 profile
+    "sugarshack.mpo": ("accept", (640, 480)),  # Nintendo 3DS stereo pair
+    "ignore_frame_size.mpo": ("accept", (64, 64)),  # Samsung NX1000
+    "empty_icc.heic": ("accept", (1025, 900)),  # iPhone XS HEIC with GPS
+    "L_exif_xmp_iptc.heic": ("accept", (64, 64)),  # Sony ILCE-7SM3 HEIF, greyscale
     "hopper.webp": ("accept", (128, 128)),
-    "icc_profile.png": ("accept", (57, 57)),              # RGBA with an sRGB profile
-    "ultrahdr.jpg": ("refuse", None),                    # Pixel 6 Ultra HDR, cut short in the Pillow test suite
+    "icc_profile.png": ("accept", (57, 57)),  # RGBA with an sRGB profile
+    "ultrahdr.jpg": ("refuse", None),  # Pixel 6 Ultra HDR, cut short in the Pillow test suite
     "truncated_image.png": ("refuse", None),
-    "unimplemented_dxgi_format.dds": ("refuse", None),   # raised NotImplementedError: a 500
+    "unimplemented_dxgi_format.dds": ("refuse", None),  # raised NotImplementedError: a 500
     "unimplemented_pixel_format.dds": ("refuse", None),
 }
 ALLOWED_MARKERS = {0xD8, 0xE0, 0xDB, 0xC0, 0xC4, 0xDA, 0xD9, 0xDD}  # SOI, JFIF, tables, baseline frame, scan, EOI
@@ -47,7 +47,7 @@ def _markers(data: bytes) -> list[int]:
         found.append(marker)
         if marker == 0xDA:
             break
-        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
         pos += 2 + length
     return found
 
@@ -103,8 +103,9 @@ def test_heic_from_an_iphone_keeps_time_and_position_as_evidence():
 
 def test_jpeg_comment_and_xmp_are_not_copied():
     out = io.BytesIO()
-    Image.new("RGB", (200, 100), (30, 90, 160)).save(out, "JPEG", comment=b"rumah pendamping: Jl. Rahasia 7",
-                                                     xmp=b"<x:xmpmeta>Jl. Rahasia 7</x:xmpmeta>")
+    Image.new("RGB", (200, 100), (30, 90, 160)).save(
+        out, "JPEG", comment=b"rumah pendamping: Jl. Rahasia 7", xmp=b"<x:xmpmeta>Jl. Rahasia 7</x:xmpmeta>"
+    )
     p = photos.process(out.getvalue())
     _assert_clean(p)
     assert b"Rahasia" not in p.display and b"Rahasia" not in p.thumb
@@ -139,9 +140,11 @@ def test_colour_profile_is_converted_to_srgb_not_dropped():
     Image.new("RGB", (64, 64), (200, 100, 100)).save(out, "JPEG", quality=100, icc_profile=display_p3)
     with Image.open(io.BytesIO(photos.process(out.getvalue()).display)) as display:
         r, g, b = display.getpixel((32, 32))
-    expected = ImageCms.profileToProfile(Image.new("RGB", (1, 1), (200, 100, 100)),
-                                         ImageCms.ImageCmsProfile(io.BytesIO(display_p3)),
-                                         ImageCms.createProfile("sRGB")).getpixel((0, 0))
+    expected = ImageCms.profileToProfile(
+        Image.new("RGB", (1, 1), (200, 100, 100)),
+        ImageCms.ImageCmsProfile(io.BytesIO(display_p3)),
+        ImageCms.createProfile("sRGB"),
+    ).getpixel((0, 0))
     assert abs(r - expected[0]) <= 3 and abs(g - expected[1]) <= 3 and abs(b - expected[2]) <= 3
     assert r - 200 >= 10  # Display P3 red is more saturated than the same numbers in sRGB
 
@@ -187,11 +190,11 @@ def test_gps_without_degrees_is_no_position():
 def test_capture_time_is_datetime_original_then_digitized_never_the_edit_time():
     edited_only = photos.process(_gps_jpeg({}, base={0x0132: "2026:11:30 20:00:00"}))
     assert edited_only.exif_taken_at is None  # DateTime is when an editor last saved the file
-    digitized = photos.process(_gps_jpeg({}, exif_ifd={0x9004: "2026:11:20 09:15:00"},
-                                         base={0x0132: "2026:11:30 20:00:00"}))
+    digitized = photos.process(
+        _gps_jpeg({}, exif_ifd={0x9004: "2026:11:20 09:15:00"}, base={0x0132: "2026:11:30 20:00:00"})
+    )
     assert digitized.exif_taken_at.isoformat() == "2026-11-20T09:15:00"
     original = photos.process(_gps_jpeg({}, exif_ifd={0x9003: "2026:11:19 08:00:00", 0x9004: "2026:11:20 09:15:00"}))
     assert original.exif_taken_at.isoformat() == "2026-11-19T08:00:00"
-    unset_clock = photos.process(_gps_jpeg({}, exif_ifd={0x9003: "0000:00:00 00:00:00",
-                                                         0x9004: "2026:11:20 09:15:00"}))
+    unset_clock = photos.process(_gps_jpeg({}, exif_ifd={0x9003: "0000:00:00 00:00:00", 0x9004: "2026:11:20 09:15:00"}))
     assert unset_clock.exif_taken_at.isoformat() == "2026-11-20T09:15:00"

@@ -38,8 +38,9 @@ def _record(app, family_id, mentor_id, data: bytes) -> str:
         try:
             recipient = db.session.get(Recipient, family_id)
             mentor = db.session.get(User, mentor_id)
-            visit_input = recording.VisitInput(uuid=str(uuid.uuid4()), kind="pendampingan", visited_at=NOON,
-                                               lat=-0.5, lon=117.15, accuracy_m=10.0)
+            visit_input = recording.VisitInput(
+                uuid=str(uuid.uuid4()), kind="pendampingan", visited_at=NOON, lat=-0.5, lon=117.15, accuracy_m=10.0
+            )
             upload = recording.PhotoUpload(photos.process(data), "usaha_berjalan")
             visit, _ = recording.record_visit(recipient, mentor, visit_input, [upload], app.config["UPLOAD_DIR"])
             return visit.uuid

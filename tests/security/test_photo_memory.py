@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-PER_FILE_MB = 200   # one hostile photo
+PER_FILE_MB = 200  # one hostile photo
 PER_VISIT_MB = 256  # five of them in one visit, as the form processes them
 
 CHILD = r"""
@@ -63,8 +63,14 @@ print(json.dumps({"first_mb": growth[0], "all_mb": growth[-1], "refused": refuse
 
 
 def _peak_growth(case: str, count: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, case, str(count)], capture_output=True, text=True,  # noqa: S603
-                         cwd=ROOT, timeout=300, check=True)
+    out = subprocess.run(  # noqa: S603 - our own interpreter running our own code
+        [sys.executable, "-c", CHILD, case, str(count)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -40,8 +40,11 @@ def refused(client) -> None:
 
 def outbox_refused(client, family, token) -> None:
     """The phone's outbox, sending with a token it fetched earlier, is told to log in (401)."""
-    response = client.post(f"/penerima/{family.id}/kunjungan/baru", data={"uuid": "x"},
-                           headers={"X-Kail-Outbox": "1", "X-CSRFToken": token})
+    response = client.post(
+        f"/penerima/{family.id}/kunjungan/baru",
+        data={"uuid": "x"},
+        headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
+    )
     assert response.status_code == 401 and response.json["status"] == "login_required"
 
 
@@ -50,9 +53,16 @@ def logout(client):
 
 
 def change_password(client, current=PASSWORD, new=NEW_PASSWORD, confirm=None):
-    return client.post("/akun/", data={"csrf_token": csrf_token(client, "/akun/"), "bagian": "kata-sandi",
-                                       "current_password": current, "new_password": new,
-                                       "confirm_password": new if confirm is None else confirm})
+    return client.post(
+        "/akun/",
+        data={
+            "csrf_token": csrf_token(client, "/akun/"),
+            "bagian": "kata-sandi",
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": new if confirm is None else confirm,
+        },
+    )
 
 
 def test_cookie_copied_before_logout_is_refused_after_logout(app, client, world):
@@ -102,14 +112,18 @@ def test_password_change_ends_every_other_session(app, client, world):
     assert event is not None and event.user_id == world.users["mentor"].id
 
 
-@pytest.mark.parametrize(("current", "new", "confirm", "field", "message"), [
-    ("salah-sekali-1", NEW_PASSWORD, None, "current_password", "Kata sandi sekarang salah."),
-    (PASSWORD, "pendek1", None, "new_password", "minimal 10 karakter"),
-    (PASSWORD, PASSWORD, None, "new_password", "harus berbeda"),
-    (PASSWORD, NEW_PASSWORD, "kebun-pisang-43", "confirm_password", "tidak sama"),
-])
+@pytest.mark.parametrize(
+    ("current", "new", "confirm", "field", "message"),
+    [
+        ("salah-sekali-1", NEW_PASSWORD, None, "current_password", "Kata sandi sekarang salah."),
+        (PASSWORD, "pendek1", None, "new_password", "minimal 10 karakter"),
+        (PASSWORD, PASSWORD, None, "new_password", "harus berbeda"),
+        (PASSWORD, NEW_PASSWORD, "kebun-pisang-43", "confirm_password", "tidak sama"),
+    ],
+)
 def test_a_refused_password_change_says_why_next_to_the_field_and_ends_nothing(
-        app, client, world, current, new, confirm, field, message):
+    app, client, world, current, new, confirm, field, message
+):
     assert login(client, "pendamping-smd").status_code == 302
     copy = copy_of(app, client)
     response = change_password(client, current, new, confirm)
@@ -162,8 +176,11 @@ def test_a_password_set_by_someone_else_must_be_replaced_first(app, client, worl
         response = client.get(path)
         assert response.status_code == 302 and response.headers["Location"] == "/akun/", path
     token = client.get("/csrf-token").json["token"]
-    response = client.post(f"/penerima/{family.id}/kunjungan/baru", data={"uuid": "x"},
-                           headers={"X-Kail-Outbox": "1", "X-CSRFToken": token})
+    response = client.post(
+        f"/penerima/{family.id}/kunjungan/baru",
+        data={"uuid": "x"},
+        headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
+    )
     assert response.status_code == 401 and response.json["status"] == "password_change_required"
     # the installed app still starts
     for path in ("/manifest.webmanifest", "/sw.js", "/offline", "/static/css/app.css"):

@@ -42,46 +42,70 @@ def _esc(text: str) -> str:
 
 
 def _inline_row(line: int, values: list[str]) -> str:
-    cells = "".join(f'<c r="{chr(65 + i)}{line}" t="inlineStr"><is><t>{_esc(v)}</t></is></c>'
-                    for i, v in enumerate(values))
+    cells = "".join(
+        f'<c r="{chr(65 + i)}{line}" t="inlineStr"><is><t>{_esc(v)}</t></is></c>' for i, v in enumerate(values)
+    )
     return f'<row r="{line}">{cells}</row>'
 
 
 def _good_rows(n: int = 1) -> str:
-    return _inline_row(1, HEADERS) + "".join(_inline_row(k + 1, list(factories.import_row(k).values()))
-                                             for k in range(1, n + 1))
+    return _inline_row(1, HEADERS) + "".join(
+        _inline_row(k + 1, list(factories.import_row(k).values())) for k in range(1, n + 1)
+    )
 
 
-def xlsx(sheet_data: str = "", *, dimension: str = "A1:H2", shared: str | None = None, sheets: int = 1,
-         extra: dict[str, bytes] | None = None, sheet_xml: str | None = None) -> bytes:
+def xlsx(
+    sheet_data: str = "",
+    *,
+    dimension: str = "A1:H2",
+    shared: str | None = None,
+    sheets: int = 1,
+    extra: dict[str, bytes] | None = None,
+    sheet_xml: str | None = None,
+) -> bytes:
     """A minimal workbook: `sheets` sheets (the first holds `sheet_data`), optional shared strings and extra parts."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
         overrides = f'<Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.main+xml"/>' + "".join(
             f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{ct}.worksheet+xml"/>'
-            for n in range(1, sheets + 1))
+            for n in range(1, sheets + 1)
+        )
         if shared is not None:
             overrides += f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ct}.sharedStrings+xml"/>'
-        z.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-'
-                   'types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-                   'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-                   f'{overrides}</Types>')
-        z.writestr("_rels/.rels", f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" Type="{_RELS}/'
-                   'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        z.writestr(
+            "[Content_Types].xml",
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-'
+            'types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f"{overrides}</Types>",
+        )
+        z.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" Type="{_RELS}/'
+            'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
         listed = "".join(f'<sheet name="S{n}" sheetId="{n}" r:id="rId{n}"/>' for n in range(1, sheets + 1))
-        z.writestr("xl/workbook.xml", f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheets>{listed}</sheets>'
-                   '</workbook>')
-        rels = "".join(f'<Relationship Id="rId{n}" Type="{_RELS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
-                       for n in range(1, sheets + 1))
+        z.writestr(
+            "xl/workbook.xml", f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheets>{listed}</sheets></workbook>'
+        )
+        rels = "".join(
+            f'<Relationship Id="rId{n}" Type="{_RELS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+            for n in range(1, sheets + 1)
+        )
         if shared is not None:
             rels += f'<Relationship Id="rIdS" Type="{_RELS}/sharedStrings" Target="sharedStrings.xml"/>'
             z.writestr("xl/sharedStrings.xml", shared)
         z.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{_PKG}">{rels}</Relationships>')
         for n in range(1, sheets + 1):
-            xml = sheet_xml if sheet_xml is not None else (
-                f'<worksheet xmlns="{_MAIN}"><dimension ref="{dimension}"/><sheetData>'
-                f'{sheet_data if n == 1 else ""}</sheetData></worksheet>')
+            xml = (
+                sheet_xml
+                if sheet_xml is not None
+                else (
+                    f'<worksheet xmlns="{_MAIN}"><dimension ref="{dimension}"/><sheetData>'
+                    f"{sheet_data if n == 1 else ''}</sheetData></worksheet>"
+                )
+            )
             z.writestr(f"xl/worksheets/sheet{n}.xml", xml)
         for name, data in (extra or {}).items():
             z.writestr(name, data)
@@ -114,8 +138,10 @@ def declared_blank_rows(n: int = 20_000) -> bytes:
 
 
 def broken_xml_with_dimension() -> bytes:
-    sheet = (f'<worksheet xmlns="{_MAIN}"><dimension ref="A1:XFD1048576"/><sheetData>{_good_rows(1)}'
-             '<row r="3"><c r="A3" t="inlineStr"><is><t>rusak</is></c>')
+    sheet = (
+        f'<worksheet xmlns="{_MAIN}"><dimension ref="A1:XFD1048576"/><sheetData>{_good_rows(1)}'
+        '<row r="3"><c r="A3" t="inlineStr"><is><t>rusak</is></c>'
+    )
     return xlsx(sheet_xml=sheet)
 
 
@@ -125,8 +151,10 @@ def huge_cell() -> bytes:
 
 
 def huge_shared_cell() -> bytes:
-    return xlsx(_inline_row(1, HEADERS) + '<row r="2"><c r="A2" t="s"><v>0</v></c></row>',
-                shared=f'<sst xmlns="{_MAIN}"><si><t>{"y" * 40_000}</t></si></sst>')
+    return xlsx(
+        _inline_row(1, HEADERS) + '<row r="2"><c r="A2" t="s"><v>0</v></c></row>',
+        shared=f'<sst xmlns="{_MAIN}"><si><t>{"y" * 40_000}</t></si></sst>',
+    )
 
 
 def huge_text_run() -> bytes:
@@ -152,8 +180,10 @@ def nested_archive() -> bytes:
 
 
 def with_doctype() -> bytes:
-    sheet = (f'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
-             f'<worksheet xmlns="{_MAIN}"><sheetData>{_good_rows(1)}</sheetData></worksheet>')
+    sheet = (
+        f'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+        f'<worksheet xmlns="{_MAIN}"><sheetData>{_good_rows(1)}</sheetData></worksheet>'
+    )
     return xlsx(sheet_xml=sheet)
 
 
@@ -252,13 +282,22 @@ def test_hostile_file_is_read_or_refused_in_time_and_memory(app, tmp_path, name)
     assert peak < MEMORY_LIMIT, f"{name}: {peak / 2**20:.0f} MB"
 
 
-@pytest.mark.parametrize("name", ["shared strings zip bomb (1 GB string)", "broken XML with a dimension",
-                                  "3,000 sheets", "PDF renamed .xlsx", "CSV that is mostly NUL bytes"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "shared strings zip bomb (1 GB string)",
+        "broken XML with a dimension",
+        "3,000 sheets",
+        "PDF renamed .xlsx",
+        "CSV that is mostly NUL bytes",
+    ],
+)
 def test_web_upload_refuses_with_a_reason_on_the_field_and_keeps_nothing(admin_client, app, name):
     filename, build, expected = HOSTILE[name]
     token = csrf_token(admin_client, "/kelola-data/impor")
-    response = admin_client.post("/kelola-data/impor", data={"csrf_token": token, "budget_year": "2026",
-                                                             "file": (io.BytesIO(build()), filename)})
+    response = admin_client.post(
+        "/kelola-data/impor", data={"csrf_token": token, "budget_year": "2026", "file": (io.BytesIO(build()), filename)}
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert expected in page and 'aria-invalid="true"' in page
@@ -271,8 +310,10 @@ def test_unexpected_reader_failure_is_a_refusal_not_a_500(admin_client, app, mon
 
     monkeypatch.setattr(importing, "read_table", explode)
     token = csrf_token(admin_client, "/kelola-data/impor")
-    response = admin_client.post("/kelola-data/impor", data={
-        "csrf_token": token, "budget_year": "2026", "file": (io.BytesIO(b"NIK,Nama\n"), "a.csv")})
+    response = admin_client.post(
+        "/kelola-data/impor",
+        data={"csrf_token": token, "budget_year": "2026", "file": (io.BytesIO(b"NIK,Nama\n"), "a.csv")},
+    )
     assert response.status_code == 422 and "tidak bisa dibaca" in response.get_data(as_text=True)
     assert _imports(app) == []
 
@@ -288,8 +329,10 @@ def test_declared_blank_rows_are_not_counted_or_padded(app, tmp_path):
 def test_the_preview_page_does_not_parse_or_check_the_file_again(admin_client, app, monkeypatch):
     token = csrf_token(admin_client, "/kelola-data/impor")
     data = xlsx(_good_rows(3))
-    response = admin_client.post("/kelola-data/impor", data={"csrf_token": token, "budget_year": "2026",
-                                                             "file": (io.BytesIO(data), "daftar.xlsx")})
+    response = admin_client.post(
+        "/kelola-data/impor",
+        data={"csrf_token": token, "budget_year": "2026", "file": (io.BytesIO(data), "daftar.xlsx")},
+    )
     assert response.status_code == 303
     preview_url = response.headers["Location"]
 
@@ -310,12 +353,20 @@ def test_the_preview_page_does_not_parse_or_check_the_file_again(admin_client, a
 
 
 def test_nul_in_a_cell_is_a_row_error_in_indonesian(admin_client, app):
-    rows = [factories.import_row(1), factories.import_row(2, Nama="Siti\x00Aminah"),
-            factories.import_row(3, **{"Jenis Usaha": "Warung\x00"})]
+    rows = [
+        factories.import_row(1),
+        factories.import_row(2, Nama="Siti\x00Aminah"),
+        factories.import_row(3, **{"Jenis Usaha": "Warung\x00"}),
+    ]
     token = csrf_token(admin_client, "/kelola-data/impor")
-    response = admin_client.post("/kelola-data/impor", data={
-        "csrf_token": token, "budget_year": "2026",
-        "file": (io.BytesIO(factories.csv_text(rows).encode()), "nul.csv")})
+    response = admin_client.post(
+        "/kelola-data/impor",
+        data={
+            "csrf_token": token,
+            "budget_year": "2026",
+            "file": (io.BytesIO(factories.csv_text(rows).encode()), "nul.csv"),
+        },
+    )
     assert response.status_code == 303
     preview_url = response.headers["Location"]
     page = admin_client.get(preview_url).get_data(as_text=True)
@@ -330,8 +381,14 @@ def test_nul_in_a_cell_is_a_row_error_in_indonesian(admin_client, app):
 
 def test_nul_written_the_excel_way_is_a_row_error(app, tmp_path):
     path = tmp_path / "nul.xlsx"
-    path.write_bytes(xlsx(_good_rows(1) + _inline_row(3, [*factories.import_row(2).values()][:2] + ["Ani_x0000_"]
-                                                      + [*factories.import_row(2).values()][3:])))
+    path.write_bytes(
+        xlsx(
+            _good_rows(1)
+            + _inline_row(
+                3, [*factories.import_row(2).values()][:2] + ["Ani_x0000_"] + [*factories.import_row(2).values()][3:]
+            )
+        )
+    )
     preview = importing.validate(importing.read_table(path, "nul.xlsx"), "nul.xlsx", 2026)
     assert [r.line for r in preview.invalid] == [3]
     assert "karakter NUL" in preview.invalid[0].errors[0]

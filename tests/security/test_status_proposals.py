@@ -34,8 +34,12 @@ HX = {"HX-Request": "true"}
 
 # The rule as the issue states it, written out independently of the module's table.
 FORWARD = {
-    (CALON, TERVERIFIKASI), (TERVERIFIKASI, DISALURKAN), (DISALURKAN, USAHA_BERJALAN),
-    (USAHA_BERJALAN, USAHA_KESULITAN), (USAHA_KESULITAN, USAHA_BERJALAN), (USAHA_KESULITAN, USAHA_BERHENTI),
+    (CALON, TERVERIFIKASI),
+    (TERVERIFIKASI, DISALURKAN),
+    (DISALURKAN, USAHA_BERJALAN),
+    (USAHA_BERJALAN, USAHA_KESULITAN),
+    (USAHA_KESULITAN, USAHA_BERJALAN),
+    (USAHA_KESULITAN, USAHA_BERHENTI),
     (USAHA_BERJALAN, MANDIRI),
 }
 LEGAL = FORWARD | {(s, e) for s in STATUSES for e in (KELUAR, TIDAK_MEMENUHI_SYARAT) if s != e}
@@ -89,8 +93,9 @@ def test_advance_status_refuses_a_mentor_closing_a_case(world, new):
 
 
 def _changes(recipient):
-    return db.session.scalar(select(func.count()).select_from(StatusChange)
-                             .where(StatusChange.recipient_id == recipient.id))
+    return db.session.scalar(
+        select(func.count()).select_from(StatusChange).where(StatusChange.recipient_id == recipient.id)
+    )
 
 
 def _proposals(recipient, state=None):
@@ -101,9 +106,14 @@ def _proposals(recipient, state=None):
 
 
 def _actions(recipient):
-    return [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "Recipient",
-                                                                          AuditEvent.object_id == recipient.id)
-                                                 .order_by(AuditEvent.id))]
+    return [
+        e.action
+        for e in db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "Recipient", AuditEvent.object_id == recipient.id)
+            .order_by(AuditEvent.id)
+        )
+    ]
 
 
 def _second_client(app, world, who):
@@ -121,14 +131,15 @@ def _post_status(client, recipient, htmx=False, **data):
 
 def _decide(client, proposal_id, htmx=False, **data):
     token = csrf_token(client, "/periksa/usulan")
-    return client.post(f"/periksa/usulan/{proposal_id}", data={"csrf_token": token, **data},
-                       headers=HX if htmx else {})
+    return client.post(f"/periksa/usulan/{proposal_id}", data={"csrf_token": token, **data}, headers=HX if htmx else {})
 
 
 # --- The family page -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("new", "reason"), [(MANDIRI, ""), (KELUAR, "Pindah ke Kalsel"),
-                                             (TIDAK_MEMENUHI_SYARAT, "Desil 7 di DTSEN")])
+
+@pytest.mark.parametrize(
+    ("new", "reason"), [(MANDIRI, ""), (KELUAR, "Pindah ke Kalsel"), (TIDAK_MEMENUHI_SYARAT, "Desil 7 di DTSEN")]
+)
 def test_mentor_cannot_close_a_case_through_the_status_form(login_as, world, new, reason):
     """Regression: the mentor's status form used to set mandiri/keluar at once."""
     client = login_as("mentor")
@@ -139,8 +150,11 @@ def test_mentor_cannot_close_a_case_through_the_status_form(login_as, world, new
     db.session.refresh(own)
     assert own.status == USAHA_BERJALAN and _changes(own) == 0
     (proposal,) = _proposals(own)
-    assert (proposal.from_status, proposal.to_status, proposal.state) == (USAHA_BERJALAN, new,
-                                                                          lifecycle.PROPOSAL_WAITING)
+    assert (proposal.from_status, proposal.to_status, proposal.state) == (
+        USAHA_BERJALAN,
+        new,
+        lifecycle.PROPOSAL_WAITING,
+    )
     assert proposal.proposed_by_id == world.users["mentor"].id and (proposal.reason or "") == reason
     assert _actions(own) == ["status_proposed"]
 
@@ -242,6 +256,7 @@ def test_another_regions_supervisor_cannot_correct(login_as, world):
 
 # --- Visits ----------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("new", "reason"), [(MANDIRI, None), (KELUAR, "Pindah")])
 def test_a_visit_carrying_a_closing_status_is_stored_once_and_files_a_proposal(login_as, world, new, reason):
     """Regression: a visit used to set mandiri/keluar at once. The visit is stored; its status becomes a proposal."""
@@ -283,6 +298,7 @@ def test_a_direct_move_at_a_visit_still_changes_the_status(login_as, world):
 
 # --- The supervisor's queue ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def proposal(world):
     own = world.recipients["own"]
@@ -311,8 +327,11 @@ def test_confirm_by_htmx_moves_the_family_and_audits(login_as, world, proposal):
     assert own.status == MANDIRI and proposal.state == lifecycle.PROPOSAL_CONFIRMED
     assert proposal.decided_by_id == world.users["supervisor"].id and proposal.decided_at is not None
     change = db.session.scalar(select(StatusChange).where(StatusChange.recipient_id == own.id))
-    assert (change.to_status, change.changed_by_id, change.reason) == (MANDIRI, world.users["supervisor"].id,
-                                                                       "Omzet stabil")
+    assert (change.to_status, change.changed_by_id, change.reason) == (
+        MANDIRI,
+        world.users["supervisor"].id,
+        "Omzet stabil",
+    )
     assert _actions(own) == ["status_proposed", "status_proposal_confirmed"]
     again = _decide(client, proposal.id, htmx=True, decision="diterima")  # the double click
     assert again.status_code == 409 and "sudah diputuskan" in again.get_data(True)
@@ -342,8 +361,11 @@ def test_decline_needs_a_note_and_keeps_the_status(app, login_as, world, proposa
 def test_confirming_a_proposal_whose_family_moved_says_so_and_closes_it(login_as, world, proposal):
     own = world.recipients["own"]
     with db.engine.begin() as other:  # changed behind the lifecycle's back (e.g. a restore)
-        other.execute(update(Recipient).where(Recipient.id == own.id)
-                      .values(status=USAHA_KESULITAN, version=Recipient.version + 1))
+        other.execute(
+            update(Recipient)
+            .where(Recipient.id == own.id)
+            .values(status=USAHA_KESULITAN, version=Recipient.version + 1)
+        )
     client = login_as("supervisor")
     response = _decide(client, proposal.id, htmx=True, decision="diterima")
     assert response.status_code == 409 and "sudah berubah menjadi Usaha kesulitan" in response.get_data(True)
@@ -356,8 +378,11 @@ def test_of_two_concurrent_decisions_one_wins(world, proposal):
     own = world.recipients["own"]
     supervisor, admin = world.users["supervisor"], world.users["admin"]
     with db.engine.begin() as other:  # the admin's decline commits between the supervisor's read and write
-        other.execute(update(StatusProposal).where(StatusProposal.id == proposal.id)
-                      .values(state=lifecycle.PROPOSAL_DECLINED, decided_by_id=admin.id, decision_note="Belum"))
+        other.execute(
+            update(StatusProposal)
+            .where(StatusProposal.id == proposal.id)
+            .values(state=lifecycle.PROPOSAL_DECLINED, decided_by_id=admin.id, decision_note="Belum")
+        )
     with pytest.raises(lifecycle.ProposalDecided) as info:
         lifecycle.confirm(proposal, supervisor)
     assert admin.full_name in str(info.value)
@@ -386,12 +411,15 @@ def test_mentors_are_refused_the_queue(login_as, world, proposal):
     client = login_as("mentor")
     assert client.get("/periksa/usulan").status_code == 403
     token = csrf_token(client, "/kunjungan/")
-    assert client.post(f"/periksa/usulan/{proposal.id}", data={"csrf_token": token,
-                                                                "decision": "diterima"}).status_code == 403
+    assert (
+        client.post(f"/periksa/usulan/{proposal.id}", data={"csrf_token": token, "decision": "diterima"}).status_code
+        == 403
+    )
 
 
-@pytest.mark.parametrize("data", [{}, {"decision": "ya"}, {"decision": "diterima" * 1000},
-                                  {"decision": "ditolak", "note": "x" * 5000}])
+@pytest.mark.parametrize(
+    "data", [{}, {"decision": "ya"}, {"decision": "diterima" * 1000}, {"decision": "ditolak", "note": "x" * 5000}]
+)
 def test_bad_decisions_never_500(login_as, world, proposal, data):
     client = login_as("supervisor")
     assert _decide(client, proposal.id, htmx=True, **data).status_code in (409, 422)
@@ -408,8 +436,15 @@ def test_unknown_proposal_and_missing_csrf(login_as, world, proposal):
     assert client.post("/periksa/usulan/abc").status_code == 404
 
 
-@pytest.mark.parametrize("data", [{"status": MANDIRI, "version": "x"}, {"status": "kaya", "version": "1"},
-                                  {"status": "", "version": "1"}, {"status": KELUAR, "reason": "r" * 5000}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"status": MANDIRI, "version": "x"},
+        {"status": "kaya", "version": "1"},
+        {"status": "", "version": "1"},
+        {"status": KELUAR, "reason": "r" * 5000},
+    ],
+)
 def test_bad_status_input_never_500(login_as, world, data):
     client = login_as("mentor")
     own = world.recipients["own"]
@@ -422,8 +457,10 @@ def test_bad_status_input_never_500(login_as, world, data):
 def test_dashboard_graduation_settles_a_waiting_proposal(login_as, world, proposal):
     own = world.recipients["own"]
     client = login_as("supervisor")
-    assert client.post(f"/dasbor/graduasi/{own.id}",
-                       data={"csrf_token": csrf_token(client, "/dasbor/")}).status_code == 303
+    assert (
+        client.post(f"/dasbor/graduasi/{own.id}", data={"csrf_token": csrf_token(client, "/dasbor/")}).status_code
+        == 303
+    )
     db.session.refresh(proposal)
     db.session.refresh(own)
     assert own.status == MANDIRI and proposal.state == lifecycle.PROPOSAL_CONFIRMED

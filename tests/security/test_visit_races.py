@@ -25,8 +25,12 @@ def test_photo_codes_from_a_stored_form_get_a_409_for_the_outbox(login_as, world
     assert post(client, family, first).status_code == 303
     second = good_data(client, family, **{"photo-1-uuid": photo_code})  # a new visit, the same stored photo code
     token = second.pop("csrf_token")
-    response = client.post(form_url(family), data=second, content_type="multipart/form-data",
-                           headers={"X-Kail-Outbox": "1", "X-CSRFToken": token})
+    response = client.post(
+        form_url(family),
+        data=second,
+        content_type="multipart/form-data",
+        headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
+    )
     assert response.status_code == 409
     assert response.json["status"] == "photo_conflict" and response.json["taken"] == [photo_code]
     assert _count(Visit) == 1 and _count(Photo) == 2
@@ -49,8 +53,13 @@ def test_a_proposal_filed_meanwhile_is_a_message_on_the_status(login_as, world, 
     """Two visits proposing for one family at the same instant: the loser hits the one-waiting index."""
     client = login_as("mentor")
     family = world.recipients["own"]  # usaha_berjalan: a mentor may propose mandiri
-    other = StatusProposal(recipient=family, from_status=family.status, to_status=lifecycle.KELUAR,
-                           reason="Pindah ke luar provinsi", proposed_by=world.users["mentor"])
+    other = StatusProposal(
+        recipient=family,
+        from_status=family.status,
+        to_status=lifecycle.KELUAR,
+        reason="Pindah ke luar provinsi",
+        proposed_by=world.users["mentor"],
+    )
     db.session.add(other)
     db.session.commit()
     real = lifecycle.waiting_proposal

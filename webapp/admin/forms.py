@@ -25,21 +25,33 @@ class RoleForm(KailForm):
 
 
 class UserForm(RoleForm):
-    username = StringField(_l("Nama pengguna"), validators=[InputRequired(_l("Isi nama pengguna.")),
-                                                            Length(max=40, message=_l("Maksimal 40 karakter."))],
-                           render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"})
-    full_name = StringField(_l("Nama lengkap"), validators=[InputRequired(_l("Isi nama lengkap.")),
-                                                            Length(max=120, message=_l("Maksimal 120 karakter."))],
-                            render_kw={"autocomplete": "off"})
-    phone = StringField(_l("Telepon"), validators=[Optional(), Regexp(r"^\+?[0-9][0-9 -]{5,18}$", message=_l(
-        "Nomor telepon: angka saja, boleh diawali +, 6–20 karakter."))],
-                        render_kw={"inputmode": "tel", "autocomplete": "off"})
+    username = StringField(
+        _l("Nama pengguna"),
+        validators=[InputRequired(_l("Isi nama pengguna.")), Length(max=40, message=_l("Maksimal 40 karakter."))],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    full_name = StringField(
+        _l("Nama lengkap"),
+        validators=[InputRequired(_l("Isi nama lengkap.")), Length(max=120, message=_l("Maksimal 120 karakter."))],
+        render_kw={"autocomplete": "off"},
+    )
+    phone = StringField(
+        _l("Telepon"),
+        validators=[
+            Optional(),
+            Regexp(
+                r"^\+?[0-9][0-9 -]{5,18}$", message=_l("Nomor telepon: angka saja, boleh diawali +, 6–20 karakter.")
+            ),
+        ],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
 
 
 class HandOverForm(KailForm):
     # Which mentors qualify is the domain's rule (accounts.hand_over_families), reported with its own message.
-    to_mentor = SelectField(_l("Pendamping baru"), validators=[InputRequired(_l("Pilih pendamping baru."))],
-                            validate_choice=False)
+    to_mentor = SelectField(
+        _l("Pendamping baru"), validators=[InputRequired(_l("Pilih pendamping baru."))], validate_choice=False
+    )
 
 
 class ActionForm(KailForm):

@@ -27,8 +27,11 @@ def audit():
     user_id = request.args.get("pengguna", type=int)
     user_id = user_id if user_id in {u.id for u in users} else None
     day_from, day_to = parse_day(request.args.get("dari")), parse_day(request.args.get("sampai"))
-    query = select(AuditEvent).options(selectinload(AuditEvent.user)).order_by(AuditEvent.created_at.desc(),
-                                                                             AuditEvent.id.desc())
+    query = (
+        select(AuditEvent)
+        .options(selectinload(AuditEvent.user))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    )
     if action:
         query = query.where(AuditEvent.action == action)
     if user_id:
@@ -38,7 +41,17 @@ def audit():
     if day_to:
         query = query.where(AuditEvent.created_at < day_start(day_to + dt.timedelta(days=1)))
     page = db.paginate(query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False)
-    filters = {"aksi": action or None, "pengguna": user_id, "dari": day_from.isoformat() if day_from else None,
-               "sampai": day_to.isoformat() if day_to else None}
-    return render("admin/audit.html", "admin/_audit_list.html", page=page, actions=actions, users=users,
-                  filters={k: v for k, v in filters.items() if v})
+    filters = {
+        "aksi": action or None,
+        "pengguna": user_id,
+        "dari": day_from.isoformat() if day_from else None,
+        "sampai": day_to.isoformat() if day_to else None,
+    }
+    return render(
+        "admin/audit.html",
+        "admin/_audit_list.html",
+        page=page,
+        actions=actions,
+        users=users,
+        filters={k: v for k, v in filters.items() if v},
+    )

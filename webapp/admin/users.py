@@ -36,9 +36,12 @@ def _filters(regions: list[Region]) -> dict:
     role = request.args.get("peran", "")
     region = request.args.get("wilayah", "")
     active = request.args.get("aktif", "")
-    return {"q": (request.args.get("q") or "").strip()[:80], "peran": role if role in ROLES else "",
-            "wilayah": region if region in {r.code for r in regions} else "",
-            "aktif": active if active in ACTIVE_FILTER else ""}
+    return {
+        "q": (request.args.get("q") or "").strip()[:80],
+        "peran": role if role in ROLES else "",
+        "wilayah": region if region in {r.code for r in regions} else "",
+        "aktif": active if active in ACTIVE_FILTER else "",
+    }
 
 
 @bp.get("/pengguna")
@@ -59,11 +62,27 @@ def users():
         query = query.where(User.active.is_(filters["aktif"] == "ya"))
     page = db.paginate(query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False)
     mentor_ids = [u.id for u in page.items if u.is_mentor]
-    families = dict(db.session.execute(
-        select(Recipient.mentor_id, func.count()).where(Recipient.mentor_id.in_(mentor_ids))
-        .group_by(Recipient.mentor_id)).all()) if mentor_ids else {}
-    return render("admin/users.html", "admin/_user_list.html", page=page, regions=regions, filters=filters,
-                  params={k: v for k, v in filters.items() if v}, families=families, role_labels=ROLE_LABELS)
+    families = (
+        dict(
+            db.session.execute(
+                select(Recipient.mentor_id, func.count())
+                .where(Recipient.mentor_id.in_(mentor_ids))
+                .group_by(Recipient.mentor_id)
+            ).all()
+        )
+        if mentor_ids
+        else {}
+    )
+    return render(
+        "admin/users.html",
+        "admin/_user_list.html",
+        page=page,
+        regions=regions,
+        filters=filters,
+        params={k: v for k, v in filters.items() if v},
+        families=families,
+        role_labels=ROLE_LABELS,
+    )
 
 
 def _new_page(form: UserForm, status: int = 200):
@@ -88,8 +107,9 @@ def user_create():
             abort(400)
         return _new_page(form, 422)
     try:
-        user, password = accounts.create_account(form.username.data, form.full_name.data, form.role.data,
-                                                  form.regions.data, form.phone.data, current_user)
+        user, password = accounts.create_account(
+            form.username.data, form.full_name.data, form.role.data, form.regions.data, form.phone.data, current_user
+        )
         db.session.commit()
     except accounts.AccountError as exc:
         db.session.rollback()
@@ -98,9 +118,15 @@ def user_create():
     return _detail_page(user, password=password, done=_("Akun dibuat."), status=201)
 
 
-def _detail_page(user: User, status: int = 200, password: str | None = None, done: str | None = None,
-                 error: str | None = None, role_form: RoleForm | None = None,
-                 hand_over_form: HandOverForm | None = None):
+def _detail_page(
+    user: User,
+    status: int = 200,
+    password: str | None = None,
+    done: str | None = None,
+    error: str | None = None,
+    role_form: RoleForm | None = None,
+    hand_over_form: HandOverForm | None = None,
+):
     regions = _regions()
     if role_form is None:
         role_form = _role_choices(RoleForm(formdata=None), regions)
@@ -109,15 +135,39 @@ def _detail_page(user: User, status: int = 200, password: str | None = None, don
     families = accounts.families_of(user)
     if hand_over_form is None:
         hand_over_form = HandOverForm(formdata=None)
-    targets = [] if not families else list(db.session.scalars(
-        select(User).where(User.role == ROLE_MENTOR, User.active.is_(True), User.id != user.id,
-                           User.regions.any(Region.id.in_(user.region_ids or [0])))
-        .order_by(User.full_name, User.id)))
-    hand_over_form.to_mentor.choices = as_choices([("", _("— pilih —"))] + [
-        (str(m.id), f"{m.full_name} ({m.username})") for m in targets])
-    return render("admin/user_detail.html", "admin/user_detail.html", status=status, user=user, password=password,
-                  done=done, error=error, role_form=role_form, hand_over_form=hand_over_form, families=families,
-                  targets=targets, role_labels=ROLE_LABELS)
+    targets = (
+        []
+        if not families
+        else list(
+            db.session.scalars(
+                select(User)
+                .where(
+                    User.role == ROLE_MENTOR,
+                    User.active.is_(True),
+                    User.id != user.id,
+                    User.regions.any(Region.id.in_(user.region_ids or [0])),
+                )
+                .order_by(User.full_name, User.id)
+            )
+        )
+    )
+    hand_over_form.to_mentor.choices = as_choices(
+        [("", _("— pilih —"))] + [(str(m.id), f"{m.full_name} ({m.username})") for m in targets]
+    )
+    return render(
+        "admin/user_detail.html",
+        "admin/user_detail.html",
+        status=status,
+        user=user,
+        password=password,
+        done=done,
+        error=error,
+        role_form=role_form,
+        hand_over_form=hand_over_form,
+        families=families,
+        targets=targets,
+        role_labels=ROLE_LABELS,
+    )
 
 
 @bp.get("/pengguna/<int:user_id>")

@@ -58,8 +58,9 @@ def password_change_first():
     if not (current_user.is_authenticated and current_user.must_change_password):
         return None
     if _wants_json():
-        return jsonify({"status": "password_change_required",
-                        "message": _("Ganti kata sandi dulu, lalu kirim lagi.")}), 401
+        return jsonify(
+            {"status": "password_change_required", "message": _("Ganti kata sandi dulu, lalu kirim lagi.")}
+        ), 401
     return redirect(url_for("auth.profile"))
 
 
@@ -86,8 +87,9 @@ def login():
             form.password.data = ""
             return render_template("auth/login.html", form=form, error=error), 429
         user = accounts.authenticate(form.username.data, form.password.data, current_app.config["DEMO_MODE"])
-        accounts.record_login_attempt(form.username.data, request.remote_addr, success=user is not None,
-                                      config=current_app.config)
+        accounts.record_login_attempt(
+            form.username.data, request.remote_addr, success=user is not None, config=current_app.config
+        )
         db.session.commit()
         if user is not None:
             session.clear()  # nothing from before the login survives it
@@ -131,8 +133,7 @@ def profile():
     if request.method == "POST" and changing:
         if password_form.validate_on_submit():
             try:
-                accounts.change_own_password(user, password_form.current_password.data,
-                                             password_form.new_password.data)
+                accounts.change_own_password(user, password_form.current_password.data, password_form.new_password.data)
             except accounts.AccountError as error:
                 add_error(getattr(password_form, error.field), error.message)
             else:
@@ -147,5 +148,6 @@ def profile():
         flash(_("Tersimpan."), "ok")
         return redirect(url_for("auth.profile"), code=303)
     status = 422 if form.errors or password_form.errors else 200
-    return render_template("auth/profile.html", form=form, password_form=password_form, user=user,
-                           forced=forced), status
+    return render_template(
+        "auth/profile.html", form=form, password_form=password_form, user=user, forced=forced
+    ), status

@@ -13,8 +13,12 @@ from . import bp
 
 
 def _reach_counts(reach):
-    return [(_("Ikut pelatihan usaha"), reach.trained), (_("Pilar 1: BLT, sembako, PKH"), reach.pillar_1),
-            (_("Pilar 3: rumah, sanitasi, air bersih"), reach.pillar_3), (_("Ketiga pilar"), reach.all_three)]
+    return [
+        (_("Ikut pelatihan usaha"), reach.trained),
+        (_("Pilar 1: BLT, sembako, PKH"), reach.pillar_1),
+        (_("Pilar 3: rumah, sanitasi, air bersih"), reach.pillar_3),
+        (_("Ketiga pilar"), reach.all_three),
+    ]
 
 
 def _dashboard_context() -> dict:
@@ -23,13 +27,20 @@ def _dashboard_context() -> dict:
     regions = regions_visible_to(current_user)
     region = request.args.get("wilayah", "")
     region = region if region in {r.code for r in regions} else ""
-    data = outcomes.build(current_user, dt.date.today(), current_app.config["FOLLOWUP_MONTHS"], region,
-                          current_app.config["GRADUATION_MIN_TURNOVER_DAY"],
-                          cache_s=60 * current_app.config["DASHBOARD_CACHE_MINUTES"],
-                          cache_min_families=current_app.config["DASHBOARD_CACHE_MIN_FAMILIES"],
-                          budget_year=request.args.get("tahun", type=int))
+    data = outcomes.build(
+        current_user,
+        dt.date.today(),
+        current_app.config["FOLLOWUP_MONTHS"],
+        region,
+        current_app.config["GRADUATION_MIN_TURNOVER_DAY"],
+        cache_s=60 * current_app.config["DASHBOARD_CACHE_MINUTES"],
+        cache_min_families=current_app.config["DASHBOARD_CACHE_MIN_FAMILIES"],
+        budget_year=request.args.get("tahun", type=int),
+    )
     return dict(
-        d=data, regions=regions, region=region,
+        d=data,
+        regions=regions,
+        region=region,
         region_obj=next((r for r in regions if r.code == region), None),
         min_turnover=current_app.config["GRADUATION_MIN_TURNOVER_DAY"],
         target_rows=lambda targets: [(t.region.name, t.pct or 0) for t in targets],
@@ -38,8 +49,12 @@ def _dashboard_context() -> dict:
         survival_rows=lambda survival: [(_("%(n)s bulan", n=s.months), s.pct or 0) for s in survival],
         turnover_rows=lambda months: [(month, median) for month, median, _n in months],
         reach_counts=_reach_counts,
-        reach_rows=lambda reach: [(label, reach.pct(n) or 0) for label, (_long, n) in zip(
-            (_("Pelatihan"), _("Pilar 1"), _("Pilar 3"), _("Ketiga pilar")), _reach_counts(reach), strict=True)],
+        reach_rows=lambda reach: [
+            (label, reach.pct(n) or 0)
+            for label, (_long, n) in zip(
+                (_("Pelatihan"), _("Pilar 1"), _("Pilar 3"), _("Ketiga pilar")), _reach_counts(reach), strict=True
+            )
+        ],
     )
 
 
@@ -71,8 +86,7 @@ def quotas():
         else:
             bad.append(region.name)
     if bad:
-        flash(_("Target tidak disimpan: isi angka bulat 0–100.000 untuk %(regions)s.", regions=", ".join(bad)),
-              "error")
+        flash(_("Target tidak disimpan: isi angka bulat 0–100.000 untuk %(regions)s.", regions=", ".join(bad)), "error")
         return redirect(url_for("dashboard.index"), code=303)
     for region in regions:
         if region.quota != values[region.code]:
@@ -90,9 +104,13 @@ def graduate(recipient_id: int):
     require_role(current_user, "admin", "supervisor")
     recipient = get_recipient_for(current_user, recipient_id, write=True)
     try:
-        lifecycle.change_status(recipient, lifecycle.MANDIRI, current_user._get_current_object(),
-                                _("Graduasi dikonfirmasi dari dasbor: usaha berjalan stabil."),
-                                audit_action="graduated")
+        lifecycle.change_status(
+            recipient,
+            lifecycle.MANDIRI,
+            current_user._get_current_object(),
+            _("Graduasi dikonfirmasi dari dasbor: usaha berjalan stabil."),
+            audit_action="graduated",
+        )
     except lifecycle.StaleStatusError:
         flash(_("Status keluarga ini baru saja diubah orang lain. Periksa lagi."), "error")
     except lifecycle.TransitionError as exc:

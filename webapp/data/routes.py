@@ -17,11 +17,17 @@ from ..rendering import render
 from . import bp
 from .forms import ImportForm
 
-EXPORTS = {"penerima": ("csv", "xlsx"), "kunjungan": ("csv", "xlsx", "geojson"), "riwayat-status": ("csv", "xlsx"),
-           "ringkasan": ("csv", "xlsx")}
-MIMETYPES = {"csv": "text/csv; charset=utf-8",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             "geojson": "application/geo+json"}
+EXPORTS = {
+    "penerima": ("csv", "xlsx"),
+    "kunjungan": ("csv", "xlsx", "geojson"),
+    "riwayat-status": ("csv", "xlsx"),
+    "ringkasan": ("csv", "xlsx"),
+}
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "geojson": "application/geo+json",
+}
 
 
 def _region_filter(regions: list[Region]) -> Region | None:
@@ -35,8 +41,9 @@ def index():
     """Downloads (recipients, visits, status history, summary), the printable report and, for admins, the import."""
     require_role(current_user, "admin", "supervisor")
     regions = regions_visible_to(current_user, order_by=Region.code)
-    return render("data/index.html", "data/index.html", regions=regions, region=_region_filter(regions),
-                  exports=EXPORTS)
+    return render(
+        "data/index.html", "data/index.html", regions=regions, region=_region_filter(regions), exports=EXPORTS
+    )
 
 
 @bp.get("/ekspor/<kind>.<fmt>")
@@ -57,28 +64,38 @@ def export(kind: str, fmt: str):
     where = region.code if region else ("semua" if current_user.is_admin else "-".join(r.code for r in regions))
     stem = f"kail-{kind}-{where}-{dt.date.today():%Y%m%d}"
     # Built before the commit expires `regions`: the summary reads them now, not one statement a regency later.
-    table = None if fmt == "geojson" else {
-        "penerima": lambda: exporting.recipients(scope_ids),
-        "kunjungan": lambda: exporting.visits(scope_ids, photo_url),
-        "riwayat-status": lambda: exporting.status_history(scope_ids),
-        "ringkasan": lambda: exporting.summary([region] if region else regions, scope_ids, dt.date.today(),
-                                               request.args.get("tahun", type=int)),
-    }[kind]()
+    table = (
+        None
+        if fmt == "geojson"
+        else {
+            "penerima": lambda: exporting.recipients(scope_ids),
+            "kunjungan": lambda: exporting.visits(scope_ids, photo_url),
+            "riwayat-status": lambda: exporting.status_history(scope_ids),
+            "ringkasan": lambda: exporting.summary(
+                [region] if region else regions, scope_ids, dt.date.today(), request.args.get("tahun", type=int)
+            ),
+        }[kind]()
+    )
     audit.record("export", None, kind=kind, format=fmt, region=region.code if region else None)
     db.session.commit()
     headers = exporting.download_headers(f"{stem}.{fmt}")
     if fmt == "geojson":
-        return Response(stream_with_context(exporting.visits_geojson(scope_ids, photo_url)),
-                        mimetype=MIMETYPES[fmt], headers=headers)
+        return Response(
+            stream_with_context(exporting.visits_geojson(scope_ids, photo_url)),
+            mimetype=MIMETYPES[fmt],
+            headers=headers,
+        )
     if fmt == "csv":
         return Response(stream_with_context(exporting.csv_stream(table)), mimetype=MIMETYPES[fmt], headers=headers)
-    response = send_file(exporting.xlsx_file(table), mimetype=MIMETYPES[fmt], as_attachment=True,
-                         download_name=f"{stem}.xlsx", max_age=0)
+    response = send_file(
+        exporting.xlsx_file(table), mimetype=MIMETYPES[fmt], as_attachment=True, download_name=f"{stem}.xlsx", max_age=0
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 # --- import ------------------------------------------------------------------------------------------------------
+
 
 def _load(token: str) -> tuple[dict, Path]:
     """The stored upload and its metadata; 404 unless it exists and belongs to the current user."""
@@ -106,8 +123,9 @@ def import_upload():
         return render("data/import.html", "data/import.html", form=form, status=422)
     upload = form.file.data
     try:
-        token, meta = importing.stage_upload(current_app.config["UPLOAD_DIR"], upload.stream, upload.filename,
-                                             current_user.id, form.budget_year.data)
+        token, meta = importing.stage_upload(
+            current_app.config["UPLOAD_DIR"], upload.stream, upload.filename, current_user.id, form.budget_year.data
+        )
     except importing.ImportFileError as exc:
         form.file.errors = [str(exc)]
         return render("data/import.html", "data/import.html", form=form, status=422)
@@ -150,16 +168,29 @@ def import_commit(token: str):
     expected = request.form.get("expected", type=int)
     if expected != len(preview.valid):
         flash(_("Data berubah sejak pratinjau dibuat. Periksa lagi sebelum mengimpor."), "error")
-        return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta,
-                      status=409)
+        return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta, status=409)
     if preview.with_warnings and not request.form.get("confirm_warnings"):
-        return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta,
-                      status=422, confirm_error=_("Centang dulu: %(n)s baris punya peringatan yang harus diperiksa.",
-                                                  n=len(preview.with_warnings)))
+        return render(
+            "data/preview.html",
+            "data/preview.html",
+            preview=preview,
+            token=token,
+            meta=meta,
+            status=422,
+            confirm_error=_(
+                "Centang dulu: %(n)s baris punya peringatan yang harus diperiksa.", n=len(preview.with_warnings)
+            ),
+        )
     try:
         stored = importing.commit(preview, current_user._get_current_object())
-        audit.record("recipients_imported", None, filename=meta["filename"], rows=stored,
-                     skipped=len(preview.invalid), budget_year=meta["budget_year"])
+        audit.record(
+            "recipients_imported",
+            None,
+            filename=meta["filename"],
+            rows=stored,
+            skipped=len(preview.invalid),
+            budget_year=meta["budget_year"],
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -182,10 +213,18 @@ def import_errors(token: str, fmt: str):
     stem = exporting.download_name(f"{Path(meta['filename']).stem}-kesalahan")
     table = exporting.import_errors(preview, stem)
     if fmt == "csv":
-        return Response("".join(exporting.csv_stream(table)), mimetype=MIMETYPES["csv"],
-                        headers=exporting.download_headers(f"{stem}.csv"))
-    response = send_file(exporting.xlsx_file(table, "kesalahan"), mimetype=MIMETYPES["xlsx"], as_attachment=True,
-                         download_name=f"{stem}.xlsx", max_age=0)
+        return Response(
+            "".join(exporting.csv_stream(table)),
+            mimetype=MIMETYPES["csv"],
+            headers=exporting.download_headers(f"{stem}.csv"),
+        )
+    response = send_file(
+        exporting.xlsx_file(table, "kesalahan"),
+        mimetype=MIMETYPES["xlsx"],
+        as_attachment=True,
+        download_name=f"{stem}.xlsx",
+        max_age=0,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -213,9 +252,28 @@ def import_template():
             cell.number_format = "@"
     guide = workbook.create_sheet("Contoh dan petunjuk")
     guide.append(headers)
-    guide.append(["6472014507900001", "6472010101090001", "Siti Contoh", "P", "081234567890", "Jl. Contoh No. 1",
-                  region.name, kecamatan, desas[0], 2, "Gorengan", "Dijual pagi di depan rumah",
-                  "Wajan; Kompor gas; Tabung gas", "APBD", dt.date.today().year, "", None, None])
+    guide.append(
+        [
+            "6472014507900001",
+            "6472010101090001",
+            "Siti Contoh",
+            "P",
+            "081234567890",
+            "Jl. Contoh No. 1",
+            region.name,
+            kecamatan,
+            desas[0],
+            2,
+            "Gorengan",
+            "Dijual pagi di depan rumah",
+            "Wajan; Kompor gas; Tabung gas",
+            "APBD",
+            dt.date.today().year,
+            "",
+            None,
+            None,
+        ]
+    )
     guide.append([])
     for line in (
         "Isi data di lembar pertama (Penerima); lembar ini tidak diimpor.",
@@ -228,5 +286,6 @@ def import_template():
     out = io.BytesIO()
     workbook.save(out)
     out.seek(0)
-    return send_file(out, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name="kail-contoh-impor.xlsx",
-                     max_age=0)
+    return send_file(
+        out, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name="kail-contoh-impor.xlsx", max_age=0
+    )

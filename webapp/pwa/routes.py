@@ -13,7 +13,11 @@ from .shell import shell_version
 def manifest():
     """The web app manifest: installable on Android, standalone, Indonesian short name."""
     icon = lambda name, size, purpose="any": {  # noqa: E731
-        "src": url_for("static", filename=f"img/{name}"), "sizes": size, "type": "image/png", "purpose": purpose}
+        "src": url_for("static", filename=f"img/{name}"),
+        "sizes": size,
+        "type": "image/png",
+        "purpose": purpose,
+    }
     data = {
         "id": "/?source=pwa",
         "name": "Kail — Pendampingan UEP Dinsos Kaltim",
@@ -26,8 +30,11 @@ def manifest():
         "orientation": "portrait",
         "theme_color": "#0b6e4f",
         "background_color": "#f3f5f4",
-        "icons": [icon("icon-192.png", "192x192"), icon("icon-512.png", "512x512"),
-                  icon("icon-maskable-512.png", "512x512", "maskable")],
+        "icons": [
+            icon("icon-192.png", "192x192"),
+            icon("icon-512.png", "512x512"),
+            icon("icon-maskable-512.png", "512x512", "maskable"),
+        ],
     }
     response = make_response(jsonify(data))
     response.mimetype = "application/manifest+json"
@@ -48,8 +55,16 @@ def service_worker():
 
 def _shell_urls() -> list[str]:
     static = [
-        "css/app.css", "js/app.js", "js/outbox.js", "js/outbox-core.js", "js/visit-form.js", "js/home.js",
-        "vendor/htmx-2.0.11.min.js", "img/icon.svg", "img/icon-192.png", "img/icon-512.png",
+        "css/app.css",
+        "js/app.js",
+        "js/outbox.js",
+        "js/outbox-core.js",
+        "js/visit-form.js",
+        "js/home.js",
+        "vendor/htmx-2.0.11.min.js",
+        "img/icon.svg",
+        "img/icon-192.png",
+        "img/icon-512.png",
     ]
     return [url_for("pwa.offline"), url_for("pwa.manifest")] + [url_for("static", filename=f) for f in static]
 

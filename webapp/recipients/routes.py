@@ -47,18 +47,32 @@ def index():
     else:
         filters["region"] = ""
     query = query.options(selectinload(Recipient.region)).order_by(Recipient.name, Recipient.id)
-    page = db.paginate(query, page=request.args.get("halaman", 1, type=int),
-                       per_page=current_app.config["RECIPIENTS_PER_PAGE"], error_out=False)
-    return render("recipients/index.html", "recipients/_recipient_list.html",
-                  page=page, filters=filters, regions=regions, statuses=lifecycle.STATUSES)
+    page = db.paginate(
+        query,
+        page=request.args.get("halaman", 1, type=int),
+        per_page=current_app.config["RECIPIENTS_PER_PAGE"],
+        error_out=False,
+    )
+    return render(
+        "recipients/index.html",
+        "recipients/_recipient_list.html",
+        page=page,
+        filters=filters,
+        regions=regions,
+        statuses=lifecycle.STATUSES,
+    )
 
 
 def _detail_context(recipient: Recipient, form: StatusChangeForm | None = None) -> dict:
     if form is None:
         form = StatusChangeForm(formdata=None, version=recipient.version)
     form.set_choices(recipient.status, current_user.role)
-    return {"recipient": recipient, "form": form, "assistance_form": AssistanceForm(formdata=None),
-            "proposal": lifecycle.latest_proposal(recipient)}
+    return {
+        "recipient": recipient,
+        "form": form,
+        "assistance_form": AssistanceForm(formdata=None),
+        "proposal": lifecycle.latest_proposal(recipient),
+    }
 
 
 @bp.get("/<int:recipient_id>")
@@ -78,8 +92,13 @@ def change_status(recipient_id: int):
     form.set_choices(recipient.status, current_user.role)
     if form.validate_on_submit():
         try:
-            outcome = lifecycle.request_change(recipient, form.status.data, current_user._get_current_object(),
-                                               form.reason.data, expected_version=form.version.data)
+            outcome = lifecycle.request_change(
+                recipient,
+                form.status.data,
+                current_user._get_current_object(),
+                form.reason.data,
+                expected_version=form.version.data,
+            )
         except lifecycle.StaleStatusError as exc:
             recipient = get_recipient_for(current_user, recipient_id, write=True)
             form = StatusChangeForm(formdata=None, version=recipient.version, reason=form.reason.data)
@@ -90,15 +109,21 @@ def change_status(recipient_id: int):
         else:
             proposed = isinstance(outcome, StatusProposal)
             if request.htmx:
-                return render("recipients/detail.html", "recipients/_status_panel.html",
-                              **_detail_context(recipient), saved=not proposed, proposed=proposed,
-                              oob_timeline=not proposed)
+                return render(
+                    "recipients/detail.html",
+                    "recipients/_status_panel.html",
+                    **_detail_context(recipient),
+                    saved=not proposed,
+                    proposed=proposed,
+                    oob_timeline=not proposed,
+                )
             outcome_arg = {"usulan": 1} if proposed else {"saved": 1}
             return redirect(url_for("recipients.detail", recipient_id=recipient.id, **outcome_arg))
     elif request.method == "POST" and not form.errors:
         abort(400)
-    return render("recipients/detail.html", "recipients/_status_panel.html",
-                  status=422, **_detail_context(recipient, form))
+    return render(
+        "recipients/detail.html", "recipients/_status_panel.html", status=422, **_detail_context(recipient, form)
+    )
 
 
 def _assistance_panel(recipient: Recipient, form: AssistanceForm, status: int = 200, saved: str | None = None):
@@ -114,9 +139,14 @@ def add_assistance(recipient_id: int):
     form = AssistanceForm()
     if not submitted(form):
         return _assistance_panel(recipient, form, 422)
-    record = OtherAssistance(recipient=recipient, kind=form.kind.data, office=form.office.data.strip(),
-                             received_on=form.received_on.data, note=(form.note.data or "").strip(),
-                             recorded_by=current_user._get_current_object())
+    record = OtherAssistance(
+        recipient=recipient,
+        kind=form.kind.data,
+        office=form.office.data.strip(),
+        received_on=form.received_on.data,
+        note=(form.note.data or "").strip(),
+        recorded_by=current_user._get_current_object(),
+    )
     db.session.add(record)
     try:
         db.session.flush()

@@ -25,9 +25,13 @@ class Filters:
 
     def params(self) -> dict:
         """For URLs (pagination): only what is set."""
-        values = {"wilayah": self.region, "pendamping": self.mentor, "tanda": self.flag,
-                  "dari": self.date_from.isoformat() if self.date_from else None,
-                  "sampai": self.date_to.isoformat() if self.date_to else None}
+        values = {
+            "wilayah": self.region,
+            "pendamping": self.mentor,
+            "tanda": self.flag,
+            "dari": self.date_from.isoformat() if self.date_from else None,
+            "sampai": self.date_to.isoformat() if self.date_to else None,
+        }
         return {k: v for k, v in values.items() if v}
 
 
@@ -59,7 +63,8 @@ def read_filters(request: Request, user: User, regions: list[Region]) -> tuple[F
         region=region,
         mentor=mentor if mentors and mentor in {m.id for m in mentors} else None,
         flag=flag if flag in FLAG_CODES else "",
-        date_from=parse_day(request.args.get("dari")), date_to=parse_day(request.args.get("sampai")),
+        date_from=parse_day(request.args.get("dari")),
+        date_to=parse_day(request.args.get("sampai")),
     ), mentors
 
 

@@ -56,27 +56,52 @@ def points(user: User, filters: Filters, box: Box | None, limit: int | None = No
     """{"visits": [...], "families": [...], "more_visits": bool, "more_families": bool} for the area."""
     limit = LIMIT if limit is None else limit
     visit_rows = db.session.execute(
-        _inside(apply(visits_visible_to(user).where(Visit.lat.is_not(None), Visit.lon.is_not(None)), filters),
-                Visit.lat, Visit.lon, box)
-        .with_only_columns(Visit.lat, Visit.lon, Visit.review_state, Visit.visited_at, Visit.recipient_id,
-                           Visit.mentor_id)
-        .order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(limit + 1)).all()
+        _inside(
+            apply(visits_visible_to(user).where(Visit.lat.is_not(None), Visit.lon.is_not(None)), filters),
+            Visit.lat,
+            Visit.lon,
+            box,
+        )
+        .with_only_columns(
+            Visit.lat, Visit.lon, Visit.review_state, Visit.visited_at, Visit.recipient_id, Visit.mentor_id
+        )
+        .order_by(Visit.visited_at.desc(), Visit.id.desc())
+        .limit(limit + 1)
+    ).all()
     family_rows = db.session.execute(
-        _inside(recipients_in_scope(user, filters).where(Recipient.business_lat.is_not(None),
-                                                         Recipient.business_lon.is_not(None)),
-                Recipient.business_lat, Recipient.business_lon, box)
+        _inside(
+            recipients_in_scope(user, filters).where(
+                Recipient.business_lat.is_not(None), Recipient.business_lon.is_not(None)
+            ),
+            Recipient.business_lat,
+            Recipient.business_lon,
+            box,
+        )
         .with_only_columns(Recipient.id, Recipient.name, Recipient.business_lat, Recipient.business_lon)
-        .order_by(Recipient.id.desc()).limit(limit + 1)).all()
+        .order_by(Recipient.id.desc())
+        .limit(limit + 1)
+    ).all()
     shown_visits = visit_rows[:limit]
     names = _names(Recipient, {r.recipient_id for r in shown_visits}, Recipient.name)
     mentors = _names(User, {r.mentor_id for r in shown_visits if r.mentor_id}, User.full_name)
     detail = url_for("recipients.detail", recipient_id=0)[:-1]  # one url_for, not one a point
     return {
-        "visits": [{"lat": r.lat, "lon": r.lon, "state": r.review_state, "name": names.get(r.recipient_id, ""),
-                    "mentor": mentors.get(r.mentor_id, ""), "url": f"{detail}{r.recipient_id}",
-                    "when": f"{to_wita(r.visited_at):%Y-%m-%d}"} for r in shown_visits],
-        "families": [{"lat": r.business_lat, "lon": r.business_lon, "name": r.name, "url": f"{detail}{r.id}"}
-                     for r in family_rows[:limit]],
+        "visits": [
+            {
+                "lat": r.lat,
+                "lon": r.lon,
+                "state": r.review_state,
+                "name": names.get(r.recipient_id, ""),
+                "mentor": mentors.get(r.mentor_id, ""),
+                "url": f"{detail}{r.recipient_id}",
+                "when": f"{to_wita(r.visited_at):%Y-%m-%d}",
+            }
+            for r in shown_visits
+        ],
+        "families": [
+            {"lat": r.business_lat, "lon": r.business_lon, "name": r.name, "url": f"{detail}{r.id}"}
+            for r in family_rows[:limit]
+        ],
         "more_visits": len(visit_rows) > limit,
         "more_families": len(family_rows) > limit,
     }

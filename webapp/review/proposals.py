@@ -25,17 +25,21 @@ PER_PAGE = 20
 
 
 class ProposalDecisionForm(KailForm):
-    decision = HiddenField(validators=[InputRequired(), AnyOf([lifecycle.PROPOSAL_CONFIRMED,
-                                                               lifecycle.PROPOSAL_DECLINED])])
-    note = TextAreaField(_l("Catatan untuk pendamping"),
-                         validators=[Optional(), Length(max=2000, message=_l("Catatan maksimal 2000 karakter."))])
+    decision = HiddenField(
+        validators=[InputRequired(), AnyOf([lifecycle.PROPOSAL_CONFIRMED, lifecycle.PROPOSAL_DECLINED])]
+    )
+    note = TextAreaField(
+        _l("Catatan untuk pendamping"),
+        validators=[Optional(), Length(max=2000, message=_l("Catatan maksimal 2000 karakter."))],
+    )
 
 
 def _waiting_in_scope():
     """Waiting proposals of the families the current user may see."""
     family_ids = recipients_visible_to(current_user).with_only_columns(Recipient.id)
-    return select(StatusProposal).where(StatusProposal.state == lifecycle.PROPOSAL_WAITING,
-                                        StatusProposal.recipient_id.in_(family_ids))
+    return select(StatusProposal).where(
+        StatusProposal.state == lifecycle.PROPOSAL_WAITING, StatusProposal.recipient_id.in_(family_ids)
+    )
 
 
 def _proposal_for(proposal_id: int) -> StatusProposal:
@@ -53,18 +57,28 @@ def proposals():
     """Mentors' proposals waiting for a decision, oldest first, with how many wait for each outcome."""
     require_role(current_user, "supervisor", "admin")
     waiting = _waiting_in_scope()
-    counts = dict(db.session.execute(
-        waiting.with_only_columns(StatusProposal.to_status, func.count(StatusProposal.id))
-        .group_by(StatusProposal.to_status)).all())
-    query = waiting.options(selectinload(StatusProposal.recipient).selectinload(Recipient.region),
-                            selectinload(StatusProposal.proposed_by)).order_by(StatusProposal.created_at,
-                                                                               StatusProposal.id)
-    page = db.paginate(query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False,
-                       count=False)
+    counts = dict(
+        db.session.execute(
+            waiting.with_only_columns(StatusProposal.to_status, func.count(StatusProposal.id)).group_by(
+                StatusProposal.to_status
+            )
+        ).all()
+    )
+    query = waiting.options(
+        selectinload(StatusProposal.recipient).selectinload(Recipient.region), selectinload(StatusProposal.proposed_by)
+    ).order_by(StatusProposal.created_at, StatusProposal.id)
+    page = db.paginate(
+        query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False, count=False
+    )
     page.total = sum(counts.values())
     counts = [(status, counts[status]) for status in lifecycle.STATUSES if counts.get(status)]
-    return render("review/proposals.html", "review/_proposal_list.html", page=page, counts=counts,
-                  form=ProposalDecisionForm(formdata=None))
+    return render(
+        "review/proposals.html",
+        "review/_proposal_list.html",
+        page=page,
+        counts=counts,
+        form=ProposalDecisionForm(formdata=None),
+    )
 
 
 def _card(proposal, form, status: int, conflict=None):
@@ -107,11 +121,17 @@ def decide_proposal(proposal_id: int):
         return _refused(proposal, form, 409, str(exc), conflict=True)
     name = proposal.recipient.name
     if proposal.state == lifecycle.PROPOSAL_CONFIRMED:
-        message = _("Usulan disetujui: %(name)s kini berstatus %(status)s.", name=name,
-                    status=lifecycle.status_label(proposal.to_status))
+        message = _(
+            "Usulan disetujui: %(name)s kini berstatus %(status)s.",
+            name=name,
+            status=lifecycle.status_label(proposal.to_status),
+        )
     else:
-        message = _("Usulan untuk %(name)s ditolak; status tetap %(status)s.", name=name,
-                    status=lifecycle.status_label(proposal.recipient.status))
+        message = _(
+            "Usulan untuk %(name)s ditolak; status tetap %(status)s.",
+            name=name,
+            status=lifecycle.status_label(proposal.recipient.status),
+        )
     if wants_fragment():
         return render_template("review/_proposal_decided.html", proposal=proposal, message=message)
     flash(message, "ok")

@@ -40,8 +40,12 @@ def _scope():
 
 
 def _card_options():
-    return selectinload(Visit.photos), selectinload(Visit.flags), selectinload(Visit.recipient), \
-        selectinload(Visit.mentor)
+    return (
+        selectinload(Visit.photos),
+        selectinload(Visit.flags),
+        selectinload(Visit.recipient),
+        selectinload(Visit.mentor),
+    )
 
 
 @bp.get("/periksa/")
@@ -51,12 +55,20 @@ def queue():
     regions, mentors, filters = _scope()
     waiting = apply(visits_visible_to(current_user).where(Visit.review_state == review_states.WAITING), filters)
     query = waiting.options(*_card_options()).order_by(Visit.visited_at, Visit.id)
-    page = db.paginate(query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False,
-                       count=False)
+    page = db.paginate(
+        query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False, count=False
+    )
     # Counted by a plain COUNT over the same conditions: paginate's own count wraps the whole row select.
     page.total = db.session.scalar(waiting.with_only_columns(func.count(Visit.id)).order_by(None))
-    return render("review/queue.html", "review/_review_list.html", page=page, filters=filters, regions=regions,
-                  mentors=mentors, form=DecisionForm(formdata=None))
+    return render(
+        "review/queue.html",
+        "review/_review_list.html",
+        page=page,
+        filters=filters,
+        regions=regions,
+        mentors=mentors,
+        form=DecisionForm(formdata=None),
+    )
 
 
 def _card(visit, form, status=200, conflict=None):
@@ -75,18 +87,32 @@ def decide(visit_id: int):
     if not form.validate_on_submit():
         return _refused(visit, form, 422, _("Keputusan tidak dapat dibaca. Coba lagi."))
     try:
-        record = decisions.decide(visit, current_user._get_current_object(), form.decision.data, form.note.data,
-                               form.round.data, current_app.config["FLAG_ACCURACY_M"])
+        record = decisions.decide(
+            visit,
+            current_user._get_current_object(),
+            form.decision.data,
+            form.note.data,
+            form.round.data,
+            current_app.config["FLAG_ACCURACY_M"],
+        )
     except decisions.DecisionError as exc:
         add_error(getattr(form, exc.field, form.note), exc.message)
         return _refused(visit, form, 422, exc.message)
     except decisions.AlreadyDecided as exc:
         db.session.refresh(visit)
         who = exc.decision.decided_by.full_name if exc.decision and exc.decision.decided_by else "?"
-        return _refused(visit, form, 409, _("Kunjungan ini sudah diputuskan oleh %(who)s. Tidak ada yang diubah.",
-                                            who=who), conflict=exc.decision)
-    message = _("%(decision)s: kunjungan %(name)s.", decision=review_states.decision_label(record.decision),
-                name=visit.recipient.name)
+        return _refused(
+            visit,
+            form,
+            409,
+            _("Kunjungan ini sudah diputuskan oleh %(who)s. Tidak ada yang diubah.", who=who),
+            conflict=exc.decision,
+        )
+    message = _(
+        "%(decision)s: kunjungan %(name)s.",
+        decision=review_states.decision_label(record.decision),
+        name=visit.recipient.name,
+    )
     if wants_fragment():
         return render_template("review/_decided.html", visit=visit, record=record, message=message)
     flash(message, "ok")
@@ -118,9 +144,12 @@ def map_view():
     latest = db.session.scalars(
         apply(visits_visible_to(current_user).where(Visit.lat.is_not(None)), filters)
         .options(selectinload(Visit.recipient), selectinload(Visit.mentor))
-        .order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(LATEST_ON_MAP_PAGE)).all()
-    return render_template("review/map.html", latest=latest, filters=filters, regions=regions, mentors=mentors,
-                           limit=mapdata.LIMIT)
+        .order_by(Visit.visited_at.desc(), Visit.id.desc())
+        .limit(LATEST_ON_MAP_PAGE)
+    ).all()
+    return render_template(
+        "review/map.html", latest=latest, filters=filters, regions=regions, mentors=mentors, limit=mapdata.LIMIT
+    )
 
 
 @bp.get("/peta/titik.json")
@@ -129,11 +158,17 @@ def map_points():
     """The map's points inside ?bbox=west,south,east,north (or the whole scope), newest first, capped."""
     regions, mentors, filters = _scope()
     data = mapdata.points(current_user, filters, mapdata.parse_bbox(request.args.get("bbox")))
-    shown = _("%(v)s kunjungan dan %(f)s lokasi usaha di area ini.", v=format_decimal(len(data["visits"])),
-              f=format_decimal(len(data["families"])))
+    shown = _(
+        "%(v)s kunjungan dan %(f)s lokasi usaha di area ini.",
+        v=format_decimal(len(data["visits"])),
+        f=format_decimal(len(data["families"])),
+    )
     if data["more_visits"] or data["more_families"]:
-        shown += " " + _("Ada lebih banyak titik; yang tampil paling banyak %(n)s kunjungan terbaru dan %(n)s lokasi "
-                         "usaha. Perbesar peta untuk melihat semuanya.", n=format_decimal(mapdata.LIMIT))
+        shown += " " + _(
+            "Ada lebih banyak titik; yang tampil paling banyak %(n)s kunjungan terbaru dan %(n)s lokasi "
+            "usaha. Perbesar peta untuk melihat semuanya.",
+            n=format_decimal(mapdata.LIMIT),
+        )
     response = jsonify({**data, "summary": shown})
     response.cache_control.no_store = True
     return response
@@ -154,16 +189,25 @@ def mentors_view():
     regions, mentors, filters = _scope()
     month = activity.parse_month(request.args.get("bulan"), dt.date.today())
     in_scope = db.session.scalars(mentors_visible_to(current_user).order_by(User.full_name)).all()
-    rows = activity.mentor_rows(current_user, in_scope, filters, dt.date.today(), month,
-                                current_app.config["FOLLOWUP_MONTHS"])
+    rows = activity.mentor_rows(
+        current_user, in_scope, filters, dt.date.today(), month, current_app.config["FOLLOWUP_MONTHS"]
+    )
     if request.args.get("format") == "csv":
         return _activity_csv(rows, month)
-    return render_template("review/mentors.html", rows=rows, month=month, filters=filters, regions=regions,
-                           mentors=mentors, months=activity.recent_months(dt.date.today(), 12))
+    return render_template(
+        "review/mentors.html",
+        rows=rows,
+        month=month,
+        filters=filters,
+        regions=regions,
+        mentors=mentors,
+        months=activity.recent_months(dt.date.today(), 12),
+    )
 
 
 def _activity_csv(rows, month: dt.date) -> Response:
     table = activity.activity_export(rows, month)
     headers = exporting.download_headers(f"{table.stem}.csv")
-    return Response(stream_with_context(exporting.csv_stream(table)), mimetype="text/csv; charset=utf-8",
-                    headers=headers)
+    return Response(
+        stream_with_context(exporting.csv_stream(table)), mimetype="text/csv; charset=utf-8", headers=headers
+    )

@@ -17,9 +17,14 @@ def _not_in_future(form, field):
 class TrainingForm(KailForm):
     region = SelectField(_l("Kabupaten/kota"), validators=[InputRequired(_l("Pilih kabupaten/kota."))])
     held_on = DateField(_l("Tanggal"), validators=[InputRequired(_l("Isi tanggal pelatihan.")), _not_in_future])
-    place = StringField(_l("Tempat"), validators=[InputRequired(_l("Isi tempat pelatihan.")),
-                                                  Length(max=160, message=_l("Maksimal 160 karakter."))])
-    topic = StringField(_l("Materi"), validators=[InputRequired(_l("Isi materi pelatihan.")),
-                                                  Length(max=160, message=_l("Maksimal 160 karakter."))])
-    notes = TextAreaField(_l("Catatan"), validators=[Optional(), Length(max=2000, message=_l("Maksimal 2000 "
-                                                                                                "karakter."))])
+    place = StringField(
+        _l("Tempat"),
+        validators=[InputRequired(_l("Isi tempat pelatihan.")), Length(max=160, message=_l("Maksimal 160 karakter."))],
+    )
+    topic = StringField(
+        _l("Materi"),
+        validators=[InputRequired(_l("Isi materi pelatihan.")), Length(max=160, message=_l("Maksimal 160 karakter."))],
+    )
+    notes = TextAreaField(
+        _l("Catatan"), validators=[Optional(), Length(max=2000, message=_l("Maksimal 2000 karakter."))]
+    )

@@ -29,13 +29,24 @@ def _form(regions, formdata=None) -> TrainingForm:
 
 
 def _index_page(form: TrainingForm, status: int = 200):
-    query = (trainings_visible_to(current_user).options(selectinload(TrainingSession.region))
-             .order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc()))
+    query = (
+        trainings_visible_to(current_user)
+        .options(selectinload(TrainingSession.region))
+        .order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc())
+    )
     page = db.paginate(query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False)
     ids = [s.id for s in page.items]
-    counts = dict(db.session.execute(
-        select(training_attendance.c.session_id, func.count()).where(training_attendance.c.session_id.in_(ids))
-        .group_by(training_attendance.c.session_id)).all()) if ids else {}
+    counts = (
+        dict(
+            db.session.execute(
+                select(training_attendance.c.session_id, func.count())
+                .where(training_attendance.c.session_id.in_(ids))
+                .group_by(training_attendance.c.session_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     return render("training/index.html", "training/_list.html", status=status, page=page, form=form, counts=counts)
 
 
@@ -59,9 +70,14 @@ def create():
     if region is None:
         form.region.errors = [_("Pilih kabupaten/kota yang menjadi wilayah Anda.")]
         return _index_page(form, status=422)
-    session = TrainingSession(region=region, held_on=form.held_on.data, place=form.place.data.strip(),
-                              topic=form.topic.data.strip(), notes=(form.notes.data or "").strip(),
-                              created_by=current_user._get_current_object())
+    session = TrainingSession(
+        region=region,
+        held_on=form.held_on.data,
+        place=form.place.data.strip(),
+        topic=form.topic.data.strip(),
+        notes=(form.notes.data or "").strip(),
+        created_by=current_user._get_current_object(),
+    )
     db.session.add(session)
     db.session.flush()
     audit.record("training_created", session, region=region.code)
@@ -72,28 +88,46 @@ def create():
 
 def _families(session: TrainingSession):
     """Families of the session's regency still in the program, optionally one kecamatan, a page at a time."""
-    kecamatans = list(db.session.scalars(
-        select(Recipient.kecamatan).where(Recipient.region_id == session.region_id).distinct()
-        .order_by(Recipient.kecamatan)))
+    kecamatans = list(
+        db.session.scalars(
+            select(Recipient.kecamatan)
+            .where(Recipient.region_id == session.region_id)
+            .distinct()
+            .order_by(Recipient.kecamatan)
+        )
+    )
     kec = request.values.get("kec", "")
     kec = kec if kec in kecamatans else ""
-    query = select(Recipient).where(Recipient.region_id == session.region_id,
-                                    Recipient.status.not_in(lifecycle.EXITS))
+    query = select(Recipient).where(Recipient.region_id == session.region_id, Recipient.status.not_in(lifecycle.EXITS))
     if kec:
         query = query.where(Recipient.kecamatan == kec)
     query = query.order_by(Recipient.kecamatan, Recipient.name, Recipient.id)
-    page = db.paginate(query, page=request.values.get("halaman", 1, type=int), per_page=FAMILIES_PER_PAGE,
-                       error_out=False)
+    page = db.paginate(
+        query, page=request.values.get("halaman", 1, type=int), per_page=FAMILIES_PER_PAGE, error_out=False
+    )
     return page, kecamatans, kec
 
 
 def _detail_page(session: TrainingSession, status: int = 200, error: str | None = None, saved: bool = False):
     page, kecamatans, kec = _families(session)
-    attending = set(db.session.scalars(select(training_attendance.c.recipient_id)
-                                       .where(training_attendance.c.session_id == session.id)))
-    return render("training/detail.html", "training/_attendance.html", status=status, session=session, page=page,
-                  kecamatans=kecamatans, kec=kec, attending=attending, error=error, saved=saved,
-                  upcoming=session.held_on > dt.date.today())
+    attending = set(
+        db.session.scalars(
+            select(training_attendance.c.recipient_id).where(training_attendance.c.session_id == session.id)
+        )
+    )
+    return render(
+        "training/detail.html",
+        "training/_attendance.html",
+        status=status,
+        session=session,
+        page=page,
+        kecamatans=kecamatans,
+        kec=kec,
+        attending=attending,
+        error=error,
+        saved=saved,
+        upcoming=session.held_on > dt.date.today(),
+    )
 
 
 @bp.get("/<int:session_id>")
@@ -109,8 +143,14 @@ def attendance(session_id: int):
     """Save the ticks of the families shown on the page; families on other pages keep their state."""
     session = get_training_for(current_user, session_id)
     if session.held_on > dt.date.today():
-        return _detail_page(session, 422, _("Daftar hadir bisa diisi mulai hari pelatihan (%(date)s).",
-                                            date=format_date(session.held_on, "d MMM yyyy")))
+        return _detail_page(
+            session,
+            422,
+            _(
+                "Daftar hadir bisa diisi mulai hari pelatihan (%(date)s).",
+                date=format_date(session.held_on, "d MMM yyyy"),
+            ),
+        )
     try:
         shown = {int(v) for v in request.form.getlist("shown")}
         ticked = {int(v) for v in request.form.getlist("hadir")}
@@ -118,11 +158,11 @@ def attendance(session_id: int):
         return _detail_page(session, 422, _("Daftar keluarga tidak valid. Muat ulang halaman."))
     if not ticked <= shown:
         return _detail_page(session, 422, _("Daftar keluarga tidak valid. Muat ulang halaman."))
-    families = db.session.scalars(select(Recipient).where(Recipient.id.in_(shown),
-                                                          Recipient.region_id == session.region_id)).all()
+    families = db.session.scalars(
+        select(Recipient).where(Recipient.id.in_(shown), Recipient.region_id == session.region_id)
+    ).all()
     if len(families) != len(shown):
-        return _detail_page(session, 422, _("Sebagian keluarga bukan dari wilayah pelatihan ini. Muat ulang "
-                                            "halaman."))
+        return _detail_page(session, 422, _("Sebagian keluarga bukan dari wilayah pelatihan ini. Muat ulang halaman."))
     before = {r.id for r in session.attendees}
     keep = [r for r in session.attendees if r.id not in shown]
     session.attendees = keep + [r for r in families if r.id in ticked]

@@ -98,35 +98,45 @@ class VisitForm(KailForm):
     kind = HiddenField(validators=[InputRequired()])
     visited_at = HiddenField()
     location_fixed_at = HiddenField()
-    lat = FloatField(_l("Lintang"), validators=[Optional(), NumberRange(-90, 90, _l("Lintang harus antara -90 "
-                                                                                      "dan 90."))])
-    lon = FloatField(_l("Bujur"), validators=[Optional(), NumberRange(-180, 180, _l("Bujur harus antara -180 "
-                                                                                      "dan 180."))])
-    accuracy = FloatField(_l("Akurasi (m)"), validators=[Optional(), NumberRange(0, 100_000, _l("Akurasi tidak "
-                                                                                                "masuk akal."))])
-    no_location_reason = SelectField(_l("Alasan tanpa lokasi"),
-                                     choices=as_choices([("", _l("— pilih alasan —")), *NO_LOCATION_REASONS]),
-                                     validators=[Optional()])
+    lat = FloatField(
+        _l("Lintang"), validators=[Optional(), NumberRange(-90, 90, _l("Lintang harus antara -90 dan 90."))]
+    )
+    lon = FloatField(
+        _l("Bujur"), validators=[Optional(), NumberRange(-180, 180, _l("Bujur harus antara -180 dan 180."))]
+    )
+    accuracy = FloatField(
+        _l("Akurasi (m)"), validators=[Optional(), NumberRange(0, 100_000, _l("Akurasi tidak masuk akal."))]
+    )
+    no_location_reason = SelectField(
+        _l("Alasan tanpa lokasi"),
+        choices=as_choices([("", _l("— pilih alasan —")), *NO_LOCATION_REASONS]),
+        validators=[Optional()],
+    )
 
     # Follow-up (pendampingan)
     operating = RadioField(_l("Usaha beroperasi hari ini?"), choices=as_choices(OPERATING), validators=[Optional()])
-    turnover = StringField(_l("Perkiraan omzet (Rp)"), validators=[Optional(), Length(max=20)],
-                           render_kw={"inputmode": "numeric", "autocomplete": "off", "placeholder": "0"})
-    turnover_period = RadioField(_l("Omzet per"), default="hari", validators=[Optional()],
-                                 choices=as_choices(TURNOVER_PERIODS))
+    turnover = StringField(
+        _l("Perkiraan omzet (Rp)"),
+        validators=[Optional(), Length(max=20)],
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "placeholder": "0"},
+    )
+    turnover_period = RadioField(
+        _l("Omzet per"), default="hari", validators=[Optional()], choices=as_choices(TURNOVER_PERIODS)
+    )
     problems = MultiCheckboxField(_l("Kendala"), choices=as_choices(PROBLEMS), validators=[Optional()])
     problem_notes = TextAreaField(_l("Keterangan kendala"), validators=[Optional(), Length(max=2000)])
     mentoring = TextAreaField(_l("Pendampingan yang diberikan"), validators=[Optional(), Length(max=2000)])
     next_visit_on = DateField(_l("Kunjungan berikutnya"), validators=[Optional()])
 
     # Verification (verifikasi)
-    decile = SelectField(_l("Desil DTKS (hasil cek)"), validators=[Optional()],
-                         choices=as_choices([("", "—")] + [(str(d), str(d)) for d in visit_kinds.DECILES]))
-    embryo = RadioField(_l("Sudah ada usaha (embrio usaha)?"), validators=[Optional()],
-                        choices=as_choices(EMBRYO))
+    decile = SelectField(
+        _l("Desil DTKS (hasil cek)"),
+        validators=[Optional()],
+        choices=as_choices([("", "—")] + [(str(d), str(d)) for d in visit_kinds.DECILES]),
+    )
+    embryo = RadioField(_l("Sudah ada usaha (embrio usaha)?"), validators=[Optional()], choices=as_choices(EMBRYO))
     embryo_notes = TextAreaField(_l("Keterangan usaha"), validators=[Optional(), Length(max=2000)])
-    eligible = RadioField(_l("Kesimpulan"), validators=[Optional()],
-                          choices=as_choices(ELIGIBILITY))
+    eligible = RadioField(_l("Kesimpulan"), validators=[Optional()], choices=as_choices(ELIGIBILITY))
 
     # Status update
     status = SelectField(_l("Ubah status menjadi"), validators=[Optional()], validate_choice=False)
@@ -145,8 +155,9 @@ class VisitForm(KailForm):
     def validate_turnover(self, field):
         value = parse_rupiah(field.data)
         if (field.data or "").strip() and value is None:
-            raise ValidationError(_l("Tulis omzet dalam rupiah penuh dengan angka saja, misalnya 1.500.000 "
-                                     "(bukan \u201c1,5 juta\u201d)."))
+            raise ValidationError(
+                _l("Tulis omzet dalam rupiah penuh dengan angka saja, misalnya 1.500.000 (bukan \u201c1,5 juta\u201d).")
+            )
         if value is not None and value > 1_000_000_000:
             raise ValidationError(_l("Omzet terlalu besar; periksa lagi angkanya."))
 
@@ -154,8 +165,12 @@ class VisitForm(KailForm):
         """The moves `role` may make at a visit; graduation and exits are marked as proposals."""
         self.status.choices = as_choices(
             [("", _l("Tidak berubah (%(status)s)", status=lifecycle.status_label(current)))]
-            + [(s, lifecycle.move_label(s, how)) for s, how in lifecycle.moves_for(role, current).items()
-               if how != lifecycle.CORRECTION])
+            + [
+                (s, lifecycle.move_label(s, how))
+                for s, how in lifecycle.moves_for(role, current).items()
+                if how != lifecycle.CORRECTION
+            ]
+        )
 
 
 @dataclass
@@ -169,8 +184,15 @@ class DynamicParts:
     photos_dropped: bool = False  # photos were sent but the form failed: they must be chosen again
 
 
-def parse_dynamic(form: VisitForm, package: list[str], formdata: MultiDict, files: MultiDict,
-                  max_photo_bytes: int, existing_tags: list[str] | tuple = (), slots: int = MAX_PHOTOS) -> DynamicParts:
+def parse_dynamic(
+    form: VisitForm,
+    package: list[str],
+    formdata: MultiDict,
+    files: MultiDict,
+    max_photo_bytes: int,
+    existing_tags: list[str] | tuple = (),
+    slots: int = MAX_PHOTOS,
+) -> DynamicParts:
     """Read and check item conditions, received items and photo slots; photo errors go to their slot.
 
     `existing_tags` are the photos a resubmitted visit already has: they count towards the photo rules.
@@ -217,8 +239,9 @@ def parse_dynamic(form: VisitForm, package: list[str], formdata: MultiDict, file
     if not tags_seen and not any(k.startswith(("photo-", "tag-")) for k in parts.errors):
         parts.errors["photos"] = str(_l("Tambahkan minimal satu foto."))
     elif kind.required_tag and tags_seen and kind.required_tag not in tags_seen:
-        parts.errors["photos"] = str(_l("Sertakan minimal satu foto “%(tag)s”.",
-                                        tag=PHOTO_TAG_LABELS[kind.required_tag]))
+        parts.errors["photos"] = str(
+            _l("Sertakan minimal satu foto “%(tag)s”.", tag=PHOTO_TAG_LABELS[kind.required_tag])
+        )
     return parts
 
 
@@ -229,18 +252,29 @@ def _values(form: VisitForm, parts: DynamicParts) -> dict:
     return values
 
 
-def check_kind_fields(form: VisitForm, parts: DynamicParts, check_location: bool = True,
-                      current_status: str | None = None) -> None:
+def check_kind_fields(
+    form: VisitForm, parts: DynamicParts, check_location: bool = True, current_status: str | None = None
+) -> None:
     """What each kind of visit must answer, and the location-or-reason rule; errors go next to the field."""
     kind = form.kind.data
     concluding = visit_kinds.concluding(kind, current_status)
     if concluding and form.status.data not in concluding[1]:
-        add_error(form.status, _l("Kunjungan ini menentukan status: pilih %(choices)s.", choices=" / ".join(
-            lifecycle.status_label(s) for s in concluding[1])))
+        add_error(
+            form.status,
+            _l(
+                "Kunjungan ini menentukan status: pilih %(choices)s.",
+                choices=" / ".join(lifecycle.status_label(s) for s in concluding[1]),
+            ),
+        )
     if check_location and (form.lat.data is None) != (form.lon.data is None):
         add_error(form.lat, _l("Lokasi tidak lengkap. Ambil lokasi lagi."))
-    if (check_location and form.lat.data is None and form.lon.data is None and not form.lat.errors
-            and not form.no_location_reason.data):
+    if (
+        check_location
+        and form.lat.data is None
+        and form.lon.data is None
+        and not form.lat.errors
+        and not form.no_location_reason.data
+    ):
         add_error(form.no_location_reason, _l("Ambil lokasi, atau pilih alasan kenapa lokasi tidak bisa diambil."))
     for name, message in visit_kinds.missing_answers(kind, _values(form, parts)).items():
         if name in form._fields:

@@ -59,9 +59,18 @@ def home():
     filters = {"q": q, "status": status}
     if position:
         filters.update(lat=f"{position[0]:.5f}", lon=f"{position[1]:.5f}")
-    return render("visits/home.html", "visits/_work_list.html", items=items[(page - 1) * PER_PAGE: page * PER_PAGE],
-                  total=len(items), page=page, pages=pages, filters=filters, today=today,
-                  statuses=lifecycle.STATUSES, groups=schedule)
+    return render(
+        "visits/home.html",
+        "visits/_work_list.html",
+        items=items[(page - 1) * PER_PAGE : page * PER_PAGE],
+        total=len(items),
+        page=page,
+        pages=pages,
+        filters=filters,
+        today=today,
+        statuses=lifecycle.STATUSES,
+        groups=schedule,
+    )
 
 
 def _form_page(recipient, form, parts=None, status=200, **extra):
@@ -69,10 +78,20 @@ def _form_page(recipient, form, parts=None, status=200, **extra):
     extra.setdefault("slots", visit_kinds.MAX_PHOTOS)
     extra.setdefault("resubmit", None)
     extra.setdefault("allowed_kinds", visit_kinds.kinds_offered(recipient.status))
-    return render("visits/form.html", "visits/_form.html", status=status, recipient=recipient, form=form,
-                  dynamic=parts, kinds=visit_kinds.KINDS, item_conditions=visit_kinds.ITEM_CONDITIONS,
-                  tag_labels=visit_kinds.PHOTO_TAG_LABELS, other_tag=visit_kinds.OTHER_PHOTO_TAG,
-                  max_photos=visit_kinds.MAX_PHOTOS, **extra)
+    return render(
+        "visits/form.html",
+        "visits/_form.html",
+        status=status,
+        recipient=recipient,
+        form=form,
+        dynamic=parts,
+        kinds=visit_kinds.KINDS,
+        item_conditions=visit_kinds.ITEM_CONDITIONS,
+        tag_labels=visit_kinds.PHOTO_TAG_LABELS,
+        other_tag=visit_kinds.OTHER_PHOTO_TAG,
+        max_photos=visit_kinds.MAX_PHOTOS,
+        **extra,
+    )
 
 
 def _family_url(recipient_id: int, outcome: str) -> str:
@@ -124,8 +143,9 @@ def _invalid(recipient, form, parts, **context):
     if request.headers.get("X-Kail-Outbox") == "1":
         errors = {name: " ".join(messages) for name, messages in form.errors.items()}
         errors.update(parts.errors)
-        return _refuse(422, "invalid", _("Kunjungan ditolak server: %(errors)s", errors="; ".join(errors.values())),
-                       errors)
+        return _refuse(
+            422, "invalid", _("Kunjungan ditolak server: %(errors)s", errors="; ".join(errors.values())), errors
+        )
     photos_sent = any(f.filename for f in request.files.values())
     return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent, **context)
 
@@ -149,8 +169,9 @@ def _new_form(recipient) -> VisitForm:
         if concluding:
             form.status.data = concluding[0]
         form.uuid.data = str(uuid.uuid4())
-        form.next_visit_on.data = schedule.suggested_next_visit(recipient, dt.date.today(),
-                                                                current_app.config["FOLLOWUP_MONTHS"])
+        form.next_visit_on.data = schedule.suggested_next_visit(
+            recipient, dt.date.today(), current_app.config["FOLLOWUP_MONTHS"]
+        )
     return form
 
 
@@ -179,13 +200,18 @@ def _visit_input(form: VisitForm, parts) -> recording.VisitInput:
     now = utcnow()
     has_fix = form.lat.data is not None
     return recording.VisitInput(
-        uuid=form.uuid.data, kind=form.kind.data,
+        uuid=form.uuid.data,
+        kind=form.kind.data,
         visited_at=parse_client_time(form.visited_at.data, now) or now,
-        lat=form.lat.data, lon=form.lon.data, accuracy_m=form.accuracy.data if has_fix else None,
+        lat=form.lat.data,
+        lon=form.lon.data,
+        accuracy_m=form.accuracy.data if has_fix else None,
         location_fixed_at=parse_client_time(form.location_fixed_at.data, now) if has_fix else None,
         no_location_reason=None if has_fix else form.no_location_reason.data,
-        answers=answers_from(form, parts), next_visit_on=form.next_visit_on.data,
-        new_status=form.status.data or None, status_reason=(form.reason.data or "").strip() or None,
+        answers=answers_from(form, parts),
+        next_visit_on=form.next_visit_on.data,
+        new_status=form.status.data or None,
+        status_reason=(form.reason.data or "").strip() or None,
     )
 
 
@@ -211,9 +237,14 @@ def create(recipient_id: int):
     if form.errors or parts.errors:
         return _invalid(recipient, form, parts)
     try:
-        visit, created = recording.record_visit(recipient, current_user._get_current_object(),
-                                                _visit_input(form, parts), parts.uploads,
-                                                current_app.config["UPLOAD_DIR"], _thresholds())
+        visit, created = recording.record_visit(
+            recipient,
+            current_user._get_current_object(),
+            _visit_input(form, parts),
+            parts.uploads,
+            current_app.config["UPLOAD_DIR"],
+            _thresholds(),
+        )
     except recording.RecordingError as exc:
         add_error(getattr(form, exc.field), exc.message)
         return _invalid(recipient, form, parts)
@@ -265,9 +296,16 @@ def resubmit(visit_id: int):
     if form.errors or parts.errors:
         return _invalid(recipient, form, parts, **context)
     try:
-        recording.resubmit_visit(visit, current_user._get_current_object(), request.form.get("round", type=int),
-                                 answers_from(form, parts), form.next_visit_on.data, parts.uploads,
-                                 current_app.config["UPLOAD_DIR"], _thresholds())
+        recording.resubmit_visit(
+            visit,
+            current_user._get_current_object(),
+            request.form.get("round", type=int),
+            answers_from(form, parts),
+            form.next_visit_on.data,
+            parts.uploads,
+            current_app.config["UPLOAD_DIR"],
+            _thresholds(),
+        )
     except recording.AlreadyResubmitted:
         return _reply("already-corrected", recipient.id, visit)
     return _reply("corrected", recipient.id, visit)
@@ -277,20 +315,33 @@ def _check_correction(form: VisitForm, visit, slots: int):
     """Validate a correction: the answers and added photos (the location was recorded at the visit), and that
     something was corrected at all."""
     form.validate()
-    parts = parse_dynamic(form, visit.recipient.package_items, request.form, request.files, _max_photo_bytes(),
-                          existing_tags=[p.tag for p in visit.photos], slots=slots)
+    parts = parse_dynamic(
+        form,
+        visit.recipient.package_items,
+        request.form,
+        request.files,
+        _max_photo_bytes(),
+        existing_tags=[p.tag for p in visit.photos],
+        slots=slots,
+    )
     check_kind_fields(form, parts, check_location=False)
     for f in (form.lat, form.lon, form.accuracy, form.no_location_reason):  # this form does not change them
         f.errors = []
-    if (not form.errors and not parts.errors and not parts.uploads
-            and _same_answers(visit.answers, answers_from(form, parts))):
-        parts.errors["photos"] = str(_("Belum ada yang diperbaiki: tambahkan foto baru atau ubah isian sesuai "
-                                       "catatan koordinator."))
+    if (
+        not form.errors
+        and not parts.errors
+        and not parts.uploads
+        and _same_answers(visit.answers, answers_from(form, parts))
+    ):
+        parts.errors["photos"] = str(
+            _("Belum ada yang diperbaiki: tambahkan foto baru atau ubah isian sesuai catatan koordinator.")
+        )
     return parts
 
 
 def _same_answers(old: dict | None, new: dict) -> bool:
     """Whether a correction changed none of the answers (an empty answer and a missing one are the same)."""
+
     def meaningful(answers: dict) -> dict:
         return {k: v for k, v in answers.items() if k in new and v not in ("", [], {}, None)}
 
@@ -306,8 +357,9 @@ def _photo_response(photo_id: int, thumb: bool):
     # Content-addressed: the bytes behind this URL never change; private because only some users may see them.
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     # Opened on its own, the browser's image viewer needs its own inline styles; the image can run nothing.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; " \
-                                                  "frame-ancestors 'self'"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+    )
     return response
 
 
