@@ -192,13 +192,14 @@ def test_expired_csrf_token_is_refreshed_not_fatal(
     page.get_by_role("button", name="Simpan kunjungan").click()
     expect(page.locator("#outbox [data-outbox-count]")).to_have_text("1")
     page.evaluate("async () => { window.keptCopy = (await KailOutbox.all())[0]; }")
-    # Back online, but (as after days away) holding a token the server no longer accepts:
-    page.route("**/csrf-token", lambda route: route.fulfill(json={"token": "an-expired-token"}))
+    # Back online, but (as after days away) holding a token the server no longer accepts. Routed on the context, so
+    # the service worker's own Background Sync gets the expired token too (a page route would not reach it).
+    context.route("**/csrf-token", lambda route: route.fulfill(json={"token": "an-expired-token"}))
     context.set_offline(False)
     outcome = page.evaluate("""async () => (await KailOutbox.sendOne(window.keptCopy, "an-expired-token")).outcome""")
     assert outcome == "token"  # refused, and recognised as a token problem ...
     assert _visits() == 0
-    page.unroute("**/csrf-token")
+    context.unroute("**/csrf-token")
     # ... which the next send fixes with a fresh token: the button's, or a background retry that came first
     # (under load the retry may win, and the button is gone with the emptied outbox).
     with contextlib.suppress(PlaywrightTimeoutError):
