@@ -74,20 +74,23 @@
         slot.hidden = !show;
       });
     }
+    function showPreview(input, preview) {
+      if (preview.src) { URL.revokeObjectURL(preview.src); }
+      if (input.files && input.files[0]) {
+        preview.src = URL.createObjectURL(input.files[0]);
+        preview.hidden = false;
+      } else {
+        preview.removeAttribute("src");
+        preview.hidden = true;
+      }
+    }
     slots.forEach(function (slot) {
       var input = slot.querySelector("input[type=file]");
       var preview = slot.querySelector("[data-photo-preview]");
-      input.addEventListener("change", function () {
-        if (preview.src) { URL.revokeObjectURL(preview.src); }
-        if (input.files && input.files[0]) {
-          preview.src = URL.createObjectURL(input.files[0]);
-          preview.hidden = false;
-        } else {
-          preview.removeAttribute("src");
-          preview.hidden = true;
-        }
-        refreshSlots();
-      });
+      input.addEventListener("change", function () { showPreview(input, preview); refreshSlots(); });
+      // A form shown again with errors, its photos put back (or a stored visit reopened): previews too, so
+      // nobody retakes a photo the form still holds.
+      if (input.files && input.files.length) { showPreview(input, preview); }
     });
     refreshSlots();
 

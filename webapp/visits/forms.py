@@ -206,7 +206,7 @@ def parse_dynamic(
             if value in conditions:
                 parts.item_conditions[item] = value
             else:
-                parts.errors[f"item-{index}"] = str(_l("Pilih kondisi barang ini."))
+                parts.errors[f"item-{index}"] = str(_l("%(item)s: pilih kondisi barang.", item=item))
     if kind.asks_received:
         chosen = set(formdata.getlist("received"))
         parts.received = [item for index, item in enumerate(package) if str(index) in chosen]
@@ -218,13 +218,13 @@ def parse_dynamic(
             continue
         tag = formdata.get(f"tag-{slot}", "")
         if tag not in PHOTO_TAG_LABELS:
-            parts.errors[f"tag-{slot}"] = str(_l("Pilih isi foto ini."))
+            parts.errors[f"tag-{slot}"] = str(_l("Foto %(n)s: pilih isi foto.", n=slot))
             continue
         data = upload.stream.read(max_photo_bytes + 1)
         try:
             processed = photos.process(data, max_bytes=max_photo_bytes)
         except photos.PhotoError as exc:
-            parts.errors[f"photo-{slot}"] = str(exc)
+            parts.errors[f"photo-{slot}"] = str(_l("Foto %(n)s: %(problem)s", n=slot, problem=exc))
             continue
         if processed.exif_taken_at is None:
             # Downscaled on the phone (which drops EXIF): the capture time read from the original comes along.
