@@ -22,3 +22,48 @@
     }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 300000 });
   });
 })();
+
+// Install card at the top of the home during the mentor's first days (14 from the first time she sees it), until
+// she installs the app or taps "Tutup" (remembered on this phone). Not shown inside the installed app.
+(function () {
+  "use strict";
+  var card = document.getElementById("install-card");
+  var DAYS = 14;
+  if (!card) { return; }
+  var standalone = window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
+  var store = window.localStorage;
+  function remembered(key) { try { return store.getItem(key); } catch (e) { return null; } }
+  function remember(key, value) { try { store.setItem(key, value); } catch (e) { /* private mode: not remembered */ } }
+  if (standalone || remembered("kail.install.dismissed")) { return; }
+  var first = Number(remembered("kail.install.firstSeen"));
+  if (!first) { first = Date.now(); remember("kail.install.firstSeen", String(first)); }
+  if (Date.now() - first > DAYS * 86400000) { return; }
+
+  var button = card.querySelector("[data-install-button]");
+  var deferred = null;
+  if (/iphone|ipad|ipod/i.test(navigator.userAgent)) {
+    card.querySelector("[data-install-ios]").hidden = false;
+    card.querySelector("[data-install-other]").hidden = true;
+  }
+  card.hidden = false;
+  window.addEventListener("beforeinstallprompt", function (event) {
+    event.preventDefault();  // Kail offers it here, with a word on why
+    deferred = event;
+    button.hidden = false;
+    card.querySelector("[data-install-other]").hidden = true;
+  });
+  button.addEventListener("click", function () {
+    if (!deferred) { return; }
+    deferred.prompt();
+    deferred.userChoice.then(function (choice) {
+      if (choice.outcome === "accepted") { card.hidden = true; }
+    });
+    deferred = null;
+    button.hidden = true;
+  });
+  window.addEventListener("appinstalled", function () { card.hidden = true; });
+  card.querySelector("[data-install-dismiss]").addEventListener("click", function () {
+    remember("kail.install.dismissed", "1");
+    card.hidden = true;
+  });
+})();
