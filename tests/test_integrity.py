@@ -253,3 +253,14 @@ def test_flag_help_shows_the_configured_limits(app, login_as, monkeypatch):
     assert "300 m" not in html
     english = client.get("/bantuan", headers={"Accept-Language": "en"}).get_data(True)
     assert "more than 250 m from the registered business" in english and "(over 100 m)" in english
+
+
+def test_the_duplicate_flag_names_the_wita_day_of_the_other_visit(app, world, family):
+    """The first visit at 05.00 WITA on 20 November (21.00 UTC on the 19th): the flag says 20 Nov."""
+    first = record(app, family, photo_seed=21, visited_at=dt.datetime(2026, 11, 19, 21, 0))
+    again = record(app, family, photo_seed=21, visited_at=dt.datetime(2026, 12, 1, 4, 0))
+    flag = next(f for f in again.flags if f.code == "foto_duplikat")
+    assert flag.evidence["other_visit_id"] == first.id
+    text = integrity.explain(flag, world.users["supervisor"])
+    assert "20 Nov 2026" in text and "19 Nov" not in text and "bit" not in text
+    assert "hampir sama" in text or "sama persis" in text

@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import pytest
+
 from webapp import exporting, localtime
 
 
@@ -62,3 +64,54 @@ def test_audit_and_review_filters_ignore_dates_at_the_ends_of_the_calendar(login
     for url in ("/pengelola/audit", "/periksa/", "/peta/", "/periksa/pendamping"):
         for query in ("?dari=0001-01-01", "?sampai=9999-12-31", "?dari=0001-01-01&sampai=9999-12-31"):
             assert client.get(url + query).status_code == 200, url + query
+
+
+# --- the WITA boundary: 05.00 WITA on 20 November is 21.00 UTC on the 19th ----------------------------------------
+
+FIVE_WITA = dt.datetime(2026, 11, 20, 5, 0, tzinfo=localtime.WITA)
+FIVE_WITA_STORED = dt.datetime(2026, 11, 19, 21, 0)
+
+
+@pytest.fixture
+def at_five_wita(monkeypatch):
+    """The clock at 05.00 WITA on 20 November (the server's UTC date is still the 19th)."""
+    monkeypatch.setattr(localtime, "now", lambda: FIVE_WITA)
+
+
+def test_today_is_the_wita_date(at_five_wita):
+    assert localtime.today() == dt.date(2026, 11, 20)
+    assert localtime.wita_date(FIVE_WITA_STORED) == dt.date(2026, 11, 20) and localtime.wita_date(None) is None
+
+
+def test_the_work_list_shows_the_wita_day_of_the_last_visit(login_as, world, at_five_wita):
+    from webapp.extensions import db
+
+    from . import factories
+
+    factories.visit(world.recipients["own"], visited_at=FIVE_WITA_STORED)
+    db.session.commit()
+    html = login_as("mentor").get("/kunjungan/").get_data(as_text=True)
+    assert "terakhir 20 Nov 2026" in html and "19 Nov 2026" not in html
+
+
+def test_export_file_names_carry_the_wita_date(login_as, world, at_five_wita):
+    response = login_as("supervisor").get("/kelola-data/ekspor/penerima.csv")
+    assert "-20261120.csv" in response.headers["Content-Disposition"]
+
+
+def test_a_delivery_at_five_wita_is_distributed_on_that_wita_day(app, world):
+    from webapp import lifecycle, recording
+
+    family = world.recipients["own"]
+    family.status, family.distributed_on = lifecycle.TERVERIFIKASI, None
+    data = recording.VisitInput(
+        uuid="9d1f7c1e-0000-4000-8000-000000000005",
+        kind="pendampingan",
+        visited_at=FIVE_WITA_STORED,
+        lat=None,
+        lon=None,
+        no_location_reason="sinyal_lemah",
+        new_status=lifecycle.DISALURKAN,
+    )
+    recording.record_visit(family, family.mentor, data, [], app.config["UPLOAD_DIR"])
+    assert family.distributed_on == dt.date(2026, 11, 20)

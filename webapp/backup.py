@@ -7,7 +7,6 @@ copying them after the database snapshot cannot miss a photo the snapshot refers
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from . import localtime
 from .extensions import db
 
 DB_SQLITE = "database.sqlite3"
@@ -58,7 +58,7 @@ def create_backup(database_url: str, upload_dir: str, destination: str | os.Path
     """Write `kail-backup-<time>.tar.gz` into `destination`; returns its path."""
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    stamp = localtime.now().strftime("%Y%m%d-%H%M%S")
     target = destination / f"kail-backup-{stamp}.tar.gz"
     dialect = make_url(database_url).get_backend_name()
     with tempfile.TemporaryDirectory() as tmp:

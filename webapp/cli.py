@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from . import accounts
+from . import accounts, localtime
 from .extensions import db
 from .models import Recipient
 
@@ -54,7 +54,6 @@ def import_recipients_command(
     file: str, budget_year: int | None, dry_run: bool, skip_invalid: bool, errors_path: str | None
 ) -> None:
     """Import recipients from .xlsx or .csv (the same checks as the admin import page), all rows or none."""
-    import datetime as dt
     from pathlib import Path
 
     from . import audit, exporting, importing
@@ -65,7 +64,7 @@ def import_recipients_command(
     except importing.ImportFileError as exc:
         raise click.ClickException(str(exc)) from exc
     with click.progressbar(length=len(table.rows), label="Checking rows ", show_pos=True) as bar:
-        preview = importing.validate(table, path.name, budget_year or dt.date.today().year, progress=bar.update)
+        preview = importing.validate(table, path.name, budget_year or localtime.today().year, progress=bar.update)
     if preview.missing:
         raise click.ClickException("Required columns not found: " + ", ".join(preview.missing))
     click.echo(
@@ -300,7 +299,6 @@ def refresh_dashboard_command() -> None:
     """Recompute the dashboard's outcome figures for the whole program (and any regency) of at least
     DASHBOARD_CACHE_MIN_FAMILIES families, so no one waits for them. Run it from cron more often than
     DASHBOARD_CACHE_MINUTES; smaller programs never need it."""
-    import datetime as dt
     import time
 
     from . import outcomes
@@ -308,7 +306,7 @@ def refresh_dashboard_command() -> None:
     config = current_app.config
     started = time.perf_counter()
     done = outcomes.refresh_snapshots(
-        dt.date.today(),
+        localtime.today(),
         config["FOLLOWUP_MONTHS"],
         config["GRADUATION_MIN_TURNOVER_DAY"],
         config["DASHBOARD_CACHE_MIN_FAMILIES"],

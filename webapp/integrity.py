@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from . import access, photohash, visit_kinds
+from . import access, formatting, photohash, visit_kinds
 from .areas import KALTIM_BOUNDS, region_radius_km
 from .extensions import db
-from .localtime import to_wita
+from .localtime import to_wita, wita_date
 from .models import EvidenceFlag, Photo, Recipient, User, Visit
 from .schedule import haversine_km
 
@@ -45,7 +45,8 @@ FLAG_LABELS = {
     "di_luar_wilayah": _l("Di luar wilayah"),
     "foto_duplikat": _l("Foto duplikat"),
     "foto_lama": _l("Foto lama"),
-    "perjalanan_mustahil": _l("Perjalanan mustahil"),
+    # What a supervisor would say of two points too far apart for the time between them (the code stays).
+    "perjalanan_mustahil": _l("Perjalanan terlalu cepat"),
     "di_luar_jam": _l("Di luar jam kerja"),
 }
 
@@ -57,12 +58,12 @@ def flag_help(t: Thresholds) -> dict[str, str]:
         "akurasi_rendah": _l(
             "Titik GPS kurang tepat (lebih dari %(limit)s m). Tunggu beberapa detik di tempat "
             "terbuka sampai akurasi membaik.",
-            limit=round(t.accuracy_m),
+            limit=formatting.number(t.accuracy_m),
         ),
         "jauh_dari_usaha": _l(
             "Titik kunjungan lebih dari %(limit)s m dari lokasi usaha yang terdaftar. Ambil lokasi "
             "di tempat usaha, bukan di jalan atau di rumah.",
-            limit=round(t.distance_m),
+            limit=formatting.number(t.distance_m),
         ),
         "di_luar_wilayah": _l("Titik kunjungan di luar kabupaten/kota keluarga ini, atau di luar Kalimantan Timur."),
         "foto_duplikat": _l("Foto sama dengan foto kunjungan lain. Setiap kunjungan perlu foto baru hari itu."),
@@ -77,10 +78,30 @@ def flag_help(t: Thresholds) -> dict[str, str]:
 
 
 def format_distance(metres: float) -> str:
-    """'850 m' or '60,0 km' (Indonesian decimal comma)."""
-    if metres < 1000:
-        return f"{round(metres)} m"
-    return f"{metres / 1000:.1f} km".replace(".", ",")
+    """'850 m' or '60,0 km', through the one number formatter."""
+    return formatting.distance(metres)
+
+
+def _figure(value, formatter) -> str:
+    """A stored number through the formatter; '?' when the evidence lacks it."""
+    return formatter(value) if isinstance(value, int | float) else "?"
+
+
+def _photo_time(text: str | None) -> str:
+    """The camera's stored 'YYYY-MM-DD HH:MM' (local time, WITA) as '20 Nov 2026, 09.15'."""
+    try:
+        taken = dt.datetime.strptime(text or "", "%Y-%m-%d %H:%M")
+    except ValueError:
+        return text or "?"
+    return f"{formatting.day(taken.date())}, {taken:%H.%M}"
+
+
+def _other_visit_day(evidence: dict) -> str:
+    """The WITA day of the other visit a duplicate photo belongs to (evidence stored before this kept a UTC day)."""
+    other = db.session.get(Visit, evidence["other_visit_id"]) if evidence.get("other_visit_id") else None
+    if other is not None:
+        return formatting.day(wita_date(other.visited_at))
+    return evidence.get("other_date", "?")
 
 
 def _current_viewer() -> User | None:
@@ -124,16 +145,16 @@ def explain(flag: EvidenceFlag, viewer: User | None = None) -> str:
         return str(
             _l(
                 "Akurasi GPS ± %(acc)s m (batas %(limit)s m): lokasi tidak bisa dipastikan.",
-                acc=round(e.get("accuracy_m", 0)),
-                limit=round(e.get("limit_m", 0)),
+                acc=formatting.number(e.get("accuracy_m", 0)),
+                limit=formatting.number(e.get("limit_m", 0)),
             )
         )
     if code == "jauh_dari_usaha":
         return str(
             _l(
                 "Titik kunjungan %(d)s dari lokasi usaha yang terdaftar (batas %(limit)s m).",
-                d=format_distance(e.get("distance_m", 0)),
-                limit=round(e.get("limit_m", 0)),
+                d=formatting.distance(e.get("distance_m", 0)),
+                limit=formatting.number(e.get("limit_m", 0)),
             )
         )
     if code == "di_luar_wilayah":
@@ -142,9 +163,9 @@ def explain(flag: EvidenceFlag, viewer: User | None = None) -> str:
         return str(
             _l(
                 "Titik kunjungan %(d)s km dari pusat %(region)s (radius wilayah ± %(r)s km).",
-                d=round(e.get("distance_km", 0)),
+                d=formatting.number(e.get("distance_km", 0)),
                 region=e.get("region", ""),
-                r=round(e.get("radius_km", 0)),
+                r=formatting.number(e.get("radius_km", 0)),
             )
         )
     if code == "foto_duplikat" and "not_comparable" in e:
@@ -156,15 +177,11 @@ def explain(flag: EvidenceFlag, viewer: User | None = None) -> str:
             )
         )
     if code == "foto_duplikat":
-        return str(
-            _l(
-                "Foto %(n)s sangat mirip dengan foto kunjungan lain (%(who)s, %(date)s; beda %(bits)s bit).",
-                n=e.get("photo_index", "?"),
-                who=other_family(e, viewer),
-                date=e.get("other_date", "?"),
-                bits=e.get("bits", "?"),
-            )
-        )
+        # The hash distance in bits means nothing to a supervisor: "the same" or "almost the same" does.
+        words = dict(n=e.get("photo_index", "?"), who=other_family(e, viewer), date=_other_visit_day(e))
+        if e.get("bits") == 0:
+            return str(_l("Foto %(n)s sama persis dengan foto kunjungan lain (%(who)s, %(date)s).", **words))
+        return str(_l("Foto %(n)s hampir sama dengan foto kunjungan lain (%(who)s, %(date)s).", **words))
     if code == "foto_lama":
         if e.get("exif") == "absent":
             return str(_l("Waktu pengambilan foto tidak tercatat di foto (EXIF kosong); tidak bisa dicek."))
@@ -172,17 +189,17 @@ def explain(flag: EvidenceFlag, viewer: User | None = None) -> str:
             _l(
                 "Foto %(n)s diambil %(days)s hari sebelum kunjungan (%(taken)s).",
                 n=e.get("photo_index", "?"),
-                days=e.get("days", "?"),
-                taken=e.get("taken_at", "?"),
+                days=_figure(e.get("days"), formatting.decimal),
+                taken=_photo_time(e.get("taken_at")),
             )
         )
     if code == "perjalanan_mustahil":
         return str(
             _l(
                 "%(km)s km dari kunjungan lain pendamping ini dalam %(min)s menit (± %(speed)s km/jam).",
-                km=e.get("km", "?"),
-                min=e.get("minutes", "?"),
-                speed=e.get("speed_kmh", "?"),
+                km=_figure(e.get("km"), formatting.decimal),
+                min=_figure(e.get("minutes"), formatting.number),
+                speed=_figure(e.get("speed_kmh"), formatting.number),
             )
         )
     if code == "di_luar_jam":

@@ -44,3 +44,14 @@ def parse_day(text: str | None) -> dt.date | None:
 def now() -> dt.datetime:
     """The current time in WITA (aware)."""
     return dt.datetime.now(WITA)
+
+
+def today() -> dt.date:
+    """Today's date in WITA (the server's own clock may run in UTC, a day behind before 08.00 WITA)."""
+    return now().date()
+
+
+def wita_date(value: dt.datetime | None) -> dt.date | None:
+    """The WITA day on which a stored naive-UTC time falls (None stays None)."""
+    local = to_wita(value)
+    return local.date() if local else None

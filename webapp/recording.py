@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, integrity, lifecycle, photos, review_states
+from . import audit, integrity, lifecycle, localtime, photos, review_states
 from .extensions import db
 from .models import Photo, Recipient, User, Visit, utcnow
 
@@ -108,7 +108,7 @@ def _status_at_visit(recipient: Recipient, mentor: User, data: VisitInput, visit
         return
     lifecycle.advance_status(recipient, data.new_status, mentor, data.status_reason, visit=visit)
     if data.new_status == lifecycle.DISALURKAN and recipient.distributed_on is None:
-        recipient.distributed_on = data.visited_at.date()
+        recipient.distributed_on = localtime.wita_date(data.visited_at)
 
 
 def record_visit(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
 
-from . import lifecycle, review_states, visit_kinds
+from . import lifecycle, localtime, review_states, visit_kinds
 from .extensions import db
 from .models import Recipient, Visit
 
@@ -90,7 +90,7 @@ def work_list(
     for r in recipients:
         fact = facts.get(r.id)
         last_at, followup_at, planned, sent_back = fact if fact else (None, None, None, [])
-        last = last_at.date() if last_at else None
+        last = localtime.wita_date(last_at)
         item = WorkItem(recipient=r, group=UPCOMING, last_visit=last, sent_back=sent_back)
         if position and r.has_business_location:
             item.distance_km = haversine_km(position[0], position[1], r.business_lat, r.business_lon)
@@ -100,7 +100,7 @@ def work_list(
             item.group = CLOSED_GROUP
         else:
             # A milestone is covered by any follow-up from two weeks before it, so the latest one decides.
-            item.due = next_due(r.distributed_on, [followup_at.date()] if followup_at else [], months)
+            item.due = next_due(r.distributed_on, [localtime.wita_date(followup_at)] if followup_at else [], months)
             # The date the mentor planned at their last visit counts too (after the 12-month milestone it is
             # the only one, and a struggling business may need a visit sooner than the schedule's).
             if planned and last and planned > last:
@@ -162,7 +162,7 @@ def suggested_next_visit(
     if recipient.distributed_on is None:
         return today + dt.timedelta(days=14)
     done = [
-        v.visited_at.date()
+        localtime.wita_date(v.visited_at)
         for v in recipient.visits
         if v.kind in visit_kinds.FOLLOWUP_KINDS and v.review_state != review_states.REJECTED
     ]

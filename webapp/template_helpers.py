@@ -9,9 +9,9 @@ import datetime as dt
 import uuid
 
 from flask import Flask
-from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import format_date, get_locale
 
-from . import integrity, lifecycle, localtime, pillars, review_states, timeline, visit_kinds
+from . import formatting, integrity, lifecycle, localtime, pillars, review_states, timeline, visit_kinds
 from .models import FLAG_CODES
 from .schedule import haversine_km
 
@@ -20,7 +20,7 @@ def _distance_to_business(visit) -> str | None:
     r = visit.recipient
     if visit.lat is None or not r.has_business_location:
         return None
-    return integrity.format_distance(haversine_km(visit.lat, visit.lon, r.business_lat, r.business_lon) * 1000)
+    return formatting.distance(haversine_km(visit.lat, visit.lon, r.business_lat, r.business_lon) * 1000)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -34,22 +34,18 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("tanggal")
     def date_filter(value: dt.date | None) -> str:
-        return format_date(value, "d MMM yyyy") if value else "—"
+        return formatting.day(value)
 
     # Globals, not a context processor: imported macros see globals but not the render context.
     @app.template_filter("tanggal_bulan")
     def month_filter(value: dt.date) -> str:
         return format_date(value, "MMMM yyyy")
 
-    @app.template_filter("angka")
-    def number_filter(value: int) -> str:
-        """'1.000' in Indonesian, '1,000' in English."""
-        return format_decimal(value)
-
-    @app.template_filter("rupiah")
-    def rupiah_filter(value: int | None) -> str:
-        """'Rp 1.250.000' in Indonesian, 'Rp 1,250,000' in English."""
-        return "—" if value is None else "Rp " + format_decimal(value, format="#,##0")
+    # Numbers reach a page only through these (webapp/formatting.py): '1.000', '60,1', 'Rp 1.250.000', '60,1 km'.
+    app.add_template_filter(formatting.number, "angka")
+    app.add_template_filter(formatting.decimal, "desimal")
+    app.add_template_filter(formatting.rupiah, "rupiah")
+    app.add_template_filter(formatting.distance, "jarak")
 
     app.jinja_env.globals.update(
         get_locale=get_locale,

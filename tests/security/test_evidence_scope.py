@@ -47,7 +47,7 @@ def test_viewers_outside_the_family_s_scope_see_no_name(flagged, world, who):
     _, flag, elsewhere = flagged
     text = integrity.explain(flag, world.users[who])
     assert elsewhere.name not in text and "keluarga di wilayah lain" in text
-    assert flag.evidence["other_date"] in text
+    assert "20 Nov 2026" in text  # the other visit's WITA day (12.00 WITA, 20 November)
 
 
 @pytest.mark.parametrize("who", ["admin", "supervisor_other_region", "mentor_other_region"])

@@ -1,11 +1,9 @@
-import datetime as dt
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import audit, lifecycle, outcomes
+from .. import audit, lifecycle, localtime, outcomes
 from ..access import get_recipient_for, regions_visible_to, require_role
 from ..extensions import db
 from ..models import Region
@@ -29,7 +27,7 @@ def _dashboard_context() -> dict:
     region = region if region in {r.code for r in regions} else ""
     data = outcomes.build(
         current_user,
-        dt.date.today(),
+        localtime.today(),
         current_app.config["FOLLOWUP_MONTHS"],
         region,
         current_app.config["GRADUATION_MIN_TURNOVER_DAY"],
@@ -69,7 +67,7 @@ def index():
 @login_required
 def report():
     """The same figures as a printable A4 report (the browser's "save as PDF" makes the document)."""
-    return render_template("dashboard/report.html", printable=True, today=dt.date.today(), **_dashboard_context())
+    return render_template("dashboard/report.html", printable=True, today=localtime.today(), **_dashboard_context())
 
 
 @bp.post("/kuota")

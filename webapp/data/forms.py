@@ -1,10 +1,9 @@
-import datetime as dt
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
+from .. import localtime
 from ..formtools import KailForm
 
 
@@ -18,7 +17,7 @@ class ImportForm(KailForm):
     )
     budget_year = IntegerField(
         _l("Tahun anggaran"),
-        default=lambda: dt.date.today().year,
+        default=lambda: localtime.today().year,
         validators=[
             InputRequired(_l("Isi tahun anggaran.")),
             NumberRange(2000, 2100, _l("Tahun anggaran antara 2000 dan 2100.")),

@@ -1,4 +1,3 @@
-import datetime as dt
 import io
 from pathlib import Path
 
@@ -8,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import areas, audit, exporting, importing
+from .. import areas, audit, exporting, importing, localtime
 from ..access import recipients_visible_to, regions_visible_to, require_role
 from ..extensions import db
 from ..formtools import submitted
@@ -62,7 +61,7 @@ def export(kind: str, fmt: str):
     link = exporting.public_url_builder(current_app.config["PUBLIC_URL"], current_app.url_map)
     photo_url = lambda photo_id: link("visits.photo", photo_id=photo_id)  # noqa: E731
     where = region.code if region else ("semua" if current_user.is_admin else "-".join(r.code for r in regions))
-    stem = f"kail-{kind}-{where}-{dt.date.today():%Y%m%d}"
+    stem = f"kail-{kind}-{where}-{localtime.today():%Y%m%d}"
     # Built before the commit expires `regions`: the summary reads them now, not one statement a regency later.
     table = (
         None
@@ -72,7 +71,7 @@ def export(kind: str, fmt: str):
             "kunjungan": lambda: exporting.visits(scope_ids, photo_url),
             "riwayat-status": lambda: exporting.status_history(scope_ids),
             "ringkasan": lambda: exporting.summary(
-                [region] if region else regions, scope_ids, dt.date.today(), request.args.get("tahun", type=int)
+                [region] if region else regions, scope_ids, localtime.today(), request.args.get("tahun", type=int)
             ),
         }[kind]()
     )
@@ -268,7 +267,7 @@ def import_template():
             "Dijual pagi di depan rumah",
             "Wajan; Kompor gas; Tabung gas",
             "APBD",
-            dt.date.today().year,
+            localtime.today().year,
             "",
             None,
             None,

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from .. import lifecycle, pillars
+from .. import lifecycle, localtime, pillars
 from ..formtools import KailForm, as_choices
 
 
@@ -27,7 +27,7 @@ class StatusChangeForm(KailForm):
 
 
 def _received_already(form, field):
-    if field.data and field.data > dt.date.today():
+    if field.data and field.data > localtime.today():
         raise ValidationError(_l("Tanggal diterima tidak boleh setelah hari ini."))
     if field.data and field.data < dt.date(2000, 1, 1):
         raise ValidationError(_l("Tanggal sebelum tahun 2000: periksa lagi."))

@@ -65,7 +65,7 @@ def mentor_rows(
     if filters.region:
         mentors = [m for m in mentors if filters.region in {r.code for r in m.regions}]
     ids = [m.id for m in mentors] or [-1]
-    now = dt.datetime.combine(today, dt.time.max)
+    now = day_start(today + dt.timedelta(days=1))  # the end of WITA day `today`, in stored time
     four_weeks = now - dt.timedelta(days=28)
     quarter = now - dt.timedelta(days=90)
     month_end = schedule.add_months(month, 1)

@@ -11,13 +11,12 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
-from .. import decisions, exporting, review_states
+from .. import decisions, exporting, formatting, localtime, review_states
 from ..access import get_visit_for, mentors_visible_to, regions_visible_to, require_role, visits_visible_to
 from ..extensions import db
 from ..formtools import add_error
@@ -160,14 +159,14 @@ def map_points():
     data = mapdata.points(current_user, filters, mapdata.parse_bbox(request.args.get("bbox")))
     shown = _(
         "%(v)s kunjungan dan %(f)s lokasi usaha di area ini.",
-        v=format_decimal(len(data["visits"])),
-        f=format_decimal(len(data["families"])),
+        v=formatting.number(len(data["visits"])),
+        f=formatting.number(len(data["families"])),
     )
     if data["more_visits"] or data["more_families"]:
         shown += " " + _(
             "Ada lebih banyak titik; yang tampil paling banyak %(n)s kunjungan terbaru dan %(n)s lokasi "
             "usaha. Perbesar peta untuk melihat semuanya.",
-            n=format_decimal(mapdata.LIMIT),
+            n=formatting.number(mapdata.LIMIT),
         )
     response = jsonify({**data, "summary": shown})
     response.cache_control.no_store = True
@@ -187,10 +186,10 @@ def mentor_choices():
 def mentors_view():
     """Mentor activity: visits a week, approval and flag rates, overdue families, approved visits a month."""
     regions, mentors, filters = _scope()
-    month = activity.parse_month(request.args.get("bulan"), dt.date.today())
+    month = activity.parse_month(request.args.get("bulan"), localtime.today())
     in_scope = db.session.scalars(mentors_visible_to(current_user).order_by(User.full_name)).all()
     rows = activity.mentor_rows(
-        current_user, in_scope, filters, dt.date.today(), month, current_app.config["FOLLOWUP_MONTHS"]
+        current_user, in_scope, filters, localtime.today(), month, current_app.config["FOLLOWUP_MONTHS"]
     )
     if request.args.get("format") == "csv":
         return _activity_csv(rows, month)
@@ -201,7 +200,7 @@ def mentors_view():
         filters=filters,
         regions=regions,
         mentors=mentors,
-        months=activity.recent_months(dt.date.today(), 12),
+        months=activity.recent_months(localtime.today(), 12),
     )
 
 

@@ -4,11 +4,12 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from .. import localtime
 from ..formtools import KailForm
 
 
 def _not_in_future(form, field):
-    if field.data and field.data > dt.date.today() + dt.timedelta(days=366):
+    if field.data and field.data > localtime.today() + dt.timedelta(days=366):
         raise ValidationError(_l("Tanggal terlalu jauh di masa depan."))
     if field.data and field.data.year < 2000:
         raise ValidationError(_l("Tanggal tidak masuk akal."))

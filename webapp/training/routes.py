@@ -1,5 +1,3 @@
-import datetime as dt
-
 from flask import flash, redirect, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -7,7 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import audit, lifecycle
+from .. import audit, lifecycle, localtime
 from ..access import get_training_for, regions_visible_to, require_role, trainings_visible_to
 from ..extensions import db
 from ..formtools import as_choices, submitted
@@ -126,7 +124,7 @@ def _detail_page(session: TrainingSession, status: int = 200, error: str | None 
         attending=attending,
         error=error,
         saved=saved,
-        upcoming=session.held_on > dt.date.today(),
+        upcoming=session.held_on > localtime.today(),
     )
 
 
@@ -142,7 +140,7 @@ def detail(session_id: int):
 def attendance(session_id: int):
     """Save the ticks of the families shown on the page; families on other pages keep their state."""
     session = get_training_for(current_user, session_id)
-    if session.held_on > dt.date.today():
+    if session.held_on > localtime.today():
         return _detail_page(
             session,
             422,

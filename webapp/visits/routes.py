@@ -1,11 +1,10 @@
-import datetime as dt
 import uuid
 
 from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import integrity, lifecycle, photos, recording, review_states, schedule, visit_kinds
+from .. import integrity, lifecycle, localtime, photos, recording, review_states, schedule, visit_kinds
 from ..access import get_own_visit_for, get_photo_for, get_recipient_for, recipients_visible_to, require_role
 from ..extensions import db
 from ..formtools import add_error
@@ -51,7 +50,7 @@ def home():
     if status:
         query = query.where(Recipient.status == status)
     recipients = db.session.scalars(query.order_by(Recipient.name, Recipient.id)).all()
-    today = dt.date.today()
+    today = localtime.today()
     position = _position()
     items = schedule.work_list(recipients, today, current_app.config["FOLLOWUP_MONTHS"], position)
     pages = max(1, -(-len(items) // PER_PAGE))
@@ -170,7 +169,7 @@ def _new_form(recipient) -> VisitForm:
             form.status.data = concluding[0]
         form.uuid.data = str(uuid.uuid4())
         form.next_visit_on.data = schedule.suggested_next_visit(
-            recipient, dt.date.today(), current_app.config["FOLLOWUP_MONTHS"]
+            recipient, localtime.today(), current_app.config["FOLLOWUP_MONTHS"]
         )
     return form
 
