@@ -31,6 +31,7 @@ SPEC_FORWARD = {
     (USAHA_BERJALAN, USAHA_KESULITAN),
     (USAHA_KESULITAN, USAHA_BERJALAN),
     (USAHA_KESULITAN, USAHA_BERHENTI),
+    (USAHA_BERJALAN, USAHA_BERHENTI),  # a business can close overnight: no detour through "kesulitan"
     (USAHA_BERJALAN, MANDIRI),
 }
 SPEC_EXITS = {(s, e) for s in STATUSES for e in (KELUAR, TIDAK_MEMENUHI_SYARAT) if s != e}
@@ -92,6 +93,7 @@ def test_illegal_transition_is_refused_with_message(app, old, new):
         (USAHA_KESULITAN, TIDAK_MEMENUHI_SYARAT),
         (USAHA_KESULITAN, USAHA_BERHENTI),
         (USAHA_BERJALAN, USAHA_KESULITAN),
+        (USAHA_BERJALAN, USAHA_BERHENTI),
     ],
 )
 @pytest.mark.parametrize("reason", [None, "", "   "])

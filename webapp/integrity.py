@@ -140,7 +140,9 @@ def explain(flag: EvidenceFlag, viewer: User | None = None) -> str:
         viewer = _current_viewer()
     code = flag.code
     if code == "tanpa_lokasi":
-        return str(_l("Tidak ada titik GPS. Alasan pendamping: %(reason)s.", reason=e.get("reason_label") or "—"))
+        # The label in the reader's language (the stored `reason_label` is the Indonesian one, kept for old rows).
+        reason = visit_kinds.answer_label(e["reason"]) if e.get("reason") else e.get("reason_label")
+        return str(_l("Tidak ada titik GPS. Alasan pendamping: %(reason)s.", reason=reason or "—"))
     if code == "akurasi_rendah":
         return str(
             _l(

@@ -2,7 +2,8 @@
 the one that saves a person's change (optimistic lock, audit, commit).
 
 calon -> terverifikasi -> disalurkan -> usaha_berjalan <-> usaha_kesulitan -> usaha_berhenti,
-usaha_berjalan -> mandiri, and from any state to keluar or tidak_memenuhi_syarat (reason required).
+usaha_berjalan -> usaha_berhenti (a business can close overnight), usaha_berjalan -> mandiri, and from any state
+to keluar or tidak_memenuhi_syarat (reason required).
 
 Who may make which move is one table, `MOVES` (role -> from-status -> {to-status: how}): a mentor moves a family
 forward or into difficulty directly, but graduation and exits are only proposals that a supervisor confirms or
@@ -63,7 +64,7 @@ _FORWARD: dict[str, tuple[str, ...]] = {
     CALON: (TERVERIFIKASI,),
     TERVERIFIKASI: (DISALURKAN,),
     DISALURKAN: (USAHA_BERJALAN,),
-    USAHA_BERJALAN: (USAHA_KESULITAN, MANDIRI),
+    USAHA_BERJALAN: (USAHA_KESULITAN, USAHA_BERHENTI, MANDIRI),  # a business can close overnight
     USAHA_KESULITAN: (USAHA_BERJALAN, USAHA_BERHENTI),
     USAHA_BERHENTI: (),
     MANDIRI: (),

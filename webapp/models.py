@@ -337,6 +337,9 @@ class Visit(db.Model):
         order_by="ReviewDecision.round",
         cascade="all, delete-orphan",
     )
+    # The status move this visit made, or the proposal it filed: the review card shows it (read-only here).
+    status_changes: Mapped[list[StatusChange]] = relationship(viewonly=True, order_by="StatusChange.id")
+    status_proposals: Mapped[list[StatusProposal]] = relationship(viewonly=True, order_by="StatusProposal.id")
 
     @property
     def warnings(self) -> list[EvidenceFlag]:

@@ -228,7 +228,9 @@ def process(data: bytes, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as opened:
                 if opened.format not in ACCEPTED_FORMATS:
-                    raise PhotoError(_l("Format foto tidak didukung. Kirim foto JPEG, PNG, atau WebP."))
+                    raise PhotoError(
+                        _l("Format foto tidak didukung. Kirim foto JPEG, PNG, WebP, atau HEIC (foto iPhone).")
+                    )
                 if opened.width * opened.height > MAX_PIXELS:
                     raise PhotoError(_l("Gambar terlalu besar (lebih dari 40 megapiksel)."))
                 if opened.width * opened.height > PIXEL_BUDGET[opened.format]:

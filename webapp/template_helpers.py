@@ -59,6 +59,7 @@ def register_template_helpers(app: Flask) -> None:
         distance_to_business=_distance_to_business,
         now_wita=lambda: f"{localtime.now():%d/%m %H.%M} WITA",
         status_label=lifecycle.status_label,
+        proposal_state_label=lifecycle.proposal_state_label,
         assistance_label=pillars.assistance_label,
         usual_offices=pillars.USUAL_OFFICES,
         timeline=timeline.timeline,

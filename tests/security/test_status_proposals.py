@@ -40,6 +40,7 @@ FORWARD = {
     (USAHA_BERJALAN, USAHA_KESULITAN),
     (USAHA_KESULITAN, USAHA_BERJALAN),
     (USAHA_KESULITAN, USAHA_BERHENTI),
+    (USAHA_BERJALAN, USAHA_BERHENTI),  # a business can close overnight: no detour through "kesulitan"
     (USAHA_BERJALAN, MANDIRI),
 }
 LEGAL = FORWARD | {(s, e) for s in STATUSES for e in (KELUAR, TIDAK_MEMENUHI_SYARAT) if s != e}
@@ -273,6 +274,23 @@ def test_a_visit_carrying_a_closing_status_is_stored_once_and_files_a_proposal(l
     assert (proposal.to_status, proposal.visit_id, proposal.state) == (new, visit.id, lifecycle.PROPOSAL_WAITING)
 
 
+def test_the_confirmation_says_the_proposal_awaits_the_supervisor(login_as, world):
+    client = login_as("mentor")
+    own = world.recipients["own"]
+    response = visit_helpers.post(client, own, visit_helpers.good_data(client, own, status=MANDIRI))
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Kunjungan tersimpan. Usulan status Mandiri menunggu persetujuan koordinator." in html
+    assert "review" not in html.lower().replace("review.", "").replace("review-", "")
+
+
+def test_a_plain_visit_is_confirmed_as_waiting_to_be_checked(login_as, world):
+    client = login_as("mentor")
+    own = world.recipients["own"]
+    response = visit_helpers.post(client, own, visit_helpers.good_data(client, own))
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Kunjungan tersimpan dan menunggu diperiksa koordinator." in html and "Usulan status" not in html
+
+
 def test_visit_form_marks_proposals(login_as, world):
     html = login_as("mentor").get(visit_helpers.form_url(world.recipients["own"])).get_data(as_text=True)
     assert "Keluar dari program (usulan, diputuskan koordinator)" in html
@@ -294,6 +312,37 @@ def test_a_direct_move_at_a_visit_still_changes_the_status(login_as, world):
     assert visit_helpers.post(client, own, data).status_code == 303
     db.session.refresh(own)
     assert own.status == USAHA_KESULITAN and _proposals(own) == []
+
+
+def test_a_running_business_that_closed_overnight_is_reported_stopped_at_the_visit(login_as, world):
+    """From usaha berjalan straight to usaha berhenti (with a reason): no detour through 'kesulitan', no proposal."""
+    client = login_as("mentor")
+    own = world.recipients["own"]
+    html = client.get(visit_helpers.form_url(own)).get_data(as_text=True)
+    assert 'value="usaha_berhenti"' in html
+    data = visit_helpers.good_data(client, own, status=USAHA_BERHENTI, reason="Kios terbakar semalam")
+    assert visit_helpers.post(client, own, data).status_code == 303
+    db.session.refresh(own)
+    assert own.status == USAHA_BERHENTI and _proposals(own) == [] and _changes(own) == 1
+
+
+@pytest.mark.parametrize(
+    ("new", "reason", "shown"),
+    [
+        (USAHA_BERHENTI, "Kios terbakar semalam", "Status diubah saat kunjungan"),
+        (MANDIRI, "Omzet stabil", "Usulan status dari kunjungan ini"),
+    ],
+)
+def test_the_review_card_shows_the_status_the_visit_carries(app, login_as, world, new, reason, shown):
+    mentor = login_as("mentor")
+    own = world.recipients["own"]
+    assert visit_helpers.post(mentor, own, visit_helpers.good_data(mentor, own, status=new, reason=reason)).status_code
+    supervisor = app.test_client()
+    login(supervisor, world.users["supervisor"].username)
+    html = supervisor.get("/periksa/").get_data(as_text=True)
+    card = html[html.index('class="card review-card"') :]
+    assert shown in card and reason in card
+    assert f"chip--{USAHA_BERJALAN}" in card and f"chip--{new}" in card
 
 
 # --- The supervisor's queue ------------------------------------------------------------------------------------

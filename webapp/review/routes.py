@@ -44,6 +44,8 @@ def _card_options():
         selectinload(Visit.flags),
         selectinload(Visit.recipient),
         selectinload(Visit.mentor),
+        selectinload(Visit.status_changes),
+        selectinload(Visit.status_proposals),
     )
 
 

@@ -142,9 +142,8 @@ def _invalid(recipient, form, parts, **context):
     if request.headers.get("X-Kail-Outbox") == "1":
         errors = {name: " ".join(messages) for name, messages in form.errors.items()}
         errors.update(parts.errors)
-        return _refuse(
-            422, "invalid", _("Kunjungan ditolak server: %(errors)s", errors="; ".join(errors.values())), errors
-        )
+        # Only the reasons: the outbox shows them after its own "ditolak server:" (it said it twice).
+        return _refuse(422, "invalid", "; ".join(errors.values()), errors)
     photos_sent = any(f.filename for f in request.files.values())
     return _form_page(recipient, form, parts, status=422, photos_dropped=photos_sent, **context)
 
