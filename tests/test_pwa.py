@@ -2,6 +2,10 @@
 
 import re
 
+import pytest
+
+from webapp.extensions import db
+
 
 def test_manifest_is_complete(client):
     response = client.get("/manifest.webmanifest")
@@ -40,3 +44,112 @@ def test_pages_are_compressed(client):
     response = client.get("/akun/masuk", headers={"Accept-Encoding": "br, gzip"})
     assert response.headers.get("Content-Encoding") in ("br", "gzip")
     assert "Accept-Encoding" in response.headers.get("Vary", "")
+
+
+# The caseload kept on the phone: /offline/daftar.json lists each page with a version.
+
+
+def _manifest(client) -> dict:
+    response = client.get("/offline/daftar.json")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    return response.json
+
+
+def _urls(manifest: dict) -> set[str]:
+    return {p["url"] for p in manifest["pages"]}
+
+
+def test_caseload_lists_every_page_a_mentor_needs_for_her_own_families_only(world, login_as, client):
+    from webapp import review_states, visit_kinds
+
+    from . import factories
+
+    own = world.recipients["own"]
+    mentor = world.users["mentor"]
+    second = factories.recipient(own.region, mentor, name="Rosmini", status="usaha_berjalan")
+    sent_back = factories.visit(second, mentor, review_state=review_states.SENT_BACK, review_note="Foto buram")
+    factories.visit(second, mentor, review_state=review_states.APPROVED)
+    db.session.commit()
+    login_as("mentor")
+    manifest = _manifest(client)
+    urls = _urls(manifest)
+    assert manifest["families"] == 2
+    for family in (own, second):
+        assert f"/penerima/{family.id}" in urls
+        kinds = visit_kinds.kinds_offered(family.status)
+        assert f"/penerima/{family.id}/kunjungan/baru" in urls
+        for kind in kinds[1:]:
+            assert f"/penerima/{family.id}/kunjungan/baru?jenis={kind}" in urls
+    assert f"/kunjungan/{sent_back.id}/perbaiki" in urls
+    assert sum("/perbaiki" in u for u in urls) == 1  # only the sent-back one
+    assert "/kunjungan/" in urls and "/bantuan" in urls
+    home = next(p for p in manifest["pages"] if p["url"] == "/kunjungan/")
+    assert home["fetch"] == "/kunjungan/?semua=1"
+    for other in ("same_region", "other_region"):
+        assert not any(f"/penerima/{world.recipients[other].id}" in u for u in urls)
+    # every listed page opens for her (what the phone will fetch)
+    for page in manifest["pages"]:
+        assert client.get(page.get("fetch", page["url"])).status_code == 200, page
+
+
+@pytest.mark.parametrize("who", ["supervisor", "admin"])
+def test_supervisors_and_admins_keep_no_families_offline(world, login_as, client, who):
+    login_as(who)
+    manifest = _manifest(client)
+    assert manifest["families"] == 0 and _urls(manifest) == {"/bantuan"}
+
+
+def test_caseload_needs_a_login(client):
+    response = client.get("/offline/daftar.json")
+    assert response.status_code in (302, 401)
+
+
+def test_a_version_changes_exactly_when_its_family_changes(world, login_as, client):
+    from webapp import lifecycle
+
+    from . import factories
+
+    own = world.recipients["own"]
+    other = factories.recipient(own.region, world.users["mentor"], name="Rosmini", status="usaha_berjalan")
+    db.session.commit()
+    login_as("mentor")
+
+    def versions():
+        return {p["url"]: p["v"] for p in _manifest(client)["pages"]}
+
+    before = versions()
+    assert versions() == before  # stable: nothing changed, nothing to fetch
+    factories.visit(own, world.users["mentor"])
+    db.session.commit()
+    after = versions()
+    assert after[f"/penerima/{own.id}"] != before[f"/penerima/{own.id}"]
+    assert after[f"/penerima/{own.id}/kunjungan/baru"] != before[f"/penerima/{own.id}/kunjungan/baru"]
+    assert after[f"/penerima/{other.id}"] == before[f"/penerima/{other.id}"]
+    assert after["/kunjungan/"] != before["/kunjungan/"]  # the work list shows every family
+    lifecycle.change_status(other, "usaha_kesulitan", world.users["supervisor"], "Sepi pembeli")
+    db.session.commit()
+    assert versions()[f"/penerima/{other.id}"] != after[f"/penerima/{other.id}"]
+
+
+def test_a_family_reassigned_away_leaves_the_caseload(world, login_as, client):
+    own = world.recipients["own"]
+    login_as("mentor")
+    assert f"/penerima/{own.id}" in _urls(_manifest(client))
+    own.mentor = world.users["mentor_same_region"]
+    db.session.commit()
+    urls = _urls(_manifest(client))
+    assert not any(u.startswith(f"/penerima/{own.id}") for u in urls)
+
+
+def test_the_whole_work_list_on_one_page_for_the_phone(app, login_as, client, world):
+    from . import factories
+
+    mentor = world.users["mentor"]
+    for i in range(25):
+        factories.recipient(world.recipients["own"].region, mentor, name=f"Keluarga {i:02d}")
+    db.session.commit()
+    login_as("mentor")
+    paged = client.get("/kunjungan/").get_data(True)
+    assert paged.count("data-name=") == 20 and "data-complete" not in paged
+    whole = client.get("/kunjungan/?semua=1").get_data(True)
+    assert whole.count("data-name=") == 26 and "data-complete" in whole

@@ -26,3 +26,113 @@
   document.addEventListener("htmx:sendError", function () { say("offline"); });
   document.addEventListener("htmx:responseError", function () { say("failed"); });
 })();
+
+// The caseload on the phone: whenever Kail is open with signal (login, opening a page more than 5 minutes after
+// the last check, every 15 minutes while open, the "Perbarui data offline" button) the service worker fetches the
+// list of the mentor's pages with their versions and keeps every page whose version changed.
+(function () {
+  "use strict";
+  var logout = document.querySelectorAll("form[data-logout]");
+  if (!logout.length || !("serviceWorker" in navigator) || !("caches" in window)) { return; }
+  var CHECKED = "kail.caseload.checkedAt";
+  var ON_OPEN_MS = 5 * 60000;
+  var EVERY_MS = 15 * 60000;
+  var CACHES = ["kail-caseload", "kail-photos", "kail-pages"];
+  var panel = document.getElementById("offline-ready");
+  var text = panel ? panel.querySelector("[data-offline-ready-text]") : null;
+  var running = false;
+
+  function remembered() { try { return Number(localStorage.getItem(CHECKED)) || 0; } catch (e) { return 0; } }
+  function remember(value) {
+    try { if (value) { localStorage.setItem(CHECKED, String(value)); } else { localStorage.removeItem(CHECKED); } }
+    catch (e) { /* private mode */ }
+  }
+  function worker() {
+    return navigator.serviceWorker.ready.then(function (registration) { return registration.active; });
+  }
+  function post(message) { return worker().then(function (active) { if (active) { active.postMessage(message); } }); }
+
+  function prepare() {
+    if (!navigator.onLine) { return; }
+    remember(Date.now());
+    running = true;
+    post({ type: "prepare-caseload" });
+  }
+
+  function wita(time) {
+    var when = new Date(time);
+    var options = { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Makassar" };
+    var sameDay = when.toLocaleDateString("id-ID", { timeZone: "Asia/Makassar" }) ===
+      new Date().toLocaleDateString("id-ID", { timeZone: "Asia/Makassar" });
+    if (!sameDay) { options.day = "numeric"; options.month = "short"; }
+    return when.toLocaleString("id-ID", options);
+  }
+
+  function show(state, error) {
+    if (!panel) { return; }
+    panel.hidden = false;
+    panel.classList.remove("offline-ready--partial");
+    var d = panel.dataset;
+    if (!state || !state.updatedAt && !state.ready) {
+      text.textContent = error === "login" ? d.login : (error ? d.failed : d.never);
+      panel.classList.add("offline-ready--partial");
+      return;
+    }
+    if (state.ready < state.families || !state.homeReady) {
+      panel.classList.add("offline-ready--partial");
+      text.textContent = d.partial.replace("{ready}", state.ready).replace("{n}", state.families)
+        .replace("{missing}", state.families - state.ready);
+      return;
+    }
+    text.textContent = d.ready.replace("{n}", state.families).replace("{time}", wita(state.updatedAt || state.checkedAt));
+    if (error === "login") { text.textContent += " · " + d.login; }
+  }
+
+  navigator.serviceWorker.addEventListener("message", function (event) {
+    var data = event.data || {};
+    if (data.type === "caseload") {
+      running = false;
+      show(data.state, data.error);
+      if (data.state && data.state.complete && navigator.storage && navigator.storage.persist) {
+        navigator.storage.persist();  // ask the browser not to evict the caseload under storage pressure
+      }
+    } else if (data.type === "caseload-progress" && panel && data.total) {
+      panel.hidden = false;
+      text.textContent = panel.dataset.running.replace("{done}", data.done).replace("{total}", data.total);
+    }
+  });
+  if (panel) {
+    post({ type: "caseload-state" });
+    panel.querySelector("[data-offline-refresh]").addEventListener("click", function () {
+      if (!navigator.onLine) { show(null, "network"); return; }
+      if (!running) { prepare(); }
+    });
+  }
+  if (Date.now() - remembered() > ON_OPEN_MS) { prepare(); }
+  window.setInterval(function () { if (!running) { prepare(); } }, EVERY_MS);
+  window.addEventListener("online", function () { if (Date.now() - remembered() > ON_OPEN_MS) { prepare(); } });
+
+  // Logging out: unsent visits are named and need a confirmation; then nothing of the caseload stays on the phone
+  // (the outbox only after that confirmation).
+  Array.prototype.forEach.call(logout, function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.cleared) { return; }
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      var unsent = window.KailOutbox ? window.KailOutbox.all() : Promise.resolve([]);
+      unsent.catch(function () { return []; }).then(function (items) {
+        if (items.length && !window.confirm(form.dataset.unsent.replace("{n}", items.length))) { return false; }
+        return Promise.all(CACHES.map(function (name) { return caches["delete"](name); }).concat(
+          items.map(function (item) { return window.KailOutbox.remove(item.uuid); }))).then(function () {
+          remember(0);
+          post({ type: "forget-pages" });
+          return true;
+        });
+      }).then(function (leave) {
+        if (!leave) { return; }
+        form.dataset.cleared = "1";
+        form.submit();
+      });
+    }, true);
+  });
+})();

@@ -67,3 +67,68 @@
     card.hidden = true;
   });
 })();
+
+// Search and status filter on the phone when the list holds every family (the copy kept for offline use, or a
+// caseload of one page): the same matching as the server (name contains, NIK starts with, status equals).
+(function () {
+  "use strict";
+  var form = document.getElementById("work-filters");
+  if (!form) { return; }
+  function list() {
+    var section = document.getElementById("work-list");
+    return section && section.hasAttribute("data-complete") ? section : null;
+  }
+  function matches(card, needle, status) {
+    if (status && card.dataset.status !== status) { return false; }
+    if (!needle) { return true; }
+    if (/^\d+$/.test(needle)) { return card.dataset.nik.indexOf(needle) === 0; }
+    return card.dataset.name.indexOf(needle) !== -1;
+  }
+  function apply(section, q, status) {
+    var needle = (q || "").trim().toLowerCase();
+    var shown = 0;
+    Array.prototype.forEach.call(section.querySelectorAll("li[data-name]"), function (card) {
+      var ok = matches(card, needle, status);
+      card.hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    Array.prototype.forEach.call(section.querySelectorAll("ul.cards"), function (group) {
+      var any = !!group.querySelector("li[data-name]:not([hidden])");
+      group.hidden = !any;
+      var title = group.previousElementSibling;
+      if (title && title.tagName === "H2") { title.hidden = !any; }
+    });
+    var count = section.querySelector("[data-count-template]");
+    if (count) { count.textContent = count.dataset.countTemplate.replace("{n}", String(shown)); }
+    var none = section.querySelector("[data-no-match]");
+    if (none) { none.hidden = shown > 0; }
+  }
+  function values() {
+    var q = form.querySelector("[name=q]");
+    var status = form.querySelector("[name=status]");
+    return { q: q ? q.value : "", status: status ? status.value : "" };
+  }
+  form.addEventListener("htmx:beforeRequest", function (event) {
+    var section = list();
+    var sorting = form.querySelector("[data-position=lat]");
+    if (!section || (sorting && sorting.value)) { return; }  // "Terdekat" asks the server
+    event.preventDefault();
+    var v = values();
+    apply(section, v.q, v.status);
+    var params = new URLSearchParams();
+    if (v.q.trim()) { params.set("q", v.q.trim()); }
+    if (v.status) { params.set("status", v.status); }
+    var query = params.toString();
+    history.replaceState(history.state, "", location.pathname + (query ? "?" + query : ""));
+  });
+  // The offline copy answers any /kunjungan/?q=…&status=… address: apply what the address asks for.
+  var section = list();
+  var params = new URLSearchParams(location.search);
+  if (section && (params.get("q") || params.get("status"))) {
+    var q = form.querySelector("[name=q]");
+    var status = form.querySelector("[name=status]");
+    if (q) { q.value = params.get("q") || ""; }
+    if (status) { status.value = params.get("status") || ""; }
+    apply(section, params.get("q"), params.get("status"));
+  }
+})();

@@ -1,18 +1,22 @@
-/* Kail service worker {{ version }}: the app shell from cache, pages network-first with an offline copy,
-   and the visit outbox sent in the background where the browser supports Background Sync. */
+/* Kail service worker {{ version }}: the app shell from cache; the mentor's whole caseload kept on the phone
+   (every page listed by /offline/daftar.json, fetched again only when its version changes); pages network-first
+   with that copy when there is no signal; and the visit outbox sent in the background where the browser supports
+   Background Sync. */
 "use strict";
 importScripts("{{ url_for('static', filename='js/outbox-core.js') }}");
 
 var VERSION = "{{ version }}";
 var SHELL_CACHE = "kail-shell-" + VERSION;
-var PAGE_CACHE = "kail-pages";
+var CASELOAD_CACHE = "kail-caseload";
+var OLD_CACHES = ["kail-pages"];  // the 60-page cache before the caseload list
 var PHOTO_CACHE = "kail-photos";
 var SHELL = {{ shell|tojson }};
 var OFFLINE_URL = "{{ url_for('pwa.offline') }}";
+var MANIFEST_URL = "{{ url_for('pwa.caseload_manifest') }}";
+var HOME_URL = "{{ url_for('visits.home') }}";
+var STATE_URL = self.location.origin + "/__kail/caseload-state";
 var NETWORK_TIMEOUT_MS = 6000;
-// Pages a mentor needs in the field, kept for offline reading.
-var PAGE_PATTERNS = [/^\/$/, /^\/kunjungan\/$/, /^\/penerima\/\d+$/, /^\/penerima\/\d+\/kunjungan\/baru$/];
-var MAX_PAGES = 60;
+var PARALLEL = 4;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(SHELL_CACHE).then(function (cache) {
@@ -23,22 +27,10 @@ self.addEventListener("install", function (event) {
 self.addEventListener("activate", function (event) {
   event.waitUntil(caches.keys().then(function (keys) {
     return Promise.all(keys.filter(function (key) {
-      return key.indexOf("kail-shell-") === 0 && key !== SHELL_CACHE;
+      return (key.indexOf("kail-shell-") === 0 && key !== SHELL_CACHE) || OLD_CACHES.indexOf(key) !== -1;
     }).map(function (key) { return caches.delete(key); }));
   }).then(function () { return self.clients.claim(); }));
 });
-
-function cacheable(url) {
-  return PAGE_PATTERNS.some(function (pattern) { return pattern.test(url.pathname); });
-}
-
-function trimPages(cache) {
-  return cache.keys().then(function (keys) {
-    return Promise.all(keys.slice(0, Math.max(0, keys.length - MAX_PAGES)).map(function (key) {
-      return cache.delete(key);
-    }));
-  });
-}
 
 function withTimeout(promise, ms) {
   return new Promise(function (resolve, reject) {
@@ -48,25 +40,50 @@ function withTimeout(promise, ms) {
   });
 }
 
+// The address a page is kept under: its path, plus the kind of visit for a form (?jenis=); other parameters
+// (search, filters, "saved" notices) do not make another page.
+function keyFor(url) {
+  var jenis = url.searchParams.get("jenis");
+  return url.origin + url.pathname + (jenis ? "?jenis=" + encodeURIComponent(jenis) : "");
+}
+
+// Pages are kept gzip-compressed (a caseload is ~2 MB of HTML, ~0.5 MB compressed) where the browser can.
+function pack(response, version) {
+  var type = response.headers.get("Content-Type") || "text/html; charset=utf-8";
+  var zip = typeof CompressionStream === "function";
+  var body = zip ? response.body.pipeThrough(new CompressionStream("gzip")) : response.body;
+  return new Response(body).blob().then(function (blob) {
+    var headers = { "Content-Type": type, "X-Kail-Version": version, "X-Kail-Size": String(blob.size) };
+    if (zip) { headers["X-Kail-Gzip"] = "1"; }
+    return new Response(blob, { headers: headers });
+  });
+}
+
+function unpack(stored) {
+  if (!stored || stored.headers.get("X-Kail-Gzip") !== "1") { return stored; }
+  return new Response(stored.body.pipeThrough(new DecompressionStream("gzip")), {
+    headers: { "Content-Type": stored.headers.get("Content-Type"), "X-Kail-Offline-Copy": "1" }
+  });
+}
+
+function offlineCopy(url) {
+  return caches.open(CASELOAD_CACHE).then(function (cache) {
+    // The installed app starts at "/?source=pwa": offline, that is the work list.
+    var key = url.pathname === "/" ? url.origin + HOME_URL : keyFor(url);
+    return cache.match(key).then(function (hit) {
+      // "?jenis=<the first kind>" is the same form as the one "Catat kunjungan" opens.
+      return hit || (url.searchParams.has("jenis") ? cache.match(url.origin + url.pathname) : undefined);
+    });
+  }).then(unpack);
+}
+
 function page(request) {
   var url = new URL(request.url);
   return withTimeout(fetch(request), NETWORK_TIMEOUT_MS).then(function (response) {
-    // A page saying "saved" (?kunjungan=…, ?saved=1) is for this moment only, never the offline copy.
-    var oneOff = url.searchParams.has("kunjungan") || url.searchParams.has("saved");
-    if (response.ok && !response.redirected && cacheable(url) && !oneOff) {
-      var copy = response.clone();
-      caches.open(PAGE_CACHE).then(function (cache) {
-        // One copy per path: a query string (search, filters) does not make a new offline page.
-        return cache.put(url.origin + url.pathname, copy).then(function () { return trimPages(cache); });
-      });
-    }
-    return response;
+    if (response.status < 500) { return response; }
+    return offlineCopy(url).then(function (copy) { return copy || response; });  // server down: the copy
   }).catch(function () {
-    return caches.open(PAGE_CACHE).then(function (cache) {
-      return cache.match(url.origin + url.pathname);
-    }).then(function (cached) {
-      return cached || caches.match(OFFLINE_URL);
-    });
+    return offlineCopy(url).then(function (copy) { return copy || caches.match(OFFLINE_URL); });
   });
 }
 
@@ -104,6 +121,120 @@ self.addEventListener("fetch", function (event) {
   }
 });
 
+/* The caseload: one request for the list of pages with their versions, then only the pages whose version
+   changed, four at a time; pages no longer listed (a family reassigned away, a corrected visit) are deleted. */
+var preparing = null;
+
+function readState() {
+  return caches.open(CASELOAD_CACHE).then(function (cache) { return cache.match(STATE_URL); })
+    .then(function (stored) { return stored ? stored.json() : null; });
+}
+
+function tell(message) {
+  return self.clients.matchAll().then(function (clients) {
+    clients.forEach(function (client) { client.postMessage(message); });
+  });
+}
+
+function held(cache) {
+  return cache.keys().then(function (requests) {
+    return Promise.all(requests.map(function (request) {
+      return cache.match(request).then(function (stored) {
+        return [request.url, stored.headers.get("X-Kail-Version"), Number(stored.headers.get("X-Kail-Size") || 0)];
+      });
+    }));
+  }).then(function (rows) {
+    var map = {};
+    rows.forEach(function (row) { if (row[0] !== STATE_URL) { map[row[0]] = { version: row[1], size: row[2] }; } });
+    return map;
+  });
+}
+
+function inTurns(items, parallel, work) {
+  var next = 0;
+  function worker() {
+    if (next >= items.length) { return Promise.resolve(); }
+    var item = items[next++];
+    return work(item).then(worker);
+  }
+  var workers = [];
+  for (var i = 0; i < Math.min(parallel, items.length); i++) { workers.push(worker()); }
+  return Promise.all(workers);
+}
+
+function prepare() {
+  if (preparing) { return preparing; }
+  var origin = self.location.origin;
+  preparing = fetch(MANIFEST_URL, { credentials: "same-origin", cache: "no-store",
+                                    headers: { "Accept": "application/json" } }).then(function (response) {
+    if (response.redirected || response.status === 401 || response.status === 403) { throw { kind: "login" }; }
+    if (!response.ok) { throw { kind: "network" }; }
+    return response.json();
+  }).then(function (manifest) {
+    return caches.open(CASELOAD_CACHE).then(function (cache) {
+      return held(cache).then(function (have) {
+        var wanted = {};
+        manifest.pages.forEach(function (p) { wanted[origin + p.url] = p; });
+        var gone = Object.keys(have).filter(function (url) { return !wanted[url]; });
+        var todo = manifest.pages.filter(function (p) {
+          var copy = have[origin + p.url];
+          return !copy || copy.version !== p.v;
+        });
+        var failed = 0;
+        var done = 0;
+        tell({ type: "caseload-progress", done: 0, total: todo.length });
+        return Promise.all(gone.map(function (url) { return cache["delete"](url); })).then(function () {
+          return inTurns(todo, PARALLEL, function (p) {
+            return fetch(p.fetch || p.url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+              if (!response.ok || response.redirected) { throw new Error("HTTP " + response.status); }
+              return pack(response, p.v).then(function (packed) { return cache.put(origin + p.url, packed); });
+            })["catch"](function () { failed += 1; }).then(function () {
+              done += 1;
+              if (done % 10 === 0) { tell({ type: "caseload-progress", done: done, total: todo.length }); }
+            });
+          });
+        }).then(function () { return held(cache); }).then(function (now) {
+          var missing = {};
+          var pages = 0;
+          var bytes = 0;
+          manifest.pages.forEach(function (p) {
+            var copy = now[origin + p.url];
+            if (!copy) { missing[p.family === undefined ? p.url : p.family] = true; return; }
+            pages += 1;
+            bytes += copy.size;
+          });
+          var families = {};
+          manifest.pages.forEach(function (p) { if (p.family !== undefined) { families[p.family] = true; } });
+          var state = {
+            families: Object.keys(families).length,
+            ready: Object.keys(families).filter(function (f) { return !missing[f]; }).length,
+            homeReady: !!now[origin + HOME_URL] || manifest.families === 0,
+            pages: pages, bytes: bytes, fetched: todo.length - failed, failed: failed, removed: gone.length,
+            complete: failed === 0 && Object.keys(missing).length === 0,
+            updatedAt: failed === 0 ? Date.now() : null
+          };
+          return readState().then(function (before) {
+            // An incomplete run keeps the time of the last complete one.
+            if (!state.updatedAt) { state.updatedAt = before ? before.updatedAt : null; }
+            state.checkedAt = Date.now();
+            return cache.put(STATE_URL, new Response(JSON.stringify(state), {
+              headers: { "Content-Type": "application/json" } }));
+          }).then(function () { return state; });
+        });
+      });
+    });
+  })["catch"](function (error) {
+    return readState().then(function (state) {
+      return { error: (error && error.kind) || "network", previous: state };
+    });
+  }).then(function (result) {
+    preparing = null;
+    tell({ type: "caseload", state: result.error ? result.previous : result, error: result.error || null });
+    return result;
+  });
+  return preparing;
+}
+
 self.addEventListener("sync", function (event) {
   if (event.tag === KailOutbox.SYNC_TAG) {
     event.waitUntil(KailOutbox.sendAll().then(notifyClients));
@@ -114,8 +245,14 @@ self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type === "send-outbox") {
     event.waitUntil(KailOutbox.sendAll().then(notifyClients));
+  } else if (data.type === "prepare-caseload") {
+    event.waitUntil(prepare());
+  } else if (data.type === "caseload-state") {
+    event.waitUntil(readState().then(function (state) { return tell({ type: "caseload", state: state }); }));
   } else if (data.type === "forget-pages") {  // after logout: nobody else reads this family data offline
-    event.waitUntil(Promise.all([caches.delete(PAGE_CACHE), caches.delete(PHOTO_CACHE)]));
+    event.waitUntil(Promise.all([CASELOAD_CACHE, PHOTO_CACHE].concat(OLD_CACHES).map(function (name) {
+      return caches["delete"](name);
+    })).then(function () { return tell({ type: "caseload", state: null }); }));
   }
 });
 

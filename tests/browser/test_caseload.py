@@ -62,3 +62,157 @@ def test_three_answer_choices_fit_at_360_px(page: Page, mentor_with_family):
         box = label.bounding_box()
         assert box["x"] + box["width"] <= fieldset["x"] + fieldset["width"] + 0.5
     expect(labels.nth(1)).to_have_text("Sebagian")
+
+
+# The whole caseload on the phone: prepared once with signal, then everything opens offline.
+
+
+@pytest.fixture
+def caseload(app):
+    from webapp import review_states
+
+    mentor = factories.user("mentor", username="pendamping-jauh")
+    other_mentor = factories.user("mentor", regions=mentor.regions, username="pendamping-lain")
+    families = [
+        factories.recipient(mentor=mentor, name="Rosmini Tulung", status="usaha_berjalan"),
+        factories.recipient(mentor=mentor, name="Samsul Anwar", status="terverifikasi"),
+        factories.recipient(mentor=mentor, name="Jamilah Lawing", status="usaha_kesulitan"),
+    ]
+    families += [
+        factories.recipient(mentor=mentor, name=f"Keluarga Hulu {i:02d}", status="usaha_berjalan") for i in range(22)
+    ]
+    sent_back = factories.visit(families[2], mentor, review_state=review_states.SENT_BACK, review_note="Foto buram")
+    db.session.commit()
+    return mentor, other_mentor, families, sent_back
+
+
+@pytest.fixture
+def phone(browser_type, base_url, tmp_path):
+    """An installed-app-like persistent profile (a normal context is incognito), 360 × 740, Indonesian."""
+    from .conftest import CHROMIUM, CHROMIUM_ARGS
+
+    context = browser_type.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        headless=True,
+        base_url=base_url,
+        viewport={"width": 360, "height": 740},
+        locale="id-ID",
+        timezone_id="Asia/Makassar",
+    )
+    yield context
+    context.set_offline(False)
+    context.close()
+
+
+def _ready(page: Page, families: int):
+    expect(page.locator("[data-offline-ready-text]")).to_contain_text(
+        f"Siap offline: {families} keluarga", timeout=30000
+    )
+
+
+def test_the_whole_caseload_opens_offline(phone, caseload):
+    mentor, _, families, sent_back = caseload
+    page = phone.pages[0] if phone.pages else phone.new_page()
+    log_in(page, "pendamping-jauh")
+    _ready(page, len(families))
+    expect(page.locator("[data-offline-ready-text]")).to_contain_text("WITA")
+    phone.set_offline(True)
+
+    page.goto("/?source=pwa")  # the installed app's start address
+    expect(page.get_by_role("heading", name="Kunjungan saya", exact=True)).to_be_visible()
+    expect(page.locator("#net-status")).to_have_text("Offline")
+    expect(page.locator("li[data-name]")).to_have_count(len(families))  # every family, not page 1 of 2
+    page.get_by_label("Cari nama atau NIK").fill("samsul")
+    expect(page.locator("li[data-name]:visible")).to_have_count(1)
+    expect(page.locator(".list-count")).to_have_text("1 keluarga")
+    page.get_by_label("Cari nama atau NIK").fill(families[0].nik[:16])
+    expect(page.locator("li[data-name]:visible")).to_have_text(re_name("Rosmini Tulung"))
+    page.get_by_label("Cari nama atau NIK").fill("")
+    page.locator("#status").select_option("usaha_kesulitan")
+    expect(page.locator("li[data-name]:visible")).to_have_count(1)
+    expect(page.locator("li[data-name]:visible")).to_contain_text("Jamilah Lawing")
+    page.locator("#status").select_option("")
+    page.get_by_label("Cari nama atau NIK").fill("tidak ada yang begini")
+    expect(page.locator("[data-no-match]")).to_be_visible()
+    expect(page.locator("#connection-message")).to_be_hidden()  # nothing was asked of the network
+
+    for family in families:
+        page.goto(f"/penerima/{family.id}")
+        expect(page.get_by_role("heading", name=family.name)).to_be_visible()
+        page.goto(f"/penerima/{family.id}/kunjungan/baru")
+        expect(page.locator("form[data-visit-form]")).to_be_visible()
+    page.goto(f"/penerima/{families[1].id}/kunjungan/baru?jenis=verifikasi")  # the second kind of a family
+    expect(page.locator(".segmented__option[aria-current=page]")).to_contain_text("Verifikasi")
+    page.goto(f"/kunjungan/{sent_back.id}/perbaiki")
+    expect(page.locator("form[data-visit-form]")).to_be_visible()
+
+    page.goto("/pengelola/audit")  # never kept: the offline page, whose button leads to a page that works offline
+    expect(page.get_by_role("heading", name="Tidak ada koneksi")).to_be_visible()
+    page.get_by_role("link", name="Ke Kunjungan saya").click()
+    expect(page.get_by_role("heading", name="Kunjungan saya", exact=True)).to_be_visible()
+
+
+def re_name(name: str):
+    import re
+
+    return re.compile(re.escape(name))
+
+
+def test_a_family_reassigned_away_leaves_the_phone_at_the_next_refresh(phone, caseload):
+    mentor, other_mentor, families, _ = caseload
+    page = phone.pages[0] if phone.pages else phone.new_page()
+    log_in(page, "pendamping-jauh")
+    _ready(page, len(families))
+    gone = families[0]
+    gone.mentor = other_mentor
+    db.session.commit()
+    page.get_by_role("button", name="Perbarui data offline").click()
+    _ready(page, len(families) - 1)
+    phone.set_offline(True)
+    page.goto(f"/penerima/{gone.id}")
+    expect(page.get_by_role("heading", name="Tidak ada koneksi")).to_be_visible()
+    page.goto(f"/penerima/{families[1].id}")
+    expect(page.get_by_role("heading", name=families[1].name)).to_be_visible()
+
+
+def test_logout_with_unsent_visits_warns_then_clears_the_phone(phone, caseload):
+    page = phone.pages[0] if phone.pages else phone.new_page()
+    log_in(page, "pendamping-jauh")
+    _ready(page, len(caseload[2]))
+    page.evaluate(
+        "KailOutbox.put({uuid: 'b7f9a1c2-0000-4000-8000-000000000001', url: '/x', fields: [], photos: [],"
+        " title: 'Rosmini Tulung', createdAt: new Date().toISOString(), state: 'waiting'})"
+    )
+    messages = []
+
+    def answer(dialog, accept):
+        messages.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.locator("summary[aria-label='Menu akun']").click()
+    page.get_by_role("button", name="Keluar").click()
+    expect(page.get_by_role("heading", name="Kunjungan saya", exact=True)).to_be_visible()
+    assert messages and "1 kunjungan yang belum terkirim" in messages[0]
+    assert page.evaluate("KailOutbox.all().then(items => items.length)") == 1
+    assert page.evaluate("caches.has('kail-caseload')")
+
+    page.once("dialog", lambda d: answer(d, True))
+    page.get_by_role("button", name="Keluar").click()
+    expect(page.get_by_role("button", name="Masuk")).to_be_visible()
+    assert len(messages) == 2
+    assert not page.evaluate("caches.has('kail-caseload')")
+    assert page.evaluate("KailOutbox.all().then(items => items.length)") == 0
+
+
+def test_logout_without_unsent_visits_asks_nothing(phone, caseload):
+    page = phone.pages[0] if phone.pages else phone.new_page()
+    log_in(page, "pendamping-jauh")
+    _ready(page, len(caseload[2]))
+    page.on("dialog", lambda d: pytest.fail(f"unexpected dialog: {d.message}"))
+    page.locator("summary[aria-label='Menu akun']").click()
+    page.get_by_role("button", name="Keluar").click()
+    expect(page.get_by_role("button", name="Masuk")).to_be_visible()
+    assert not page.evaluate("caches.has('kail-caseload')")

@@ -1,12 +1,13 @@
 """The installable, offline side: manifest, service worker, offline page, a fresh CSRF token for the outbox."""
 
 from flask import current_app, jsonify, make_response, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from . import bp
-from .shell import shell_version
+from . import bp, caseload
+from .shell import build_version, shell_version
 
 
 @bp.get("/manifest.webmanifest")
@@ -82,5 +83,16 @@ def offline():
 def csrf_token():
     """A fresh CSRF token for the outbox: a phone that was offline for days must not fail on an old one."""
     response = jsonify({"token": generate_csrf()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/offline/daftar.json")
+@login_required
+def caseload_manifest():
+    """The pages this user keeps on the phone, each with a version: the phone fetches only what changed."""
+    pages = caseload.pages_for(current_user, build_version(current_app), str(get_locale()))
+    families = len({p.family for p in pages if p.family is not None})
+    response = jsonify({"families": families, "pages": [p.as_json() for p in pages]})
     response.headers["Cache-Control"] = "no-store"
     return response

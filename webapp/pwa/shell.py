@@ -27,3 +27,21 @@ def shell_version(app: Flask) -> str:
     if not app.debug:
         app.extensions["kail_shell_version"] = version
     return version
+
+
+def build_version(app: Flask) -> str:
+    """What every rendered page depends on besides its data: templates, translations and the shell."""
+    cached = app.extensions.get("kail_build_version")
+    if cached:
+        return cached
+    digest = hashlib.sha256(shell_version(app).encode())
+    roots = [Path(app.template_folder), Path(app.root_path) / "translations"]
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix in (".html", ".mo"):
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    version = digest.hexdigest()[:12]
+    if not app.debug:
+        app.extensions["kail_build_version"] = version
+    return version

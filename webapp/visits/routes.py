@@ -53,7 +53,9 @@ def home():
     today = localtime.today()
     position = _position()
     items = schedule.work_list(recipients, today, current_app.config["FOLLOWUP_MONTHS"], position)
-    pages = max(1, -(-len(items) // PER_PAGE))
+    # ?semua=1: every family on one page, the copy the phone keeps to search and filter offline.
+    per_page = max(len(items), 1) if request.args.get("semua") == "1" else PER_PAGE
+    pages = max(1, -(-len(items) // per_page))
     page = min(max(request.args.get("halaman", 1, type=int), 1), pages)
     filters = {"q": q, "status": status}
     if position:
@@ -61,7 +63,7 @@ def home():
     return render(
         "visits/home.html",
         "visits/_work_list.html",
-        items=items[(page - 1) * PER_PAGE : page * PER_PAGE],
+        items=items[(page - 1) * per_page : page * per_page],
         total=len(items),
         page=page,
         pages=pages,
