@@ -194,8 +194,12 @@ def test_logout_with_unsent_visits_warns_then_clears_the_phone(phone, caseload):
     page.once("dialog", lambda d: answer(d, False))
     page.locator("summary[aria-label='Menu akun']").click()
     page.get_by_role("button", name="Keluar").click()
-    expect(page.get_by_role("heading", name="Kunjungan saya", exact=True)).to_be_visible()
+    for _ in range(50):  # the question comes after the outbox is read
+        if messages:
+            break
+        page.wait_for_timeout(100)
     assert messages and "1 kunjungan yang belum terkirim" in messages[0]
+    expect(page.get_by_role("heading", name="Kunjungan saya", exact=True)).to_be_visible()
     assert page.evaluate("KailOutbox.all().then(items => items.length)") == 1
     assert page.evaluate("caches.has('kail-caseload')")
 
