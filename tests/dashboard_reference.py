@@ -13,7 +13,12 @@ from webapp import lifecycle, schedule
 from webapp.extensions import db
 from webapp.models import Recipient, StatusChange, Visit
 from webapp.models import turnover_per_day as _per_day
-from webapp.outcomes import RUNNING, SURVIVAL_MONTHS
+
+# The definitions, written out again here rather than imported: this module checks `webapp.outcomes`, not itself.
+SURVIVAL_MONTHS = (3, 6, 12)
+RUNNING = {"usaha_berjalan", "mandiri"}
+HANDED_OVER = {"disalurkan", "usaha_berjalan", "usaha_kesulitan", "usaha_berhenti", "mandiri"}
+LEFT = {"keluar", "tidak_memenuhi_syarat"}
 
 
 def status_on(changes: list[StatusChange], day: dt.date) -> str | None:
@@ -26,8 +31,11 @@ def status_on(changes: list[StatusChange], day: dt.date) -> str | None:
     return current
 
 
-def figures(today: dt.date, followup_months, min_per_day: int) -> dict:
+def figures(today: dt.date, followup_months, min_per_day: int, region_id: int | None = None) -> dict:
+    """Every outcome figure over all families, or over one regency's."""
     families = db.session.scalars(select(Recipient).order_by(Recipient.id)).all()
+    if region_id is not None:
+        families = [r for r in families if r.region_id == region_id]
     changes: dict[int, list[StatusChange]] = defaultdict(list)
     for change in db.session.scalars(select(StatusChange).order_by(StatusChange.changed_at, StatusChange.id)):
         changes[change.recipient_id].append(change)
@@ -38,13 +46,26 @@ def figures(today: dt.date, followup_months, min_per_day: int) -> dict:
     overdue = sum(1 for item in schedule.work_list(families, today, followup_months) if item.group == schedule.OVERDUE)
     survival = {}
     for months in SURVIVAL_MONTHS:
-        eligible = running = 0
+        seen = Counter()
         for r in families:
             if r.distributed_on is None or schedule.add_months(r.distributed_on, months) > today:
                 continue
-            eligible += 1
-            running += status_on(changes[r.id], schedule.add_months(r.distributed_on, months)) in RUNNING
-        survival[months] = (eligible, running)
+            then = status_on(changes[r.id], schedule.add_months(r.distributed_on, months))
+            if then in RUNNING:
+                seen["running"] += 1
+            elif then in ("usaha_kesulitan", "usaha_berhenti"):
+                seen[then] += 1
+            elif then in LEFT:
+                seen["left"] += 1
+            else:  # nothing after the hand-over yet: not assessed
+                seen["not_assessed"] += 1
+        survival[months] = (
+            seen["running"],
+            seen["usaha_kesulitan"],
+            seen["usaha_berhenti"],
+            seen["left"],
+            seen["not_assessed"],
+        )
 
     by_month: dict[str, list[int]] = defaultdict(list)
     in_use = Counter()
@@ -93,6 +114,21 @@ def figures(today: dt.date, followup_months, min_per_day: int) -> dict:
     }
 
 
+def realisation(budget_year: int) -> dict[int, tuple[int, int, int]]:
+    """(registered, handed over APBD, handed over APBD-P) of one budget year per region id: handed over is a status
+    from `disalurkan` on, or an exit after a hand-over date or a handed-over status in the family's history."""
+    history: dict[int, set[str]] = defaultdict(set)
+    for change in db.session.scalars(select(StatusChange)):
+        history[change.recipient_id].add(change.to_status)
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in db.session.scalars(select(Recipient).where(Recipient.budget_year == budget_year)):
+        row = counts[r.region_id]
+        row[0] += 1
+        if r.status in HANDED_OVER or (r.status in LEFT and (r.distributed_on or history[r.id] & HANDED_OVER)):
+            row[1 if r.funding_source == "APBD" else 2] += 1
+    return {region_id: tuple(row) for region_id, row in counts.items()}
+
+
 def live_counts(today: dt.date) -> dict[int | None, tuple]:
     """(statuses, distributed, covered in 30 days, backlog, oldest pending) of every family (key None) and of each
     regency's families (key: region id)."""
@@ -106,7 +142,7 @@ def live_counts(today: dt.date) -> dict[int | None, tuple]:
         groups[r.region_id].append(r)
     counts = {}
     for key, families in groups.items():
-        active = [r for r in families if r.distributed_on is not None and r.status not in lifecycle.EXITS]
+        active = [r for r in families if r.status in HANDED_OVER]
         pending = [v.visited_at for r in families for v in visits[r.id] if v.review_state == "menunggu"]
         counts[key] = (
             [(s, sum(r.status == s for r in families)) for s in lifecycle.STATUSES],

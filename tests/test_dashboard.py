@@ -1,13 +1,15 @@
 """The program dashboard: targets, status, coverage, backlog, survival, turnover and graduation."""
 
+import csv
 import datetime as dt
+import io
 import random
 
 import pytest
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from webapp import lifecycle, outcomes
+from webapp import lifecycle, outcomes, schedule
 from webapp.extensions import db
 from webapp.models import DashboardSnapshot, Region, StatusChange
 
@@ -67,14 +69,15 @@ def test_figures_on_a_small_program(app, world):
     d = outcomes.build(world.users["supervisor"], today, (1, 3, 6, 12), graduation_min_per_day=150_000)
     assert d.total == 4  # the world's own + same_region families, and these two
     samarinda = next(t for t in d.targets if t.region.code == "6472")
-    assert (samarinda.apbd, samarinda.apbd_p, samarinda.total) == (3, 1, 4)
+    # every family here has a handed-over status (the world's two are usaha berjalan without a date)
+    assert (samarinda.registered, samarinda.apbd, samarinda.apbd_p, samarinda.total) == (4, 3, 1, 4)
     assert [t.region.code for t in d.targets] == ["6472"]  # a supervisor sees their regency only
     assert dict(d.statuses)["usaha_berhenti"] == 1 and dict(d.statuses)["usaha_berjalan"] == 3
-    assert d.distributed == 2 and d.covered_30d == 1 and d.coverage_pct == 50
+    assert d.distributed == 4 and d.covered_30d == 1 and d.coverage_pct == 25
     assert d.backlog == 1 and d.oldest_pending == dt.datetime(2026, 11, 25)
     survival = {s.months: s for s in d.survival}
-    assert (survival[3].running, survival[3].eligible) == (2, 2)  # on 1 Sept 2025 both were running
-    assert (survival[12].running, survival[12].eligible) == (1, 2)
+    assert (survival[3].running, survival[3].assessed) == (2, 2)  # on 1 Sept 2025 both were running
+    assert (survival[12].running, survival[12].stopped, survival[12].assessed) == (1, 1, 2)
     assert ("2026-11", 200_000, 1) in d.turnover_by_month  # 1.400.000 a week is 200.000 a day
     assert d.items_in_use_pct == 50 and d.items_counted == 2
     assert [c.recipient.id for c in d.candidates] == [running.id]
@@ -215,7 +218,11 @@ def test_dashboard_sql_matches_reference(app, seed):
     assert expected["candidates"] and expected["overdue"]  # the data reaches the interesting cases
     d = outcomes.build(admin, today, (1, 3, 6, 12), graduation_min_per_day=150_000)
     assert d.overdue == expected["overdue"]
-    assert {s.months: (s.eligible, s.running) for s in d.survival} == expected["survival"]
+    assert {s.months: (s.running, s.struggling, s.stopped, s.left, s.not_assessed) for s in d.survival} == expected[
+        "survival"
+    ]
+    realised = dashboard_reference.realisation(d.budget_year)
+    assert {t.region.id: (t.registered, t.apbd, t.apbd_p) for t in d.targets if t.registered} == realised
     assert d.turnover_by_month == expected["turnover"]
     assert (d.items_counted, d.items_in_use) == expected["items"]
     assert d.candidate_count == len(expected["candidates"])
@@ -227,13 +234,18 @@ def test_dashboard_sql_matches_reference(app, seed):
     assert len(live) == 4 and all(counts[1] and counts[3] for counts in live.values())  # three regencies
     assert (d.statuses, d.distributed, d.covered_30d, d.backlog, d.oldest_pending) == live[None]
     regions = db.session.scalars(select(Region).order_by(Region.code)).all()
-    _year, rows = outcomes.region_figures(outcomes.dashboard_scope(admin), regions, today)
+    _year, rows = outcomes.region_figures(outcomes.dashboard_scope(admin), regions, today, (1, 3, 6, 12))
     assert [target.region.id for target, _f in rows] == [r.id for r in regions]
     nothing = ([(s, 0) for s in lifecycle.STATUSES], 0, 0, 0, None)
     for target, f in rows:
         assert (f.statuses, f.distributed, f.covered_30d, f.backlog, f.oldest_pending) == live.get(
             target.region.id, nothing
         )
+        own = dashboard_reference.figures(today, (1, 3, 6, 12), 150_000, region_id=target.region.id)
+        assert f.overdue == own["overdue"]
+        assert {s.months: (s.running, s.struggling, s.stopped, s.left, s.not_assessed) for s in f.survival} == own[
+            "survival"
+        ]
 
 
 def test_large_scopes_reuse_outcomes_but_never_show_a_graduated_family(app, world):
@@ -319,3 +331,182 @@ def test_targets_count_one_budget_year(app, world, client):
     page = client.get("/dasbor/?tahun=2025").get_data(as_text=True)
     assert "tahun anggaran 2025" in page and '<option value="2025" selected>' in page
     assert client.get("/dasbor/?tahun=abc").status_code == 200
+
+
+def _small_program(today: dt.date):
+    """A regency's program counted by hand (quota 10, budget year 2025), dates relative to `today`:
+
+    A calon (APBD), B terverifikasi (APBD-P), C tidak memenuhi syarat before any hand-over (APBD);
+    D disalurkan 2 months ago (APBD-P); E usaha berjalan, first assessed 135 days after the hand-over (APBD);
+    F left the program 240 days after it, running until then (APBD); G struggling from day 60, stopped on day 165
+    (APBD-P); H handed over by a supervisor's direct move (no hand-over date), then left (APBD-P); I mandiri on day
+    335, running from day 30 (APBD); J a 2024 family, calon; K handed over in another regency.
+    """
+    smd, bpn = factories.region("6472"), factories.region("6471")
+    smd.quota = 10
+    supervisor = factories.user("supervisor", regions=[smd])
+    mentor = factories.user("mentor", regions=[smd], full_name="Pendamping Hitung")
+
+    def family(status, source="APBD", handed_months=None, steps=(), region=smd, **kwargs):
+        handed = schedule.add_months(today, -handed_months) if handed_months else None
+        r = factories.recipient(region, mentor, status=status, funding_source=source, distributed_on=handed, **kwargs)
+        at = dt.datetime.combine(handed or today - dt.timedelta(days=400), dt.time(2))
+        _history(r, [(at + dt.timedelta(days=day), None, to) for day, to in steps])
+        return r
+
+    family("calon", steps=[(0, "calon")])
+    family("terverifikasi", "APBD-P", steps=[(0, "calon"), (20, "terverifikasi")])
+    family("tidak_memenuhi_syarat", steps=[(0, "calon"), (20, "terverifikasi"), (40, "tidak_memenuhi_syarat")])
+    family("disalurkan", "APBD-P", 2, steps=[(0, "disalurkan")])
+    family("usaha_berjalan", "APBD", 18, steps=[(0, "disalurkan"), (135, "usaha_berjalan")])
+    family("keluar", "APBD", 18, steps=[(0, "disalurkan"), (40, "usaha_berjalan"), (240, "keluar")])
+    family("usaha_berhenti", "APBD-P", 18, steps=[(0, "disalurkan"), (60, "usaha_kesulitan"), (165, "usaha_berhenti")])
+    family("keluar", "APBD-P", steps=[(0, "calon"), (20, "terverifikasi"), (40, "disalurkan"), (70, "keluar")])
+    family("mandiri", "APBD", 21, steps=[(0, "disalurkan"), (30, "usaha_berjalan"), (335, "mandiri")])
+    family("calon", budget_year=2024, steps=[(0, "calon")])
+    family("usaha_berjalan", "APBD", 18, region=bpn, steps=[(0, "disalurkan"), (20, "usaha_berjalan")])
+    db.session.commit()
+    return supervisor
+
+
+# (months, running, struggling, stopped, assessed, % running, not assessed, left), counted by hand above
+HAND_SURVIVAL = [(3, 2, 1, 0, 3, 67, 1, 0), (6, 3, 0, 1, 4, 75, 0, 0), (12, 2, 0, 1, 3, 67, 0, 1)]
+
+
+def test_realisation_and_survival_match_a_hand_count(app):
+    today = dt.date(2026, 11, 29)
+    supervisor = _small_program(today)
+    d = outcomes.build(supervisor, today, (1, 3, 6, 12))
+    (smd,) = d.targets
+    # Registered A–I; handed over E, F, I (APBD) and D, G, H (APBD-P): 6 of the quota of 10.
+    assert (smd.registered, smd.apbd, smd.apbd_p, smd.total, smd.pct) == (9, 3, 3, 6, 60)
+    assert (d.quota_total, d.handed_over_total, d.realisation_pct) == (10, 6, 60)
+    assert (d.total, d.distributed) == (10, 4)  # D, E, G, I are handed over and still in the program
+    assert [
+        (s.months, s.running, s.struggling, s.stopped, s.assessed, s.pct, s.not_assessed, s.left) for s in d.survival
+    ] == HAND_SURVIVAL
+
+
+def _tables(html: str) -> dict[str, dict[str, list[str]]]:
+    """Every `<table>` with a caption: {caption: {row header: [cell texts]}}."""
+    from html.parser import HTMLParser
+
+    class Reader(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.caption, self.row, self.cell = {}, None, None, None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "caption":
+                self.cell = []
+            elif tag == "tr":
+                self.row = []
+            elif tag in ("th", "td") and self.row is not None:
+                self.cell = []
+
+        def handle_endtag(self, tag):
+            if tag == "caption":
+                self.caption, self.cell = "".join(self.cell).strip(), None
+                self.tables[self.caption] = {}
+            elif tag in ("th", "td") and self.row is not None and self.cell is not None:
+                self.row.append(" ".join("".join(self.cell).split()))
+                self.cell = None
+            elif tag == "tr" and self.row and self.caption:
+                self.tables[self.caption][self.row[0]] = self.row[1:]
+                self.row = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell.append(data)
+
+    reader = Reader()
+    reader.feed(html)
+    return reader.tables
+
+
+def test_dashboard_report_and_export_show_the_same_hand_counted_figures(client, app):
+    supervisor = _small_program(dt.date.today())
+    from .conftest import login
+
+    login(client, supervisor.username)
+    pages = [client.get(url).get_data(as_text=True) for url in ("/dasbor/", "/dasbor/laporan")]
+    rows = list(csv.reader(io.StringIO(client.get("/kelola-data/ekspor/ringkasan.csv").get_data(as_text=True))))
+    export = dict(zip(rows[0], rows[1], strict=True))
+    assert [export[k] for k in ("Terdaftar", "Disalurkan APBD", "Disalurkan APBD-P", "Disalurkan", "% Realisasi")] == [
+        "9",
+        "3",
+        "3",
+        "6",
+        "60",
+    ]
+    for months, running, struggling, stopped, assessed, pct, not_assessed, left in HAND_SURVIVAL:
+        assert [
+            export[f"{name} {months} Bulan"]
+            for name in ("Bertahan", "Kesulitan", "Berhenti", "Dinilai", "% Bertahan", "Belum Dinilai", "Keluar")
+        ] == [str(n) for n in (running, struggling, stopped, assessed, pct, not_assessed, left)]
+    for html in pages:
+        tables = _tables(html)
+        targets = tables["Target dan realisasi per kabupaten/kota"]["Samarinda"]
+        assert targets[1:] == ["9", "3", "3", "6", "60%"]  # after the quota (an input for admins)
+        survival = tables["Usaha bertahan setelah penyaluran"]
+        for months, running, struggling, stopped, assessed, pct, not_assessed, left in HAND_SURVIVAL:
+            assert survival[f"{months} bulan"] == [
+                str(running),
+                str(struggling),
+                str(stopped),
+                str(assessed),
+                f"{pct}%",
+                str(not_assessed),
+                str(left),
+            ]
+        assert "60%" in html and "Cara menghitung" in html and "Belum dinilai" in html
+
+
+def test_overdue_per_mentor_adds_up_to_the_dashboard_total(client, world):
+    today = dt.date.today()
+    mentor, other = world.users["mentor"], world.users["mentor_same_region"]
+    region = mentor.regions[0]
+    for who, n in ((mentor, 2), (other, 1), (None, 1)):  # none of them visited since the hand-over
+        for _ in range(n):
+            factories.recipient(region, who, distributed_on=schedule.add_months(today, -4))
+    factories.recipient(
+        world.recipients["other_region"].region,
+        world.users["mentor_other_region"],
+        distributed_on=schedule.add_months(today, -4),
+    )
+    db.session.commit()
+    from .conftest import login
+
+    login(client, world.users["supervisor"].username)
+    dashboard = client.get("/dasbor/").get_data(as_text=True)
+    assert 'href="/dasbor/terlambat"' in dashboard
+    page = client.get("/dasbor/terlambat").get_data(as_text=True)
+    rows = _tables(page)["Kunjungan terlambat per pendamping"]
+    assert rows.pop("Pendamping") == ["Keluarga terlambat"]  # the header row
+    assert rows == {mentor.full_name: ["2"], other.full_name: ["1"], "Belum ada pendamping": ["1"], "Jumlah": ["4"]}
+    d = outcomes.build(world.users["supervisor"], today, current_app.config["FOLLOWUP_MONTHS"])
+    assert d.overdue == 4
+    assert f"/periksa/pendamping?pendamping={mentor.id}" in page
+    assert client.get("/dasbor/terlambat?wilayah=6471").status_code == 200  # not theirs: the whole scope instead
+    assert "Jumlah" in client.get("/dasbor/terlambat?wilayah=6471").get_data(as_text=True)
+
+
+def test_mentors_do_not_see_overdue_per_mentor(login_as):
+    assert login_as("mentor").get("/dasbor/terlambat").status_code == 403
+
+
+def test_dashboard_numbers_go_through_the_indonesian_formatter(login_as, world):
+    mentor = world.users["mentor"]
+    family = factories.recipient(mentor.regions[0], mentor, distributed_on=dt.date(2025, 6, 1))
+    factories.visit(
+        family,
+        visited_at=dt.datetime(2026, 1, 10, 3),
+        review_state="disetujui",
+        answers={"operating": "ya", "turnover": 1_250_000},
+    )
+    family.region.quota = 1680
+    db.session.commit()
+    html = login_as("supervisor").get("/dasbor/").get_data(as_text=True)
+    assert "Januari 2026" in html and "2026-01" not in html  # months by name
+    assert html.count("Rp 1.250.000") >= 2  # the chart and its table, both in Rp
+    assert ">1.680<" in html  # thousands with a dot

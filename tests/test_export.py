@@ -177,17 +177,20 @@ def test_summary_matches_a_hand_count(client, world):
     rows = _csv(client.get("/kelola-data/ekspor/ringkasan.csv"))
     assert len(rows) == 2  # the supervisor's one regency
     row = dict(zip(rows[0], rows[1], strict=True))
-    # 4 families in Samarinda: own + same_region (usaha_berjalan, APBD) and the two extra
+    # 4 families in Samarinda: own + same_region (usaha_berjalan, APBD) and the two extra; the calon one (APBD-P)
+    # is registered, its package not handed over yet
     assert (
         row["Tahun Anggaran (Target & Realisasi)"],
         row["Kode"],
         row["Target"],
-        row["APBD"],
-        row["APBD-P"],
-        row["Jumlah"],
-    ) == ("2025", "6472", "168", "3", "1", "4")
+        row["Terdaftar"],
+        row["Disalurkan APBD"],
+        row["Disalurkan APBD-P"],
+        row["Disalurkan"],
+        row["% Realisasi"],
+    ) == ("2025", "6472", "168", "4", "3", "0", "3", "2")
     assert (row["Calon penerima"], row["Usaha berjalan"]) == ("1", "3")
-    assert (row["Disalurkan (aktif)"], row["Dikunjungi & Disetujui 30 Hari"], row["% Cakupan"]) == ("2", "1", "50")
+    assert (row["Disalurkan (aktif)"], row["Dikunjungi & Disetujui 30 Hari"], row["% Cakupan"]) == ("3", "1", "33")
     assert row["Menunggu Diperiksa"] == "1"
     assert (row["Ikut Pelatihan"], row["Pilar 1 (BLT/Sembako/PKH)"], row["Pilar 3 (Rumah/Sanitasi/Air)"]) == (
         "1",
@@ -197,9 +200,17 @@ def test_summary_matches_a_hand_count(client, world):
     factories.recipient(smd, budget_year=2026)  # a new year's list: its own targets, as on the dashboard ...
     db.session.commit()
     latest = dict(zip(*_csv(client.get("/kelola-data/ekspor/ringkasan.csv")), strict=True))
-    assert (latest["Tahun Anggaran (Target & Realisasi)"], latest["APBD"], latest["Jumlah"]) == ("2026", "1", "1")
+    assert (latest["Tahun Anggaran (Target & Realisasi)"], latest["Disalurkan APBD"], latest["Terdaftar"]) == (
+        "2026",
+        "1",
+        "1",
+    )
     earlier = dict(zip(*_csv(client.get("/kelola-data/ekspor/ringkasan.csv?tahun=2025")), strict=True))
-    assert (earlier["Tahun Anggaran (Target & Realisasi)"], earlier["Jumlah"]) == ("2025", "4")
+    assert (earlier["Tahun Anggaran (Target & Realisasi)"], earlier["Terdaftar"], earlier["Disalurkan"]) == (
+        "2025",
+        "4",
+        "3",
+    )
     # ... while the other figures count every family in scope, whatever its budget year
     for summary in (latest, earlier):
         assert (
@@ -208,7 +219,7 @@ def test_summary_matches_a_hand_count(client, world):
             summary["Disalurkan (aktif)"],
             summary["Dikunjungi & Disetujui 30 Hari"],
             summary["Menunggu Diperiksa"],
-        ) == ("1", "4", "2", "1", "1")
+        ) == ("1", "4", "4", "1", "1")
         assert (summary["Ikut Pelatihan"], summary["Pilar 1 (BLT/Sembako/PKH)"]) == ("1", "1")
 
 
@@ -216,7 +227,7 @@ def test_summary_matches_a_hand_count(client, world):
 def test_summary_shows_the_dashboards_figures(client, world, role, query):
     """The export and the dashboard count with the same functions: every regency's row has the targets of the
     dashboard of the same scope (one budget year) and the other figures of the dashboard narrowed to that regency
-    (every budget year)."""
+    (every budget year), overdue families and survival included."""
     smd, other = world.recipients["own"].region, world.recipients["other_region"]
     world.recipients["own"].distributed_on = dt.date(2026, 5, 1)
     factories.visit(
@@ -244,6 +255,7 @@ def test_summary_shows_the_dashboards_figures(client, world, role, query):
             target.region.code,
             target.region.full_name,
             target.region.quota,
+            target.registered,
             target.apbd,
             target.apbd_p,
             target.total,
@@ -253,6 +265,12 @@ def test_summary_shows_the_dashboards_figures(client, world, role, query):
             d.covered_30d,
             d.coverage_pct,
             d.backlog,
+            d.overdue,
+            *[
+                n
+                for s in d.survival
+                for n in (s.running, s.struggling, s.stopped, s.assessed, s.pct, s.not_assessed, s.left)
+            ],
             d.reach.trained,
             d.reach.pillar_1,
             d.reach.pillar_3,

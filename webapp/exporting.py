@@ -330,25 +330,35 @@ class RegionRow:
     quota: int
 
 
-def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_year: int | None = None) -> Export:
-    """One row per regency with the dashboard's figures (`outcomes.region_figures`, the same scope): target and
-    realisation by budget source for one budget year (the quota is a year's); status counts, coverage, backlog
-    and the other pillars over every family in scope, whatever its budget year. `budget_year` is the one asked for:
-    `outcomes.count_targets` counts it if families of that year are in scope, else the latest year in scope."""
+def summary(
+    regions: list[Region], scope: outcomes.Scope, today: dt.date, followup_months, budget_year: int | None = None
+) -> Export:
+    """One row per regency with the dashboard's figures, counted by the dashboard's functions over the dashboard's
+    scope (`outcomes.dashboard_scope`, `outcomes.region_figures`): realisation by budget source for one budget year
+    (the quota is a year's); status counts, coverage, backlog, overdue families, survival and the other pillars over
+    every family in scope, whatever its budget year. `budget_year` is the one asked for: `outcomes.count_targets`
+    counts it if families of that year are in scope, else the latest year in scope."""
     headers = [
         "Tahun Anggaran (Target & Realisasi)",
         "Kode",
         "Kabupaten/Kota",
         "Target",
-        "APBD",
-        "APBD-P",
-        "Jumlah",
-        "% Target",
+        "Terdaftar",
+        "Disalurkan APBD",
+        "Disalurkan APBD-P",
+        "Disalurkan",
+        "% Realisasi",
         *[lifecycle.status_label(s) for s in lifecycle.STATUSES],
         "Disalurkan (aktif)",
         "Dikunjungi & Disetujui 30 Hari",
         "% Cakupan",
         "Menunggu Diperiksa",
+        "Kunjungan Terlambat",
+        *[
+            f"{name} {months} Bulan"
+            for months in outcomes.SURVIVAL_MONTHS
+            for name in ("Bertahan", "Kesulitan", "Berhenti", "Dinilai", "% Bertahan", "Belum Dinilai", "Keluar")
+        ],
         "Ikut Pelatihan",
         "Pilar 1 (BLT/Sembako/PKH)",
         "Pilar 3 (Rumah/Sanitasi/Air)",
@@ -357,13 +367,7 @@ def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_yea
     plain = [RegionRow(r.id, r.code, r.full_name, r.quota) for r in regions]
 
     def rows():
-        # One regency: probe its families' own visits; more: read the recent approvals once (`approved_since`).
-        scope = outcomes.Scope(
-            Recipient.id.in_(scope_ids) & Recipient.region_id.in_([r.id for r in plain]),
-            scope_ids,
-            few_families=len(plain) == 1,
-        )
-        year, figures = outcomes.region_figures(scope, plain, today, budget_year)
+        year, figures = outcomes.region_figures(scope, plain, today, followup_months, budget_year)
         for target, f in figures:
             region = target.region
             yield [
@@ -371,6 +375,7 @@ def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_yea
                 region.code,
                 region.full_name,
                 region.quota,
+                target.registered,
                 target.apbd,
                 target.apbd_p,
                 target.total,
@@ -380,6 +385,12 @@ def summary(regions: list[Region], scope_ids: Select, today: dt.date, budget_yea
                 f.covered_30d,
                 f.coverage_pct,
                 f.backlog,
+                f.overdue,
+                *[
+                    n
+                    for s in f.survival
+                    for n in (s.running, s.struggling, s.stopped, s.assessed, s.pct, s.not_assessed, s.left)
+                ],
                 f.reach.trained,
                 f.reach.pillar_1,
                 f.reach.pillar_3,

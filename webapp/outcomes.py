@@ -2,12 +2,14 @@
 package use and graduation candidates. All are SQL aggregates (a fixed number of queries, rows read that do not
 grow with the program), so the page costs about the same for 1,680 families and for 100,000.
 
-The live counts are defined once, here, for the dashboard (`build`) and for the per-regency summary export
-(`region_figures`): targets count one budget year's families, every other figure all families in scope.
+Every figure is defined once, here, for the dashboard and its printed report (`build`) and for the per-regency
+summary export (`region_figures`): targets and realisation count one budget year's families, every other figure all
+families in scope. `DEFINITIONS` says in plain words how each is counted; the pages show it under each section.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, case, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -29,34 +32,104 @@ from .sqltools import as_date, shift_date, year_month
 
 RUNNING = (lifecycle.USAHA_BERJALAN, lifecycle.MANDIRI)
 EXITED = lifecycle.EXITS
+# The package has been handed over: `bantuan disalurkan` and every status after it (exits are checked apart).
+HANDED_OVER = (
+    lifecycle.DISALURKAN,
+    lifecycle.USAHA_BERJALAN,
+    lifecycle.USAHA_KESULITAN,
+    lifecycle.USAHA_BERHENTI,
+    lifecycle.MANDIRI,
+)
+# A business status a mentor's assessment sets after the hand-over (survival counts these, and exits apart).
+ASSESSED = (lifecycle.USAHA_BERJALAN, lifecycle.USAHA_KESULITAN, lifecycle.USAHA_BERHENTI, lifecycle.MANDIRI)
 SURVIVAL_MONTHS = (3, 6, 12)
 _FOLLOWUP = Visit.kind.in_(visit_kinds.FOLLOWUP_KINDS)  # the visits that measure a running business
 
 
+# How each figure is counted, in plain words: shown under its dashboard section, on the printed report and in
+# docs/DOMAIN.md ("Figures"). Change a definition here and in the function that counts it, nowhere else.
+DEFINITIONS = {
+    "realisation": _l(
+        "Realisasi = keluarga tahun anggaran ini yang paketnya sudah diserahkan (status Bantuan disalurkan atau "
+        "sesudahnya, termasuk yang kemudian keluar dari program) dibagi target kabupaten/kota. Terdaftar = semua "
+        "keluarga tahun anggaran ini, apa pun statusnya."
+    ),
+    "statuses": _l("Status terakhir setiap keluarga, semua tahun anggaran."),
+    "coverage": _l(
+        "Keluarga yang sudah menerima paket dan masih dalam program, yang punya kunjungan disetujui dalam 30 hari "
+        "terakhir."
+    ),
+    "overdue": _l(
+        "Keluarga yang sudah menerima paket, belum mandiri dan masih dalam program, yang melewati jadwal kunjungan "
+        "(bulan ke-%(months)s setelah penyaluran) tanpa kunjungan pendampingan sejak 2 minggu sebelum jadwal itu, atau "
+        "melewati tanggal kunjungan berikut yang direncanakan. Keluarga yang kunjungannya dikembalikan untuk "
+        "diperbaiki tidak dihitung."
+    ),
+    "backlog": _l("Kunjungan yang dikirim pendamping dan belum diputuskan pengawas."),
+    "survival": _l(
+        "Keluarga yang paketnya diserahkan sedikitnya 3, 6 atau 12 bulan lalu, menurut status yang tercatat pada "
+        "hari itu. Persentase = usaha berjalan atau mandiri dibagi keluarga yang sudah dinilai (berjalan, kesulitan, "
+        "berhenti, mandiri). Belum dinilai = belum ada status usaha sejak penyaluran sampai hari itu; keluar = sudah "
+        "keluar dari program. Keduanya tidak dihitung dalam persentase."
+    ),
+    "turnover": _l(
+        "Nilai tengah (median) omzet per hari dari kunjungan pendampingan yang disetujui, per bulan kunjungan "
+        "(omzet mingguan dibagi 7). Barang masih dipakai: dari kunjungan terakhir tiap keluarga yang memeriksa barang."
+    ),
+    "reach": _l(
+        "Dari keluarga UEP yang masih dalam program: yang tercatat ikut pelatihan usaha, yang menerima bantuan pilar 1 "
+        "(BLT, sembako, PKH) atau pilar 3 (rumah, sanitasi, air bersih), dan yang menerima keduanya."
+    ),
+    "graduation": _l(
+        "Usaha berjalan, sedikitnya 3 kunjungan pendampingan disetujui dengan usaha buka, yang pertama dan terakhir "
+        "berjarak 6 bulan atau lebih, dan omzet per hari pada 3 kunjungan terakhir semuanya sedikitnya %(min)s."
+    ),
+}
+
+
 @dataclass
 class RegionTarget:
+    """A regency's families of one budget year against its quota: registered, and handed over by funding source."""
+
     region: Region  # or plain values with its id, code and quota (the export's `RegionRow`)
-    apbd: int = 0
-    apbd_p: int = 0
+    registered: int = 0  # families of the budget year, whatever their status
+    apbd: int = 0  # handed over, funded by the APBD
+    apbd_p: int = 0  # handed over, funded by the APBD-P
 
     @property
     def total(self) -> int:
+        """Families whose package was handed over."""
         return self.apbd + self.apbd_p
 
     @property
     def pct(self) -> int | None:
+        """Realisation: handed over as a share of the quota."""
         return round(100 * self.total / self.region.quota) if self.region.quota else None
 
 
 @dataclass
 class Survival:
+    """Families handed over at least `months` ago, by the status recorded `months` after the hand-over."""
+
     months: int
-    eligible: int = 0
-    running: int = 0
+    due: int = 0  # handed over at least `months` ago
+    running: int = 0  # usaha berjalan or mandiri on that day
+    struggling: int = 0  # usaha kesulitan
+    stopped: int = 0  # usaha berhenti
+    left: int = 0  # had left the program (keluar, tidak memenuhi syarat)
+
+    @property
+    def assessed(self) -> int:
+        return self.running + self.struggling + self.stopped
+
+    @property
+    def not_assessed(self) -> int:
+        """No business status recorded between the hand-over and that day: "belum dinilai", never a failure."""
+        return self.due - self.assessed - self.left
 
     @property
     def pct(self) -> int | None:
-        return round(100 * self.running / self.eligible) if self.eligible else None
+        return round(100 * self.running / self.assessed) if self.assessed else None
 
 
 @dataclass
@@ -75,11 +148,13 @@ class Figures:
 
     statuses: list[tuple[str, int]] = field(default_factory=list)  # every status, in lifecycle order
     total: int = 0
-    distributed: int = 0  # handed over and still in the program
+    distributed: int = 0  # handed over and still in the program (a status from `bantuan disalurkan` on)
     covered_30d: int = 0  # of those, with an approved visit in the last 30 days
     backlog: int = 0  # visits waiting for review
     oldest_pending: dt.datetime | None = None
     reach: pillars.Reach = pillars.NO_REACH
+    overdue: int = 0
+    survival: list[Survival] = field(default_factory=list)
 
     @property
     def coverage_pct(self) -> int | None:
@@ -89,8 +164,6 @@ class Figures:
 @dataclass
 class Dashboard(Figures):
     targets: list[RegionTarget] = field(default_factory=list)
-    overdue: int = 0
-    survival: list[Survival] = field(default_factory=list)
     turnover_by_month: list[tuple[str, int, int]] = field(default_factory=list)  # (YYYY-MM, median/day, visits)
     items_in_use_pct: int | None = None
     items_counted: int = 0
@@ -100,6 +173,19 @@ class Dashboard(Figures):
     computed_at: dt.datetime | None = None  # set when the outcome figures come from the cache
     budget_year: int | None = None  # of the targets block
     budget_years: list[int] = field(default_factory=list)
+
+    @property
+    def quota_total(self) -> int:
+        return sum(t.region.quota for t in self.targets)
+
+    @property
+    def handed_over_total(self) -> int:
+        return sum(t.total for t in self.targets)
+
+    @property
+    def realisation_pct(self) -> int | None:
+        """Realisation of the scope: every regency's handed-over families against the sum of their quotas."""
+        return round(100 * self.handed_over_total / self.quota_total) if self.quota_total else None
 
 
 @dataclass(frozen=True)
@@ -154,16 +240,22 @@ def build(
 
 
 def region_figures(
-    scope: Scope, regions: Sequence[Region], today: dt.date, budget_year: int | None = None
+    scope: Scope, regions: Sequence[Region], today: dt.date, followup_months, budget_year: int | None = None
 ) -> tuple[int | None, list[tuple[RegionTarget, Figures]]]:
-    """The dashboard's live figures for each of `regions`, grouped by regency in SQL (a fixed number of queries,
-    whatever the number of regencies), with the budget year the targets count."""
+    """The dashboard's figures for each of `regions` — the live counts, overdue families and survival, counted now —
+    grouped by regency in SQL (a fixed number of queries, whatever the number of regencies), with the budget year
+    the targets count."""
     targets = count_targets(scope, regions, budget_year)
     figures: dict[int | None, Figures] = {target.region.id: Figures() for target in targets.rows}
     count_statuses(scope, figures)
     count_coverage(scope, today, figures)
     count_backlog(scope, figures)
     count_reach(scope, figures)
+    overdue = overdue_by(scope.ids, today, followup_months, Recipient.region_id)
+    survival = {months: survival_by(scope.ids, today, months, Recipient.region_id) for months in SURVIVAL_MONTHS}
+    for key, f in figures.items():
+        f.overdue = overdue.get(key, 0)
+        f.survival = [survival[months].get(key) or Survival(months) for months in SURVIVAL_MONTHS]
     return targets.budget_year, [(target, figures[target.region.id]) for target in targets.rows]
 
 
@@ -183,26 +275,48 @@ def dashboard_scope(user: User, region_code: str = "") -> Scope:
     )
 
 
+def handed_over() -> ColumnElement[bool]:
+    """The family's package was handed over: its status is `bantuan disalurkan` or a later one, or it left the
+    program after a hand-over (a hand-over date, or a handed-over status in its history)."""
+    was_handed_over = (
+        select(StatusChange.id)
+        .where(StatusChange.recipient_id == Recipient.id, StatusChange.to_status.in_(HANDED_OVER))
+        .exists()
+    )
+    return or_(
+        Recipient.status.in_(HANDED_OVER),
+        and_(Recipient.status.in_(EXITED), or_(Recipient.distributed_on.is_not(None), was_handed_over)),
+    )
+
+
 def count_targets(scope: Scope, regions: Sequence[Region], budget_year: int | None = None) -> Targets:
-    """Families per regency and budget source (APBD, APBD-P), to set against each regency's quota. The quota is a
-    year's: count that budget year's families (the latest one in scope unless `budget_year` is one of them).
+    """Realisation: families per regency and budget source (APBD, APBD-P) whose package was handed over
+    (`handed_over`), to set against each regency's quota, and the families registered. The quota is a year's:
+    count that budget year's families (the latest one in scope unless `budget_year` is one of them).
     One pass over the scope gives the years and every year's counts. `regions` may be plain values with the
     `Region` attributes the caller reads."""
     per_year = db.session.execute(
-        select(Recipient.budget_year, Recipient.region_id, Recipient.funding_source, func.count())
+        select(
+            Recipient.budget_year,
+            Recipient.region_id,
+            Recipient.funding_source,
+            func.count(),
+            func.count(case((handed_over(), 1))),
+        )
         .where(scope.condition)
         .group_by(Recipient.budget_year, Recipient.region_id, Recipient.funding_source)
     ).all()
     years = sorted({row[0] for row in per_year}, reverse=True)
     year = budget_year if budget_year in years else (years[0] if years else None)
     by_region = {r.id: RegionTarget(r) for r in regions}
-    for _year, region_id, source, count in (row for row in per_year if row[0] == year):
+    for _year, region_id, source, registered, handed in (row for row in per_year if row[0] == year):
         target = by_region.get(region_id)
         if target:
+            target.registered += registered
             if source == "APBD":
-                target.apbd = count
+                target.apbd = handed
             else:
-                target.apbd_p = count
+                target.apbd_p = handed
     return Targets(list(by_region.values()), year, years)
 
 
@@ -220,20 +334,18 @@ def _row_key(group: Sequence) -> int | None:
 
 
 def count_statuses(scope: Scope, figures: dict[int | None, Figures]) -> None:
-    """Families per status and, from the same pass, the families handed over and still in the program."""
-    handed_over = Recipient.distributed_on.is_not(None)
+    """Families per status and, from them, the families handed over and still in the program (a status from
+    `bantuan disalurkan` on, exits excluded)."""
     group = _grouping(figures)
     counts: dict[int | None, dict[str, int]] = {key: {} for key in figures}
-    for *row_group, status, distributed, count in db.session.execute(
-        select(*group, Recipient.status, handed_over, func.count())
-        .where(scope.condition)
-        .group_by(*group, Recipient.status, handed_over)
+    for *row_group, status, count in db.session.execute(
+        select(*group, Recipient.status, func.count()).where(scope.condition).group_by(*group, Recipient.status)
     ):
         key = _row_key(row_group)
         if key not in figures:
             continue
         counts[key][status] = counts[key].get(status, 0) + count
-        if distributed and status not in EXITED:
+        if status in HANDED_OVER:
             figures[key].distributed += count
     for key, f in figures.items():
         f.statuses = [(s, counts[key].get(s, 0)) for s in lifecycle.STATUSES]
@@ -241,9 +353,9 @@ def count_statuses(scope: Scope, figures: dict[int | None, Figures]) -> None:
 
 
 def count_coverage(scope: Scope, today: dt.date, figures: dict[int | None, Figures]) -> None:
-    """Families distributed, still in the program, with an approved visit in the last 30 days."""
+    """Families handed over and still in the program (`count_statuses`), with an approved visit in the last 30 days."""
     group = _grouping(figures)
-    active = scope.condition & Recipient.distributed_on.is_not(None) & Recipient.status.not_in(EXITED)
+    active = scope.condition & Recipient.status.in_(HANDED_OVER)
     for *row_group, count in db.session.execute(
         select(*group, func.count())
         .select_from(Recipient)
@@ -356,10 +468,17 @@ def _outcomes(ids: Select, today: dt.date, followup_months, graduation_min_per_d
     )
 
 
+# Part of every snapshot key: bump it whenever a definition or the stored shape changes, so that snapshots made
+# by the previous code are never read (they expire unread; `flask refresh-dashboard` writes the new ones).
+SNAPSHOT_VERSION = 2
+
+
 def _key(scope: str, region_code: str, today: dt.date, followup_months, graduation_min_per_day: int) -> str:
-    """The snapshot key: who is counted (`all`, or the supervisor's region ids) and every setting that changes the
-    figures."""
-    raw = json.dumps([scope, region_code, today.isoformat(), list(followup_months), graduation_min_per_day])
+    """The snapshot key: the figures' version, who is counted (`all`, or the supervisor's region ids) and every
+    setting that changes the figures."""
+    raw = json.dumps(
+        [SNAPSHOT_VERSION, scope, region_code, today.isoformat(), list(followup_months), graduation_min_per_day]
+    )
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -372,7 +491,7 @@ def _load(key: str, max_age_s: float) -> Outcomes | None:
     f = row.figures
     return Outcomes(
         overdue=f["overdue"],
-        survival=[Survival(*s) for s in f["survival"]],
+        survival=[Survival(**s) for s in f["survival"]],
         turnover_by_month=[tuple(m) for m in f["turnover_by_month"]],
         items_counted=f["items_counted"],
         items_in_use=f["items_in_use"],
@@ -390,7 +509,7 @@ def _store(key: str, figures: Outcomes) -> None:
     finishing the same figures at once both write; the later one wins (the figures are the same)."""
     data = {
         "overdue": figures.overdue,
-        "survival": [[s.months, s.eligible, s.running] for s in figures.survival],
+        "survival": [dataclasses.asdict(s) for s in figures.survival],
         "turnover_by_month": [list(m) for m in figures.turnover_by_month],
         "items_counted": figures.items_counted,
         "items_in_use": figures.items_in_use,
@@ -426,7 +545,14 @@ def refresh_snapshots(today: dt.date, followup_months, graduation_min_per_day: i
 
 
 def overdue_count(ids: Select, today: dt.date, followup_months) -> int:
-    """Families the mentor's work list would put in its "overdue" group (see `schedule.work_list`), counted in SQL.
+    """Families the mentor's work list would put in its "overdue" group (see `overdue_by`)."""
+    return sum(overdue_by(ids, today, followup_months, Recipient.mentor_id).values())
+
+
+def overdue_by(ids: Select, today: dt.date, followup_months, column: ColumnElement) -> dict:
+    """Overdue families per value of a Recipient `column` (the mentor id, None for no mentor; or the regency), in one
+    grouped query: the families the mentor's work list would put in its "overdue" group (see
+    `schedule.work_list`), counted in SQL.
 
     A family is overdue when some milestone before today has no follow-up from two weeks before it on (it is
     enough to test each milestone against the latest follow-up), or when the date planned at the last visit has
@@ -465,9 +591,9 @@ def overdue_count(ids: Select, today: dt.date, followup_months) -> int:
         .where(Visit.recipient_id == Recipient.id, Visit.review_state == review_states.SENT_BACK)
         .exists()
     )
-    return (
-        db.session.scalar(
-            select(func.count())
+    return dict(
+        db.session.execute(
+            select(column, func.count())
             .select_from(Recipient)
             .outerjoin(visits, visits.c.rid == Recipient.id)
             .where(
@@ -477,13 +603,29 @@ def overdue_count(ids: Select, today: dt.date, followup_months) -> int:
                 ~sent_back,
                 or_(milestone_missed, planned_passed),
             )
-        )
-        or 0
+            .group_by(column)
+        ).all()
     )
 
 
+def overdue_per_mentor(scope: Scope, today: dt.date, followup_months) -> list[tuple[User | None, int]]:
+    """The dashboard's overdue total split by mentor (None: families without a mentor), most overdue first; the
+    counts add up to `overdue_count` over the same scope."""
+    counts = overdue_by(scope.ids, today, followup_months, Recipient.mentor_id)
+    mentors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([k for k in counts if k])))}
+    rows = [(mentors.get(mentor_id) if mentor_id else None, n) for mentor_id, n in counts.items()]
+    return sorted(rows, key=lambda row: (-row[1], row[0] is None, row[0].full_name if row[0] else ""))
+
+
 def survival(ids: Select, today: dt.date, months: int) -> Survival:
-    """Of the families distributed at least `months` ago, those running (or mandiri) `months` after it."""
+    """Families handed over at least `months` ago (with a hand-over date), by their status on the day `months` after
+    it: the latest status recorded on or before that day. No business status by then is "belum dinilai"."""
+    return survival_by(ids, today, months).get((), Survival(months))
+
+
+def survival_by(ids: Select, today: dt.date, months: int, *group: ColumnElement) -> dict:
+    """`survival` for each value of the Recipient columns `group` (e.g. the regency), in one query, keyed by that
+    value (by () without `group`); a value without a family due is absent."""
     at = shift_date(Recipient.distributed_on, months=months)
     status_then = (
         select(StatusChange.to_status)
@@ -493,12 +635,28 @@ def survival(ids: Select, today: dt.date, months: int) -> Survival:
         .correlate(Recipient)
         .scalar_subquery()
     )
-    eligible, running = db.session.execute(
-        select(func.count(), func.count(case((status_then.in_(RUNNING), 1)))).where(
-            Recipient.id.in_(ids), Recipient.distributed_on.is_not(None), at <= today
+    then = (
+        select(*group, status_then.label("status"))
+        .where(Recipient.id.in_(ids), Recipient.distributed_on.is_not(None), at <= today)
+        .subquery()
+    )
+    keys = [then.c[column.key] for column in group]
+    counts: dict = defaultdict(dict)
+    for *key, status, n in db.session.execute(
+        select(*keys, then.c.status, func.count()).group_by(*keys, then.c.status)
+    ):
+        counts[key[0] if group else ()][status] = n
+    return {
+        key: Survival(
+            months,
+            due=sum(c.values()),
+            running=sum(c.get(s, 0) for s in RUNNING),
+            struggling=c.get(lifecycle.USAHA_KESULITAN, 0),
+            stopped=c.get(lifecycle.USAHA_BERHENTI, 0),
+            left=sum(c.get(s, 0) for s in EXITED),
         )
-    ).one()
-    return Survival(months, eligible or 0, running or 0)
+        for key, c in counts.items()
+    }
 
 
 def turnover_by_month(ids: Select, months: int = 12) -> list[tuple[str, int, int]]:

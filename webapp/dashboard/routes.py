@@ -1,9 +1,12 @@
+import datetime as dt
+
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import audit, lifecycle, localtime, outcomes
+from .. import audit, formatting, lifecycle, localtime, outcomes
 from ..access import get_recipient_for, regions_visible_to, require_role
 from ..extensions import db
 from ..models import Region
@@ -19,12 +22,30 @@ def _reach_counts(reach):
     ]
 
 
-def _dashboard_context() -> dict:
-    """The figures for the user's scope, optionally one regency (`?wilayah=CODE`), and the helpers the charts use."""
+def _month(value: str) -> dt.date:
+    """'2026-01' (a month of `outcomes.turnover_by_month`) -> the first of that month, for the month filters."""
+    return dt.date.fromisoformat(f"{value}-01")
+
+
+def _region_choice() -> tuple[list[Region], str]:
+    """The user's regencies and the one asked for (`?wilayah=CODE`), or '' for all of them."""
     require_role(current_user, "admin", "supervisor")
     regions = regions_visible_to(current_user)
     region = request.args.get("wilayah", "")
-    region = region if region in {r.code for r in regions} else ""
+    return regions, region if region in {r.code for r in regions} else ""
+
+
+def _definitions() -> dict[str, str]:
+    """`outcomes.DEFINITIONS` with this installation's settings filled in."""
+    months = ", ".join(str(m) for m in current_app.config["FOLLOWUP_MONTHS"])
+    money = formatting.rupiah(current_app.config["GRADUATION_MIN_TURNOVER_DAY"])
+    filled = {"overdue": {"months": months}, "graduation": {"min": money}}
+    return {key: str(text) % filled[key] if key in filled else str(text) for key, text in outcomes.DEFINITIONS.items()}
+
+
+def _dashboard_context() -> dict:
+    """The figures for the user's scope, optionally one regency (`?wilayah=CODE`), and the helpers the charts use."""
+    regions, region = _region_choice()
     data = outcomes.build(
         current_user,
         localtime.today(),
@@ -40,12 +61,15 @@ def _dashboard_context() -> dict:
         regions=regions,
         region=region,
         region_obj=next((r for r in regions if r.code == region), None),
-        min_turnover=current_app.config["GRADUATION_MIN_TURNOVER_DAY"],
+        how=_definitions(),
+        month_of=_month,
         target_rows=lambda targets: [(t.region.name, t.pct or 0) for t in targets],
         target_top=lambda targets: max([100, *(t.pct or 0 for t in targets)]),
         status_rows=lambda statuses: [(lifecycle.status_label(s), n) for s, n in statuses],
-        survival_rows=lambda survival: [(_("%(n)s bulan", n=s.months), s.pct or 0) for s in survival],
-        turnover_rows=lambda months: [(month, median) for month, median, _n in months],
+        survival_rows=lambda survival: [
+            (_("%(n)s bulan (n = %(assessed)s)", n=s.months, assessed=s.assessed), s.pct or 0) for s in survival
+        ],
+        turnover_rows=lambda months: [(format_date(_month(month), "MMM yyyy"), median) for month, median, _n in months],
         reach_counts=_reach_counts,
         reach_rows=lambda reach: [
             (label, reach.pct(n) or 0)
@@ -68,6 +92,25 @@ def index():
 def report():
     """The same figures as a printable A4 report (the browser's "save as PDF" makes the document)."""
     return render_template("dashboard/report.html", printable=True, today=localtime.today(), **_dashboard_context())
+
+
+@bp.get("/terlambat")
+@login_required
+def overdue():
+    """The dashboard's overdue total per mentor, counted now (never from a snapshot)."""
+    regions, region = _region_choice()
+    rows = outcomes.overdue_per_mentor(
+        outcomes.dashboard_scope(current_user, region), localtime.today(), current_app.config["FOLLOWUP_MONTHS"]
+    )
+    return render_template(
+        "dashboard/overdue.html",
+        rows=rows,
+        total=sum(n for _mentor, n in rows),
+        regions=regions,
+        region=region,
+        region_obj=next((r for r in regions if r.code == region), None),
+        how=_definitions(),
+    )
 
 
 @bp.post("/kuota")

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import areas, audit, exporting, importing, localtime
+from .. import areas, audit, exporting, importing, localtime, outcomes
 from ..access import recipients_visible_to, regions_visible_to, require_role
 from ..extensions import db
 from ..formtools import submitted
@@ -71,7 +71,11 @@ def export(kind: str, fmt: str):
             "kunjungan": lambda: exporting.visits(scope_ids, photo_url),
             "riwayat-status": lambda: exporting.status_history(scope_ids),
             "ringkasan": lambda: exporting.summary(
-                [region] if region else regions, scope_ids, localtime.today(), request.args.get("tahun", type=int)
+                [region] if region else regions,
+                outcomes.dashboard_scope(current_user, region.code if region else ""),
+                localtime.today(),
+                current_app.config["FOLLOWUP_MONTHS"],
+                request.args.get("tahun", type=int),
             ),
         }[kind]()
     )
