@@ -9,7 +9,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from webapp import lifecycle, outcomes, schedule
+from webapp import lifecycle, localtime, outcomes, schedule
 from webapp.extensions import db
 from webapp.models import DashboardSnapshot, Region, StatusChange
 
@@ -425,7 +425,7 @@ def _tables(html: str) -> dict[str, dict[str, list[str]]]:
 
 
 def test_dashboard_report_and_export_show_the_same_hand_counted_figures(client, app):
-    supervisor = _small_program(dt.date.today())
+    supervisor = _small_program(localtime.today())
     from .conftest import login
 
     login(client, supervisor.username)
@@ -463,7 +463,7 @@ def test_dashboard_report_and_export_show_the_same_hand_counted_figures(client, 
 
 
 def test_overdue_per_mentor_adds_up_to_the_dashboard_total(client, world):
-    today = dt.date.today()
+    today = localtime.today()
     mentor, other = world.users["mentor"], world.users["mentor_same_region"]
     region = mentor.regions[0]
     for who, n in ((mentor, 2), (other, 1), (None, 1)):  # none of them visited since the hand-over
