@@ -21,10 +21,15 @@ HANDED_OVER = {"disalurkan", "usaha_berjalan", "usaha_kesulitan", "usaha_berhent
 LEFT = {"keluar", "tidak_memenuhi_syarat"}
 
 
+def wita_day(stored: dt.datetime) -> dt.date:
+    """The WITA (UTC+8) day of a stored naive-UTC time."""
+    return (stored + dt.timedelta(hours=8)).date()
+
+
 def status_on(changes: list[StatusChange], day: dt.date) -> str | None:
     current = None
     for change in changes:
-        if change.changed_at.date() <= day:
+        if wita_day(change.changed_at) <= day:
             current = change.to_status
         else:
             break
@@ -76,7 +81,7 @@ def figures(today: dt.date, followup_months, min_per_day: int, region_id: int | 
             if v.review_state == "disetujui" and v.kind == "pendampingan":
                 per_day = _per_day(answers)
                 if per_day is not None:
-                    by_month[f"{v.visited_at:%Y-%m}"].append(per_day)
+                    by_month[f"{wita_day(v.visited_at):%Y-%m}"].append(per_day)
             if answers.get("items"):
                 latest = answers["items"]
         for state in (latest or {}).values():
@@ -101,7 +106,7 @@ def figures(today: dt.date, followup_months, min_per_day: int, region_id: int | 
         ]
         if len(approved) < 3:
             continue
-        first, last = approved[0].visited_at.date(), approved[-1].visited_at.date()
+        first, last = wita_day(approved[0].visited_at), wita_day(approved[-1].visited_at)
         recent = [p for p in (_per_day(v.answers or {}) for v in approved[-3:]) if p is not None]
         if (last - first).days >= 182 and recent and min(recent) >= min_per_day:
             candidates.append((r.id, len(approved), first, last, round(statistics.median(recent))))
@@ -132,7 +137,7 @@ def realisation(budget_year: int) -> dict[int, tuple[int, int, int]]:
 def live_counts(today: dt.date) -> dict[int | None, tuple]:
     """(statuses, distributed, covered in 30 days, backlog, oldest pending) of every family (key None) and of each
     regency's families (key: region id)."""
-    since = dt.datetime.combine(today - dt.timedelta(days=30), dt.time.min)
+    since = dt.datetime.combine(today - dt.timedelta(days=30), dt.time.min) - dt.timedelta(hours=8)  # WITA midnight
     visits: dict[int, list[Visit]] = defaultdict(list)
     for visit in db.session.scalars(select(Visit)):
         visits[visit.recipient_id].append(visit)

@@ -180,7 +180,8 @@ def test_dashboard_sql_matches_reference(app, seed):
                 }
             factories.visit(
                 family,
-                visited_at=dt.datetime(2025, 2, 1, 3) + dt.timedelta(days=rng.randint(0, 660)),
+                # some after 16.00 UTC: already the next day (or month) in WITA
+                visited_at=dt.datetime(2025, 2, 1) + dt.timedelta(days=rng.randint(0, 660), hours=rng.randint(0, 23)),
                 kind=rng.choice(["pendampingan", "pendampingan", "verifikasi"]),
                 review_state=rng.choice(["disetujui", "disetujui", "menunggu", "perbaikan", "ditolak"]),
                 next_visit_on=rng.choice([None, today - dt.timedelta(days=rng.randint(-30, 300))]),
@@ -510,3 +511,41 @@ def test_dashboard_numbers_go_through_the_indonesian_formatter(login_as, world):
     assert "Januari 2026" in html and "2026-01" not in html  # months by name
     assert html.count("Rp 1.250.000") >= 2  # the chart and its table, both in Rp
     assert ">1.680<" in html  # thousands with a dot
+
+
+def test_figures_count_wita_days_and_months(app, world):
+    """Stored times are UTC; the figures count the WITA day (UTC+8): a visit at 05.00 WITA on 1 February is a
+    February visit, a change at 02.00 WITA the day after a milestone is not the status on the milestone, and a
+    visit at 07.00 WITA thirty days ago is within the last 30 days."""
+    today = dt.date(2026, 11, 29)
+    mentor = world.users["mentor"]
+    family = factories.recipient(
+        mentor.regions[0], mentor, distributed_on=dt.date(2026, 5, 10), status="usaha_berjalan"
+    )
+    _history(
+        family,
+        [
+            (dt.datetime(2026, 5, 10, 2), "terverifikasi", "disalurkan"),
+            (dt.datetime(2026, 8, 10, 18), "disalurkan", "usaha_berjalan"),  # 11 Aug, 02.00 WITA
+        ],
+    )
+    factories.visit(
+        family,
+        visited_at=dt.datetime(2026, 1, 31, 21),  # 1 Feb 2026, 05.00 WITA
+        review_state="disetujui",
+        answers={"operating": "ya", "turnover": 100_000},
+    )
+    factories.visit(
+        family,
+        visited_at=dt.datetime(2026, 10, 29, 23),  # 30 Oct 2026, 07.00 WITA: 30 days before 29 Nov
+        review_state="disetujui",
+        answers={"operating": "ya", "turnover": 120_000},
+    )
+    db.session.commit()
+    d = outcomes.build(world.users["supervisor"], today, (1, 3, 6, 12))
+    assert ("2026-02", 100_000, 1) in d.turnover_by_month and "2026-01" not in dict(
+        (m, n) for m, _v, n in d.turnover_by_month
+    )
+    three = d.survival[0]
+    assert (three.months, three.not_assessed, three.assessed) == (3, 1, 0)  # still "disalurkan" on 10 Aug
+    assert d.covered_30d == 1

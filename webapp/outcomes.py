@@ -24,11 +24,11 @@ from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, case, delete, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import lifecycle, pillars, review_states, schedule, visit_kinds
+from . import lifecycle, localtime, pillars, review_states, schedule, visit_kinds
 from .access import recipients_visible_to, regions_visible_to
 from .extensions import db
 from .models import DashboardSnapshot, Recipient, Region, StatusChange, User, Visit, utcnow
-from .sqltools import as_date, shift_date, year_month
+from .sqltools import as_date, shift_date, wita_time, year_month
 
 RUNNING = (lifecycle.USAHA_BERJALAN, lifecycle.MANDIRI)
 EXITED = lifecycle.EXITS
@@ -424,14 +424,14 @@ def add_outcomes(
 
 
 def approved_since(day: dt.date, few_families: bool = False):
-    """Recipient has an approved visit on or after `day`.
+    """Recipient has an approved visit on or after WITA day `day`.
 
     For the province or the nation, an uncorrelated IN reads the recent approvals once from the review-state index;
     for a regency (`few_families`), a correlated EXISTS probes each family's own visits. SQLite runs each form as
     written, and the wrong one costs 40-100x (bench, 100,000 families: 2 vs 99 ms for a regency, 110 vs 801 ms for
     all); PostgreSQL plans both as the same semi-join.
     """
-    since = dt.datetime.combine(day, dt.time.min)
+    since = localtime.day_start(day)
     if few_families:
         return Recipient.visits.any((Visit.review_state == review_states.APPROVED) & (Visit.visited_at >= since))
     return Recipient.id.in_(
@@ -470,7 +470,7 @@ def _outcomes(ids: Select, today: dt.date, followup_months, graduation_min_per_d
 
 # Part of every snapshot key: bump it whenever a definition or the stored shape changes, so that snapshots made
 # by the previous code are never read (they expire unread; `flask refresh-dashboard` writes the new ones).
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
 
 
 def _key(scope: str, region_code: str, today: dt.date, followup_months, graduation_min_per_day: int) -> str:
@@ -577,14 +577,15 @@ def overdue_by(ids: Select, today: dt.date, followup_months, column: ColumnEleme
                 shift_date(Recipient.distributed_on, months=m) < today,
                 or_(
                     visits.c.last_followup.is_(None),
-                    as_date(visits.c.last_followup) < shift_date(Recipient.distributed_on, months=m, days=grace),
+                    as_date(wita_time(visits.c.last_followup))
+                    < shift_date(Recipient.distributed_on, months=m, days=grace),
                 ),
             )
             for m in followup_months
         )
     )
     planned_passed = and_(
-        visits.c.planned.is_not(None), visits.c.planned > as_date(visits.c.last), visits.c.planned < today
+        visits.c.planned.is_not(None), visits.c.planned > as_date(wita_time(visits.c.last)), visits.c.planned < today
     )
     sent_back = (
         select(Visit.id)
@@ -629,7 +630,7 @@ def survival_by(ids: Select, today: dt.date, months: int, *group: ColumnElement)
     at = shift_date(Recipient.distributed_on, months=months)
     status_then = (
         select(StatusChange.to_status)
-        .where(StatusChange.recipient_id == Recipient.id, as_date(StatusChange.changed_at) <= at)
+        .where(StatusChange.recipient_id == Recipient.id, as_date(wita_time(StatusChange.changed_at)) <= at)
         .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
         .limit(1)
         .correlate(Recipient)
@@ -660,8 +661,8 @@ def survival_by(ids: Select, today: dt.date, months: int, *group: ColumnElement)
 
 
 def turnover_by_month(ids: Select, months: int = 12) -> list[tuple[str, int, int]]:
-    """(YYYY-MM, median turnover per day, visits) of approved follow-ups, for the `months` calendar months that
-    end with the latest month that has one (months without visits are simply absent).
+    """(YYYY-MM, median turnover per day, visits) of approved follow-ups by their WITA month, for the `months`
+    calendar months that end with the latest month that has one (months without visits are simply absent).
 
     PostgreSQL computes the medians itself; SQLite (small, single-office installs) has no median, so the values
     of those months are read and the medians taken here.
@@ -675,9 +676,9 @@ def turnover_by_month(ids: Select, months: int = 12) -> list[tuple[str, int, int
     latest = db.session.scalar(select(func.max(Visit.visited_at)).where(*approved))
     if latest is None:
         return []
-    start = schedule.add_months(latest.date().replace(day=1), -(months - 1))
-    in_range = (*approved, Visit.visited_at >= dt.datetime.combine(start, dt.time.min))
-    month = year_month(Visit.visited_at)
+    start = schedule.add_months(localtime.wita_date(latest).replace(day=1), -(months - 1))
+    in_range = (*approved, Visit.visited_at >= localtime.day_start(start))
+    month = year_month(wita_time(Visit.visited_at))
     if db.engine.dialect.name == "postgresql":
         rows = db.session.execute(
             select(month, func.percentile_cont(0.5).within_group(Visit.turnover_per_day), func.count())
@@ -723,8 +724,8 @@ def graduation_candidates(ids: Select, min_per_day: int, shown: int = 20) -> tup
             Visit.turnover_per_day.label("per_day"),
             func.row_number().over(order_by=(Visit.visited_at.desc(), Visit.id.desc()), **partition).label("rn"),
             func.count().over(**partition).label("n"),
-            func.min(Visit.visited_at).over(**partition).label("first"),
-            func.max(Visit.visited_at).over(**partition).label("last"),
+            func.min(wita_time(Visit.visited_at)).over(**partition).label("first"),
+            func.max(wita_time(Visit.visited_at)).over(**partition).label("last"),
         )
         .join(Recipient, Recipient.id == Visit.recipient_id)
         .where(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Date, String
+from sqlalchemy.types import Date, DateTime, String
 
 
 class shift_date(FunctionElement):  # noqa: N801 - used like a SQL function
@@ -75,3 +75,13 @@ def contains(column, text: str):
     match themselves, so a search for "10%" finds "10%", not every name with "10" in it."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
+
+
+class wita_time(_spelled):  # noqa: N801
+    """A stored naive-UTC timestamp as WITA wall-clock time (UTC+8 all year; see `localtime`): its `as_date` or
+    `year_month` is the WITA day or month."""
+
+    type = DateTime()
+    inherit_cache = True
+    sqlite = "datetime({}, '+8 hours')"
+    postgresql = "({} + INTERVAL '8 hours')"
