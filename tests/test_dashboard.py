@@ -301,11 +301,14 @@ def test_outcome_snapshots_are_shared_stored_and_expire(app, world, runner, monk
     assert [(c.recipient.id, c.first, c.last) for c in again.candidates] == [
         (c.recipient.id, c.first, c.last) for c in first.candidates
     ]
-    # A snapshot older than the period is computed again (and replaced).
+    # A snapshot older than the period is computed again (and replaced); those of earlier days are dropped.
     stored.computed_at -= dt.timedelta(minutes=11)
+    db.session.add(
+        DashboardSnapshot(key="a-week-ago", computed_at=stored.computed_at - dt.timedelta(days=7), figures={})
+    )
     db.session.commit()
     assert outcomes.build(admin, today, months, cache_s=600, cache_min_families=1).computed_at is None
-    assert db.session.scalar(select(func.count(DashboardSnapshot.key))) == 1
+    assert db.session.scalars(select(DashboardSnapshot.key)).all() == [stored.key]
     # From cron: with nothing large enough there is nothing to do; otherwise the whole program is refreshed.
     db.session.execute(delete(DashboardSnapshot))
     db.session.commit()

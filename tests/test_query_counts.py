@@ -84,6 +84,8 @@ PAGES = [
     ("admin", "/peta/titik.json"),
     ("supervisor", "/periksa/pendamping"),
     ("supervisor", "/dasbor/"),
+    ("admin", "/dasbor/"),
+    ("admin", "/dasbor/terlambat"),
     ("supervisor", "/pelatihan/"),
     ("admin", "/kelola-data/ekspor/kunjungan.csv"),
     ("admin", "/kelola-data/ekspor/ringkasan.csv"),

@@ -506,7 +506,8 @@ def _load(key: str, max_age_s: float) -> Outcomes | None:
 
 def _store(key: str, figures: Outcomes) -> None:
     """Replace the snapshot, on a connection of its own: the request's session stays as it was. Two workers
-    finishing the same figures at once both write; the later one wins (the figures are the same)."""
+    finishing the same figures at once both write; the later one wins (the figures are the same). Snapshots of
+    earlier days (or of an earlier `SNAPSHOT_VERSION`) are never read again: those older than two days go."""
     data = {
         "overdue": figures.overdue,
         "survival": [dataclasses.asdict(s) for s in figures.survival],
@@ -522,7 +523,11 @@ def _store(key: str, figures: Outcomes) -> None:
     table = DashboardSnapshot.__table__
     try:
         with db.engine.begin() as conn:
-            conn.execute(delete(table).where(table.c.key == key))
+            conn.execute(
+                delete(table).where(
+                    or_(table.c.key == key, table.c.computed_at < figures.computed_at - dt.timedelta(days=2))
+                )
+            )
             conn.execute(insert(table).values(key=key, computed_at=figures.computed_at, figures=data))
     except IntegrityError:  # the other worker's row came in between: it holds the same figures
         pass
@@ -613,7 +618,12 @@ def overdue_per_mentor(scope: Scope, today: dt.date, followup_months) -> list[tu
     """The dashboard's overdue total split by mentor (None: families without a mentor), most overdue first; the
     counts add up to `overdue_count` over the same scope."""
     counts = overdue_by(scope.ids, today, followup_months, Recipient.mentor_id)
-    mentors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([k for k in counts if k])))}
+    mentors = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_([k for k in counts if k])).options(selectinload(User.regions))
+        )
+    }
     rows = [(mentors.get(mentor_id) if mentor_id else None, n) for mentor_id, n in counts.items()]
     return sorted(rows, key=lambda row: (-row[1], row[0] is None, row[0].full_name if row[0] else ""))
 
