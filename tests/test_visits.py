@@ -460,3 +460,33 @@ def test_csrf_token_endpoint_gives_a_working_token(mentor_client, family):
         headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
     )
     assert response.status_code == 201
+
+
+def test_the_form_carries_no_photo_codes_and_two_photos_under_one_code_are_both_stored(mentor_client, family):
+    """Photo codes are minted on the phone when saving (or by the server for a plain post), never by the page;
+    a send naming one code for two photos stores both, each under its own code, instead of failing."""
+    assert "-uuid" not in mentor_client.get(form_url(family)).get_data(as_text=True)
+    code = str(uuid.uuid4())
+    data = good_data(mentor_client, family, **{"photo-1-uuid": code, "photo-2-uuid": code})
+    token = data.pop("csrf_token")
+    response = mentor_client.post(
+        form_url(family),
+        data=data,
+        content_type="multipart/form-data",
+        headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
+    )
+    assert response.status_code == 201
+    assert _count(Photo) == 2 and code in set(db.session.scalars(select(Photo.uuid)))
+
+
+def test_outbox_gets_json_messages_for_an_unreadable_amount(mentor_client, family):
+    data = good_data(mentor_client, family, turnover="1,5 juta")
+    token = data.pop("csrf_token")
+    response = mentor_client.post(
+        form_url(family),
+        data=data,
+        content_type="multipart/form-data",
+        headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
+    )
+    assert response.status_code == 422 and "angka" in response.json["errors"]["turnover"]
+    assert _count(Visit) == 0

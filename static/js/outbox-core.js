@@ -7,11 +7,49 @@
   var STORE = "outbox";
   var SYNC_TAG = "kail-outbox";
 
+  var VERSION = 2;
+
+  // Identifiers are minted here, on the phone, when the mentor saves: never read from a page that a cache may
+  // hand out again (a second visit from the same stored form would otherwise reuse them).
+  function uuid4() {
+    var c = global.crypto;
+    if (c && c.randomUUID) { return c.randomUUID(); }
+    var b = c.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  // An item stored by an older version of the app (a mentor may update with unsent visits) in today's shape.
+  // Version 1 kept the photo codes among the form fields, copied from the page; they may have come from a
+  // cached page and be taken already, so every photo gets a fresh code (the visit's own code stays: the server
+  // may already hold the visit under it). "rejected" became "needs_fix": kept, to be corrected and sent again.
+  function upgradeItem(item) {
+    item.fields = (item.fields || []).filter(function (pair) { return !/^photo-\d+-uuid$/.test(pair[0]); });
+    item.photos = (item.photos || []).map(function (photo) {
+      return { field: photo.field, blob: photo.blob, uuid: photo.uuid || uuid4() };
+    });
+    if (item.state === "rejected") { item.state = "needs_fix"; }
+    if (item.state === "sending") { item.state = "waiting"; }
+    item.version = VERSION;
+    return item;
+  }
+
   function open() {
     return new Promise(function (resolve, reject) {
-      var request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = function () {
-        request.result.createObjectStore(STORE, { keyPath: "uuid" });
+      var request = indexedDB.open(DB_NAME, VERSION);
+      request.onupgradeneeded = function (event) {
+        if (event.oldVersion < 1) {
+          request.result.createObjectStore(STORE, { keyPath: "uuid" });
+          return;
+        }
+        var cursor = request.transaction.objectStore(STORE).openCursor();
+        cursor.onsuccess = function () {
+          var at = cursor.result;
+          if (!at) { return; }
+          if (at.value.version !== VERSION) { at.update(upgradeItem(at.value)); }
+          at["continue"]();
+        };
       };
       request.onsuccess = function () { resolve(request.result); };
       request.onerror = function () { reject(request.error); };
@@ -52,29 +90,65 @@
     item.fields.forEach(function (pair) {
       if (pair[0] !== "csrf_token") { data.append(pair[0], pair[1]); }  // a fresh token goes in the header
     });
+    if (item.kind !== "correction") { data.set("uuid", item.uuid); }
     item.photos.forEach(function (photo) {
       data.append(photo.field, photo.blob, photo.field + ".jpg");
+      data.append(photo.field + "-uuid", photo.uuid);
     });
     return data;
   }
 
-  // Send one item; resolves to {outcome: "stored"|"duplicate"|"rejected"|"retry"|"login", ...}.
-  function sendOne(item, token) {
+  function post(item, token) {
     return fetch(item.url, {
       method: "POST", body: body(item), credentials: "same-origin",
       headers: { "X-Kail-Outbox": "1", "X-CSRFToken": token, "Accept": "application/json" }
     }).then(function (response) {
-      var status = response.status;
       return response.json().catch(function () { return {}; }).then(function (json) {
-        if (status === 201 || status === 200) { return { outcome: status === 201 ? "stored" : "duplicate", json: json }; }
-        if (status === 401) { return { outcome: "login" }; }
-        if (status === 400 && (json.status === "csrf" || !json.status)) { return { outcome: "token" }; }  // new token
-        if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-          return { outcome: "rejected", message: json.message || ("HTTP " + status) };
-        }
-        return { outcome: "retry", message: "HTTP " + status };
+        return { status: response.status, json: json };
       });
-    }, function () { return { outcome: "retry", message: "network" }; });
+    }, function () { return { status: 0, json: {} }; });
+  }
+
+  // A code the server says belongs to something else: this item gets a new one (nothing of it was stored).
+  function remint(item, answer) {
+    if (answer.json.status === "photo_conflict") {
+      var taken = answer.json.taken || [];
+      item.photos.forEach(function (photo) {
+        if (!taken.length || taken.indexOf(photo.uuid) >= 0) { photo.uuid = uuid4(); }
+      });
+      return put(item).then(function () { return true; });
+    }
+    if (answer.json.status === "conflict" && item.kind !== "correction") {
+      var old = item.uuid;
+      item.uuid = uuid4();
+      return put(item).then(function () { return remove(old); }).then(function () { return true; });
+    }
+    return Promise.resolve(false);
+  }
+
+  // Send one item; resolves to {outcome: "stored"|"duplicate"|"rejected"|"retry"|"login"|"token", ...}.
+  function sendOne(item, token, reminted) {
+    return post(item, token).then(function (answer) {
+      var status = answer.status;
+      var json = answer.json;
+      if (status === 201 || status === 200) { return { outcome: status === 201 ? "stored" : "duplicate", json: json }; }
+      if (status === 0) { return { outcome: "retry", message: "network" }; }
+      if (status === 401) { return { outcome: "login" }; }
+      if (status === 400 && (json.status === "csrf" || !json.status)) { return { outcome: "token" }; }  // new token
+      if (status === 409 && (reminted || 0) < 3) {
+        return remint(item, answer).then(function (changed) {
+          return changed ? sendOne(item, token, (reminted || 0) + 1) : refused(status, json);
+        });
+      }
+      return refused(status, json);
+    });
+  }
+
+  function refused(status, json) {
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      return { outcome: "rejected", message: json.message || ("HTTP " + status), errors: json.errors || null };
+    }
+    return { outcome: "retry", message: "HTTP " + status };
   }
 
   var sending = null;
@@ -82,7 +156,7 @@
   function sendAll() {
     if (sending) { return sending; }
     sending = all().then(function (items) {
-      var waiting = items.filter(function (item) { return item.state !== "rejected"; });
+      var waiting = items.filter(function (item) { return item.state !== "needs_fix"; });
       if (!waiting.length) { return { sent: 0 }; }
       return freshToken().then(function (token) {
         var sent = 0;
@@ -102,8 +176,9 @@
                 return remove(item.uuid);
               }
               if (result.outcome === "login") { throw { kind: "login" }; }
-              item.state = result.outcome === "rejected" ? "rejected" : "waiting";
+              item.state = result.outcome === "rejected" ? "needs_fix" : "waiting";
               item.lastError = result.message || null;
+              item.errors = result.errors || null;
               return put(item);
             });
           });
@@ -122,6 +197,7 @@
     return sending;
   }
 
-  global.KailOutbox = { SYNC_TAG: SYNC_TAG, all: all, put: put, remove: remove, sendAll: sendAll,
-                        sendOne: sendOne, freshToken: freshToken };
+  global.KailOutbox = { SYNC_TAG: SYNC_TAG, VERSION: VERSION, all: all, put: put, remove: remove,
+                        sendAll: sendAll, sendOne: sendOne, freshToken: freshToken, uuid4: uuid4,
+                        upgradeItem: upgradeItem };
 })(typeof self !== "undefined" ? self : this);

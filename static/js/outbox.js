@@ -23,7 +23,7 @@
   }
 
   function stateLabel(item) {
-    if (item.state === "rejected") { return text.rejected + (item.lastError ? ": " + item.lastError : ""); }
+    if (item.state === "needs_fix") { return text.rejected + (item.lastError ? ": " + item.lastError : ""); }
     if (item.state === "sending") { return text.sending; }
     return item.attempts ? text.retrying : text.waiting;
   }
@@ -46,7 +46,7 @@
           " " + text.photos + " · " + stateLabel(item);
         li.appendChild(title);
         li.appendChild(meta);
-        if (item.state === "rejected") {
+        if (item.state === "needs_fix") {
           var drop = document.createElement("button");
           drop.type = "button";
           drop.className = "button button--secondary";

@@ -115,17 +115,7 @@
   }
   wire();
 
-  // --- A fresh visit UUID made on the phone, so every form copy (even a cached offline one) is a new visit.
-  // A form re-shown with errors keeps its UUID: sending it again is the same visit.
-  function uuid4() {
-    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
-    var b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
   var uuidField = form.querySelector("input[name=uuid]");
-  if (uuidField && !form.querySelector(".alert--error") && !form.dataset.keepUuid) { uuidField.value = uuid4(); }
 
   // --- EXIF DateTimeOriginal from the original file (downscaling on a canvas drops all metadata).
   function exifTime(file) {
@@ -205,7 +195,7 @@
         if (el.files && el.files[0]) {
           var file = el.files[0];
           jobs.push(Promise.all([downscale(file), exifTime(file)]).then(function (result) {
-            photos.push({ field: el.name, blob: result[0] });
+            photos.push({ field: el.name, blob: result[0], uuid: KailOutbox.uuid4() });
             if (result[1]) { fields.push([el.name + "-taken", result[1]]); }
           }));
         }
@@ -213,6 +203,7 @@
       }
       if ((el.type === "checkbox" || el.type === "radio") && !el.checked) { return; }
       if (el.tagName === "BUTTON") { return; }
+      if (el.name === "uuid" || /^photo-\d+-uuid$/.test(el.name)) { return; }  // minted below, never from the page
       fields.push([el.name, el.value]);
     });
     return Promise.all(jobs).then(function () {
@@ -224,7 +215,11 @@
   function formData(item) {
     var data = new FormData();
     item.fields.forEach(function (pair) { data.append(pair[0], pair[1]); });
-    item.photos.forEach(function (p) { data.append(p.field, p.blob, p.field + ".jpg"); });
+    data.set("uuid", item.uuid);
+    item.photos.forEach(function (p) {
+      data.append(p.field, p.blob, p.field + ".jpg");
+      data.append(p.field + "-uuid", p.uuid);
+    });
     return data;
   }
 
@@ -234,7 +229,6 @@
     var fresh = doc.getElementById("visit-form");
     if (!fresh) { return false; }
     form.innerHTML = fresh.innerHTML;
-    form.dataset.keepUuid = "1";
     item.photos.forEach(function (p) {
       var input = form.querySelector("input[name='" + p.field + "']");
       if (!input || !window.DataTransfer) { return; }
@@ -262,8 +256,10 @@
     if (submit) { submit.disabled = true; }
     say(form.dataset.msgPreparing);
     collect().then(function (parts) {
+      // Pressing save makes a new visit: its code is minted now (a correction keeps the visit's own code).
       var item = {
-        uuid: uuidField.value, url: form.action, title: form.dataset.title || "", createdAt: new Date().toISOString(),
+        uuid: form.dataset.direct ? uuidField.value : KailOutbox.uuid4(), url: form.action, version: KailOutbox.VERSION,
+        kind: form.dataset.direct ? "correction" : "visit", title: form.dataset.title || "", createdAt: new Date().toISOString(),
         fields: parts.fields, photos: parts.photos, state: "waiting", attempts: 0
       };
       return KailOutbox.put(item).then(function () { return item; });

@@ -233,7 +233,9 @@ def parse_dynamic(
         try:
             client_uuid = str(uuid.UUID(client_uuid))
         except ValueError:
-            client_uuid = str(uuid.uuid4())
+            client_uuid = str(uuid.uuid4())  # a plain post (no JavaScript) sends none: the server mints it
+        if client_uuid in (u.uuid for u in parts.uploads):
+            client_uuid = str(uuid.uuid4())  # one code for two photos of one visit: only a tampered form does it
         parts.uploads.append(PhotoUpload(processed=processed, tag=tag, uuid=client_uuid))
         tags_seen.append(tag)
     if not tags_seen and not any(k.startswith(("photo-", "tag-")) for k in parts.errors):

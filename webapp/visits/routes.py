@@ -142,7 +142,7 @@ def _refuse(status: int, state: str, message, errors: dict | None = None):
 def _invalid(recipient, form, parts, **context):
     """The form with every message next to its field (422); the outbox gets the same messages as JSON."""
     if request.headers.get("X-Kail-Outbox") == "1":
-        errors = {name: " ".join(messages) for name, messages in form.errors.items()}
+        errors = {name: " ".join(str(m) for m in messages) for name, messages in form.errors.items()}
         errors.update(parts.errors)
         # Only the reasons: the outbox shows them after its own "ditolak server:" (it said it twice).
         return _refuse(422, "invalid", "; ".join(errors.values()), errors)
@@ -259,7 +259,7 @@ def _photo_ids_taken(recipient, form, parts, taken: list[str]):
     """Photo codes already stored with another visit (a form stored on the phone, sent again): nothing was saved.
     The outbox gets a 409 naming them, to mint new codes and send again; a page gets the form back with new codes."""
     message = _("Foto ini sudah tersimpan bersama kunjungan lain. Pilih foto lagi lalu simpan.")
-    if request.headers.get("X-Kail-Outbox") == "1":
+    if request.headers.get("X-Kail-Outbox") in ("1", "page"):
         body = {"status": "photo_conflict", "message": message, "errors": {"photos": message}, "taken": taken}
         return jsonify(body), 409
     parts.errors["photos"] = message
