@@ -64,6 +64,8 @@ def test_seed_demo_is_complete_plausible_and_idempotent(runner, app):
         for before, after in zip(history, history[1:], strict=False):
             assert after.from_status == before.to_status
 
+    _the_program_looks_alive_today(app)
+
     counts = (_count(Region), _count(User), _count(Recipient), _count(StatusChange), _count(Visit), _count(Photo))
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "+0 recipients" in again.output
@@ -76,6 +78,25 @@ def test_seed_demo_is_complete_plausible_and_idempotent(runner, app):
         _count(Photo),
     ) == counts
     assert "already has data" in runner.invoke(args=["seed-demo", "--if-empty"]).output
+
+
+def _the_program_looks_alive_today(app):
+    """On the day it is loaded, 60-80 % of the families still in the program had an approved visit in the last
+    30 days (the dashboard's own figure, not 5 %), regencies differ, and nothing lies in the future."""
+    from webapp import localtime, outcomes
+
+    today = localtime.today()
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    months = app.config["FOLLOWUP_MONTHS"]
+    whole = outcomes.build(admin, today, months)
+    assert 60 <= whole.coverage_pct <= 80, (whole.covered_30d, whole.distributed)
+    per_region = [outcomes.build(admin, today, months, r.code).coverage_pct for r in db.session.scalars(select(Region))]
+    assert all(50 <= pct <= 90 for pct in per_region) and len(set(per_region)) > 3, per_region
+    assert _count(Visit, Visit.visited_at >= localtime.day_start(today)) == 0  # all before the day of loading
+    newest = db.session.scalar(select(func.max(Visit.visited_at)))
+    assert localtime.wita_date(newest) >= today - dt.timedelta(days=3)
+    waiting = db.session.scalar(select(func.min(Visit.visited_at)).where(Visit.review_state == "menunggu"))
+    assert localtime.wita_date(waiting) >= today - dt.timedelta(days=30)  # the queue holds this month's visits
 
 
 def test_create_user_makes_a_real_account(runner, app):

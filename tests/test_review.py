@@ -128,6 +128,33 @@ def test_approve_with_htmx_swaps_the_card_away(login_as, pending):
     assert (decision.round, decision.decision) == (1, "disetujui")
 
 
+def test_the_queue_count_follows_a_decision_for_the_filters_on_screen(login_as, world, pending):
+    """The header's count comes back out of band, counted with the filters of the page the decision was taken on."""
+    from . import factories
+
+    factories.visit(world.recipients["own"], review_state="menunggu", lat=None, lon=None)  # no flag 'akurasi'
+    factories.visit(world.recipients["own"], review_state="menunggu", visited_at=dt.datetime(2026, 10, 1, 2))
+    db.session.commit()
+    client = login_as("supervisor")
+    assert "3 kunjungan menunggu diperiksa" in client.get("/periksa/").get_data(as_text=True)
+    token = csrf_token(client, "/periksa/")
+    response = client.post(
+        f"/periksa/{pending.id}",
+        data={"csrf_token": token, "decision": "disetujui", "note": "", "round": pending.round},
+        headers={**HX, "HX-Current-URL": "http://localhost/periksa/?dari=2026-11-01&wilayah=6472"},
+    )
+    html = response.get_data(as_text=True)
+    assert 'class="decided"' in html
+    assert 'id="review-count" hx-swap-oob="true"' in html
+    assert "1 kunjungan menunggu diperiksa" in html  # of November's two, one is left (October's is filtered out)
+    response = client.post(
+        f"/periksa/{pending.id}",
+        data={"csrf_token": token, "decision": "disetujui", "note": "", "round": pending.round},
+        headers=HX,
+    )
+    assert response.status_code == 409 and "hx-swap-oob" not in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("decision", ["perbaikan", "ditolak"])
 def test_send_back_and_reject_need_a_note(login_as, pending, decision):
     client = login_as("supervisor")

@@ -1,6 +1,8 @@
 """Demo data: plausible regions, accounts, 1,680 families, their histories and a few visits with photos.
 
-Deterministic (fixed random seed) and idempotent: running it again adds only what is missing.
+A living program on the day it is loaded: histories end today (WITA), and 60-80 % of the families still in the
+program (a different share in each regency) had an approved visit in the last 30 days. Deterministic for a given
+day (fixed random seeds) and idempotent: running it again adds only what is missing.
 Demo accounts exist only here and can log in only when DEMO_MODE is on.
 """
 
@@ -16,7 +18,7 @@ from PIL import ExifTags, Image, ImageDraw, ImageFont
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from . import areas, integrity, lifecycle, photos, recording, review_states, schedule, visit_kinds
+from . import areas, integrity, lifecycle, localtime, photos, recording, review_states, schedule, visit_kinds
 from .extensions import db
 from .models import (
     OtherAssistance,
@@ -34,7 +36,9 @@ DEMO_PASSWORD = "kail-demo"  # demo data only; refused at login unless DEMO_MODE
 BUDGET_YEAR = 2025
 APBD_PER_REGION, APBD_P_PER_REGION = 150, 18  # 1,500 + 180 = 1,680 over 10 regions
 MENTORS_PER_REGION = 3
-SEED_NOW = dt.datetime(2026, 11, 25)  # demo histories end here, so the data reads the same on any day
+# The share of a regency's families still in the program visited (and approved) in the last 30 days: each regency
+# draws its own from this range, so the dashboard's regencies differ as real ones do.
+RECENT_COVERAGE = (0.52, 0.72)  # plus the milestone visits that fell in the window: about 70 % in all
 
 MALE_NAMES = [
     "Ahmad",
@@ -305,18 +309,18 @@ def _random_date(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
     return start + dt.timedelta(days=rng.randint(0, max(0, (end - start).days)))
 
 
-def _step_times(rng: random.Random, start: dt.datetime, steps: int) -> list[dt.datetime]:
+def _step_times(rng: random.Random, start: dt.datetime, steps: int, now: dt.datetime) -> list[dt.datetime]:
     """Increasing times for a family's status steps: weeks to verify and hand over, months after that."""
     times = [start]
     for i in range(1, steps):
         gap = rng.randint(20, 60) if i <= 2 else rng.randint(45, 150)
         times.append(
-            min(times[-1] + dt.timedelta(days=gap, hours=rng.randint(0, 6)), SEED_NOW - dt.timedelta(days=steps - i))
+            min(times[-1] + dt.timedelta(days=gap, hours=rng.randint(0, 6)), now - dt.timedelta(days=steps - i))
         )
     return times
 
 
-def _seed_recipients(regions: list[Region], report: SeedReport) -> None:
+def _seed_recipients(regions: list[Region], report: SeedReport, now: dt.datetime) -> None:
     statuses = list(STATUS_WEIGHTS)
     weights = list(STATUS_WEIGHTS.values())
     counts = dict(db.session.execute(select(Recipient.region_id, func.count()).group_by(Recipient.region_id)).all())
@@ -355,7 +359,7 @@ def _seed_recipients(regions: list[Region], report: SeedReport) -> None:
             path = PATHS[status]
             apbd_p = k >= APBD_PER_REGION
             created = dt.datetime(2025, 8 if apbd_p else 1, rng.randint(2, 28), rng.randint(1, 8))
-            times = _step_times(rng, created, len(path))
+            times = _step_times(rng, created, len(path), now)
             distributed_on = times[path.index(lifecycle.DISALURKAN)].date() if lifecycle.DISALURKAN in path else None
             located = distributed_on is not None and rng.random() < 0.7
             recipient = Recipient(
@@ -422,7 +426,7 @@ def demo_photo(text: str, seed: int, taken_at: dt.datetime | None = None) -> byt
     return out.getvalue()
 
 
-def _seed_history(report: SeedReport) -> None:
+def _seed_history(report: SeedReport, now: dt.datetime) -> None:
     """Past follow-up visits, approved, recorded from the paper forms used before Kail (so without photos).
 
     Most milestones (1, 3, 6, 12 months after distribution) were visited; about one in eight was missed,
@@ -437,7 +441,7 @@ def _seed_history(report: SeedReport) -> None:
         for months in (1, 3, 6, 12):
             due = schedule.add_months(r.distributed_on, months)
             when = dt.datetime.combine(due + dt.timedelta(days=rng.randint(-5, 20)), dt.time(rng.randint(0, 8)))
-            if when >= SEED_NOW or rng.random() < 0.12:
+            if when >= now or rng.random() < 0.12:
                 continue
             struggling = r.status in (lifecycle.USAHA_KESULITAN, lifecycle.USAHA_BERHENTI) and months >= 6
             rows.append(
@@ -486,11 +490,84 @@ FLAG_SCENARIOS = [
 ]
 
 
-def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> None:
-    """Paper-era history, then two recent visits per mentor with photos, decisions and integrity flags."""
+def _seed_recent(report: SeedReport, now: dt.datetime) -> None:
+    """The last 30 days of a program at work: in each regency a share (`RECENT_COVERAGE`) of the families still in
+    the program had a visit, approved by the regency's supervisor (families that already had one keep it)."""
+    since = now - dt.timedelta(days=30)
+    covered = set(
+        db.session.scalars(
+            select(Visit.recipient_id).where(Visit.review_state == review_states.APPROVED, Visit.visited_at >= since)
+        )
+    )
+    supervisors = {
+        r.id: u for u in db.session.scalars(select(User).where(User.role == "supervisor")) for r in u.regions
+    }
+    rows = []
+    for region in db.session.scalars(select(Region).order_by(Region.code)):
+        rng = random.Random(f"kail-demo-recent-{region.code}")
+        share = rng.uniform(*RECENT_COVERAGE)
+        families = db.session.scalars(
+            select(Recipient)
+            .where(
+                Recipient.region_id == region.id,
+                Recipient.distributed_on.is_not(None),
+                Recipient.status.not_in(lifecycle.EXITS),
+            )
+            .order_by(Recipient.id)
+        ).all()
+        for r in families:
+            if rng.random() >= share or r.id in covered:
+                continue
+            when = now - dt.timedelta(days=rng.randint(1, 28), hours=rng.randint(8, 16), minutes=rng.randint(0, 59))
+            struggling = r.status in (lifecycle.USAHA_KESULITAN, lifecycle.USAHA_BERHENTI)
+            located = r.has_business_location
+            reviewer = supervisors.get(region.id)
+            visit = Visit(
+                uuid=str(uuid.UUID(int=rng.getrandbits(128))),
+                recipient_id=r.id,
+                mentor_id=r.mentor_id,
+                kind=visit_kinds.PENDAMPINGAN,
+                visited_at=when,
+                received_at=when + dt.timedelta(minutes=rng.randint(2, 300)),
+                lat=round(r.business_lat + rng.uniform(-0.0005, 0.0005), 6) if located else None,
+                lon=round(r.business_lon + rng.uniform(-0.0005, 0.0005), 6) if located else None,
+                accuracy_m=round(rng.uniform(5, 40), 1) if located else None,
+                location_fixed_at=when if located else None,
+                no_location_reason=None if located else "sinyal_lemah",
+                review_state=review_states.APPROVED,
+                reviewed_by=reviewer,
+                reviewed_at=when + dt.timedelta(days=1),
+                answers={
+                    "operating": "sebagian" if struggling else "ya",
+                    "turnover": rng.randrange(30_000, 120_000 if struggling else 400_000, 5_000),
+                    "turnover_period": "hari",
+                    "items": {item: "dipakai" for item in r.package_items},
+                    "problems": ["pembeli"] if struggling else [],
+                    "problem_notes": "",
+                    "mentoring": "Membahas pencatatan penjualan harian dan menyisihkan modal untuk stok.",
+                },
+            )
+            visit.decisions.append(
+                ReviewDecision(
+                    round=1,
+                    decision=review_states.APPROVED,
+                    decided_by=reviewer,
+                    decided_at=when + dt.timedelta(days=1),
+                )
+            )
+            rows.append(visit)
+    db.session.add_all(rows)
+    db.session.flush()
+    report.visits += len(rows)
+
+
+def _seed_visits(upload_dir: str, report: SeedReport, now: dt.datetime, per_mentor: int = 2) -> None:
+    """Paper-era history, the last 30 days' approved visits, then two visits per mentor with photos, decisions
+    and integrity flags."""
     if db.session.scalar(select(func.count()).select_from(Visit)):
         return
-    _seed_history(report)
+    _seed_history(report, now)
+    _seed_recent(report, now)
     rng = random.Random(11)
     mentors = db.session.scalars(select(User).where(User.role == "mentor").order_by(User.id)).all()
     supervisors = {
@@ -516,7 +593,8 @@ def _seed_visits(upload_dir: str, report: SeedReport, per_mentor: int = 2) -> No
         for n, recipient in enumerate(candidates):
             first_of_all = mentor is mentors[0] and n == 0  # pendamping1's send-back, for the mentor's home
             scenario = scenarios.pop(0) if in_first_region and not first_of_all and scenarios else None
-            visited = dt.datetime(2026, 11, rng.randint(1, 24), rng.randint(0, 8), rng.randint(0, 59))
+            day = now - dt.timedelta(days=rng.randint(1, 24))
+            visited = day.replace(hour=rng.randint(0, 8), minute=rng.randint(0, 59))  # 08.00-16.59 WITA
             state = (
                 review_states.SENT_BACK
                 if first_of_all
@@ -642,7 +720,7 @@ ASSISTANCE_OFFICES = {
 }
 
 
-def _seed_pillars(regions: list[Region]) -> None:
+def _seed_pillars(regions: list[Region], today: dt.date) -> None:
     """Two training sessions per regency (most distributed families attended one) and other-pillar assistance
     for about half the families, so the dashboard's three-pillar figures have something to show."""
     if db.session.scalar(select(func.count()).select_from(TrainingSession)):
@@ -674,20 +752,22 @@ def _seed_pillars(regions: list[Region]) -> None:
                             recipient=family,
                             kind=kind,
                             office=ASSISTANCE_OFFICES[kind],
-                            received_on=_random_date(rng, dt.date(2024, 1, 1), SEED_NOW.date()),
+                            received_on=_random_date(rng, dt.date(2024, 1, 1), today),
                         )
                     )
     db.session.flush()
 
 
-def seed_demo(upload_dir: str, visits_per_mentor: int = 2) -> SeedReport:
-    """Load everything that is missing; the caller commits."""
+def seed_demo(upload_dir: str, visits_per_mentor: int = 2, today: dt.date | None = None) -> SeedReport:
+    """Load everything that is missing, histories ending on `today` (WITA; default: today); the caller commits."""
+    today = today or localtime.today()
+    now = localtime.day_start(today)  # every generated time lies before the day of loading began
     report = SeedReport()
     report.regions = seed_regions()
     regions = list(db.session.scalars(select(Region).order_by(Region.code)))
     _seed_users(regions, report)
-    _seed_recipients(regions, report)
-    _seed_visits(upload_dir, report, per_mentor=visits_per_mentor)
-    _seed_pillars(regions)
+    _seed_recipients(regions, report, now)
+    _seed_visits(upload_dir, report, now, per_mentor=visits_per_mentor)
+    _seed_pillars(regions, today)
     report.logins = ["admin", "koordinator1 … koordinator10", "pendamping1 … pendamping30"]
     return report

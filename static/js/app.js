@@ -23,6 +23,19 @@
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
   });
 
+  // Menus (<details data-menu>: the main menu's "Lainnya", the account menu) close on a tap elsewhere and on
+  // Escape, which puts focus back on the menu's button.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) { menu.open = false; }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var menu = event.target.closest && event.target.closest("details[data-menu][open]");
+    if (menu) { menu.open = false; menu.querySelector("summary").focus(); }
+  });
+
   document.addEventListener("htmx:sendError", function () { say("offline"); });
   document.addEventListener("htmx:responseError", function () { say("failed"); });
 })();

@@ -371,6 +371,8 @@ def test_confirm_by_htmx_moves_the_family_and_audits(login_as, world, proposal):
     client = login_as("supervisor")
     response = _decide(client, proposal.id, htmx=True, decision="diterima")
     assert response.status_code == 200 and "kini berstatus Mandiri" in response.get_data(True)
+    # The header's count follows, out of band: none waits any more.
+    assert 'id="proposal-count" hx-swap-oob="true">0 usulan menunggu keputusan</p>' in response.get_data(True)
     db.session.refresh(own)
     db.session.refresh(proposal)
     assert own.status == MANDIRI and proposal.state == lifecycle.PROPOSAL_CONFIRMED

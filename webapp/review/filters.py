@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
-from flask import Request
 from sqlalchemy import Select, func
 from sqlalchemy.orm import load_only
+from werkzeug.datastructures import MultiDict
 
 from ..access import mentors_visible_to
 from ..extensions import db
@@ -51,21 +52,27 @@ def mentor_options(user: User, region: str = "") -> list[User] | None:
     return list(db.session.scalars(query.options(load_only(User.id, User.full_name)).order_by(User.full_name)))
 
 
-def read_filters(request: Request, user: User, regions: list[Region]) -> tuple[Filters, list[User] | None]:
-    """The filters and the mentor choices that go with the chosen regency. Unknown or malformed values are
-    dropped, never an error (a mentor outside the chosen regency too)."""
-    region = request.args.get("wilayah", "")
+def read_filters(args: MultiDict, user: User, regions: list[Region]) -> tuple[Filters, list[User] | None]:
+    """The filters (from a request's `args`) and the mentor choices that go with the chosen regency. Unknown or
+    malformed values are dropped, never an error (a mentor outside the chosen regency too)."""
+    region = args.get("wilayah", "")
     region = region if region in {r.code for r in regions} else ""
     mentors = mentor_options(user, region)
-    mentor = request.args.get("pendamping", type=int)
-    flag = request.args.get("tanda", "")
+    mentor = args.get("pendamping", type=int)
+    flag = args.get("tanda", "")
     return Filters(
         region=region,
         mentor=mentor if mentors and mentor in {m.id for m in mentors} else None,
         flag=flag if flag in FLAG_CODES else "",
-        date_from=parse_day(request.args.get("dari")),
-        date_to=parse_day(request.args.get("sampai")),
+        date_from=parse_day(args.get("dari")),
+        date_to=parse_day(args.get("sampai")),
     ), mentors
+
+
+def filters_of_page(url: str | None, user: User, regions: list[Region]) -> Filters:
+    """The filters of the page an htmx request came from (its `HX-Current-URL`): a decision taken on a filtered
+    queue recounts that queue."""
+    return read_filters(MultiDict(parse_qsl(urlsplit(url or "").query)), user, regions)[0]
 
 
 def apply(query: Select, f: Filters, with_flag: bool = True) -> Select:

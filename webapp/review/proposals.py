@@ -57,21 +57,14 @@ def proposals():
     """Mentors' proposals waiting for a decision, oldest first, with how many wait for each outcome."""
     require_role(current_user, "supervisor", "admin")
     waiting = _waiting_in_scope()
-    counts = dict(
-        db.session.execute(
-            waiting.with_only_columns(StatusProposal.to_status, func.count(StatusProposal.id)).group_by(
-                StatusProposal.to_status
-            )
-        ).all()
-    )
+    total, counts = _counts(waiting)
     query = waiting.options(
         selectinload(StatusProposal.recipient).selectinload(Recipient.region), selectinload(StatusProposal.proposed_by)
     ).order_by(StatusProposal.created_at, StatusProposal.id)
     page = db.paginate(
         query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False, count=False
     )
-    page.total = sum(counts.values())
-    counts = [(status, counts[status]) for status in lifecycle.STATUSES if counts.get(status)]
+    page.total = total
     return render(
         "review/proposals.html",
         "review/_proposal_list.html",
@@ -79,6 +72,18 @@ def proposals():
         counts=counts,
         form=ProposalDecisionForm(formdata=None),
     )
+
+
+def _counts(waiting) -> tuple[int, list[tuple[str, int]]]:
+    """How many proposals wait, in all and per proposed status (in the lifecycle's order)."""
+    by_status = dict(
+        db.session.execute(
+            waiting.with_only_columns(StatusProposal.to_status, func.count(StatusProposal.id)).group_by(
+                StatusProposal.to_status
+            )
+        ).all()
+    )
+    return sum(by_status.values()), [(s, by_status[s]) for s in lifecycle.STATUSES if by_status.get(s)]
 
 
 def _card(proposal, form, status: int, conflict=None):
@@ -133,6 +138,9 @@ def decide_proposal(proposal_id: int):
             status=lifecycle.status_label(proposal.recipient.status),
         )
     if wants_fragment():
-        return render_template("review/_proposal_decided.html", proposal=proposal, message=message)
+        total, counts = _counts(_waiting_in_scope())  # the header's count, sent along out of band
+        return render_template("review/_proposal_decided.html", proposal=proposal, message=message) + render_template(
+            "review/_proposal_count.html", total=total, counts=counts, oob=True
+        )
     flash(message, "ok")
     return redirect(url_for("review.proposals"), code=303)

@@ -24,7 +24,7 @@ from ..models import User, Visit
 from ..rendering import render, wants_fragment
 from . import activity, bp, mapdata
 from . import proposals as _proposals  # noqa: F401  (registers the proposal queue's routes)
-from .filters import apply, read_filters
+from .filters import apply, filters_of_page, read_filters
 from .forms import DecisionForm
 
 PER_PAGE = 10
@@ -34,7 +34,7 @@ LATEST_ON_MAP_PAGE = 200
 def _scope():
     require_role(current_user, "supervisor", "admin")
     regions = regions_visible_to(current_user)
-    filters, mentors = read_filters(request, current_user, regions)
+    filters, mentors = read_filters(request.args, current_user, regions)
     return regions, mentors, filters
 
 
@@ -54,13 +54,12 @@ def _card_options():
 def queue():
     """Pending visits, oldest first, with their photos and integrity flags."""
     regions, mentors, filters = _scope()
-    waiting = apply(visits_visible_to(current_user).where(Visit.review_state == review_states.WAITING), filters)
+    waiting = _waiting(filters)
     query = waiting.options(*_card_options()).order_by(Visit.visited_at, Visit.id)
     page = db.paginate(
         query, page=request.args.get("halaman", 1, type=int), per_page=PER_PAGE, error_out=False, count=False
     )
-    # Counted by a plain COUNT over the same conditions: paginate's own count wraps the whole row select.
-    page.total = db.session.scalar(waiting.with_only_columns(func.count(Visit.id)).order_by(None))
+    page.total = _count_waiting(waiting)
     return render(
         "review/queue.html",
         "review/_review_list.html",
@@ -70,6 +69,15 @@ def queue():
         mentors=mentors,
         form=DecisionForm(formdata=None),
     )
+
+
+def _waiting(filters):
+    return apply(visits_visible_to(current_user).where(Visit.review_state == review_states.WAITING), filters)
+
+
+def _count_waiting(waiting) -> int:
+    # A plain COUNT over the same conditions: paginate's own count wraps the whole row select.
+    return db.session.scalar(waiting.with_only_columns(func.count(Visit.id)).order_by(None))
 
 
 def _card(visit, form, status=200, conflict=None):
@@ -115,7 +123,11 @@ def decide(visit_id: int):
         name=visit.recipient.name,
     )
     if wants_fragment():
-        return render_template("review/_decided.html", visit=visit, record=record, message=message)
+        # The queue's count changes with the decision: sent along out of band, for the filters on screen.
+        filters = filters_of_page(request.headers.get("HX-Current-URL"), current_user, regions_visible_to(current_user))
+        return render_template("review/_decided.html", visit=visit, record=record, message=message) + render_template(
+            "review/_review_count.html", total=_count_waiting(_waiting(filters)), oob=True
+        )
     flash(message, "ok")
     return redirect(request.referrer if _is_local(request.referrer) else url_for("review.queue"), code=303)
 
