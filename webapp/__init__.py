@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from . import logs
+from . import logs, storage
 from .config import PROJECT_ROOT, build_config
 from .extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 
@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    storage.init_app(app)  # an object store that cannot work stops the start with one line
     db.init_app(app)
     is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=is_sqlite, compare_type=True)

@@ -2,7 +2,9 @@
 
 SQLite: the online backup API (a consistent copy while the app keeps running). PostgreSQL: `pg_dump` (a
 consistent snapshot by itself) restored with `psql`. Photos are content-addressed and never change, so
-copying them after the database snapshot cannot miss a photo the snapshot refers to.
+copying them after the database snapshot cannot miss a photo the snapshot refers to. Photos are read from and
+restored into the configured store (a folder or a bucket, `storage.py`); a bucket can instead be kept by the
+bucket's own versioning and replication (`photos=False`, see the README).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from . import localtime
+from . import localtime, storage
 from .extensions import db
 
 DB_SQLITE = "database.sqlite3"
@@ -54,8 +56,9 @@ def _sqlite_path(url: str) -> str:
     return make_url(url).database
 
 
-def create_backup(database_url: str, upload_dir: str, destination: str | os.PathLike) -> Path:
-    """Write `kail-backup-<time>.tar.gz` into `destination`; returns its path."""
+def create_backup(database_url: str, upload_dir, destination: str | os.PathLike, photos: bool = True) -> Path:
+    """Write `kail-backup-<time>.tar.gz` into `destination` (the photos of `upload_dir`, a folder or a store,
+    unless `photos` is false); returns its path."""
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
     stamp = localtime.now().strftime("%Y%m%d-%H%M%S")
@@ -87,23 +90,32 @@ def create_backup(database_url: str, upload_dir: str, destination: str | os.Path
         else:
             raise BackupError(f"unsupported database: {dialect}")
         revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        store = storage.resolve(upload_dir)
+        names = sorted(name for name, _modified in store.listing()) if photos else []
         manifest = {
             "created_at": stamp,
             "dialect": dialect,
             "database": db_file,
             "schema_revision": revision,
-            "photos": sum(1 for p in Path(upload_dir).rglob("*.jpg")) if Path(upload_dir).exists() else 0,
+            "photos": len(names),
+            "photo_store": store.kind,
         }
         with tarfile.open(target, "w:gz") as archive:
-            data = json.dumps(manifest, indent=2).encode()
-            info = tarfile.TarInfo(MANIFEST)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
+            _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2).encode())
             archive.add(tmp_path / db_file, arcname=db_file)
-            if Path(upload_dir).exists():
-                for path in sorted(Path(upload_dir).rglob("*.jpg")):
-                    archive.add(path, arcname=f"uploads/{path.relative_to(upload_dir).as_posix()}")
+            for name in names:
+                try:
+                    content = store.read(name)
+                except FileNotFoundError:
+                    continue  # pruned since it was listed: no row names it
+                _add_bytes(archive, f"uploads/{name[:2]}/{name}", content)
     return target
+
+
+def _add_bytes(archive: tarfile.TarFile, name: str, content: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(content)
+    archive.addfile(info, io.BytesIO(content))
 
 
 def _safe_members(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
@@ -118,8 +130,9 @@ def _safe_members(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
     return members
 
 
-def restore_backup(archive_path: str | os.PathLike, database_url: str, upload_dir: str) -> dict:
-    """Replace the database and the photo store with the archive's; returns its manifest."""
+def restore_backup(archive_path: str | os.PathLike, database_url: str, upload_dir) -> dict:
+    """Replace the database and the photo store with the archive's; returns its manifest. A local folder is
+    replaced; into a bucket the archive's photos are written (objects it lacks are left to `photos-prune`)."""
     with tempfile.TemporaryDirectory() as tmp, tarfile.open(archive_path, "r:gz") as archive:
         tmp_path = Path(tmp)
         archive.extractall(tmp_path, members=_safe_members(archive), filter="data")  # noqa: S202 - checked above
@@ -148,12 +161,14 @@ def restore_backup(archive_path: str | os.PathLike, database_url: str, upload_di
                 )
                 if result.returncode:
                     raise BackupError(result.stderr.decode(errors="replace"))
-        uploads = Path(upload_dir)
-        if uploads.exists():
-            shutil.rmtree(uploads)
         restored = tmp_path / "uploads"
+        store = storage.resolve(upload_dir)
+        if isinstance(store, storage.LocalStorage):
+            if store.root.exists():
+                shutil.rmtree(store.root)
+            store.root.mkdir(parents=True)
         if restored.exists():
-            shutil.copytree(restored, uploads)
-        else:
-            uploads.mkdir(parents=True)
+            for path in sorted(restored.rglob("*.jpg")):
+                if storage.STORED_NAME.fullmatch(path.name):
+                    store.save(path.name, path.read_bytes())
         return manifest

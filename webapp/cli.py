@@ -116,15 +116,19 @@ def seed_regions_command() -> None:
 @click.command("backup")
 @with_appcontext
 @click.option("--to", "destination", default="backups", show_default=True, help="Folder for the archive.")
-def backup_command(destination: str) -> None:
+@click.option(
+    "--without-photos", is_flag=True, help="Database only (a bucket kept by its own versioning and replication)."
+)
+def backup_command(destination: str, without_photos: bool) -> None:
     """Write a consistent snapshot of the database and the photo store into one .tar.gz archive."""
+    from . import storage
     from .backup import BackupError, create_backup
 
     try:
         path = create_backup(
-            current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["UPLOAD_DIR"], destination
+            current_app.config["SQLALCHEMY_DATABASE_URI"], storage.current(), destination, photos=not without_photos
         )
-    except BackupError as exc:
+    except (BackupError, storage.StorageError) as exc:
         raise click.ClickException(f"Backup failed: {exc}") from exc
     click.echo(f"Backup written: {path}")
 
@@ -135,15 +139,14 @@ def backup_command(destination: str) -> None:
 @click.option("--yes", is_flag=True, help="Confirm: the current database and photos are replaced.")
 def restore_command(archive: str, yes: bool) -> None:
     """Replace the database and the photo store with a backup archive's."""
+    from . import storage
     from .backup import BackupError, restore_backup
 
     if not yes:
         raise click.UsageError("restore replaces all current data; add --yes to confirm")
     try:
-        manifest = restore_backup(
-            archive, current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["UPLOAD_DIR"]
-        )
-    except BackupError as exc:
+        manifest = restore_backup(archive, current_app.config["SQLALCHEMY_DATABASE_URI"], storage.current())
+    except (BackupError, storage.StorageError) as exc:
         raise click.ClickException(f"Restore failed: {exc}") from exc
     click.echo(
         f"Restored backup of {manifest['created_at']} (schema {manifest['schema_revision']}, "
@@ -334,10 +337,10 @@ def photos_prune_command(grace_hours: float, dry_run: bool) -> None:
     """Delete photo files no stored photo points to (left by visits that failed), after a grace period."""
     import datetime as dt
 
-    from . import photos
+    from . import photos, storage
     from .models import Photo
 
-    upload_dir = current_app.config["UPLOAD_DIR"]
+    upload_dir = storage.current()  # the folder or the bucket PHOTO_STORAGE names
     grace = dt.timedelta(hours=grace_hours)
     referenced = set(db.session.scalars(select(Photo.stored_name))) | set(db.session.scalars(select(Photo.thumb_name)))
     db.session.rollback()  # each later check reads what is committed now
@@ -357,6 +360,102 @@ def photos_prune_command(grace_hours: float, dry_run: bool) -> None:
     click.echo(f"{len(deleted)} orphan photo files deleted.")
 
 
+@click.group("storage")
+def storage_group() -> None:
+    """The photo store: copy it to another store, check that every photo row has its files."""
+
+
+def _copy_one(source, target, name: str, verify: bool) -> str:
+    """Copy one stored name; 'skipped' when the target holds it (and, with verify, its bytes match)."""
+    import hashlib
+
+    digest = name.removesuffix(".jpg")
+    if target.exists(name) and (not verify or hashlib.sha256(target.read(name)).hexdigest() == digest):
+        return "skipped"
+    content = source.read(name)
+    if hashlib.sha256(content).hexdigest() != digest:
+        return "corrupt"  # the source's bytes do not match their content-addressed name: not copied
+    target.save(name, content)
+    if hashlib.sha256(target.read(name)).hexdigest() != digest:
+        return "mismatch"
+    return "copied"
+
+
+@storage_group.command("migrate")
+@with_appcontext
+@click.option("--to", "destination", required=True, help="s3://BUCKET[/PREFIX] or a folder.")
+@click.option("--jobs", type=click.IntRange(1, 32), default=8, show_default=True, help="Copies at once.")
+@click.option("--verify", is_flag=True, help="Also read back photos the target already holds and compare.")
+def storage_migrate_command(destination: str, jobs: int, verify: bool) -> None:
+    """Copy every photo of the configured store to another one, sha256-checked; run again to resume.
+
+    Then set PHOTO_STORAGE to the new store and restart. Photos saved meanwhile: run it once more after the
+    switch, with PHOTO_STORAGE still pointing at the old store for that run (`PHOTO_STORAGE=… flask storage
+    migrate --to …`).
+    """
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import storage
+
+    source = storage.current()
+    try:
+        target = storage.from_setting(destination, destination)
+        target.check()
+        names = sorted(name for name, _modified in source.listing())
+    except storage.StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    counts: Counter[str] = Counter()
+    problems = []
+    with (
+        ThreadPoolExecutor(max_workers=jobs) as pool,
+        click.progressbar(length=len(names), label=f"{source.describe()} -> {target.describe()}") as bar,
+    ):
+        for name, outcome in zip(names, pool.map(lambda n: _copy_one(source, target, n, verify), names), strict=True):
+            counts[outcome] += 1
+            if outcome in ("corrupt", "mismatch"):
+                problems.append(f"{outcome}: {name}")
+            bar.update(1)
+    for line in problems[:20]:
+        click.echo(line, err=True)
+    click.echo(
+        f"{counts['copied']} copied, {counts['skipped']} already there, "
+        f"{counts['corrupt'] + counts['mismatch']} failed the sha256 check."
+    )
+    if problems:
+        raise SystemExit(1)
+
+
+@storage_group.command("check")
+@with_appcontext
+def storage_check_command() -> None:
+    """Check that the file of every photo row (display copy and thumbnail) is in the configured store."""
+    from . import storage
+    from .models import Photo
+
+    store = storage.current()
+    try:
+        store.check()
+        stored = {name for name, _modified in store.listing()}
+    except storage.StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = missing = 0
+    shown = []
+    query = select(Photo.id, Photo.stored_name, Photo.thumb_name).order_by(Photo.id)
+    for photo_id, *names in db.session.execute(query.execution_options(yield_per=5000)):
+        rows += 1
+        for name in names:
+            if name not in stored and not store.exists(name):  # saved since the listing, or in the trash
+                missing += 1
+                if len(shown) < 20:
+                    shown.append(f"photo {photo_id}: {name} missing")
+    for line in shown:
+        click.echo(line, err=True)
+    click.echo(f"{rows} photos checked in {store.describe()}: {missing} files missing.")
+    if missing:
+        raise SystemExit(1)
+
+
 COMMANDS = (
     seed_demo_command,
     import_recipients_command,
@@ -372,6 +471,7 @@ COMMANDS = (
     hand_over_families_command,
     refresh_dashboard_command,
     photos_prune_command,
+    storage_group,
 )
 
 

@@ -55,6 +55,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("DATABASE_URL", key="SQLALCHEMY_DATABASE_URI"),
     EnvVar("SECRET_KEY"),
     EnvVar("UPLOAD_DIR"),
+    EnvVar("PHOTO_STORAGE"),
     EnvVar("DEMO_MODE"),
     EnvVar("SESSION_COOKIE_SECURE"),
     EnvVar("TRUST_PROXY_HOPS"),
@@ -110,6 +111,9 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance_path / 'kail.sqlite3'}",
         "SECRET_KEY": "",  # generated once below unless set
         "UPLOAD_DIR": str(PROJECT_ROOT / "uploads"),
+        # Where photos live (storage.py): empty = UPLOAD_DIR; s3://BUCKET[/PREFIX] = an S3-compatible bucket
+        # reached through boto3's standard AWS_* variables.
+        "PHOTO_STORAGE": "",
         "DEMO_MODE": False,
         "SESSION_COOKIE_SECURE": False,
         "SESSION_COOKIE_HTTPONLY": True,

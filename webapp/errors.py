@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 
 from .extensions import db
 from .rendering import wants_fragment
+from .storage import StorageUnavailable
 
 
 def _page(status: int, title: str, message: str):
@@ -67,6 +68,22 @@ def register(app: Flask) -> None:
             _("Sesi formulir kedaluwarsa"),
             _("Halaman ini sudah terlalu lama terbuka. Muat ulang halaman lalu kirim lagi."),
         )
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(exc):
+        """The photo store did not answer: nothing was stored (the transaction rolled back); the phone's outbox
+        keeps the visit and sends it again."""
+        db.session.rollback()
+        app.logger.warning("photo store unavailable: %s", exc)
+        if request.method == "GET":
+            message = _(
+                "Foto tidak dapat dimuat sekarang karena penyimpanan foto tidak menjawab. Coba lagi sebentar lagi."
+            )
+        else:
+            message = _("Penyimpanan foto sedang tidak dapat dihubungi. Data belum tersimpan; coba lagi sebentar lagi.")
+        if request.headers.get("X-Kail-Outbox"):
+            return jsonify({"status": "retry", "message": message}), 503
+        return _page(503, _("Penyimpanan foto tidak dapat dihubungi"), message)
 
     @app.errorhandler(413)
     def too_large(_e):

@@ -12,18 +12,15 @@ import datetime as dt
 import hashlib
 import io
 import math
-import os
-import re
 import time
-import uuid
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from flask_babel import lazy_gettext as _l
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
-from . import photohash
+from . import photohash, storage
 
 try:  # iPhones send HEIC; without the plugin such a photo is refused as unreadable
     import pillow_heif
@@ -276,101 +273,68 @@ def process(data: bytes, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
         raise _unreadable() from exc
 
 
-def stored_path(upload_dir: str | os.PathLike, name: str) -> Path:
-    """Where a stored name lives: sharded by its first two characters to keep folders small."""
-    if not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
-        raise ValueError("not a stored photo name")
-    return Path(upload_dir) / name[:2] / name
+def stored_path(target, name: str) -> Path:
+    """Where a stored name lives in a local folder: sharded by its first two characters to keep folders small.
+    (`target` is a folder or a local store; an object store has keys, see `storage.S3Storage.key`.)"""
+    store = storage.resolve(target)
+    if not isinstance(store, storage.LocalStorage):
+        raise TypeError("photos in an object store have no local path: use photos.read or storage.current().open")
+    return store.path(name)
 
 
-def save(upload_dir: str | os.PathLike, photo: ProcessedPhoto) -> list[Path]:
-    """Write the display copy and thumbnail; returns the paths this call created.
+def read(target, name: str) -> bytes:
+    """A stored file's bytes from a folder or the app's store; FileNotFoundError when it is not stored."""
+    return storage.resolve(target).read(name)
+
+
+def open_stored(name: str):
+    """What `send_file` serves for a stored name from the app's store: a path (folder) or the bytes (bucket).
+    FileNotFoundError when it is not stored; `storage.StorageUnavailable` when the store does not answer."""
+    return storage.current().open(name)
+
+
+def save(target, photo: ProcessedPhoto) -> list:
+    """Write the display copy and thumbnail into `target` (a folder, the app's UPLOAD_DIR standing for its
+    configured store, or a store); returns the paths (keys) this call created.
 
     Files are content-addressed and may be shared by photo rows of other visits, being committed at this very
-    moment: so a file is created atomically and never overwritten (a temporary file hard-linked to its name:
-    the link fails when the name exists), and a file that already exists gets a fresh modification time, which
-    keeps `prune` (the only place files are deleted) away from it until the photo row is committed.
+    moment: so a file is created atomically and never overwritten, and a file that already exists gets a fresh
+    modification time, which keeps `prune` (the only place files are deleted) away from it until the photo row
+    is committed. An unreachable store raises `storage.StorageUnavailable`.
     """
+    store = storage.resolve(target)
     created = []
     for name, content in ((photo.stored_name, photo.display), (photo.thumb_name, photo.thumb)):
-        path = stored_path(upload_dir, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for _attempt in range(3):
-            try:
-                os.utime(path)  # already stored: mark it as in use
-                break
-            except FileNotFoundError:
-                pass
-            tmp = path.with_name(f".{name}.{uuid.uuid4().hex}.part")  # unique: threads may write the same photo
-            try:
-                tmp.write_bytes(content)
-                os.link(tmp, path)  # atomic, never replaces: readers never see half a file
-                created.append(path)
-                break
-            except FileExistsError:
-                continue  # written by a concurrent request a moment ago: touch it on the next round
-            finally:
-                tmp.unlink(missing_ok=True)
+        path = store.save(name, content)
+        if path is not None:
+            created.append(path)
     return created
 
 
 PRUNE_GRACE = dt.timedelta(hours=24)
-_STORED_NAME = re.compile(r"[0-9a-f]{64}\.jpg")
 
 
-def orphans(
-    upload_dir: str | os.PathLike, referenced: set[str], grace: dt.timedelta = PRUNE_GRACE, now: float | None = None
-) -> list[Path]:
+def orphans(target, referenced: set[str], grace: dt.timedelta = PRUNE_GRACE, now: float | None = None) -> list:
     """Stored photo files no photo row names and untouched for longer than `grace` (candidates for `prune`)."""
-    root = Path(upload_dir)
-    if not root.is_dir():
-        return []
-    limit = (time.time() if now is None else now) - grace.total_seconds()
-    found = []
-    for shard in root.iterdir():
-        if len(shard.name) != 2 or not shard.is_dir():
-            continue  # other things in UPLOAD_DIR (imports/…) are not photos
-        for path in shard.iterdir():
-            if _STORED_NAME.fullmatch(path.name) and path.name[:2] == shard.name and path.name not in referenced:
-                try:
-                    if path.stat().st_mtime < limit:
-                        found.append(path)
-                except FileNotFoundError:
-                    continue
-    return found
+    store = storage.resolve(target)
+    names = storage.orphan_names(store, referenced, grace, now)
+    return [store.path(n) if isinstance(store, storage.LocalStorage) else PurePosixPath(store.key(n)) for n in names]
 
 
 def prune(
-    upload_dir: str | os.PathLike,
+    target,
     is_referenced,
     grace: dt.timedelta = PRUNE_GRACE,
     now: float | None = None,
     referenced: set[str] | None = None,
-) -> list[Path]:
+) -> list:
     """Delete orphan files: not named by any committed photo row, and not saved again within `grace`.
 
-    `is_referenced(name)` asks the database at the moment of deletion. Each candidate is first moved aside
-    (atomic rename), then its time and the database are checked again: a request that saved the same picture
-    meanwhile touched the file (or, after the move, wrote it anew), and a row committed meanwhile is seen, so
-    a file about to be used is put back, never lost. Returns the deleted paths.
+    `is_referenced(name)` asks the database at the moment of deletion; each store checks a candidate again
+    just before deleting it and puts back what a request saved or committed meanwhile (see `storage`).
+    Returns the deleted paths (keys).
     """
-    if referenced is None:
-        referenced = set()
+    store = storage.resolve(target)
     limit = (time.time() if now is None else now) - grace.total_seconds()
-    deleted = []
-    for path in orphans(upload_dir, referenced, grace, now):
-        aside = path.with_name(f".{path.name}.{uuid.uuid4().hex}.prune")
-        try:
-            os.rename(path, aside)
-        except FileNotFoundError:
-            continue
-        if aside.stat().st_mtime >= limit or is_referenced(path.name):
-            try:
-                os.link(aside, path)  # put back (unless a request already wrote it again: same content)
-            except FileExistsError:
-                pass
-            aside.unlink()
-            continue
-        aside.unlink()
-        deleted.append(path)
-    return deleted
+    names = storage.orphan_names(store, referenced or set(), grace, now)
+    return store.prune(names, is_referenced, limit)

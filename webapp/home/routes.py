@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from flask import current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from .. import integrity
+from .. import integrity, storage
 from ..extensions import db
 from . import bp
 
@@ -40,12 +37,9 @@ def healthz():
         db.session.rollback()
         checks["database"] = "error"
     try:
-        folder = Path(current_app.config["UPLOAD_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".healthz-"):
-            pass
+        storage.current().check()  # the folder takes writes, or the bucket answers to these credentials
         checks["uploads"] = "ok"
-    except OSError:
+    except storage.StorageError:
         checks["uploads"] = "error"
     healthy = all(v == "ok" for v in checks.values())
     return {"status": "ok" if healthy else "error", **checks}, 200 if healthy else 503

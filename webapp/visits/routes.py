@@ -349,11 +349,19 @@ def _same_answers(old: dict | None, new: dict) -> bool:
 
 
 def _photo_response(photo_id: int, thumb: bool):
+    """Served through the app from either store, after the access check (DECISIONS: "Photo storage")."""
     item = get_photo_for(current_user, photo_id)
-    path = photos.stored_path(current_app.config["UPLOAD_DIR"], item.thumb_name if thumb else item.stored_name)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", conditional=True, etag=path.stem)
+    name = item.thumb_name if thumb else item.stored_name
+    etag = name.removesuffix(".jpg")
+    if request.if_none_match.contains(etag):  # the phone has it: no need to read the store
+        response = current_app.response_class(status=304)
+        response.set_etag(etag)
+    else:
+        try:
+            found = photos.open_stored(name)
+        except FileNotFoundError:
+            abort(404)
+        response = send_file(found, mimetype="image/jpeg", conditional=True, etag=etag)
     # Content-addressed: the bytes behind this URL never change; private because only some users may see them.
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     # Opened on its own, the browser's image viewer needs its own inline styles; the image can run nothing.
