@@ -1,19 +1,25 @@
 """Near-duplicate photo lookup: milliseconds per photo at 20k, 200k and 2M stored photos, and how it grows.
 
-Times the app's own `webapp.integrity.similar_photos(phash)` (the banded search the `foto_duplikat` flag uses: the
-three probes of a `webapp.photohash` text against the stored lookup hashes' four indexed 16-bit bands: 4 x 17 values
-for the centre probe, 4 x 2 for the crop probes; then both hashes checked), one call per looked-up photo, in the app
-context, on databases filled by bench/generate.py (one photo row per 2 visits' worth of the national shape:
-recipients = photos / 20, visits = photos / 2). Half the probes are stored hashes with 0-3 lookup bits and 0-20
-check bits flipped (duplicates), half fresh random hashes (the common case: a new picture). Also counts the
-candidate rows the band index hands back (the work that grows with the table), and times a reference variant that
-fetches (id, phash) without building Photo objects for the matches (`columns_only` below).
+Times the app's own `webapp.integrity.similar_photos(phash)` (what the `foto_duplikat` flag uses: the three probes
+of a `webapp.photohash` text, 4 x 17 band values each, read as index-only scans of the (band, lookup hash, id)
+indexes, the lookup distance tested inside PostgreSQL; then the few rows within it fetched and their check hash
+compared), one call per looked-up photo, in the app context. Half the probes are stored hashes with 0-3 lookup
+bits and 0-20 check bits flipped (duplicates), half fresh random hashes (the common case: a new picture). Also
+counts the index entries the band look-ups read (the work that grows with the table), the candidate query's own
+execution time inside PostgreSQL (EXPLAIN ANALYZE: the database's work without the client machine's load) and the
+load average while measuring (the machine is shared).
+
+Datasets: `--photos-only` writes only the photos table (COPY, random hashes of the current scheme, 1 % near
+copies; the foreign key to visits dropped in the bench schema): what the lookup reads, in minutes instead of the
+hours a full national dataset takes; without it, bench/generate.py's whole dataset (recipients = photos / 20,
+visits = photos / 2).
 
 Growth: the ratio of medians between consecutive sizes, and the log-log slope (1.0 = linear; the target is
 sublinear, i.e. well under 1).
 
     .venv/bin/python bench/duplicate_lookup.py --database-url sqlite:////tmp/kailbench/dup.sqlite3
-    .venv/bin/python bench/duplicate_lookup.py --database-url postgresql://kail_bench:kail_bench@127.0.0.1/kail_bench
+    .venv/bin/python bench/duplicate_lookup.py --photos-only \
+        --database-url postgresql://kail_test:kail_test@127.0.0.1:5432/kail_photohash
 
 Each size gets its own dataset: SQLite files named after the given one (dup20000.sqlite3, ...), PostgreSQL schemas
 (`dup20000`, ...) in the given database; existing datasets of the right size are reused. `--url-for 2000000=URL`
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import statistics
 import sys
@@ -68,12 +75,72 @@ def photo_count(url: str) -> int:
         engine.dispose()
 
 
-def ensure_dataset(url: str, size: int) -> None:
+def random_text(rng: random.Random) -> str:
+    """A stored hash text of the current scheme for a random (new, unrelated) picture."""
+    from webapp import photohash
+
+    def pair():
+        return photohash.PhotoHash(rng.getrandbits(photohash.LOOKUP_BITS), rng.getrandbits(photohash.CHECK_BITS))
+
+    probes = tuple(pair() for _ in range(photohash.PROBES))
+    return photohash.PhotoHashes(probes[0], probes).text()
+
+
+def photos_only_dataset(url: str, size: int, seed: int = 8) -> None:
+    """Only the photos table, `size` rows of random hashes (1 % near-duplicates of an earlier one), written with
+    COPY: what the lookup reads, without the 4.5 million other rows of a national dataset. The schema comes
+    from the migrations; the photos' foreign key to visits is dropped in this bench schema (no visits exist)."""
+    from flask_migrate import upgrade
+    from sqlalchemy import inspect, text
+
+    from webapp.extensions import db
+    from webapp.models import PHASH_INDEX_COLUMNS, phash_columns
+
+    generate.reset_database(url)
+    app = generate.make_app(url)
+    rng = random.Random(seed)
+    with app.app_context():
+        upgrade()
+        table = db.metadata.tables["photos"]
+        start = time.perf_counter()
+        with db.engine.begin() as conn:
+            for fk in inspect(conn).get_foreign_keys("photos"):
+                conn.execute(text(f'ALTER TABLE photos DROP CONSTRAINT "{fk["name"]}"'))
+
+            def rows():
+                recent: list[str] = []
+                now = generate.dt.datetime(2026, 12, 1)
+                for pid in range(1, size + 1):
+                    phash = _near(rng.choice(recent), rng) if recent and rng.random() < 0.01 else random_text(rng)
+                    recent.append(phash) if len(recent) < 10_000 else None
+                    digest = f"{pid:064x}"
+                    yield (
+                        pid, f"00000000-0000-4000-8000-{pid:012x}", 1 + pid // 2, "usaha_berjalan", f"{digest}.jpg",
+                        f"t{digest}.jpg", digest, phash, 1600, 1200, 200_000, None, None, None,
+                        *phash_columns(phash).values(), now,
+                    )  # fmt: skip
+
+            generate.Writer(conn).write(
+                table,
+                ["id", "uuid", "visit_id", "tag", "stored_name", "thumb_name", "sha256", "phash", "width", "height",
+                 "bytes", "exif_taken_at", "exif_lat", "exif_lon", *PHASH_INDEX_COLUMNS, "created_at"],
+                rows(),
+            )  # fmt: skip
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE photos") if db.engine.dialect.name == "postgresql" else text("ANALYZE"))
+        db.engine.dispose()
+    print(f"photos-only dataset: {size:,} rows in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+
+
+def ensure_dataset(url: str, size: int, photos_only: bool = False) -> None:
     have = photo_count(url)
     if have == size:
         return
     if have:
         print(f"{url}: has {have:,} photos, not {size:,}: regenerating", file=sys.stderr)
+    if photos_only:
+        photos_only_dataset(url, size)
+        return
     generate.reset_database(url)
     recipients = max(10, size // 20)
     r = generate.generate(url, recipients, size // 2, size, quiet=True)
@@ -83,54 +150,61 @@ def ensure_dataset(url: str, size: int) -> None:
     )
 
 
-def _band_query(phash: str, what):
-    from sqlalchemy import or_, select
+def _lookups(phash: str) -> list[int]:
+    from webapp.photohash import parse
 
-    from webapp.integrity import BAND_COLUMNS, _neighbour_values
-    from webapp.photohash import bands, parse
-
-    values = [set() for _ in BAND_COLUMNS]
-    for i, probe in enumerate(parse(phash).probes):
-        for band, value in enumerate(bands(probe.lookup)):
-            values[band].update(_neighbour_values(value) if i == 0 else (value,))
-    return select(*what).where(or_(*(col.in_(sorted(v)) for col, v in zip(BAND_COLUMNS, values, strict=True))))
+    return sorted({probe.lookup for probe in parse(phash).probes})
 
 
-def columns_only(phash: str) -> list[tuple[int, int]]:
-    """Reference variant: the same band query, fetching (id, phash) only, no ORM objects."""
+def server_ms(phash: str) -> float | None:
+    """The candidate query's execution time inside PostgreSQL (EXPLAIN ANALYZE): what the database itself spends,
+    less sensitive to a loaded client machine than the wall clock."""
+    from sqlalchemy import text
+
     from webapp.extensions import db
-    from webapp.models import Photo
-    from webapp.photohash import distance, is_duplicate, parse
+    from webapp.integrity import candidate_query
 
-    target = parse(phash)
-    hits = []
-    for pid, other in db.session.execute(_band_query(phash, (Photo.id, Photo.phash))):
-        candidate = parse(other)
-        if candidate is not None and is_duplicate(target, candidate):
-            hits.append((pid, distance(target, candidate)[0]))
-    return sorted(hits, key=lambda h: (h[1], h[0]))
+    if db.engine.dialect.name != "postgresql":
+        return None
+    compiled = candidate_query(_lookups(phash)).compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = db.session.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}")).scalar()
+    return plan[0]["Execution Time"]
 
 
 def candidates(phash: str) -> int:
-    from sqlalchemy import func
+    """Index entries the band look-ups read (before the lookup-distance test): the work that grows with the table."""
+    from sqlalchemy import func, select, union_all
 
     from webapp.extensions import db
+    from webapp.integrity import BAND_COLUMNS, _neighbour_values
+    from webapp.models import Photo
+    from webapp.photohash import bands
 
-    return db.session.scalar(_band_query(phash, (func.count(),)))
+    values = [set() for _ in BAND_COLUMNS]
+    for lookup in _lookups(phash):
+        for band, value in enumerate(bands(lookup)):
+            values[band].update(_neighbour_values(value))
+    parts = [select(Photo.id).where(c.in_(sorted(v))) for c, v in zip(BAND_COLUMNS, values, strict=True)]
+    return db.session.scalar(select(func.count()).select_from(union_all(*parts).subquery()))
 
 
 def _random_text(rng: random.Random) -> str:
-    return "2:" + "".join(f"{rng.getrandbits(64):016x}{rng.getrandbits(256):064x}" for _ in range(3))
+    return random_text(rng)
 
 
 def _near(text: str, rng: random.Random) -> str:
     """A near-duplicate arriving: its first probe is the stored hash with a few bits flipped."""
-    lookup, check = int(text[2:18], 16), int(text[18:82], 16)
+    from webapp import photohash
+
+    stored = photohash.parse(text).stored
+    lookup, check = stored.lookup, stored.check
     for _ in range(rng.randint(0, 3)):
-        lookup ^= 1 << rng.randrange(64)
+        lookup ^= 1 << rng.randrange(photohash.LOOKUP_BITS)
     for _ in range(rng.randint(0, 20)):
-        check ^= 1 << rng.randrange(256)
-    return f"2:{lookup:016x}{check:064x}" + _random_text(rng)[82:]
+        check ^= 1 << rng.randrange(photohash.CHECK_BITS)
+    others = photohash.parse(random_text(rng)).probes[1:]
+    first = photohash.PhotoHash(lookup, check)
+    return photohash.PhotoHashes(first, (first, *others)).text()
 
 
 def measure(url: str, lookups: int, seed: int) -> dict:
@@ -161,9 +235,7 @@ def measure(url: str, lookups: int, seed: int) -> dict:
             app_ms.append((time.perf_counter() - start) * 1e3)
             found += bool(matches)
             db.session.rollback()  # a new request: empty identity map
-            start = time.perf_counter()
-            columns_only(phash)
-            cols_ms.append((time.perf_counter() - start) * 1e3)
+            cols_ms.append(server_ms(phash))
             db.session.rollback()
         for phash in probes[:50]:
             cands.append(candidates(phash))
@@ -176,7 +248,8 @@ def measure(url: str, lookups: int, seed: int) -> dict:
         "dialect": dialect,
         "p50": statistics.median(app_ms),
         "p95": app_ms[int(0.95 * (len(app_ms) - 1))],
-        "cols_p50": statistics.median(cols_ms),
+        "server_p50": statistics.median(cols_ms) if cols_ms[0] is not None else float("nan"),
+        "load": os.getloadavg()[0],
         "candidates": statistics.mean(cands),
         "found": found / lookups,
     }
@@ -189,6 +262,9 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=200)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument(
+        "--photos-only", action="store_true", help="generate only the photos table (COPY; PostgreSQL or SQLite)"
+    )
+    parser.add_argument(
         "--url-for", action="append", default=[], metavar="SIZE=URL", help="use an existing dataset for a size"
     )
     args = parser.parse_args()
@@ -198,7 +274,7 @@ def main() -> None:
     for size in sizes:
         url = given.get(size) or url_for_size(args.database_url, size)
         if size not in given:
-            ensure_dataset(url, size)
+            ensure_dataset(url, size, args.photos_only)
         rows.append(measure(url, args.lookups, args.seed))
         r = rows[-1]
         print(f"{r['photos']:,} photos: p50 {r['p50']:.2f} ms", file=sys.stderr)
@@ -206,7 +282,7 @@ def main() -> None:
     print()
     print(
         "| photos | similar_photos p50 ms | p95 ms | candidate rows | ×p50 vs previous size | slope | "
-        "(id, phash) only p50 ms |"
+        "candidate query in PostgreSQL p50 ms | load average |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for i, r in enumerate(rows):
@@ -218,7 +294,7 @@ def main() -> None:
             slope = f"{math.log(ratio) / math.log(r['photos'] / prev['photos']):.2f}"
         print(
             f"| {r['photos']:,} | {r['p50']:.2f} | {r['p95']:.2f} | {r['candidates']:.0f} | {growth} | {slope} | "
-            f"{r['cols_p50']:.2f} |"
+            f"{r['server_p50']:.2f} | {r['load']:.1f} |"
         )
     overall = (
         math.log(rows[-1]["p50"] / rows[0]["p50"]) / math.log(rows[-1]["photos"] / rows[0]["photos"])

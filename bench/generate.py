@@ -148,9 +148,9 @@ def generate(
     from sqlalchemy import func, select
     from werkzeug.security import generate_password_hash
 
-    from webapp import areas, demo, lifecycle
+    from webapp import areas, demo, lifecycle, photohash
     from webapp.extensions import db
-    from webapp.models import FLAG_CODES, answer_columns, phash_bands
+    from webapp.models import FLAG_CODES, PHASH_INDEX_COLUMNS, answer_columns, phash_columns
 
     app = make_app(url)
     t0 = time.perf_counter()
@@ -483,9 +483,8 @@ def generate(
                         recent_hashes.append(value)
                     else:
                         recent_hashes[rng.randrange(10_000)] = value
-                    phash = "2:" + "".join(f"{value[i]:016x}{value[i + 1]:064x}" for i in (0, 2, 4))
+                    phash = f"{photohash.VERSION}:" + "".join(f"{value[i]:016x}{value[i + 1]:064x}" for i in (0, 2, 4))
                     digest = hashlib.sha256(pid.to_bytes(8, "big")).hexdigest()
-                    b0, b1, b2, b3 = phash_bands(phash)
                     yield (
                         pid,
                         _uuid(rng),
@@ -501,10 +500,7 @@ def generate(
                         now - dt.timedelta(days=rng.randint(1, 600)),
                         None,
                         None,
-                        b0,
-                        b1,
-                        b2,
-                        b3,
+                        *phash_columns(phash).values(),
                         now,
                     )
 
@@ -523,10 +519,7 @@ def generate(
                 "exif_taken_at",
                 "exif_lat",
                 "exif_lon",
-                "phash_b0",
-                "phash_b1",
-                "phash_b2",
-                "phash_b3",
+                *PHASH_INDEX_COLUMNS,
                 "created_at",
             ]
             if photos and not n_visits:

@@ -10,7 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import BigInteger, cast, func, literal, or_, select, union_all
+from sqlalchemy.dialects.postgresql import BIT
 
 from . import access, formatting, photohash, visit_kinds
 from .areas import KALTIM_BOUNDS, region_radius_km
@@ -267,6 +268,34 @@ def _neighbour_values(value: int) -> list[int]:
 
 
 BAND_COLUMNS = (Photo.phash_b0, Photo.phash_b1, Photo.phash_b2, Photo.phash_b3)
+_MASK64 = (1 << 64) - 1
+
+
+def _lookup_within(max_bits: int, lookups: list[int]):
+    """SQL condition (PostgreSQL): the stored lookup hash within `max_bits` of one of `lookups`."""
+    return or_(
+        *(
+            func.bit_count(cast(Photo.phash_lookup.op("#")(literal(photohash.signed64(v), BigInteger)), BIT(64)))
+            <= max_bits
+            for v in lookups
+        )
+    )
+
+
+def candidate_query(lookups: list[int], max_bits: int = photohash.LOOKUP_MAX):
+    """(id, phash_lookup) of the photos whose band equals, or is one bit from, a band of one of `lookups`: one
+    index-only scan a band; on PostgreSQL only those whose lookup hash is within `max_bits` (elsewhere the caller
+    tests that)."""
+    values: list[set[int]] = [set() for _ in BAND_COLUMNS]
+    for lookup in lookups:
+        for band, value in enumerate(photohash.bands(lookup)):
+            values[band].update(_neighbour_values(value))
+    in_sql = db.session.get_bind().dialect.name == "postgresql"
+    parts = []
+    for column, band_values in zip(BAND_COLUMNS, values, strict=True):
+        part = select(Photo.id, Photo.phash_lookup).where(column.in_(sorted(band_values)))
+        parts.append(part.where(_lookup_within(max_bits, lookups)) if in_sql else part)
+    return union_all(*parts)
 
 
 def similar_photos(
@@ -277,42 +306,38 @@ def similar_photos(
 ) -> list[tuple[Photo, int]]:
     """Stored photos that show the same picture as `phash` (a stored hash text): for one of its probes, the
     stored lookup hash is within `max_bits` and the check hash within `check_bits` (photohash.is_duplicate);
-    closest first, with their lookup distance; found through the indexed bands. A picture that cannot be compared
+    closest first, with their lookup distance; found through the band indexes. A picture that cannot be compared
     (`photohash.NOT_COMPARABLE`) matches nothing, and is never a candidate itself.
 
     Pigeonhole: two 64-bit hashes at most 7 bits apart have, in at least one of the four 16-bit bands,
-    at most one differing bit. So every match of the centre probe is among the photos whose band equals ours or
-    one of its 16 one-bit neighbours, for some band: 4 x 17 indexed look-ups instead of a scan of every photo.
-    The two other probes (for crops) look up their exact band values only (4 x 2 more): at most 3 bits apart,
-    one band is equal. Each candidate is read as its id and stored pair (80 hex digits), not its whole row.
+    at most one differing bit. So every match of a probe is among the photos whose band equals the probe's or
+    one of its 16 one-bit neighbours, for some band: 4 x 17 indexed values a probe, 3 probes. Each band index
+    holds (band, lookup hash, id), so the candidates (~0.3 % of the table) are read from the indexes alone, and
+    their lookup distance is tested there (in SQL on PostgreSQL, in Python elsewhere); only the few within
+    `max_bits` are fetched as rows and their check hash compared.
     """
     if max_bits > 2 * len(BAND_COLUMNS) - 1:
         raise ValueError("the band index guarantees recall only up to 7 differing bits")
     target = photohash.parse(phash)
     if target is None:
         return []
-    # Each of the picture's probes (its centre, the whole, the centre's centre) against the stored centres.
-    values: list[set[int]] = [set() for _ in BAND_COLUMNS]
-    for i, probe in enumerate(target.probes):
-        for band, value in enumerate(photohash.bands(probe.lookup)):
-            values[band].update(_neighbour_values(value) if i == 0 else (value,))
-    query = select(Photo.id, func.substr(Photo.phash, 3, 80)).where(
-        or_(*(col.in_(sorted(v)) for col, v in zip(BAND_COLUMNS, values, strict=True)))
-    )
+    lookups = sorted({probe.lookup for probe in target.probes})
+    near = {
+        photo_id
+        for photo_id, stored in db.session.execute(candidate_query(lookups, max_bits))
+        if any(((stored & _MASK64) ^ lookup).bit_count() <= max_bits for lookup in lookups)
+    }
+    if not near:
+        return []
+    query = select(Photo).where(Photo.id.in_(near))
     if exclude_visit_id is not None:
         query = query.where(Photo.visit_id != exclude_visit_id)
-    # Candidates grow with the store: read two columns of each, and whole rows only for the real matches.
-    bits_by_id = {}
-    for photo_id, hex80 in db.session.execute(query):
-        if len(hex80) != 80:
-            continue  # "2:-" cannot be a candidate (its bands are NULL); an unconverted row is skipped
-        candidate = photohash.stored_part(hex80)
-        if photohash.is_duplicate(target, candidate, max_bits, check_bits):
-            bits_by_id[photo_id] = photohash.distance(target, candidate)[0]
-    if not bits_by_id:
-        return []
-    photos = db.session.scalars(select(Photo).where(Photo.id.in_(bits_by_id))).all()
-    return sorted(((p, bits_by_id[p.id]) for p in photos), key=lambda m: (m[1], m[0].id))
+    matches = []
+    for photo in db.session.scalars(query):
+        stored = photohash.parse(photo.phash)
+        if stored is not None and photohash.is_duplicate(target, stored, max_bits, check_bits):
+            matches.append((photo, photohash.distance(target, stored)[0]))
+    return sorted(matches, key=lambda m: (m[1], m[0].id))
 
 
 def _duplicate_flags(visit: Visit, t: Thresholds) -> list[EvidenceFlag]:

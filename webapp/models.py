@@ -8,6 +8,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -391,6 +392,7 @@ class Photo(db.Model):
         CheckConstraint("bytes > 0", name="bytes_positive"),
         CheckConstraint(_in("tag", PHOTO_TAGS), name="tag"),
         *_lat_lon_checks("exif_"),
+        *(Index(f"ix_photos_band{band}_lookup", f"phash_b{band}", "phash_lookup", "id") for band in range(4)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -411,12 +413,14 @@ class Photo(db.Model):
     exif_taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     exif_lat: Mapped[float | None] = mapped_column(Float)
     exif_lon: Mapped[float | None] = mapped_column(Float)
-    # The lookup hash in four 16-bit bands, each indexed: near-duplicate candidates without a full scan. NULL for
+    # The stored lookup hash (signed 64-bit) and its four 16-bit bands; each band is indexed together with the
+    # hash and the id, so the lookup reads candidates from the indexes alone (integrity.similar_photos). NULL for
     # a picture that cannot be compared: it is never a candidate.
-    phash_b0: Mapped[int | None] = mapped_column(Integer, index=True)
-    phash_b1: Mapped[int | None] = mapped_column(Integer, index=True)
-    phash_b2: Mapped[int | None] = mapped_column(Integer, index=True)
-    phash_b3: Mapped[int | None] = mapped_column(Integer, index=True)
+    phash_b0: Mapped[int | None] = mapped_column(Integer)
+    phash_b1: Mapped[int | None] = mapped_column(Integer)
+    phash_b2: Mapped[int | None] = mapped_column(Integer)
+    phash_b3: Mapped[int | None] = mapped_column(Integer)
+    phash_lookup: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     visit: Mapped[Visit] = relationship(back_populates="photos")
@@ -424,7 +428,8 @@ class Photo(db.Model):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         if self.phash and self.phash_b0 is None:
-            self.phash_b0, self.phash_b1, self.phash_b2, self.phash_b3 = phash_bands(self.phash)
+            for column, value in phash_columns(self.phash).items():
+                setattr(self, column, value)
 
     @property
     def comparable(self) -> bool:
@@ -437,6 +442,16 @@ def phash_bands(phash: str) -> tuple[int, int, int, int] | tuple[None, None, Non
     or four NULLs for a picture that cannot be compared."""
     parsed = photohash.parse(phash)
     return photohash.bands(parsed.stored.lookup) if parsed is not None else (None, None, None, None)
+
+
+def phash_columns(phash: str) -> dict[str, int | None]:
+    """The indexed columns of a stored hash text: phash_b0..b3 and phash_lookup (all NULL if not comparable)."""
+    parsed = photohash.parse(phash)
+    lookup = photohash.signed64(parsed.stored.lookup) if parsed is not None else None
+    return dict(zip(PHASH_INDEX_COLUMNS, (*phash_bands(phash), lookup), strict=True))
+
+
+PHASH_INDEX_COLUMNS = ("phash_b0", "phash_b1", "phash_b2", "phash_b3", "phash_lookup")
 
 
 class EvidenceFlag(db.Model):

@@ -3,8 +3,9 @@
 A photo is hashed after its flat borders are trimmed (so a screenshot of it, with the phone's bars and the black
 around the picture, hashes like the picture itself):
 
-- the *lookup hash*: 64 bits of the low-frequency DCT of a 32×32 grey copy (pHash), split into four 16-bit bands
-  that the database indexes (`models.Photo.phash_b0..b3`); two copies of one picture differ in a few bits of it;
+- the *lookup hash*: the signs of the 64 lowest-frequency DCT coefficients (zig-zag order, without the mean) of a
+  32×32 grey copy, split into four 16-bit bands that the database indexes with the whole hash
+  (`models.Photo.phash_b0..b3`, `phash_lookup`); two copies of one picture differ in a few bits of it;
 - the *check hash*: 256 bits of horizontal and vertical brightness differences on a 16×8 / 8×16 grid (dHash),
   compared only for the candidates the lookup hash found.
 
@@ -13,8 +14,12 @@ a blurred shot — have no stable hash (their bits are noise or all zeros, so un
 get no hash at all and are shown as "tidak bisa dibandingkan", never flagged. Thresholds and their measured recall
 and false-match rate: docs/PERFORMANCE.md ("Duplicate-photo quality"), bench/duplicate_quality.py.
 
-Stored text (`Photo.phash`): "2:" + 16 hex digits (lookup) + 64 hex digits (check), or "2:-" for a picture that
-cannot be compared. Pillow only, no numpy: about 7 ms of CPU a photo.
+The flat borders are found on a slightly blurred copy (JPEG noise), the hashes are taken from the sharp one, at
+the thumbnail's own resolution (a screenshot's picture is only ~150 px wide in a 320 px thumbnail).
+
+Stored text (`Photo.phash`): "3:" + three probes of 16 hex digits (lookup) + 64 hex digits (check), the first one
+the stored pair; or "3:-" for a picture that cannot be compared. Version 2 (a median-thresholded 8×8 DCT block,
+trimmed more eagerly) was replaced by migration 0013. Pillow only, no numpy: ~10 ms of CPU a photo.
 """
 
 from __future__ import annotations
@@ -25,20 +30,20 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFilter, ImageStat
 
-VERSION = "2"
+VERSION = "3"
 NOT_COMPARABLE = f"{VERSION}:-"
 LOOKUP_BITS = 64
 CHECK_BITS = 256
-LOOKUP_MAX = 7  # differing lookup bits still a duplicate (the most the 4 x 16-bit band index guarantees)
-PROBE_MAX = 3  # ... for the whole-picture and centre-of-centre probes, looked up by exact band values only
+PROBES = 3
+LOOKUP_MAX = 7  # differing lookup bits still a duplicate, for each probe (the most the 4 x 16-bit bands guarantee)
 CHECK_MAX = 56  # differing check bits still a duplicate (of 256)
 MIN_CONTRAST = 8.0  # standard deviation of the trimmed grey picture (0-255) below which it is not comparable
 MIN_EDGES = 0.20  # share of the check grid's differences above the noise step, below which not comparable
 EDGE_STEP = 6  # grey levels: a difference smaller than this is noise
 INSET = 0.05  # the border left out of the stored hash (and added back by the probes)
-WORK_SIZE = 256  # the picture is reduced to this longest side before anything else
-TRIM_FLAT_SHARE = 0.95  # a border row/column is trimmed while this share of it is within FLAT_RANGE of its median
-FLAT_RANGE = 6
+WORK_SIZE = 320  # the picture is reduced to this longest side before anything else (the thumbnail's size)
+TRIM_FLAT_SHARE = 0.98  # a border row/column is trimmed while this share of it is within FLAT_RANGE of its median
+FLAT_RANGE = 3
 MIN_RUN = 0.08  # a run of busy lines shorter than this share of the side is a bar's icons, not the picture
 TRIM_MAX = 0.85  # never trim more than this share of a side in total (a phone screenshot: ~75 %)
 
@@ -100,15 +105,18 @@ def distance(new: PhotoHashes, stored: PhotoHashes | PhotoHash) -> tuple[int, in
 def is_duplicate(
     new: PhotoHashes, stored: PhotoHashes | PhotoHash, lookup_max: int = LOOKUP_MAX, check_max: int = CHECK_MAX
 ) -> bool:
-    """Whether `new` shows the same picture as `stored`: for one of its probes, both hashes are close (the
-    centre probe's lookup hash within `lookup_max` bits, the two others' within PROBE_MAX: what the band index
-    can find, see integrity.similar_photos)."""
+    """Whether `new` shows the same picture as `stored`: for one of its probes, both hashes are close (what the
+    band index finds, see integrity.similar_photos)."""
     s = _stored(stored)
     return any(
-        (p.lookup ^ s.lookup).bit_count() <= (lookup_max if i == 0 else min(lookup_max, PROBE_MAX))
-        and (p.check ^ s.check).bit_count() <= check_max
-        for i, p in enumerate(new.probes)
+        (p.lookup ^ s.lookup).bit_count() <= lookup_max and (p.check ^ s.check).bit_count() <= check_max
+        for p in new.probes
     )
+
+
+def signed64(value: int) -> int:
+    """A 64-bit hash as the signed integer a BIGINT column holds."""
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 # --- computing -------------------------------------------------------------------------------------------------
@@ -150,35 +158,35 @@ def _content_range(lines: list[bytes], spread: float) -> tuple[int, int]:
     return long[0][0], long[-1][1]
 
 
-def trim(grey: Image.Image) -> Image.Image:
-    """`grey` without its flat borders: status and navigation bars, letterboxing, a uniform frame."""
-    spread = FLAT_RANGE
-    top, bottom = _content_range(_rows(grey), spread)
-    grey = grey.crop((0, top, grey.width, bottom))
-    left, right = _content_range(_rows(grey.transpose(Image.Transpose.TRANSPOSE)), spread)
-    return grey.crop((left, 0, right, grey.height))
+def trim_box(grey: Image.Image) -> tuple[int, int, int, int]:
+    """The box of `grey` without its flat borders: status and navigation bars, letterboxing, a uniform frame."""
+    top, bottom = _content_range(_rows(grey), FLAT_RANGE)
+    rows = grey.crop((0, top, grey.width, bottom))
+    left, right = _content_range(_rows(rows.transpose(Image.Transpose.TRANSPOSE)), FLAT_RANGE)
+    return left, top, right, bottom
 
 
-_COS = [[math.cos(math.pi * (2 * x + 1) * u / 64) for x in range(32)] for u in range(8)]
+# The 64 lowest frequencies after the mean, in zig-zag order (u + v, then u): every (u, v) with u + v <= 10 but one.
+_ZIGZAG = sorted(((u, v) for u in range(11) for v in range(11) if u + v <= 10), key=lambda f: (f[0] + f[1], f[0]))[1:65]
+_COS = [[math.cos(math.pi * (2 * x + 1) * u / 64) for x in range(32)] for u in range(11)]
 
 
-def _dct_low(pixels: bytes) -> list[float]:
-    """The 8×8 lowest frequencies of the 2-D DCT of a 32×32 picture (row-major), unnormalised."""
+def _dct_low(pixels: bytes) -> dict[tuple[int, int], float]:
+    """The coefficients (u horizontal, v vertical) in _ZIGZAG of the 2-D DCT of a 32×32 picture, unnormalised."""
     rows = [
         [sum(c * p for c, p in zip(cos, pixels[r * 32 : (r + 1) * 32], strict=True)) for cos in _COS] for r in range(32)
     ]
-    return [sum(_COS[v][r] * rows[r][u] for r in range(32)) for v in range(8) for u in range(8)]
+    return {(u, v): sum(_COS[v][r] * rows[r][u] for r in range(32)) for u, v in _ZIGZAG}
 
 
 def _lookup_hash(grey: Image.Image) -> int:
+    """One bit a low frequency: whether its coefficient is positive. Unlike bits thresholded at the median of
+    the coefficients, a bit flips only when its own coefficient crosses zero (measured: fewer flips under crops)."""
     small = grey.resize((32, 32), Image.Resampling.BILINEAR, reducing_gap=2.0).tobytes()
     coefficients = _dct_low(small)
-    ac = coefficients[1:]  # without the mean brightness
-    median = sorted(ac)[len(ac) // 2]
     bits = 0
-    for value in coefficients:
-        bits = (bits << 1) | (1 if value > median else 0)
-    bits &= (1 << 63) - 1  # the DC bit says only "brighter than the median AC", constant: leave it 0
+    for frequency in _ZIGZAG:
+        bits = (bits << 1) | (coefficients[frequency] > 0)
     return bits
 
 
@@ -203,12 +211,12 @@ def _check_hash(grey: Image.Image) -> tuple[int, float]:
 
 
 def prepare(image: Image.Image) -> Image.Image:
+    """The grey picture without its flat borders (found on a blurred copy, which JPEG noise does not break up)."""
     grey = image.convert("L")
     if max(grey.size) > WORK_SIZE:
         grey = grey.copy()
         grey.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BILINEAR)
-    grey = grey.filter(ImageFilter.BoxBlur(1))  # JPEG blocks and sensor noise
-    return trim(grey)
+    return grey.crop(trim_box(grey.filter(ImageFilter.BoxBlur(1))))
 
 
 def contrast(grey: Image.Image) -> float:

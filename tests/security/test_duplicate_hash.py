@@ -236,3 +236,78 @@ def test_migration_0012_rehashes_stored_photos(tmp_path):
         with db.engine.connect() as conn:
             assert dict(conn.execute(text("SELECT id, phash FROM photos")).all()) == after
         db.engine.dispose()
+
+
+def _migration(name: str):
+    """A migration module, loaded from its file (its name starts with a digit)."""
+    import importlib.util
+
+    path = next((Path(photos.__file__).parent / "migrations" / "versions").glob(f"{name}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_migration_0013_rehashes_second_scheme_photos_in_batches(tmp_path):
+    """Photos stored under the second scheme get the third one from their files (thumbnail, else display
+    copy, else "cannot be compared"), with the indexed lookup columns; batch after batch; a row already on the
+    third scheme only gets its columns; running it again changes nothing."""
+    from flask_migrate import upgrade
+
+    uploads = tmp_path / "uploads"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite3'}",
+            "UPLOAD_DIR": str(uploads),
+            "SECRET_KEY": "test-secret-key",
+            "DEMO_MODE": False,
+        }
+    )
+    made = {seed: photos.process(_encode(photo_like(seed))) for seed in (31, 32, 33, 34, 35)}
+    for p in made.values():
+        photos.save(uploads, p)
+    photos.stored_path(uploads, made[32].thumb_name).unlink()
+    photos.stored_path(uploads, made[33].thumb_name).unlink()
+    photos.stored_path(uploads, made[33].stored_name).unlink()
+    v2_text = "2:" + "ab" * 120  # a second-scheme text (its value does not matter: it is replaced)
+    texts = {31: v2_text, 32: v2_text, 33: v2_text, 34: made[34].phash, 35: v2_text, 36: photohash.NOT_COMPARABLE}
+    with app.app_context():
+        upgrade(revision="0012")
+        with db.engine.begin() as conn:
+            conn.execute(text("PRAGMA foreign_keys=OFF"))
+            for pid, phash in texts.items():
+                p = made.get(pid, made[31])
+                conn.execute(
+                    text(
+                        "INSERT INTO photos (id, uuid, visit_id, tag, stored_name, thumb_name, sha256, phash, width, "
+                        "height, bytes, created_at) VALUES (:id, :uuid, 1, 'usaha_berjalan', :s, :t, :sha, :h, 1, 1, "
+                        "1, '2026-11-01')"
+                    ),
+                    {"id": pid, "uuid": f"u{pid}", "s": p.stored_name, "t": p.thumb_name, "sha": "0" * 64, "h": phash},
+                )
+        migration = _migration("0013")
+        migration.BATCH = 2  # three batches for the five pending rows
+        seen = []
+        real = migration._hash_file
+        migration._hash_file = lambda upload_dir, names: seen.append(names) or real(upload_dir, names)
+        with db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE photos ADD COLUMN phash_lookup BIGINT"))
+            assert migration.rehash(conn, str(uploads)) == 5  # 36 is "3:-" already
+        assert len(seen) == 4  # 34 was on the third scheme: its columns only, no file read
+        with db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE photos DROP COLUMN phash_lookup"))
+        upgrade()  # the real upgrade: the same result (what was already done is skipped)
+        with db.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(text("SELECT * FROM photos"))}
+            assert migration.rehash(conn, str(uploads)) == 0  # nothing left to do
+        for pid in (31, 32, 34, 35):
+            after = photohash.parse(rows[pid].phash)
+            assert rows[pid].phash.startswith("3:") and photohash.is_duplicate(after, photohash.parse(made[pid].phash))
+            assert rows[pid].phash_lookup == photohash.signed64(after.stored.lookup)
+            assert (rows[pid].phash_b0, rows[pid].phash_b3) == photohash.bands(after.stored.lookup)[::3]
+        for pid in (33, 36):  # no file left / no structure: never a candidate
+            assert rows[pid].phash == photohash.NOT_COMPARABLE
+            assert rows[pid].phash_lookup is None and rows[pid].phash_b0 is None
+        db.engine.dispose()
