@@ -403,7 +403,7 @@ class Photo(db.Model):
     stored_name: Mapped[str] = mapped_column(String(80))
     thumb_name: Mapped[str] = mapped_column(String(80))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    # The perceptual hashes (webapp.photohash): "2:" + three (lookup, check) pairs in hex, or "2:-" for a picture
+    # The perceptual hashes (webapp.photohash): "3:" + three (lookup, check) pairs in hex, or "3:-" for a picture
     # with too little structure to be compared (dark, flat) or whose file was missing when it was rehashed.
     # Looked up through the bands below, never by value: no index of its own.
     phash: Mapped[str] = mapped_column(String(photohash.TEXT_LENGTH))

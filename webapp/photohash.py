@@ -74,11 +74,6 @@ class PhotoHashes:
 TEXT_LENGTH = 2 + 3 * 80
 
 
-def stored_part(hex80: str) -> PhotoHash:
-    """The stored pair from the 80 hex digits after "2:" (what the lookup reads of each candidate)."""
-    return PhotoHash(int(hex80[:16], 16), int(hex80[16:], 16))
-
-
 def parse(text: str | None) -> PhotoHashes | None:
     """The hashes in a stored text; None for a picture that cannot be compared or an old-scheme hash."""
     if not text or not text.startswith(f"{VERSION}:") or len(text) != TEXT_LENGTH:
