@@ -72,3 +72,17 @@ def test_photo_time_reads_as_a_date(app):
 
 def test_day_formats_dates_not_times():
     assert formatting.day(dt.date(2026, 11, 20)) == "20 Nov 2026" and formatting.day(None) == "—"
+
+
+def test_counts_in_sentences_are_formatted(app):
+    """ngettext's %(num)s goes through the formatter too: '1.680 penerima', not '1680 penerima'."""
+    template = app.jinja_env.from_string("{{ ngettext('%(num)s penerima', '%(num)s penerima', n) }}")
+    with app.test_request_context():
+        with force_locale("id"):
+            assert template.render(n=1680) == "1.680 penerima"
+        with force_locale("en"):
+            assert template.render(n=1680) == "1,680 recipients"
+            assert template.render(n=1) == "1 recipient"
+    escaped = app.jinja_env.from_string("{{ ngettext('%(num)s dari %(who)s', '%(num)s dari %(who)s', 2, who=w) }}")
+    with app.test_request_context():
+        assert "&lt;b&gt;" in escaped.render(w="<b>")

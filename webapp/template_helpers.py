@@ -9,7 +9,9 @@ import datetime as dt
 import uuid
 
 from flask import Flask
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, get_locale, get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from . import formatting, integrity, lifecycle, localtime, pillars, review_states, timeline, visit_kinds
 from .models import FLAG_CODES
@@ -42,6 +44,15 @@ def register_template_helpers(app: Flask) -> None:
         return format_date(value, "MMMM yyyy")
 
     # Numbers reach a page only through these (webapp/formatting.py): '1.000', '60,1', 'Rp 1.250.000', '60,1 km'.
+    # ngettext's %(num)s too ('1.680 penerima'): Jinja's own newstyle ngettext, with the count formatted.
+    @pass_context
+    def ngettext(context, singular: str, plural: str, num: int, /, **variables) -> str:
+        variables.setdefault("num", formatting.number(num))  # a template may pass its own `num`
+        text = get_translations().ungettext(singular, plural, num)
+        # Markup as Jinja's own ngettext does: the text is our catalogue's, and `%` escapes the variables.
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables  # noqa: S704
+
+    app.jinja_env.globals["ngettext"] = ngettext
     app.add_template_filter(formatting.number, "angka")
     app.add_template_filter(formatting.decimal, "desimal")
     app.add_template_filter(formatting.rupiah, "rupiah")
