@@ -3,7 +3,7 @@
 Self-contained: a throwaway SQLite database with the demo data, the app served from this process (with
 compression, as in production behind gunicorn), Debian's Chromium through Playwright, and the DevTools
 protocol's own byte counts (encodedDataLength: compressed bytes actually transferred, headers included).
-Run: `.venv/bin/python bench/page_weight.py` (≈30 s). Prints a Markdown table for docs/PERFORMANCE.md.
+Run: `.venv/bin/python bench/page_weight.py` (≈60 s). Prints a Markdown table for docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from webapp import create_app  # noqa: E402
+from webapp import create_app, review_states  # noqa: E402
 from webapp.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from webapp.extensions import db  # noqa: E402
-from webapp.models import Recipient, User  # noqa: E402
+from webapp.models import Recipient, User, Visit  # noqa: E402
 
 ARGS = [
     "--no-sandbox",
@@ -88,14 +88,28 @@ def main() -> None:
         seed_demo(app.config["UPLOAD_DIR"])
         db.session.commit()
         mentor = db.session.scalar(select(User).where(User.username == "pendamping1"))
-        family = db.session.scalar(select(Recipient.id).where(Recipient.mentor_id == mentor.id).limit(1))
+        mine = select(Recipient.id).where(Recipient.mentor_id == mentor.id).order_by(Recipient.id).limit(1)
+        family = db.session.scalar(mine.where(Recipient.business_lat.is_not(None)))  # with its location map
+        verified = db.session.scalar(mine.where(Recipient.status == "terverifikasi"))
+        sent_back = db.session.scalar(
+            select(Visit.id).where(Visit.mentor_id == mentor.id, Visit.review_state == review_states.SENT_BACK).limit(1)
+        )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
+    # Every page a mentor opens (issue 15 item 8: each ≤ 60 KB on first load).
     pages = [
         ("login", "/akun/masuk"),
-        ("mentor home", "/kunjungan/"),
-        ("visit form", f"/penerima/{family}/kunjungan/baru"),
+        ("mentor home (Kunjungan saya)", "/kunjungan/"),
+        ("family list (Penerima)", "/penerima/"),
+        ("family page (with its map)", f"/penerima/{family}"),
+        ("visit form (pendampingan)", f"/penerima/{family}/kunjungan/baru"),
+        ("visit form (penyaluran)", f"/penerima/{verified}/kunjungan/baru"),
+        ("visit form (verifikasi)", f"/penerima/{verified}/kunjungan/baru?jenis=verifikasi"),
+        ("correction form", f"/kunjungan/{sent_back}/perbaiki"),
+        ("help", "/bantuan"),
+        ("account", "/akun/"),
+        ("offline page", "/offline"),
     ]
     rows = []
     with sync_playwright() as p:

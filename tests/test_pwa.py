@@ -153,3 +153,45 @@ def test_the_whole_work_list_on_one_page_for_the_phone(app, login_as, client, wo
     assert paged.count("data-name=") == 20 and "data-complete" not in paged
     whole = client.get("/kunjungan/?semua=1").get_data(True)
     assert whole.count("data-name=") == 26 and "data-complete" in whole
+
+
+def test_caseload_pages_come_in_batches_exactly_as_their_own_get(world, login_as, client):
+    own = world.recipients["own"]
+    login_as("mentor")
+    urls = [f"/penerima/{own.id}", f"/penerima/{own.id}/kunjungan/baru", "/kunjungan/?semua=1", "/bantuan"]
+    response = client.get("/offline/halaman", query_string=[("u", u) for u in urls])
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    pages = {p["url"]: p for p in response.json["pages"]}
+    assert list(pages) == urls
+    assert all(p["status"] == 200 for p in pages.values())
+    assert f'<h1 class="page-title">{own.name}</h1>' in pages[urls[0]]["html"]
+    assert "data-visit-form" in pages[urls[1]]["html"]
+    assert "data-complete" in pages[urls[2]]["html"]
+    # rendered as the mentor, with her menu, like the page itself
+    assert world.users["mentor"].full_name in pages[urls[3]]["html"]
+
+
+@pytest.mark.parametrize(
+    "who, url",
+    [
+        ("mentor", "/penerima/{same_region}"),  # another mentor's family
+        ("mentor", "/penerima/{other_region}/kunjungan/baru"),
+        ("mentor", "/pengelola/audit"),  # not a caseload page at all
+        ("supervisor", "/penerima/{own}"),  # supervisors keep no families
+    ],
+)
+def test_caseload_pages_refuse_what_is_not_in_the_users_list(world, login_as, client, who, url):
+    login_as(who)
+    url = url.format(**{k: r.id for k, r in world.recipients.items()})
+    response = client.get("/offline/halaman", query_string={"u": url})
+    assert response.status_code == 404 and "html" not in response.get_data(True)
+
+
+def test_caseload_pages_take_one_to_twenty_addresses(world, login_as, client):
+    login_as("mentor")
+    assert client.get("/offline/halaman").status_code == 400
+    many = [("u", "/bantuan")] * 21
+    assert client.get("/offline/halaman", query_string=many).status_code == 400
+    assert client.get("/offline/halaman", query_string={"u": "/bantuan"}).status_code == 200
+    client.get("/akun/")  # the outer session still works after the batch
+    assert client.get("/kunjungan/").status_code == 200

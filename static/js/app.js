@@ -134,7 +134,8 @@
       event.stopImmediatePropagation();
       var unsent = window.KailOutbox ? window.KailOutbox.all() : Promise.resolve([]);
       unsent.catch(function () { return []; }).then(function (items) {
-        if (items.length && !window.confirm(form.dataset.unsent.replace("{n}", items.length))) { return false; }
+        var question = form.dataset.unsent || (document.querySelector("form[data-unsent]") || form).dataset.unsent;
+        if (items.length && !window.confirm((question || "?").replace("{n}", items.length))) { return false; }
         return Promise.all(CACHES.map(function (name) { return caches["delete"](name); }).concat(
           items.map(function (item) { return window.KailOutbox.remove(item.uuid); }))).then(function () {
           remember(0);
@@ -147,5 +148,22 @@
         form.submit();
       });
     }, true);
+  });
+})();
+
+// The account page: how much this phone keeps for Kail, and whether the browser promised to keep it.
+(function () {
+  "use strict";
+  var box = document.getElementById("storage-use");
+  if (!box || !navigator.storage || !navigator.storage.estimate) { return; }
+  navigator.storage.estimate().then(function (estimate) {
+    var mb = (estimate.usage || 0) / 1048576;
+    var used = mb.toLocaleString("id-ID", { maximumFractionDigits: 1, minimumFractionDigits: 1 }) + " MB";
+    box.querySelector("[data-storage-used]").textContent = box.dataset.used.replace("{used}", used);
+    box.hidden = false;
+    return navigator.storage.persisted ? navigator.storage.persisted() : false;
+  }).then(function (persisted) {
+    box.querySelector("[data-storage-persisted]").textContent =
+      persisted ? box.dataset.persisted : box.dataset.notPersisted;
   });
 })();

@@ -104,13 +104,45 @@
     window.setTimeout(function () { whenLeaflet(callback, (tries || 0) + 1); }, 50);
   }
 
+  // Leaflet on demand: a map that names its Leaflet files (templates/_map.html) loads them only when it comes
+  // near the screen, so a page whose map sits below the fold does not pay ~45 KB up front.
+  var loading = false;
+  function loadLeaflet(el) {
+    if (loading || (window.L && window.L.map)) { return; }
+    loading = true;
+    var css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = el.getAttribute("data-leaflet-css");
+    document.head.appendChild(css);
+    var script = document.createElement("script");
+    script.src = el.getAttribute("data-leaflet");
+    document.head.appendChild(script);
+  }
+
+  function whenNear(el, callback) {
+    if (!el.hasAttribute("data-leaflet") || (window.L && window.L.map)) { callback(); return; }
+    if (!("IntersectionObserver" in window)) { loadLeaflet(el); callback(); return; }
+    var observer = new window.IntersectionObserver(function (entries) {
+      if (!entries.some(function (entry) { return entry.isIntersecting; })) { return; }
+      observer.disconnect();
+      loadLeaflet(el);
+      callback();
+    }, { rootMargin: "100px" });
+    observer.observe(el);
+  }
+
   function init(root) {
     var maps = mapsIn(root || document);
-    var todo = [];
     for (var i = 0; i < maps.length; i++) {
-      if (!maps[i].hasAttribute(DONE)) { todo.push(maps[i]); }
+      if (!maps[i].hasAttribute(DONE)) { whenNear(maps[i], buildLater(maps[i])); }
     }
-    if (!todo.length) { return; }
+  }
+
+  function buildLater(el) {
+    return function () { buildAll([el]); };
+  }
+
+  function buildAll(todo) {
     whenLeaflet(function () {
       for (var j = 0; j < todo.length; j++) {
         if (todo[j].hasAttribute(DONE) || !document.documentElement.contains(todo[j])) { continue; }

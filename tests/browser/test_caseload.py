@@ -165,6 +165,10 @@ def test_a_family_reassigned_away_leaves_the_phone_at_the_next_refresh(phone, ca
     page = phone.pages[0] if phone.pages else phone.new_page()
     log_in(page, "pendamping-jauh")
     _ready(page, len(families))
+    page.goto("/akun/")  # the account page says how much the phone keeps
+    expect(page.locator("#storage-use [data-storage-used]")).to_contain_text("MB dipakai di HP ini")
+    expect(page.locator("#storage-use [data-storage-persisted]")).to_contain_text("permanen")
+    page.goto("/kunjungan/")
     gone = families[0]
     gone.mentor = other_mentor
     db.session.commit()
@@ -220,3 +224,21 @@ def test_logout_without_unsent_visits_asks_nothing(phone, caseload):
     page.get_by_role("button", name="Keluar").click()
     expect(page.get_by_role("button", name="Masuk")).to_be_visible()
     assert not page.evaluate("caches.has('kail-caseload')")
+
+
+def test_family_map_loads_leaflet_only_when_scrolled_into_view(page: Page, app):
+    mentor = factories.user("mentor", username="pendamping-peta")
+    family = factories.recipient(mentor=mentor, name="Rosmini Tulung", business_lat=-0.5, business_lon=117.15)
+    db.session.commit()
+    log_in(page, "pendamping-peta")
+    leaflet = []
+    page.on("request", lambda r: leaflet.append(r.url) if "leaflet" in r.url else None)
+    page.set_viewport_size({"width": 360, "height": 560})  # the map well below the fold
+    page.goto(f"/penerima/{family.id}")
+    page.wait_for_load_state("networkidle")
+    box = page.locator(".map").bounding_box()
+    assert box["y"] > 560 + 100, box
+    assert leaflet == [] and not page.evaluate("!!window.L")
+    page.locator(".map").scroll_into_view_if_needed()
+    expect(page.locator(".map[data-map-ready='1']")).to_have_count(1)
+    assert any("leaflet.js" in u for u in leaflet)

@@ -118,3 +118,28 @@ def pages_for(user: User, build: str, locale: str) -> list[CachedPage]:
     home = url_for("visits.home")
     pages.append(CachedPage(home, _digest(common, family_versions), fetch=url_for("visits.home", semua=1)))
     return pages
+
+
+BATCH_MAX = 20
+
+
+def render_pages(app, urls: list[str], environ: dict) -> list[dict]:
+    """Render several of the caller's pages in one response (a batch), each exactly as its own GET would: same
+    session cookie, same language, every check and hook of a real request, in a fresh app context. One
+    compressed answer for ten pages that share their layout and form markup costs half the bytes of ten answers,
+    and a tenth of the round trips, which is what a 300 ms link pays for."""
+    headers = {
+        "Cookie": environ.get("HTTP_COOKIE", ""),
+        "Accept-Language": environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+        "Accept-Encoding": "identity",
+    }
+    base = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', 'localhost')}"
+    pages = []
+    for url in urls:
+        with app.app_context(), app.test_request_context(url, base_url=base, headers=headers):
+            response = app.full_dispatch_request()
+            ok = response.status_code == 200 and response.mimetype == "text/html"
+            pages.append(
+                {"url": url, "status": response.status_code, "html": response.get_data(as_text=True) if ok else None}
+            )
+    return pages

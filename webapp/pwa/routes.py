@@ -1,6 +1,6 @@
 """The installable, offline side: manifest, service worker, offline page, a fresh CSRF token for the outbox."""
 
-from flask import current_app, jsonify, make_response, render_template, url_for
+from flask import current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -91,8 +91,29 @@ def csrf_token():
 @login_required
 def caseload_manifest():
     """The pages this user keeps on the phone, each with a version: the phone fetches only what changed."""
-    pages = caseload.pages_for(current_user, build_version(current_app), str(get_locale()))
+    pages = _pages_for_user()
     families = len({p.family for p in pages if p.family is not None})
     response = jsonify({"families": families, "pages": [p.as_json() for p in pages]})
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/offline/halaman")
+@login_required
+def caseload_pages():
+    """Up to 20 pages of the caseload at once (`?u=<address>` each, as listed by /offline/daftar.json): the
+    phone's preparation over a slow link. An address not in this user's list is refused, not rendered."""
+    wanted = request.args.getlist("u")
+    if not wanted or len(wanted) > caseload.BATCH_MAX:
+        return jsonify({"status": "invalid", "message": _("Daftar halaman tidak valid.")}), 400
+    mine = {p.fetch or p.url: p.url for p in _pages_for_user()}
+    if any(url not in mine for url in wanted):
+        return jsonify({"status": "invalid", "message": _("Halaman ini bukan bagian dari data offline Anda.")}), 404
+    app = current_app._get_current_object()
+    response = jsonify({"pages": caseload.render_pages(app, wanted, request.environ)})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _pages_for_user():
+    return caseload.pages_for(current_user, build_version(current_app), str(get_locale()))
