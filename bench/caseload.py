@@ -73,6 +73,8 @@ class WorkerNetwork:
         self.bytes = 0
         self.requests = 0
         self.received = {}
+        self.urls = {}
+        self.other = 0
         self._id = 0
         self.cdp.on("Target.receivedMessageFromTarget", self._message)
         self._send("Network.enable")
@@ -86,6 +88,8 @@ class WorkerNetwork:
     def _message(self, event):
         message = json.loads(event["message"])
         method, params = message.get("method"), message.get("params", {})
+        if method == "Network.requestWillBeSent":
+            self.urls[params["requestId"]] = params["request"]["url"]
         if method == "Network.responseReceived":
             self.received[params["requestId"]] = int(params["response"].get("encodedDataLength", 0))
         elif method == "Network.dataReceived":
@@ -96,12 +100,16 @@ class WorkerNetwork:
             # arrived; loadingFinished's total is exact where given.
             rid = params["requestId"]
             total = int(params.get("encodedDataLength", 0)) or self.received.get(rid, 0)
-            self.bytes += total
-            self.requests += 1
+            if "/offline/" in self.urls.get(rid, ""):  # the caseload's own requests (list and page batches)
+                self.bytes += total
+                self.requests += 1
+            else:  # what the page asked through the worker meanwhile (the home page after login, its files)
+                self.other += total
 
     def reset(self):
         self.bytes = 0
         self.requests = 0
+        self.other = 0
 
 
 def _state(page) -> dict:
@@ -162,7 +170,7 @@ def main() -> None:
             state = _checked_after(page, since)
             seconds = time.time() - started
             usage = page.evaluate("navigator.storage.estimate().then(e => e.usage)")
-            rows.append((name, seconds, worker.requests, worker.bytes, state, usage))
+            rows.append((name, seconds, worker.requests, worker.bytes, worker.other, state, usage))
 
         def login():
             page.fill("input[name=username]", "pendamping1")
@@ -193,11 +201,15 @@ def main() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"Caseload of `pendamping1`: {families} families; shell precached before login: {shell / 1024:.0f} KB.")
     print()
-    print("| run | time | requests | transferred | pages kept | kept (compressed) | browser storage use |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, seconds, requests, transferred, state, usage in rows:
+    print(
+        "| run | time | caseload requests | caseload transferred | other pages through the worker meanwhile "
+        "| pages kept | kept (compressed) | browser storage use |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, seconds, requests, transferred, other, state, usage in rows:
         print(
-            f"| {name} | {seconds:.1f} s | {requests} | **{transferred / 1024:.0f} KB** | {state['pages']} "
+            f"| {name} | {seconds:.1f} s | {requests} | **{transferred / 1024:.0f} KB** | {other / 1024:.0f} KB "
+            f"| {state['pages']} "
             f"({state['ready']}/{state['families']} families) | {state['bytes'] / 1024:.0f} KB "
             f"| {usage / 1024:.0f} KB |"
         )
