@@ -33,8 +33,8 @@ def test_verification_and_handover_conclude_with_a_status():
     assert visit_kinds.concluding("unknown", lifecycle.CALON) is None
 
 
-def test_followup_requires_operating_then_turnover_unless_closed():
-    assert set(visit_kinds.missing_answers("pendampingan", {})) == {"operating"}
+def test_followup_requires_operating_and_turnover_unless_closed():
+    assert set(visit_kinds.missing_answers("pendampingan", {})) == {"operating", "turnover"}  # all at once
     assert set(visit_kinds.missing_answers("pendampingan", {"operating": "ya", "turnover": None})) == {"turnover"}
     assert visit_kinds.missing_answers("pendampingan", {"operating": "tidak", "turnover": None}) == {}
     assert visit_kinds.missing_answers("pendampingan", {"operating": "sebagian", "turnover": 0}) == {}

@@ -209,6 +209,11 @@ def _unreadable() -> PhotoError:
     return PhotoError(_l("Berkas ini bukan foto yang dapat dibaca (rusak atau bukan gambar)."))
 
 
+def too_large_message(max_bytes: int):
+    """The refusal of a file over the size limit (the phone's form shows the same words before sending)."""
+    return _l("Foto lebih dari %(mb)s MB. Kirim foto yang lebih kecil.", mb=max_bytes // (1024 * 1024))
+
+
 def process(data: bytes, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
     """Validate an uploaded image and produce its display copy, thumbnail, hashes and EXIF evidence.
 
@@ -219,7 +224,7 @@ def process(data: bytes, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
     if not data:
         raise PhotoError(_l("Berkas foto kosong."))
     if len(data) > max_bytes:
-        raise PhotoError(_l("Foto lebih dari %(mb)s MB. Kirim foto yang lebih kecil.", mb=max_bytes // (1024 * 1024)))
+        raise PhotoError(too_large_message(max_bytes))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

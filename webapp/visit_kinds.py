@@ -92,6 +92,25 @@ def _text(values: Values, name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Required:
+    """An answer a kind of visit must have: `field` may not be empty, unless `unless` = (field, value) holds.
+
+    Declarative on purpose: the server checks these (`missing_answers`) and the phone reads the very same list,
+    exported into the form page, to refuse offline what the server would refuse (DECISIONS: "Offline").
+    """
+
+    field: str
+    message: Any
+    unless: tuple[str, str] | None = None
+
+    def missing(self, values: Values) -> bool:
+        if self.unless and values.get(self.unless[0]) == self.unless[1]:
+            return False
+        value = values.get(self.field)
+        return value is None or (isinstance(value, str | list | tuple | dict) and not value)
+
+
+@dataclass(frozen=True)
 class VisitKind:
     """One kind of visit: its names, when it is offered, what it concludes, what it asks and which photo it needs."""
 
@@ -108,8 +127,8 @@ class VisitKind:
     is_followup: bool = False  # counts as the follow-up that the schedule and the dashboard measure
     answers: Callable[[Values], dict] = lambda values: {}
     """The kind's own answers, as stored in `Visit.answers` (beside the `mentoring` notes every kind has)."""
-    check: Callable[[Values], dict[str, Any]] = lambda values: {}
-    """The kind's required answers: field name -> message, for every one missing."""
+    requires: tuple[Required, ...] = ()
+    """The kind's required answers, in the order the form asks them."""
 
 
 def _followup_answers(v: Values) -> dict:
@@ -124,14 +143,6 @@ def _followup_answers(v: Values) -> dict:
     }
 
 
-def _followup_check(v: Values) -> dict:
-    if not v.get("operating"):
-        return {"operating": _l("Pilih apakah usaha beroperasi hari ini.")}
-    if v.get("operating") != NOT_OPERATING and v.get("turnover") is None:
-        return {"turnover": _l("Isi perkiraan omzet (boleh perkiraan kasar).")}
-    return {}
-
-
 def _verification_answers(v: Values) -> dict:
     return {
         "decile": int(v["decile"]),
@@ -139,15 +150,6 @@ def _verification_answers(v: Values) -> dict:
         "embryo_notes": _text(v, "embryo_notes"),
         "eligible": v.get("eligible"),
     }
-
-
-def _verification_check(v: Values) -> dict:
-    required = {
-        "decile": _l("Pilih desil hasil pengecekan DTKS."),
-        "embryo": _l("Pilih apakah sudah ada usaha."),
-        "eligible": _l("Pilih kesimpulan verifikasi."),
-    }
-    return {name: message for name, message in required.items() if not v.get(name)}
 
 
 PENDAMPINGAN, PENYALURAN, VERIFIKASI = "pendampingan", "penyaluran", "verifikasi"
@@ -166,7 +168,12 @@ KINDS: dict[str, VisitKind] = {
             asks_items=True,
             is_followup=True,
             answers=_followup_answers,
-            check=_followup_check,
+            requires=(
+                Required("operating", _l("Pilih apakah usaha beroperasi hari ini.")),
+                Required(
+                    "turnover", _l("Isi perkiraan omzet (boleh perkiraan kasar)."), unless=("operating", NOT_OPERATING)
+                ),
+            ),
         ),
         VisitKind(
             PENYALURAN,
@@ -178,7 +185,7 @@ KINDS: dict[str, VisitKind] = {
             first_tag="serah_terima",
             asks_received=True,
             answers=lambda v: {"received": list(v.get("received") or [])},
-            check=lambda v: {} if v.get("received") else {"received": _l("Centang barang yang diterima keluarga.")},
+            requires=(Required("received", _l("Centang barang yang diterima keluarga.")),),
         ),
         VisitKind(
             VERIFIKASI,
@@ -189,7 +196,11 @@ KINDS: dict[str, VisitKind] = {
                 lifecycle.CALON: (lifecycle.TERVERIFIKASI, (lifecycle.TERVERIFIKASI, lifecycle.TIDAK_MEMENUHI_SYARAT))
             },
             answers=_verification_answers,
-            check=_verification_check,
+            requires=(
+                Required("decile", _l("Pilih desil hasil pengecekan DTKS.")),
+                Required("embryo", _l("Pilih apakah sudah ada usaha.")),
+                Required("eligible", _l("Pilih kesimpulan verifikasi.")),
+            ),
         ),
     )
 }
@@ -229,4 +240,4 @@ def answers_for(code: str, values: Values) -> dict:
 
 def missing_answers(code: str, values: Values) -> dict[str, Any]:
     """field name -> message for each answer a visit of kind `code` must have and lacks."""
-    return KINDS[code].check(values)
+    return {r.field: r.message for r in KINDS[code].requires if r.missing(values)}

@@ -180,6 +180,112 @@
     }).catch(function () { return file; });  // not decodable here: the server judges the original
   }
 
+  // --- The server's rules, exported into the page (visits/forms.client_rules): the phone refuses to queue what
+  // the server would refuse, with the server's words. `fields` are [name, value] pairs, `photos` {field, blob}.
+  function check(rules, fields, photos) {
+    var errors = {};
+    function all(name) {
+      return fields.filter(function (pair) { return pair[0] === name; }).map(function (pair) { return pair[1]; });
+    }
+    function one(name) { var values = all(name); return values.length ? String(values[0]).trim() : ""; }
+    function add(key, message) { if (!errors[key]) { errors[key] = message; } }
+
+    Object.keys(rules.lengths || {}).forEach(function (name) {
+      var limit = rules.lengths[name];
+      if (all(name).length && String(all(name)[0]).length > limit[0]) { add(name, limit[1]); }
+    });
+    if (rules.turnover) {
+      var text = one("turnover");
+      var match = text && new RegExp(rules.turnover.pattern, "i").exec(text);
+      if (text && !match) { add("turnover", rules.turnover.format); }
+      if (match && Number(match[1].replace(/\D/g, "")) > rules.turnover.max) { add("turnover", rules.turnover.tooLarge); }
+    }
+    if (rules.location && !one("lat") && !one("lon") && !one("no_location_reason")) {
+      add("no_location_reason", rules.location);
+    }
+    (rules.required || []).forEach(function (rule) {
+      if (rule.unless && one(rule.unless[0]) === rule.unless[1]) { return; }
+      if (!all(rule.field).some(function (v) { return String(v).trim() !== ""; })) { add(rule.field, rule.message); }
+    });
+    (rules.items || []).forEach(function (rule) { if (!one(rule.field)) { add(rule.field, rule.message); } });
+    var status = one("status");
+    if (rules.concluding && rules.concluding.accepted.indexOf(status) < 0) { add("status", rules.concluding.message); }
+    if (status && rules.reasonFor && rules.reasonFor[status] && !one("reason")) { add("reason", rules.reasonFor[status]); }
+
+    var p = rules.photos;
+    var tags = (p.existingTags || []).slice();
+    var slotProblem = false;
+    photos.forEach(function (photo) {
+      var slot = photo.field.replace(/^photo-/, "");
+      var tag = one("tag-" + slot);
+      if (p.tags.indexOf(tag) < 0) { add("tag-" + slot, p.tagMessage.replace("{n}", slot)); slotProblem = true; return; }
+      if (photo.blob && photo.blob.size > p.maxBytes) {
+        add(photo.field, p.tooLarge.replace("{n}", slot));
+        slotProblem = true;
+        return;
+      }
+      tags.push(tag);
+    });
+    if (!tags.length && !slotProblem) {
+      add("photos", p.minOne);
+    } else if (p.requiredTag && tags.length && tags.indexOf(p.requiredTag) < 0) {
+      add("photos", p.requiredTagMessage);
+    }
+    return errors;
+  }
+
+  function rulesOf(root) {
+    var block = root.querySelector("#visit-rules");
+    try { return block ? JSON.parse(block.textContent) : null; } catch (e) { return null; }
+  }
+
+  function each(selector, action) { Array.prototype.forEach.call(form.querySelectorAll(selector), action); }
+
+  // Messages next to their fields and a summary on top, as the server's page shows them.
+  function showMessages(errors) {
+    each(".field__error, .error-summary", function (el) { el.remove(); });
+    each(".field--invalid", function (el) { el.classList.remove("field--invalid"); });
+    each("[aria-invalid]", function (el) { el.removeAttribute("aria-invalid"); });
+    var keys = Object.keys(errors);
+    if (!keys.length) { return null; }
+    var summary = document.createElement("div");
+    summary.className = "alert alert--error error-summary";
+    summary.setAttribute("role", "alert");
+    var intro = document.createElement("p");
+    intro.textContent = form.dataset.msgInvalid;
+    var list = document.createElement("ul");
+    summary.appendChild(intro);
+    summary.appendChild(list);
+    keys.forEach(function (key) {
+      var input = form.querySelector("[name='" + key + "']:not([type=hidden])");
+      var group = document.getElementById(key);
+      var box;
+      if (key === "photos") { box = form.querySelector("#sec-photos").parentNode; }
+      else if (group && group.tagName === "FIELDSET") { box = group; }
+      else if (input) { box = input.closest(".photo-slot, .item-row, .field"); }
+      box = box || form;
+      var message = document.createElement("p");
+      message.className = "field__error";
+      message.id = key + "-error";
+      message.setAttribute("role", "alert");
+      message.textContent = errors[key];
+      if (key === "photos") { box.querySelector("h2").insertAdjacentElement("afterend", message); }
+      else { box.appendChild(message); }
+      if (box.classList.contains("field") || box.classList.contains("photo-slot")) { box.classList.add("field--invalid"); }
+      if (input) { input.setAttribute("aria-invalid", "true"); }
+      var label = box.querySelector(".field__label");
+      var named = label && box !== form && !/^(item-|photo-|tag-|photos$)/.test(key);
+      var li = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = "#" + (key === "photos" ? "sec-photos" : (input && input.id) || key);
+      link.textContent = (named ? label.textContent.replace(/[?*]/g, "").trim() + ": " : "") + errors[key];
+      li.appendChild(link);
+      list.appendChild(li);
+    });
+    form.insertBefore(summary, form.querySelector("section"));
+    return summary;
+  }
+
   // --- Saving: into the phone's outbox first (nothing is lost if the tab closes), then sent.
   var saving = false;
   var status = document.getElementById("save-status");
@@ -256,6 +362,16 @@
     if (submit) { submit.disabled = true; }
     say(form.dataset.msgPreparing);
     collect().then(function (parts) {
+      var rules = rulesOf(form);
+      var errors = rules ? check(rules, parts.fields, parts.photos) : {};
+      if (Object.keys(errors).length) {
+        var summary = showMessages(errors);
+        summary.scrollIntoView({ block: "start" });
+        summary.setAttribute("tabindex", "-1");
+        summary.focus();
+        throw { invalid: true };
+      }
+      showMessages({});
       // Pressing save makes a new visit: its code is minted now (a correction keeps the visit's own code).
       var item = {
         uuid: form.dataset.direct ? uuidField.value : KailOutbox.uuid4(), url: form.action, version: KailOutbox.VERSION,
@@ -290,12 +406,15 @@
       if (window.KailApp) { KailApp.requestSync(); }
       say(form.dataset.msgQueued);
       window.setTimeout(function () { window.location.assign(form.dataset.home || "/"); }, 1500);
-    }).catch(function () {
+    }).catch(function (problem) {
       saving = false;
       if (submit) { submit.disabled = false; }
-      say(form.dataset.msgFailed);
+      say(problem && problem.invalid ? "" : form.dataset.msgFailed);
     });
   });
+
+  // For the outbox (a stored visit checked again) and for tests that compare these rules with the server's answer.
+  window.KailVisitForm = { check: check, collect: collect, rules: function () { return rulesOf(form); } };
 
   // Switching the kind of visit loads another form: ask first when something was already filled in.
   var dirty = false;

@@ -51,6 +51,39 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+TURNOVER_MAX = 1_000_000_000
+TURNOVER_FORMAT = _l(
+    "Tulis omzet dalam rupiah penuh dengan angka saja, misalnya 1.500.000 (bukan \u201c1,5 juta\u201d)."
+)
+TURNOVER_TOO_LARGE = _l("Omzet terlalu besar; periksa lagi angkanya.")
+LOCATION_MISSING = _l("Ambil lokasi, atau pilih alasan kenapa lokasi tidak bisa diambil.")
+PHOTO_MISSING = _l("Tambahkan minimal satu foto.")
+
+
+# The messages the server and the phone (client_rules) both give: one wording each.
+def item_missing(item):
+    return _l("%(item)s: pilih kondisi barang.", item=item)
+
+
+def tag_missing(slot):
+    return _l("Foto %(n)s: pilih isi foto.", n=slot)
+
+
+def photo_problem(slot, problem):
+    return _l("Foto %(n)s: %(problem)s", n=slot, problem=problem)
+
+
+def tag_required(tag):
+    return _l("Sertakan minimal satu foto “%(tag)s”.", tag=PHOTO_TAG_LABELS[tag])
+
+
+def concluding_message(accepted):
+    return _l(
+        "Kunjungan ini menentukan status: pilih %(choices)s.",
+        choices=" / ".join(lifecycle.status_label(s) for s in accepted),
+    )
+
+
 RUPIAH_RE = re.compile(r"^(?:rp\.?\s*)?(\d{1,3}(?:[.,\s]\d{3})+|\d+)$", re.IGNORECASE)
 
 
@@ -155,11 +188,9 @@ class VisitForm(KailForm):
     def validate_turnover(self, field):
         value = parse_rupiah(field.data)
         if (field.data or "").strip() and value is None:
-            raise ValidationError(
-                _l("Tulis omzet dalam rupiah penuh dengan angka saja, misalnya 1.500.000 (bukan \u201c1,5 juta\u201d).")
-            )
-        if value is not None and value > 1_000_000_000:
-            raise ValidationError(_l("Omzet terlalu besar; periksa lagi angkanya."))
+            raise ValidationError(TURNOVER_FORMAT)
+        if value is not None and value > TURNOVER_MAX:
+            raise ValidationError(TURNOVER_TOO_LARGE)
 
     def set_status_choices(self, current: str, role: str = "mentor") -> None:
         """The moves `role` may make at a visit; graduation and exits are marked as proposals."""
@@ -206,7 +237,7 @@ def parse_dynamic(
             if value in conditions:
                 parts.item_conditions[item] = value
             else:
-                parts.errors[f"item-{index}"] = str(_l("%(item)s: pilih kondisi barang.", item=item))
+                parts.errors[f"item-{index}"] = str(item_missing(item))
     if kind.asks_received:
         chosen = set(formdata.getlist("received"))
         parts.received = [item for index, item in enumerate(package) if str(index) in chosen]
@@ -218,13 +249,13 @@ def parse_dynamic(
             continue
         tag = formdata.get(f"tag-{slot}", "")
         if tag not in PHOTO_TAG_LABELS:
-            parts.errors[f"tag-{slot}"] = str(_l("Foto %(n)s: pilih isi foto.", n=slot))
+            parts.errors[f"tag-{slot}"] = str(tag_missing(slot))
             continue
         data = upload.stream.read(max_photo_bytes + 1)
         try:
             processed = photos.process(data, max_bytes=max_photo_bytes)
         except photos.PhotoError as exc:
-            parts.errors[f"photo-{slot}"] = str(_l("Foto %(n)s: %(problem)s", n=slot, problem=exc))
+            parts.errors[f"photo-{slot}"] = str(photo_problem(slot, exc))
             continue
         if processed.exif_taken_at is None:
             # Downscaled on the phone (which drops EXIF): the capture time read from the original comes along.
@@ -239,11 +270,9 @@ def parse_dynamic(
         parts.uploads.append(PhotoUpload(processed=processed, tag=tag, uuid=client_uuid))
         tags_seen.append(tag)
     if not tags_seen and not any(k.startswith(("photo-", "tag-")) for k in parts.errors):
-        parts.errors["photos"] = str(_l("Tambahkan minimal satu foto."))
+        parts.errors["photos"] = str(PHOTO_MISSING)
     elif kind.required_tag and tags_seen and kind.required_tag not in tags_seen:
-        parts.errors["photos"] = str(
-            _l("Sertakan minimal satu foto “%(tag)s”.", tag=PHOTO_TAG_LABELS[kind.required_tag])
-        )
+        parts.errors["photos"] = str(tag_required(kind.required_tag))
     return parts
 
 
@@ -261,13 +290,7 @@ def check_kind_fields(
     kind = form.kind.data
     concluding = visit_kinds.concluding(kind, current_status)
     if concluding and form.status.data not in concluding[1]:
-        add_error(
-            form.status,
-            _l(
-                "Kunjungan ini menentukan status: pilih %(choices)s.",
-                choices=" / ".join(lifecycle.status_label(s) for s in concluding[1]),
-            ),
-        )
+        add_error(form.status, concluding_message(concluding[1]))
     if check_location and (form.lat.data is None) != (form.lon.data is None):
         add_error(form.lat, _l("Lokasi tidak lengkap. Ambil lokasi lagi."))
     if (
@@ -277,7 +300,7 @@ def check_kind_fields(
         and not form.lat.errors
         and not form.no_location_reason.data
     ):
-        add_error(form.no_location_reason, _l("Ambil lokasi, atau pilih alasan kenapa lokasi tidak bisa diambil."))
+        add_error(form.no_location_reason, LOCATION_MISSING)
     for name, message in visit_kinds.missing_answers(kind, _values(form, parts)).items():
         if name in form._fields:
             if not form[name].errors:  # a field already marked (e.g. an unreadable amount) keeps its own message
@@ -313,3 +336,85 @@ def prefill(form: VisitForm, answers: dict, package: list[str]) -> MultiDict:
 def answers_from(form: VisitForm, parts: DynamicParts) -> dict:
     """The checklist as stored in `Visit.answers` (only what this kind of visit asks)."""
     return visit_kinds.answers_for(form.kind.data, _values(form, parts))
+
+
+def _length_limits(form: VisitForm) -> dict[str, list]:
+    """field -> [max length, the server's own message for a longer text], read from the fields' validators."""
+    limits = {}
+    for name, f in form._fields.items():
+        for validator in f.validators:
+            if isinstance(validator, Length) and validator.max > 0:
+                probe = VisitForm(formdata=None)
+                probe[name].data = "x" * (validator.max + 1)
+                try:
+                    validator(probe, probe[name])
+                except ValidationError as exc:
+                    limits[name] = [validator.max, str(exc)]
+    return limits
+
+
+def _reasons_required(role: str, current: str, choices) -> dict[str, str]:
+    """status -> the server's message when that move is chosen without a reason (`lifecycle.check_move`)."""
+    needed = {}
+    for choice in choices:
+        value = choice.value
+        if not value:
+            continue
+        try:
+            lifecycle.check_move(role, current, value, "")
+        except lifecycle.TransitionError as exc:
+            if exc.field == "reason":
+                needed[value] = str(exc.message)
+    return needed
+
+
+def client_rules(
+    form: VisitForm,
+    package: list[str],
+    max_photo_bytes: int,
+    *,
+    current_status: str,
+    slots: int = MAX_PHOTOS,
+    existing_tags: list[str] | tuple = (),
+    check_location: bool = True,
+    role: str = "mentor",
+) -> dict:
+    """The rules `parse_dynamic`, `check_kind_fields` and the fields' validators apply, as data the phone reads
+    (visit-form.js) to refuse offline what the server would refuse, with the server's messages. Built from the
+    same definitions the server checks with, never written twice."""
+    kind = visit_kinds.get(form.kind.data)
+    concluding = visit_kinds.concluding(kind.code, current_status)
+    rules: dict = {
+        "required": [
+            {"field": r.field, "message": str(r.message), "unless": list(r.unless) if r.unless else None}
+            for r in kind.requires
+        ],
+        "items": [{"field": f"item-{i}", "message": str(item_missing(item))} for i, item in enumerate(package)]
+        if kind.asks_items
+        else [],
+        "location": str(LOCATION_MISSING) if check_location else None,
+        "concluding": {"accepted": list(concluding[1]), "message": str(concluding_message(concluding[1]))}
+        if concluding
+        else None,
+        "reasonFor": _reasons_required(role, current_status, form.status.choices or []),
+        "lengths": _length_limits(form),
+        "photos": {
+            "slots": slots,
+            "existingTags": list(existing_tags),
+            "tags": list(PHOTO_TAG_LABELS),
+            "maxBytes": max_photo_bytes,
+            "tooLarge": str(photo_problem("{n}", photos.too_large_message(max_photo_bytes))),
+            "tagMessage": str(tag_missing("{n}")),
+            "minOne": str(PHOTO_MISSING),
+            "requiredTag": kind.required_tag,
+            "requiredTagMessage": str(tag_required(kind.required_tag)) if kind.required_tag else None,
+        },
+    }
+    if "turnover" in {r.field for r in kind.requires}:
+        rules["turnover"] = {
+            "pattern": RUPIAH_RE.pattern,
+            "max": TURNOVER_MAX,
+            "format": str(TURNOVER_FORMAT),
+            "tooLarge": str(TURNOVER_TOO_LARGE),
+        }
+    return rules

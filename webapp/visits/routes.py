@@ -16,6 +16,7 @@ from .forms import (
     VisitForm,
     answers_from,
     check_kind_fields,
+    client_rules,
     parse_client_time,
     parse_dynamic,
     prefill,
@@ -79,6 +80,16 @@ def _form_page(recipient, form, parts=None, status=200, **extra):
     extra.setdefault("slots", visit_kinds.MAX_PHOTOS)
     extra.setdefault("resubmit", None)
     extra.setdefault("allowed_kinds", visit_kinds.kinds_offered(recipient.status))
+    resubmit = extra["resubmit"]
+    rules = client_rules(
+        form,
+        recipient.package_items,
+        _max_photo_bytes(),
+        current_status=recipient.status,
+        slots=extra["slots"],
+        existing_tags=[p.tag for p in resubmit.photos] if resubmit else (),
+        check_location=resubmit is None,
+    )
     return render(
         "visits/form.html",
         "visits/_form.html",
@@ -91,6 +102,7 @@ def _form_page(recipient, form, parts=None, status=200, **extra):
         tag_labels=visit_kinds.PHOTO_TAG_LABELS,
         other_tag=visit_kinds.OTHER_PHOTO_TAG,
         max_photos=visit_kinds.MAX_PHOTOS,
+        rules=rules,
         **extra,
     )
 
