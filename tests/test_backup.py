@@ -2,12 +2,12 @@
 
 import datetime as dt
 import hashlib
-from pathlib import Path
+import time
 
 import pytest
 from sqlalchemy import delete, select, text
 
-from webapp import photos, recording
+from webapp import photos, recording, storage
 from webapp.demo import demo_photo
 from webapp.extensions import db
 from webapp.models import Photo, Recipient, Visit
@@ -18,10 +18,8 @@ def _snapshot(app) -> tuple[dict, dict]:
     for table in db.metadata.sorted_tables:
         result = db.session.execute(select(table).order_by(*table.primary_key.columns)).all()
         rows[table.name] = [tuple(str(value) for value in row) for row in result]
-    files = {
-        p.relative_to(app.config["UPLOAD_DIR"]).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in Path(app.config["UPLOAD_DIR"]).rglob("*.jpg")
-    }
+    store = storage.current()
+    files = {name: hashlib.sha256(store.read(name)).hexdigest() for name, _modified in store.listing()}
     return rows, files
 
 
@@ -42,6 +40,7 @@ def data(app, world):
     return world
 
 
+@pytest.mark.usefixtures("photo_store")  # the local folder and a real S3 server
 def test_backup_and_restore_round_trip(app, runner, data, tmp_path):
     own_id = data.recipients["own"].id
     before_rows, before_files = _snapshot(app)
@@ -56,7 +55,11 @@ def test_backup_and_restore_round_trip(app, runner, data, tmp_path):
     db.session.execute(delete(Visit))
     db.session.execute(text("UPDATE recipients SET name = 'rusak'"))
     db.session.commit()
-    next(Path(app.config["UPLOAD_DIR"]).rglob("*.jpg")).unlink()
+    lost = min(before_files)
+    photos.prune(
+        storage.current(), lambda name: False, now=time.time() + 48 * 3600, referenced=set(before_files) - {lost}
+    )
+    assert not storage.current().exists(lost)
 
     assert runner.invoke(args=["restore", str(archive)]).exit_code != 0  # needs --yes
     result = runner.invoke(args=["restore", str(archive), "--yes"])

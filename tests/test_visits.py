@@ -5,7 +5,6 @@ import io
 import re
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -15,7 +14,7 @@ from webapp import audit, photos
 from webapp.extensions import db
 from webapp.models import Photo, StatusChange, Visit
 
-from .conftest import csrf_token
+from .conftest import csrf_token, stored_files
 
 
 def jpeg(color=(30, 140, 60), size=(1200, 900)) -> bytes:
@@ -31,7 +30,7 @@ def _count(model):
 
 
 def _files(app):
-    return sorted(p for p in Path(app.config["UPLOAD_DIR"]).rglob("*") if p.is_file())
+    return stored_files(app)
 
 
 @pytest.fixture
@@ -114,6 +113,7 @@ def test_form_defaults_to_the_kind_the_status_needs(mentor_client, world):
     assert 'value="penyaluran"' in mentor_client.get(form_url(verified)).get_data(True)
 
 
+@pytest.mark.usefixtures("photo_store")  # the local folder and a real S3 server
 def test_a_complete_visit_is_stored_with_photos_and_status(app, mentor_client, family, world):
     data = good_data(mentor_client, family, status="usaha_kesulitan", reason="Alat rusak, omzet turun")
     response = post(mentor_client, family, data)
@@ -142,6 +142,7 @@ def test_a_complete_visit_is_stored_with_photos_and_status(app, mentor_client, f
     assert "Rp 1.250.000" in page
 
 
+@pytest.mark.usefixtures("photo_store")  # the local folder and a real S3 server
 def test_retry_with_the_same_uuid_stores_once(app, mentor_client, family):
     data = good_data(mentor_client, family)
     first = post(mentor_client, family, data)
@@ -303,6 +304,7 @@ def test_handover_and_verification_must_conclude_with_a_status(world, login_as):
     assert _count(Visit) == 0
 
 
+@pytest.mark.usefixtures("photo_store")  # the local folder and a real S3 server
 def test_photo_responses_carry_their_own_csp(mentor_client, family):
     post(mentor_client, family, good_data(mentor_client, family))
     photo = db.session.scalars(select(Photo)).first()
@@ -351,6 +353,7 @@ def test_mentor_of_another_region_cannot_record(login_as, world, family):
     assert response.status_code == 404 and _count(Visit) == 0
 
 
+@pytest.mark.usefixtures("photo_store")  # the local folder and a real S3 server
 def test_failure_while_saving_leaves_no_visit_and_no_file(app, mentor_client, family, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -371,6 +374,7 @@ def test_failure_while_saving_leaves_no_visit_and_no_file(app, mentor_client, fa
     assert family.status == "usaha_berjalan"
 
 
+@pytest.mark.usefixtures("photo_store")  # the local folder and a real S3 server
 def test_the_same_picture_in_two_visits_shares_one_file(app, mentor_client, family):
     picture = jpeg()
     for _ in range(2):
@@ -381,6 +385,7 @@ def test_the_same_picture_in_two_visits_shares_one_file(app, mentor_client, fami
     assert a.sha256 == b.sha256 and a.stored_name == b.stored_name
 
 
+@pytest.mark.usefixtures("photo_store")  # the local folder and a real S3 server
 def test_photo_route_serves_immutable_jpeg(mentor_client, family):
     post(mentor_client, family, good_data(mentor_client, family))
     photo = db.session.scalars(select(Photo)).first()
@@ -409,6 +414,7 @@ def test_home_redirects_mentors_to_their_visits(mentor_client):
     assert mentor_client.get("/").headers["Location"] == "/kunjungan/"
 
 
+@pytest.mark.usefixtures("photo_store")  # the local folder and a real S3 server
 def test_outbox_gets_json_created_then_duplicate(mentor_client, family):
     data = good_data(mentor_client, family, **{"photo-1-taken": "2026:11:27 08:00:00"})
     token = data.pop("csrf_token")

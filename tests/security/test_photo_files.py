@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from webapp import integrity, photos, recording
+from webapp import integrity, photos, recording, storage
 from webapp.demo import demo_photo
 from webapp.extensions import db
 from webapp.models import Photo, Recipient, User, Visit
@@ -51,13 +51,15 @@ def _record(app, family_id, mentor_id, data: bytes) -> str:
 def _missing_files(app) -> list[str]:
     db.session.expire_all()
     missing = []
+    store = storage.current()
     for photo in db.session.scalars(select(Photo)):
         for name in (photo.stored_name, photo.thumb_name):
-            if not photos.stored_path(app.config["UPLOAD_DIR"], name).is_file():
+            if not store.exists(name):
                 missing.append(name)
     return missing
 
 
+@pytest.mark.usefixtures("photo_store")  # the local folder and a real S3 server
 def test_a_failed_visit_does_not_delete_the_file_a_concurrent_visit_commits(app, family, monkeypatch):
     """A writes the file, B (same picture) finds it stored, A fails, B commits: B's photo must still be there."""
     real_save = photos.save
@@ -106,6 +108,7 @@ def test_a_failed_visit_does_not_delete_the_file_a_concurrent_visit_commits(app,
     assert _missing_files(app) == []
 
 
+@pytest.mark.usefixtures("photo_store")  # the local folder and a real S3 server
 def test_many_concurrent_visits_with_the_same_picture_keep_every_file(app, family, monkeypatch):
     """40 visits at once, the same picture, every other one failing after its files were written."""
     real_flags = integrity.compute_flags
