@@ -34,11 +34,13 @@ def _hash_file(upload_dir, names) -> str:
     from PIL import Image
 
     from webapp import photohash
-    from webapp.photos import THUMB_MAX, stored_path
+    import io
+
+    from webapp.photos import THUMB_MAX, read
 
     for name in names:
         try:
-            path = stored_path(upload_dir, name)
+            path = io.BytesIO(read(upload_dir, name))  # through the configured store: a folder or a bucket
             with Image.open(path) as image:
                 image.draft('RGB', (THUMB_MAX * 2, THUMB_MAX * 2))
                 picture = image.convert('RGB')
