@@ -67,7 +67,8 @@ def _dashboard_context() -> dict:
         target_top=lambda targets: max([100, *(t.pct or 0 for t in targets)]),
         status_rows=lambda statuses: [(lifecycle.status_label(s), n) for s, n in statuses],
         survival_rows=lambda survival: [
-            (_("%(n)s bulan (n = %(assessed)s)", n=s.months, assessed=s.assessed), s.pct or 0) for s in survival
+            (_("%(n)s bulan (n = %(assessed)s)", n=s.months, assessed=formatting.number(s.assessed)), s.pct or 0)
+            for s in survival
         ],
         turnover_rows=lambda months: [(format_date(_month(month), "MMM yyyy"), median) for month, median, _n in months],
         reach_counts=_reach_counts,
