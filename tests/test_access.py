@@ -135,6 +135,7 @@ ROUTES = {
     # a mentor who can see the visit may not judge it (403); out of scope is 404
     "review.decide": ("POST", lambda w: f"/periksa/{w.visit_id}", {**_scoped(303), "mentor": 403}),
     "dashboard.report": ("GET", lambda w: "/dasbor/laporan", _supervisors(200)),
+    "dashboard.overdue": ("GET", lambda w: "/dasbor/terlambat", _supervisors(200)),
     "training.index": ("GET", lambda w: "/pelatihan/", _supervisors(200)),
     # a supervisor may only plan training in their own regency: the form answers with the reason (422)
     "training.create": ("POST", lambda w: "/pelatihan/", {**_supervisors(303), "supervisor_other_region": 422}),
