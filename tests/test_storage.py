@@ -230,3 +230,39 @@ def test_migrate_copies_verified_resumes_and_check_finds_every_photo(app, runner
         app.config["PHOTO_STORAGE"] = ""
     copied = target.read(pictures[1].stored_name)
     assert hashlib.sha256(copied).hexdigest() + ".jpg" == pictures[1].stored_name
+
+
+def test_an_import_staged_in_the_bucket_is_previewed_and_committed_without_local_files(app, client, s3_url):
+    """A second app server has no local copy: everything the preview and the import read is in the bucket."""
+    import io
+    from pathlib import Path
+
+    from webapp.models import Recipient
+
+    from . import factories
+    from .conftest import csrf_token, login
+
+    admin = factories.user("admin", regions=[], username="admin-s3")
+    db.session.commit()
+    login(client, admin.username)
+    app.config["PHOTO_STORAGE"] = s3_url
+    try:
+        token = csrf_token(client, "/kelola-data/impor")
+        text = factories.csv_text([factories.import_row(1), factories.import_row(2)])
+        response = client.post(
+            "/kelola-data/impor",
+            data={"csrf_token": token, "budget_year": "2026", "file": (io.BytesIO(text.encode()), "daftar.csv")},
+        )
+        assert response.status_code == 303, response.get_data(True)
+        preview_url = response.headers["Location"]
+        local = Path(app.config["UPLOAD_DIR"]) / "imports"
+        assert not local.exists() or not any(local.iterdir())  # nothing of it on this server's disk
+        staged = {key.rsplit("/", 1)[-1] for key, _ in storage.current()._objects(storage.current().prefix)}
+        upload_token = preview_url.rstrip("/").rsplit("/", 1)[-1]
+        assert f"{upload_token}.json" in staged and f"{upload_token}.csv" in staged
+        assert client.get(preview_url).status_code == 200
+        response = client.post(preview_url, data={"csrf_token": token, "expected": "2"})
+        assert response.status_code == 303 and _count(Recipient) == 2
+        assert "Sudah diimpor: 2 keluarga" in client.get(preview_url).get_data(True)
+    finally:
+        app.config["PHOTO_STORAGE"] = ""

@@ -30,7 +30,7 @@ from xml.parsers import expat
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 
-from . import areas, lifecycle
+from . import areas, lifecycle, storage
 from .extensions import db
 from .models import FUNDING_SOURCES, Recipient, Region, StatusChange, User, utcnow
 
@@ -1046,11 +1046,12 @@ def count_existing(budget_year: int) -> int:
 
 
 # --- staged uploads ------------------------------------------------------------------------------------------------
-# The web import keeps the uploaded file between preview and import under a random token, in UPLOAD_DIR/imports/,
-# with JSON beside it: <token>.json (owner, file name, budget year, once imported the count), <token>.table.json
-# (the rows as read, so the file is parsed once per upload) and <token>.check.json (the check result the preview
-# page shows; reloading it neither parses nor checks again). "Import" checks the stored rows again against the
-# database as it is then, and that result, frozen, is what the page shows afterwards.
+# The web import keeps the uploaded file between preview and import under a random token, in the photo store's
+# `imports/` (UPLOAD_DIR/imports/, or the bucket every app server shares: `storage.py` blobs), with JSON beside it:
+# <token>.json (owner, file name, budget year, once imported the count), <token>.table.json (the rows as read, so
+# the file is parsed once per upload) and <token>.check.json (the check result the preview page shows; reloading it
+# neither parses nor checks again). "Import" checks the stored rows again against the database as it is then, and
+# that result, frozen, is what the page shows afterwards.
 
 IMPORT_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 KEEP_IMPORTS_S = 24 * 3600
@@ -1063,15 +1064,21 @@ def _imports_dir(upload_dir: str | Path) -> Path:
     return path
 
 
-def _forget_old_imports(folder: Path) -> None:
-    cutoff = time.time() - KEEP_IMPORTS_S
-    for path in folder.iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
+def _put(upload_dir, name: str, content: bytes) -> None:
+    storage.resolve(upload_dir).put_blob(f"imports/{name}", content)
+
+
+def _get(upload_dir, name: str) -> bytes:
+    """A staged file's bytes; FileNotFoundError when absent."""
+    return storage.resolve(upload_dir).get_blob(f"imports/{name}")
+
+
+def _forget_old_imports(upload_dir) -> None:
+    storage.resolve(upload_dir).delete_blobs_older("imports", time.time() - KEEP_IMPORTS_S)
 
 
 def _save_meta(upload_dir: str | Path, token: str, meta: dict) -> None:
-    (_imports_dir(upload_dir) / f"{token}.json").write_text(json.dumps(meta))
+    _put(upload_dir, f"{token}.json", json.dumps(meta).encode())
 
 
 def _json_cell(value: Any) -> Any:
@@ -1079,20 +1086,20 @@ def _json_cell(value: Any) -> Any:
     return value if value is None or isinstance(value, str | int | float) else _text(value)
 
 
-def _save_table(folder: Path, token: str, table: Table) -> None:
+def _save_table(upload_dir, token: str, table: Table) -> None:
     rows = [[line, [_json_cell(c) for c in cells]] for line, cells in table.rows]
-    (folder / f"{token}.table.json").write_text(json.dumps({"headers": table.headers, "rows": rows}))
+    _put(upload_dir, f"{token}.table.json", json.dumps({"headers": table.headers, "rows": rows}).encode())
 
 
-def _load_table(folder: Path, token: str) -> Table | None:
+def _load_table(upload_dir, token: str) -> Table | None:
     try:
-        data = json.loads((folder / f"{token}.table.json").read_text())
+        data = json.loads(_get(upload_dir, f"{token}.table.json"))
     except (OSError, ValueError):
         return None
     return Table(data["headers"], [(line, cells) for line, cells in data["rows"]])
 
 
-def _save_check(folder: Path, token: str, preview: Preview) -> None:
+def _save_check(upload_dir, token: str, preview: Preview) -> None:
     """What the preview page and the error file need: every row's line and reasons, the invalid rows' cells,
     the values of rows with warnings and of the first valid rows."""
     sample = {row.line for row in preview.valid[:PREVIEW_SAMPLE]}
@@ -1111,12 +1118,12 @@ def _save_check(folder: Path, token: str, preview: Preview) -> None:
         "missing": preview.missing,
         "rows": rows,
     }
-    (folder / f"{token}.check.json").write_text(json.dumps(data))
+    _put(upload_dir, f"{token}.check.json", json.dumps(data).encode())
 
 
-def _load_check(folder: Path, token: str, meta: dict) -> Preview | None:
+def _load_check(upload_dir, token: str, meta: dict) -> Preview | None:
     try:
-        data = json.loads((folder / f"{token}.check.json").read_text())
+        data = json.loads(_get(upload_dir, f"{token}.check.json"))
     except (OSError, ValueError):
         return None
     preview = Preview(
@@ -1134,9 +1141,9 @@ def _load_check(folder: Path, token: str, meta: dict) -> Preview | None:
     return preview
 
 
-def _discard(folder: Path, token: str, stored: str) -> None:
+def _discard(upload_dir, token: str, stored: str) -> None:
     for name in (stored, f"{token}.json", f"{token}.table.json", f"{token}.check.json"):
-        (folder / name).unlink(missing_ok=True)
+        storage.resolve(upload_dir).delete_blob(f"imports/{name}")
 
 
 def stage_upload(
@@ -1147,15 +1154,21 @@ def stage_upload(
     keeping nothing, when the file cannot be read."""
     filename = Path((filename or "daftar.xlsx").replace("\x00", "")).name[:120] or "daftar.xlsx"
     token = secrets.token_urlsafe(24)
-    folder = _imports_dir(upload_dir)
-    _forget_old_imports(folder)
+    folder = _imports_dir(upload_dir)  # the file is read here, then kept in the store
+    _forget_old_imports(upload_dir)
     stored = f"{token}{Path(filename).suffix.lower()}"
     meta = {"user_id": user_id, "filename": filename, "stored": stored, "budget_year": budget_year, "committed": None}
     try:
         with (folder / stored).open("wb") as out:
             shutil.copyfileobj(data, out)
+        if not isinstance(storage.resolve(upload_dir), storage.LocalStorage):
+            _put(upload_dir, stored, (folder / stored).read_bytes())
+            (folder / stored).rename(folder / f".{stored}.read")  # this server's copy, read below, then dropped
+            stored_path = folder / f".{stored}.read"
+        else:
+            stored_path = folder / stored
         try:
-            table = read_table(folder / stored, filename)
+            table = read_table(stored_path, filename)
         except ImportFileError:
             raise
         except Exception as exc:  # whatever the file does to the readers: a reason on the field, never a 500
@@ -1163,12 +1176,14 @@ def stage_upload(
             raise ImportFileError(
                 _l("File tidak bisa dibaca. Simpan ulang sebagai .xlsx atau CSV (UTF-8) lalu coba lagi.")
             ) from exc
-        _save_table(folder, token, table)
-        _save_check(folder, token, validate(table, filename, budget_year))
+        _save_table(upload_dir, token, table)
+        _save_check(upload_dir, token, validate(table, filename, budget_year))
         _save_meta(upload_dir, token, meta)
     except BaseException:
-        _discard(folder, token, stored)
+        _discard(upload_dir, token, stored)
         raise
+    finally:
+        (folder / f".{stored}.read").unlink(missing_ok=True)
     return token, meta
 
 
@@ -1177,7 +1192,7 @@ def load_staged(upload_dir: str | Path, token: str, user_id: int) -> tuple[dict,
     if not IMPORT_TOKEN.fullmatch(token):
         return None
     try:
-        meta = json.loads((_imports_dir(upload_dir) / f"{token}.json").read_text())
+        meta = json.loads(_get(upload_dir, f"{token}.json"))
     except (OSError, ValueError):
         return None
     if meta.get("user_id") != user_id:
@@ -1189,19 +1204,18 @@ def staged_preview(upload_dir: str | Path, token: str, meta: dict, path: Path) -
     """The stored check result, read back without parsing or checking anything; once imported, it is the result
     the import was made from (the imported rows would now read as duplicates). An upload stored without one
     (an older version) is read and checked once. Raises ImportFileError if that file cannot be read."""
-    preview = _load_check(_imports_dir(upload_dir), token, meta)
+    preview = _load_check(upload_dir, token, meta)
     return preview if preview is not None else recheck(upload_dir, token, meta, path)
 
 
 def recheck(upload_dir: str | Path, token: str, meta: dict, path: Path) -> Preview:
     """Check the stored rows again against the database as it is now (before writing); store and return it."""
-    folder = _imports_dir(upload_dir)
-    table = _load_table(folder, token)
-    if table is None:
+    table = _load_table(upload_dir, token)
+    if table is None:  # staged by an older version, always in a local folder
         table = read_table(path, meta["filename"])
-        _save_table(folder, token, table)
+        _save_table(upload_dir, token, table)
     preview = validate(table, meta["filename"], meta["budget_year"])
-    _save_check(folder, token, preview)
+    _save_check(upload_dir, token, preview)
     return preview
 
 

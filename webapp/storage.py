@@ -41,6 +41,16 @@ def check_name(name: str) -> str:
     return name
 
 
+def _blob_key(key: str) -> str:
+    """A blob's key: plain relative parts only (never outside the root, never a photo shard)."""
+    parts = key.split("/")
+    if not key or any(not part or part.startswith(".") or "\\" in part or "\0" in part for part in parts):
+        raise ValueError("not a blob key")
+    if len(parts[0]) == 2:
+        raise ValueError("blob keys stay out of the photo shards")
+    return key
+
+
 class LocalStorage:
     """Photos in a folder: `root/ab/abcdef….jpg`."""
 
@@ -134,6 +144,34 @@ class LocalStorage:
             aside.unlink()
             deleted.append(path)
         return deleted
+
+    # Small files other parts of the app keep between requests (staged imports: `imports/<token>…`), by key
+    # relative to the root; written whole and replaced atomically, unlike photos.
+    def put_blob(self, key: str, content: bytes) -> None:
+        path = self.root / _blob_key(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        try:
+            tmp.write_bytes(content)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def get_blob(self, key: str) -> bytes:
+        return (self.root / _blob_key(key)).read_bytes()
+
+    def delete_blob(self, key: str) -> None:
+        (self.root / _blob_key(key)).unlink(missing_ok=True)
+
+    def delete_blobs_older(self, folder: str, limit: float) -> None:
+        directory = self.root / _blob_key(folder)
+        if directory.is_dir():
+            for path in directory.iterdir():
+                try:
+                    if path.is_file() and path.stat().st_mtime < limit:
+                        path.unlink(missing_ok=True)
+                except FileNotFoundError:
+                    continue
 
     def check(self) -> None:
         """Takes writes (for /healthz); raises StorageUnavailable otherwise."""
@@ -312,6 +350,20 @@ class S3Storage:
             elif modified >= limit:
                 continue
             self._call("delete_object", Bucket=self.bucket, Key=key)
+
+    def put_blob(self, key: str, content: bytes) -> None:
+        self._call("put_object", Bucket=self.bucket, Key=self.prefix + _blob_key(key), Body=content)
+
+    def get_blob(self, key: str) -> bytes:
+        return self._call("get_object", Bucket=self.bucket, Key=self.prefix + _blob_key(key))["Body"].read()
+
+    def delete_blob(self, key: str) -> None:
+        self._call("delete_object", Bucket=self.bucket, Key=self.prefix + _blob_key(key))
+
+    def delete_blobs_older(self, folder: str, limit: float) -> None:
+        for key, modified in list(self._objects(self.prefix + _blob_key(folder).rstrip("/") + "/")):
+            if modified < limit:
+                self._call("delete_object", Bucket=self.bucket, Key=key)
 
     def check(self) -> None:
         """The bucket exists and these credentials may use it; raises StorageUnavailable otherwise."""
