@@ -496,3 +496,50 @@ def test_outbox_gets_json_messages_for_an_unreadable_amount(mentor_client, famil
     )
     assert response.status_code == 422 and "angka" in response.json["errors"]["turnover"]
     assert _count(Visit) == 0
+
+
+def test_a_status_change_that_no_longer_applies_is_set_aside_and_the_visit_kept(app, login_as, world, family):
+    """Saved offline while the family was 'usaha berjalan'; the supervisor moved it meanwhile. The visit is evidence
+    and is stored; its status change is set aside, not applied over the supervisor's, and the review says so."""
+    client = login_as("mentor")
+    data = good_data(client, family, status="usaha_kesulitan", reason="Kompor rusak", status_from="usaha_berjalan")
+    family.status = "usaha_berhenti"  # the supervisor's move, after the form was saved on the phone
+    db.session.commit()
+    response = post(client, family, data)
+    assert response.status_code == 303
+    visit = db.session.scalar(select(Visit))
+    assert visit.status_set_aside == {
+        "to": "usaha_kesulitan",
+        "reason": "Kompor rusak",
+        "from": "usaha_berjalan",
+        "found": "usaha_berhenti",
+    }
+    db.session.refresh(family)
+    assert family.status == "usaha_berhenti" and not visit.status_changes
+    client.post("/akun/keluar", data={"csrf_token": csrf_token(client, "/kunjungan/")})
+    html = login_as("supervisor").get("/periksa/").get_data(as_text=True)
+    assert "Perubahan status tidak diterapkan: Usaha kesulitan" in html and "Kompor rusak" in html
+
+
+def test_a_wrong_status_change_on_the_status_the_mentor_saw_is_still_refused(mentor_client, family):
+    data = good_data(mentor_client, family, status="terverifikasi", status_from=family.status)
+    assert post(mentor_client, family, data).status_code == 422
+    assert _count(Visit) == 0
+
+
+def test_a_visit_refused_then_fixed_is_stored_once_under_its_code(mentor_client, family):
+    data = good_data(mentor_client, family, operating=None)
+    token = data.pop("csrf_token")
+    headers = {"X-Kail-Outbox": "1", "X-CSRFToken": token}
+    refused = mentor_client.post(form_url(family), data=data, content_type="multipart/form-data", headers=headers)
+    assert refused.status_code == 422 and "operating" in refused.json["errors"] and _count(Visit) == 0
+    fixed = good_data(mentor_client, family, uuid=data["uuid"])
+    fixed.pop("csrf_token")
+    for expected in (201, 200):
+        response = mentor_client.post(
+            form_url(family), data=dict(fixed), content_type="multipart/form-data", headers=headers
+        )
+        assert response.status_code == expected
+        fixed = good_data(mentor_client, family, uuid=data["uuid"])
+        fixed.pop("csrf_token")
+    assert _count(Visit) == 1 and _count(Photo) == 2

@@ -306,6 +306,9 @@ class Visit(db.Model):
     location_fixed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     no_location_reason: Mapped[str | None] = mapped_column(String(200))
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A status change the visit asked for that no longer applied when it arrived (the family was moved meanwhile):
+    # {"to", "reason", "from" (the status the mentor saw), "found" (the status on arrival)}. See recording.py.
+    status_set_aside: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     review_state: Mapped[str] = mapped_column(String(12), default=review_states.WAITING, index=True)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -68,6 +68,18 @@ class VisitInput:
     next_visit_on: dt.date | None = None
     new_status: str | None = None
     status_reason: str | None = None
+    status_set_aside: dict[str, Any] | None = None
+
+
+def status_set_aside(seen: str | None, current: str, new_status: str | None, reason: str | None) -> dict | None:
+    """The status change a visit asks for, set aside because it no longer applies: the mentor chose it from
+    `seen` (the status on the form when saved, perhaps days ago offline) and the family is now at `current`
+    (a supervisor moved it meanwhile). Not the mentor's mistake, so not a refusal: the visit is stored as
+    evidence without the change, and the review says so. None when the change still applies (or none was asked).
+    """
+    if not new_status or not seen or seen not in lifecycle.STATUSES or seen == current:
+        return None
+    return {"to": new_status, "reason": (reason or "").strip(), "from": seen, "found": current}
 
 
 def photo_row(upload: PhotoUpload) -> Photo:
@@ -145,6 +157,7 @@ def record_visit(
             answers=data.answers,
             next_visit_on=data.next_visit_on,
             review_state=review_states.WAITING,
+            status_set_aside=data.status_set_aside,
         )
         db.session.add(visit)
         visit.photos.extend(photo_row(upload) for upload in uploads)
@@ -152,7 +165,15 @@ def record_visit(
             _status_at_visit(recipient, mentor, data, visit)
         db.session.flush()
         integrity.compute_flags(visit, thresholds)
-        audit.record("visit_recorded", visit, user=mentor, kind=data.kind, photos=len(uploads), status=data.new_status)
+        audit.record(
+            "visit_recorded",
+            visit,
+            user=mentor,
+            kind=data.kind,
+            photos=len(uploads),
+            status=data.new_status,
+            status_set_aside=data.status_set_aside,
+        )
         db.session.commit()
         return visit, True
     except IntegrityError:

@@ -47,6 +47,14 @@
         li.appendChild(title);
         li.appendChild(meta);
         if (item.state === "needs_fix") {
+          // Refused by the server: kept whole, opened in its form to fix and send again. Deleting is a choice.
+          var kind = (item.fields || []).filter(function (pair) { return pair[0] === "kind"; })[0];
+          var fix = document.createElement("a");
+          fix.className = "button button--primary";
+          fix.href = item.url + "?" + (kind ? "jenis=" + encodeURIComponent(kind[1]) + "&" : "") +
+            "dari-outbox=" + encodeURIComponent(item.uuid);
+          fix.textContent = text.fix;
+          li.appendChild(fix);
           var drop = document.createElement("button");
           drop.type = "button";
           drop.className = "button button--secondary";

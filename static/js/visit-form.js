@@ -378,7 +378,10 @@
         kind: form.dataset.direct ? "correction" : "visit", title: form.dataset.title || "", createdAt: new Date().toISOString(),
         fields: parts.fields, photos: parts.photos, state: "waiting", attempts: 0
       };
-      return KailOutbox.put(item).then(function () { return item; });
+      return KailOutbox.put(item).then(function () {
+        // The fixed visit replaces the refused one (nothing of that was stored: the server refused it).
+        return editing && editing !== item.uuid ? KailOutbox.remove(editing) : null;
+      }).then(function () { editing = null; return item; });
     }).then(function (item) {
       if (!navigator.onLine) { throw { offline: true }; }
       say(form.dataset.msgSending);
@@ -412,6 +415,51 @@
       say(problem && problem.invalid ? "" : form.dataset.msgFailed);
     });
   });
+
+  // --- A visit the server refused, opened from the outbox ("Perbaiki"): everything as it was saved — answers,
+  // location, photos — with the server's messages next to the fields. Saving it queues the fixed visit in its place.
+  var editing = null;
+  function restore(item) {
+    var names = {};
+    item.fields.forEach(function (pair) { names[pair[0]] = true; });
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if ((el.type === "checkbox" || el.type === "radio") && names[el.name]) { el.checked = false; }
+    });
+    item.fields.forEach(function (pair) {
+      if (pair[0] === "csrf_token" || pair[0] === "uuid" || pair[0] === "round") { return; }
+      Array.prototype.forEach.call(form.querySelectorAll("[name='" + pair[0] + "']"), function (el) {
+        if (el.type === "checkbox" || el.type === "radio") {
+          if (el.value === String(pair[1])) { el.checked = true; }
+        } else if (el.type !== "file") {
+          el.value = pair[1];
+        }
+      });
+    });
+    var lat = form.querySelector("[data-geo-lat]");
+    var geoStatus = form.querySelector("[data-geo-status]");
+    var geo = form.querySelector("[data-geo]");
+    var accuracy = form.querySelector("[data-geo-accuracy]");
+    if (lat && lat.value && geoStatus && geo) {
+      geoStatus.textContent = geo.dataset.msgGood.replace("{m}", String(Math.round(Number(accuracy.value) || 0)));
+    }
+    item.photos.forEach(function (photo) {
+      var input = form.querySelector("input[name='" + photo.field + "']");
+      if (!input || !window.DataTransfer) { return; }
+      var transfer = new DataTransfer();
+      transfer.items.add(new File([photo.blob], photo.field + ".jpg", { type: "image/jpeg" }));
+      input.files = transfer.files;
+      input.dispatchEvent(new Event("change"));
+    });
+    showMessages(item.errors || (item.lastError ? { photos: item.lastError } : {}));
+    editing = item.uuid;
+  }
+  var fromOutbox = new URLSearchParams(window.location.search).get("dari-outbox");
+  if (fromOutbox && window.KailOutbox) {
+    KailOutbox.all().then(function (items) {
+      var item = items.filter(function (i) { return i.uuid === fromOutbox; })[0];
+      if (item) { restore(item); }
+    });
+  }
 
   // For the outbox (a stored visit checked again) and for tests that compare these rules with the server's answer.
   window.KailVisitForm = { check: check, collect: collect, rules: function () { return rulesOf(form); } };

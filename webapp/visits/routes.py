@@ -207,7 +207,7 @@ def _check_new_visit(form: VisitForm, recipient):
     return parts
 
 
-def _visit_input(form: VisitForm, parts) -> recording.VisitInput:
+def _visit_input(form: VisitForm, parts, set_aside: dict | None = None) -> recording.VisitInput:
     """The checked form as the recording step takes it (the phone's times kept when plausible)."""
     now = utcnow()
     has_fix = form.lat.data is not None
@@ -224,6 +224,7 @@ def _visit_input(form: VisitForm, parts) -> recording.VisitInput:
         next_visit_on=form.next_visit_on.data,
         new_status=form.status.data or None,
         status_reason=(form.reason.data or "").strip() or None,
+        status_set_aside=set_aside,
     )
 
 
@@ -245,6 +246,11 @@ def create(recipient_id: int):
     form.validate()
     if form.kind.errors or form.uuid.errors:  # hidden fields only a tampered form gets wrong
         return _refuse(400, "invalid", _("Data kunjungan rusak."))
+    set_aside = recording.status_set_aside(
+        request.form.get("status_from"), recipient.status, form.status.data, form.reason.data
+    )
+    if set_aside:  # the family was moved since the form was saved: keep the evidence, not the stale change
+        form.status.data, form.reason.data = "", ""
     parts = _check_new_visit(form, recipient)
     if form.errors or parts.errors:
         return _invalid(recipient, form, parts)
@@ -252,7 +258,7 @@ def create(recipient_id: int):
         visit, created = recording.record_visit(
             recipient,
             current_user._get_current_object(),
-            _visit_input(form, parts),
+            _visit_input(form, parts, set_aside),
             parts.uploads,
             current_app.config["UPLOAD_DIR"],
             _thresholds(),
