@@ -276,7 +276,8 @@ def test_send_back_reaches_the_mentor_and_resubmission_keeps_both_rounds(app, cl
     )
     db.session.refresh(pending)
     assert pending.round == 2 and len(pending.photos) == 2
-    assert "Perlu diperbaiki" not in client.get("/kunjungan/").get_data(True)
+    work_list = client.get("/kunjungan/", headers={"HX-Request": "true"}).get_data(True)  # the list, not the outbox
+    assert "Perlu diperbaiki" not in work_list
     client.post("/akun/keluar", data={"csrf_token": csrf_token(client, "/kunjungan/")})
 
     login(client, world.users["supervisor"].username)
