@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import itertools
 import math
 import multiprocessing
 import os
@@ -45,7 +44,6 @@ import subprocess
 import sys
 import tarfile
 import zipfile
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,30 +255,61 @@ def transformed(data: bytes) -> dict[str, bytes]:
     }
 
 
-def tiles(data: bytes) -> list[bytes]:
-    """Six different pictures cut from one: four quadrants, the centre, a wide strip across the middle."""
-    with Image.open(io.BytesIO(data)) as im:
-        image = im.convert("RGB")
-    w, h = image.size
-    boxes = [
-        (0, 0, w // 2, h // 2),
-        (w // 2, 0, w, h // 2),
-        (0, h // 2, w // 2, h),
-        (w // 2, h // 2, w, h),
-        (w // 4, h // 4, 3 * w // 4, 3 * h // 4),
-        (0, 3 * h // 8, w, 5 * h // 8),
-    ]
-    return [_encode(image.crop(box)) for box in boxes]
+def tile_boxes(w: int, h: int) -> list[tuple[int, int, int, int]]:
+    """40 pictures cut from one: 2×2, 3×3 and 4×4 grids, the centre half, three wide and three tall strips and
+    four three-quarter corners. Tiles of one picture overlap each other and are never paired with each other;
+    a tile is paired only with pictures and tiles from *other* sources."""
+    boxes = []
+    for n in (2, 3, 4):
+        boxes += [(w * i // n, h * j // n, w * (i + 1) // n, h * (j + 1) // n) for j in range(n) for i in range(n)]
+    boxes.append((w // 4, h // 4, 3 * w // 4, 3 * h // 4))
+    boxes += [(0, h * j // 3, w, h * (j + 1) // 3) for j in range(3)]
+    boxes += [(w * i // 3, 0, w * (i + 1) // 3, h) for i in range(3)]
+    boxes += [(x, y, x + 3 * w // 4, y + 3 * h // 4) for x in (0, w // 4) for y in (0, h // 4)]
+    return boxes
+
+
+def _tile_thumbs(item: tuple[str, bytes]) -> dict:
+    """The tiles' thumbnails as the pipeline makes them (photos.process's resize to 320 px, JPEG), without
+    the full-size display copy, which the hash does not read."""
+    name, data = item
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            image = im.convert("RGB")
+    except (OSError, ValueError):
+        return {}
+    if max(image.size) > 2400:
+        image.thumbnail((2400, 2400))
+    out = {}
+    for i, box in enumerate(tile_boxes(*image.size)):
+        tile = image.crop(box)
+        if min(tile.size) < 32:  # a tiny test picture's tiles: nothing a phone sends
+            continue
+        thumb = tile.resize(photos._fit(tile.size, photos.THUMB_MAX), Image.Resampling.BICUBIC, reducing_gap=2.0)
+        out[(name, f"t{i}")] = _encode(thumb, quality=85)
+    return out
 
 
 def _made(item: tuple[str, bytes]) -> dict:
     name, data = item
     try:
-        made = {(name, variant): photos.process(content).thumb for variant, content in transformed(data).items()}
-        return made | {(name, f"tile{i}"): photos.process(content).thumb for i, content in enumerate(tiles(data))}
+        return {(name, variant): photos.process(content).thumb for variant, content in transformed(data).items()}
     except (OSError, ValueError) as exc:  # a truncated test image, say
         print(f"  {name}: skipped ({exc})", file=sys.stderr)
         return {(name, "unreadable"): b""}
+
+
+def tile_thumbs(cache: Path, corpus: dict[str, bytes]) -> dict:
+    """{(source, "tN"): thumbnail bytes} for every source; cached."""
+    path = cache / "tiles.pickle"
+    have = pickle.loads(path.read_bytes()) if path.exists() else {}  # noqa: S301 - our own cache file
+    todo = [(n, d) for n, d in corpus.items() if (n, "t0") not in have]
+    if todo:
+        with multiprocessing.Pool() as pool:
+            for made in pool.imap_unordered(_tile_thumbs, todo):
+                have |= made
+        path.write_bytes(pickle.dumps(have))
+    return {k: v for k, v in have.items() if k[0] in corpus}
 
 
 def thumbs(cache: Path, corpus: dict[str, bytes]) -> dict:
@@ -335,68 +364,132 @@ def _normal_cdf(z: float) -> float:
     return 0.5 * math.erfc(-z / math.sqrt(2))
 
 
-def evaluate(items: dict) -> dict:
+def _words(value: int, bits: int) -> list[int]:
+    return [(value >> (64 * (bits // 64 - 1 - w))) & (2**64 - 1) for w in range(bits // 64)]
+
+
+class HashArrays:
+    """A list of pictures' hashes as numpy arrays: the stored pair, and every probe (for vectorised distances)."""
+
+    def __init__(self, hashes: list[photohash.PhotoHashes]):
+        import numpy as np
+
+        self.stored_lookup = np.array([h.stored.lookup for h in hashes], np.uint64)
+        self.stored_check = np.array([_words(h.stored.check, photohash.CHECK_BITS) for h in hashes], np.uint64)
+        self.probe_lookup = np.array([[p.lookup for p in h.probes] for h in hashes], np.uint64)
+        self.probe_check = np.array(
+            [[_words(p.check, photohash.CHECK_BITS) for p in h.probes] for h in hashes], np.uint64
+        ).reshape(len(hashes), photohash.PROBES, -1)
+
+    def __len__(self) -> int:
+        return len(self.stored_lookup)
+
+
+def duplicate_matrix(new: HashArrays, stored: HashArrays, rows: slice) -> tuple:
+    """For new[rows] × stored: photohash.is_duplicate as a boolean matrix, and the stored-to-stored lookup and
+    check distances (for the distributions), computed with popcounts over uint64 words."""
+    import numpy as np
+
+    def lookup_bits(a, b):
+        return np.bitwise_count(a[:, None] ^ b[None, :]).astype(np.int16)
+
+    def check_bits(a, b):
+        return sum(np.bitwise_count(a[:, None, w] ^ b[None, :, w]).astype(np.int16) for w in range(a.shape[1]))
+
+    dup = np.zeros((len(range(*rows.indices(len(new)))), len(stored)), bool)
+    for j in range(photohash.PROBES):
+        near = lookup_bits(new.probe_lookup[rows, j], stored.stored_lookup) <= photohash.LOOKUP_MAX
+        near &= check_bits(new.probe_check[rows, j], stored.stored_check) <= photohash.CHECK_MAX
+        dup |= near
+    return (
+        dup,
+        lookup_bits(new.stored_lookup[rows], stored.stored_lookup),
+        check_bits(new.stored_check[rows], stored.stored_check),
+    )
+
+
+def unrelated(keys: list, hashes: dict, old: dict) -> dict:
+    """Every pair of pictures from different sources among `keys`: false duplicates (either one arriving), and
+    the distance distributions of the stored hashes."""
+    import numpy as np
+
+    arrays = HashArrays([hashes[k] for k in keys])
+    names = sorted({k[0] for k in keys})
+    source = np.array([names.index(k[0]) for k in keys])
+    old_hash = np.array([old[k] for k in keys], np.uint64)
+    n = len(keys)
+    out = {"pictures": n, "sources": len(names), "pairs": 0, "false": 0, "lookup_only": 0, "check_only": 0}
+    out |= {"old": 0, "lookup_hist": np.zeros(65, np.int64), "check_hist": np.zeros(257, np.int64), "worst": []}
+    step = 256
+    for start in range(0, n, step):
+        rows = slice(start, min(n, start + step))
+        dup, lb, cb = duplicate_matrix(arrays, arrays, rows)
+        index = np.arange(rows.start, rows.stop)
+        pair = (source[index][:, None] != source[None, :]) & (index[:, None] < np.arange(n)[None, :])
+        out["pairs"] += int(pair.sum())
+        out["lookup_only"] += int(((lb <= photohash.LOOKUP_MAX) & pair).sum())
+        out["check_only"] += int(((cb <= photohash.CHECK_MAX) & pair).sum())
+        out["lookup_hist"] += np.bincount(lb[pair], minlength=65)
+        out["check_hist"] += np.bincount(cb[pair], minlength=257)
+        old_bits = np.bitwise_count(old_hash[index][:, None] ^ old_hash[None, :])
+        out["old"] += int(((old_bits <= 7) & pair).sum())
+        out["dup_rows"] = out.get("dup_rows", []) + [dup & (source[index][:, None] != source[None, :])]
+        closest = np.argwhere(pair & (lb <= 14))
+        out["worst"] += [(int(lb[i, j]), int(cb[i, j]), keys[index[i]], keys[j]) for i, j in closest[:20]]
+    both = np.concatenate(out.pop("dup_rows"))
+    out["false"] = int(np.triu(both | both.T, 1).sum())  # a pair is falsely flagged if either one arriving is
+    out["false_pairs"] = [(keys[i], keys[j]) for i, j in np.argwhere(np.triu(both | both.T, 1))[:10]]
+    out["worst"] = sorted(out["worst"])[:5]
+    return out
+
+
+def evaluate(items: dict, tiles: dict) -> dict:
+    import numpy as np
+
     hashes, old = {}, {}
-    for key, thumb in items.items():
+    for key, thumb in (items | tiles).items():
         with Image.open(io.BytesIO(thumb)) as im:
             image = im.convert("RGB")
         hashes[key] = photohash.compute(image)
         old[key] = _old_dhash(image)
     names = sorted({k[0] for k in items})
     result = {"sources": len(names), "not_comparable": [], "recall": {}, "old_recall": {}, "distances": {}}
-    for name in names:
-        if hashes[(name, "original")] is None:
-            result["not_comparable"].append(name)
+    result["not_comparable"] = [n for n in names if hashes[(n, "original")] is None]
+    comparable = [n for n in names if hashes[(n, "original")] is not None]
+    # every stored picture a copy could be wrongly matched with: the originals and tiles of the other sources
+    stored_keys = [k for k in hashes if (k[1] == "original" or k[1].startswith("t")) and hashes[k] is not None]
+    stored = HashArrays([hashes[k] for k in stored_keys])
+    stored_source = np.array([k[0] for k in stored_keys])
     for t in TRANSFORMS:
-        hits = old_hits = n = reverse = 0
+        hits = old_hits = reverse = 0
         dist = []
+        arriving = [n for n in comparable if hashes[(n, t)] is not None]
         for name in names:
-            a, b = hashes[(name, "original")], hashes[(name, t)]
             old_hits += (old[(name, "original")] ^ old[(name, t)]).bit_count() <= 7
-            if a is None:
-                continue
-            n += 1
+        for name in comparable:
+            a, b = hashes[(name, "original")], hashes[(name, t)]
             if b is not None:  # the original stored first, the copy arriving
                 dist.append(photohash.distance(b, a))
                 hits += photohash.is_duplicate(b, a)
                 reverse += photohash.is_duplicate(a, b)
             else:
                 dist.append((99, 999))
+        wrong = 0
+        if arriving:
+            dup, _, _ = duplicate_matrix(HashArrays([hashes[(n, t)] for n in arriving]), stored, slice(None))
+            dup &= np.array(arriving)[:, None] != stored_source[None, :]
+            wrong = int(dup.sum())
+        n = len(comparable)
         result["recall"][t] = (hits, n)
         result.setdefault("reverse", {})[t] = (reverse, n)
+        result.setdefault("wrong", {})[t] = (wrong, len(arriving) * len(stored_keys))
         result["old_recall"][t] = (old_hits, len(names))
         result["distances"][t] = dist
-    # unrelated pairs: different sources only
-    for label, variants in (
-        ("originals", ["original"]),
-        ("originals + tiles", ["original"] + [f"tile{i}" for i in range(6)]),
-    ):
-        keys = [(n, v) for n in names for v in variants if hashes[(n, v)] is not None]
-        lookup_hist, check_hist, joint, old_hits, pairs = Counter(), Counter(), 0, 0, 0
-        near_both = Counter()
-        worst = []
-        for a, b in itertools.combinations(keys, 2):
-            if a[0] == b[0]:
-                continue
-            pairs += 1
-            lb, cb = photohash.distance(hashes[a], hashes[b])  # a arriving, b stored (and below, the reverse)
-            lookup_hist[lb] += 1
-            check_hist[cb] += 1
-            joint += photohash.is_duplicate(hashes[a], hashes[b]) or photohash.is_duplicate(hashes[b], hashes[a])
-            if lb <= 16:
-                near_both[cb // 8 * 8] += 1
-            old_hits += (old[a] ^ old[b]).bit_count() <= 7
-            worst.append((lb + cb / 4, lb, cb, a, b))
-        worst.sort()
-        result[label] = {
-            "pairs": pairs,
-            "lookup_hist": lookup_hist,
-            "check_hist": check_hist,
-            "joint": joint,
-            "old_hits": old_hits,
-            "worst": worst[:5],
-            "check_given_lookup16": near_both,
-        }
+    originals = [(n, "original") for n in comparable]
+    result["originals"] = unrelated(originals, hashes, old)
+    result["tiles"] = unrelated(stored_keys, hashes, old)
+    result["tiles_not_comparable"] = sum(hashes[k] is None for k in tiles)
+    result["tiles_total"] = len(tiles)
     return result
 
 
@@ -409,15 +502,19 @@ def report(r: dict) -> None:
         f"{r['sources']} source pictures; not comparable (too little structure): {len(r['not_comparable'])} "
         f"{r['not_comparable']}"
     )
-    print(f"\nthresholds: lookup <= {photohash.LOOKUP_MAX}/64 bits AND check <= {photohash.CHECK_MAX}/256 bits\n")
     print(
-        "| copy | recall (new) | copy stored first | old dHash-64 ≤ 7 | lookup bits p50 / p95 / max | "
-        "check bits p50 / p95 / max |"
+        f"\nthresholds: lookup <= {photohash.LOOKUP_MAX}/64 bits AND check <= {photohash.CHECK_MAX}/256 bits, "
+        f"for one of {photohash.PROBES} probes\n"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| copy | recall | copy stored first | precision (copy vs other sources' pictures: wrong matches) | "
+        "old dHash-64 ≤ 7 | lookup bits p50 / p95 / max | check bits p50 / p95 / max |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for t in TRANSFORMS:
         hits, n = r["recall"][t]
         oh, on = r["old_recall"][t]
+        wrong, tried = r["wrong"][t]
         ls = sorted(d[0] for d in r["distances"][t])
         cs = sorted(d[1] for d in r["distances"][t])
 
@@ -425,42 +522,43 @@ def report(r: dict) -> None:
             return v[min(len(v) - 1, int(f * (len(v) - 1)))] if v else "—"
 
         rh = r["reverse"][t][0]
+        precision = hits / (hits + wrong) if hits + wrong else float("nan")
         print(
             f"| {t} | {hits}/{n} = {100 * hits / max(n, 1):.1f} % | {100 * rh / max(n, 1):.1f} % | "
-            f"{oh}/{on} = {100 * oh / on:.1f} % | "
+            f"{100 * precision:.1f} % ({wrong} in {tried:,} pairs) | {oh}/{on} = {100 * oh / on:.1f} % | "
             f"{q(ls, 0.5)} / {q(ls, 0.95)} / {q(ls, 1)} | {q(cs, 0.5)} / {q(cs, 0.95)} / {q(cs, 1)} |"
         )
-    for label in ("originals", "originals + tiles"):
+    print(
+        f"\ntiles: {r['tiles_total']:,} cut from the sources ({len(tile_boxes(100, 100))} a source), "
+        f"{r['tiles_not_comparable']:,} of them not comparable"
+    )
+    for label in ("originals", "tiles"):
         u = r[label]
         n = u["pairs"]
-        lk = sum(c for d, c in u["lookup_hist"].items() if d <= photohash.LOOKUP_MAX)
-        ck = sum(c for d, c in u["check_hist"].items() if d <= photohash.CHECK_MAX)
-        print(f"\nunrelated pairs, {label}: {n:,}")
+        print(f"\nunrelated pairs ({label}: {u['pictures']:,} comparable pictures from {u['sources']} sources): {n:,}")
         print(
-            f"  lookup <= {photohash.LOOKUP_MAX}: {_rate(lk, n)};  check <= {photohash.CHECK_MAX}: {_rate(ck, n)};"
-            f"  both (a false duplicate): {_rate(u['joint'], n)}, 95 % upper bound "
-            f"{_clopper_pearson_upper(u['joint'], n):.2e};  old dHash-64 <= 7: {_rate(u['old_hits'], n)}"
+            f"  false duplicates (either arriving): {_rate(u['false'], n)}, 95 % upper bound "
+            f"{_clopper_pearson_upper(u['false'], n):.2e};  lookup <= {photohash.LOOKUP_MAX} alone: "
+            f"{_rate(u['lookup_only'], n)};  check <= {photohash.CHECK_MAX} alone: {_rate(u['check_only'], n)};  "
+            f"old dHash-64 <= 7: {_rate(u['old'], n)}"
         )
-        for name, hist, bits in (("lookup", u["lookup_hist"], 64), ("check", u["check_hist"], 256)):
-            values = [d for d, c in hist.items() for _ in range(c)]
-            mean = sum(values) / len(values)
-            sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
-            limit = photohash.LOOKUP_MAX if name == "lookup" else photohash.CHECK_MAX
-            tail = _normal_cdf((limit + 0.5 - mean) / sd)
-            low = sorted(values)[:5]
+        for name, hist, limit in (
+            ("lookup", u["lookup_hist"], photohash.LOOKUP_MAX),
+            ("check", u["check_hist"], photohash.CHECK_MAX),
+        ):
+            total = hist.sum()
+            values = range(len(hist))
+            mean = sum(v * c for v, c in zip(values, hist, strict=True)) / total
+            sd = math.sqrt(sum((v - mean) ** 2 * c for v, c in zip(values, hist, strict=True)) / total)
+            lowest = next(v for v, c in zip(values, hist, strict=True) if c)
             print(
-                f"  {name} bits: mean {mean:.1f} of {bits}, sd {sd:.1f}, lowest {low}; normal tail "
-                f"P(<= {limit}) = {tail:.1e}"
+                f"  {name} bits (stored vs stored): mean {mean:.1f}, sd {sd:.1f}, lowest {lowest}; normal tail "
+                f"P(<= {limit}) = {_normal_cdf((limit + 0.5 - mean) / sd):.1e}"
             )
-        cond = u["check_given_lookup16"]
-        near = sum(cond.values())
-        ck16 = sum(c for d, c in cond.items() if d + 7 <= photohash.CHECK_MAX)
-        print(
-            f"  pairs with lookup <= 16 bits: {near:,}; of those, check <= {photohash.CHECK_MAX // 8 * 8 - 1}: "
-            f"{ck16} (the two hashes' dependence near the threshold)"
-        )
-        for _, lb, cb, a, b in u["worst"]:
-            print(f"  closest: {a} ~ {b}: lookup {lb}, check {cb}")
+        for lb, cb, a, b in u["worst"]:
+            print(f"  close: {a} ~ {b}: lookup {lb}, check {cb}")
+        for a, b in u["false_pairs"]:
+            print(f"  FALSE DUPLICATE: {a} ~ {b}")
 
 
 def main() -> None:
@@ -470,7 +568,7 @@ def main() -> None:
     fetch(args.cache)
     corpus = sources(args.cache)
     print(f"corpus: {len(corpus)} pictures", file=sys.stderr)
-    report(evaluate(thumbs(args.cache, corpus)))
+    report(evaluate(thumbs(args.cache, corpus), tile_thumbs(args.cache, corpus)))
 
 
 if __name__ == "__main__":
