@@ -10,8 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, cast, func, literal, or_, select, union_all
-from sqlalchemy.dialects.postgresql import BIT
+from sqlalchemy import ARRAY, BigInteger, Integer, bindparam, select, text, union_all
 
 from . import access, formatting, photohash, visit_kinds
 from .areas import KALTIM_BOUNDS, region_radius_km
@@ -271,15 +270,20 @@ BAND_COLUMNS = (Photo.phash_b0, Photo.phash_b1, Photo.phash_b2, Photo.phash_b3)
 _MASK64 = (1 << 64) - 1
 
 
-def _lookup_within(max_bits: int, lookups: list[int]):
-    """SQL condition (PostgreSQL): the stored lookup hash within `max_bits` of one of `lookups`."""
-    return or_(
-        *(
-            func.bit_count(cast(Photo.phash_lookup.op("#")(literal(photohash.signed64(v), BigInteger)), BIT(64)))
-            <= max_bits
-            for v in lookups
-        )
+# PostgreSQL: one fixed statement (prepared once per connection by the driver, never recompiled): each band an
+# index-only scan of (band, lookup hash, id), the lookup distance tested on the index entries.
+_PG_CANDIDATES = text(
+    " UNION ALL ".join(
+        f"SELECT id, phash_lookup FROM photos WHERE phash_b{band} = ANY(:b{band}) AND ("  # noqa: S608 - band numbers only
+        + " OR ".join(f"bit_count((phash_lookup # :p{i})::bit(64)) <= :max_bits" for i in range(photohash.PROBES))
+        + ")"
+        for band in range(len(BAND_COLUMNS))
     )
+).bindparams(
+    *(bindparam(f"b{band}", type_=ARRAY(Integer)) for band in range(len(BAND_COLUMNS))),
+    *(bindparam(f"p{i}", type_=BigInteger) for i in range(photohash.PROBES)),
+    bindparam("max_bits", type_=Integer),
+)
 
 
 def candidate_query(lookups: list[int], max_bits: int = photohash.LOOKUP_MAX):
@@ -290,12 +294,19 @@ def candidate_query(lookups: list[int], max_bits: int = photohash.LOOKUP_MAX):
     for lookup in lookups:
         for band, value in enumerate(photohash.bands(lookup)):
             values[band].update(_neighbour_values(value))
-    in_sql = db.session.get_bind().dialect.name == "postgresql"
-    parts = []
-    for column, band_values in zip(BAND_COLUMNS, values, strict=True):
-        part = select(Photo.id, Photo.phash_lookup).where(column.in_(sorted(band_values)))
-        parts.append(part.where(_lookup_within(max_bits, lookups)) if in_sql else part)
-    return union_all(*parts)
+    if db.session.get_bind().dialect.name == "postgresql":
+        probes = [photohash.signed64(v) for v in lookups] + [photohash.signed64(lookups[0])] * photohash.PROBES
+        return _PG_CANDIDATES.bindparams(
+            max_bits=max_bits,
+            **{f"b{band}": sorted(v) for band, v in enumerate(values)},
+            **{f"p{i}": probes[i] for i in range(photohash.PROBES)},
+        ).columns(Photo.id, Photo.phash_lookup)
+    return union_all(
+        *(
+            select(Photo.id, Photo.phash_lookup).where(c.in_(sorted(v)))
+            for c, v in zip(BAND_COLUMNS, values, strict=True)
+        )
+    )
 
 
 def similar_photos(
