@@ -289,7 +289,7 @@ def main() -> None:
         "| photos | similar_photos p50 ms | p95 ms | candidate rows | ×p50 vs previous size | slope | "
         "candidate query in PostgreSQL p50 ms | SELECT 1 round trip p50 ms | load average |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for i, r in enumerate(rows):
         growth = slope = ""
         if i:
