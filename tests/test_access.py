@@ -128,6 +128,13 @@ ROUTES = {
     "pwa.service_worker": ("GET", lambda w: "/sw.js", _everyone(200, anonymous=200)),
     "pwa.offline": ("GET", lambda w: "/offline", _everyone(200, anonymous=200)),
     "pwa.csrf_token": ("GET", lambda w: "/csrf-token", _everyone(200, anonymous=401)),  # scripts get 401, not a page
+    "pwa.caseload_manifest": ("GET", lambda w: "/offline/daftar.json", _everyone(200)),
+    # a family's pages only for her mentor: they are in no one else's offline list
+    "pwa.caseload_pages": (
+        "GET",
+        lambda w: f"/offline/halaman?u=/penerima/{w.recipients['own'].id}",
+        {**_everyone(404), "mentor": 200},
+    ),
     "review.map_view": ("GET", lambda w: "/peta/", _supervisors(200)),
     "review.map_points": ("GET", lambda w: "/peta/titik.json", _supervisors(200)),
     "review.mentors_view": ("GET", lambda w: "/periksa/pendamping", _supervisors(200)),

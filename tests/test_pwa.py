@@ -73,7 +73,7 @@ def test_caseload_lists_every_page_a_mentor_needs_for_her_own_families_only(worl
     login_as("mentor")
     manifest = _manifest(client)
     urls = _urls(manifest)
-    assert manifest["families"] == 2
+    assert manifest["families"] == 2 and manifest["user"] == mentor.id
     for family in (own, second):
         assert f"/penerima/{family.id}" in urls
         kinds = visit_kinds.kinds_offered(family.status)

@@ -46,14 +46,18 @@
 (function () {
   "use strict";
   var logout = document.querySelectorAll("form[data-logout]");
-  if (!logout.length || !("serviceWorker" in navigator) || !("caches" in window)) { return; }
   var CHECKED = "kail.caseload.checkedAt";
+  if (!logout.length) {  // logged out (the login page): whoever logs in next gets a preparation at once
+    try { localStorage.removeItem(CHECKED); } catch (e) { /* private mode */ }
+    return;
+  }
+  if (!("serviceWorker" in navigator) || !("caches" in window)) { return; }
   var ON_OPEN_MS = 5 * 60000;
   var EVERY_MS = 15 * 60000;
   var CACHES = ["kail-caseload", "kail-photos", "kail-pages"];
   var panel = document.getElementById("offline-ready");
   var text = panel ? panel.querySelector("[data-offline-ready-text]") : null;
-  var running = false;
+  var running = 0;  // when the running preparation was asked for (a worker stopped mid-way never answers)
 
   function remembered() { try { return Number(localStorage.getItem(CHECKED)) || 0; } catch (e) { return 0; } }
   function remember(value) {
@@ -65,10 +69,12 @@
   }
   function post(message) { return worker().then(function (active) { if (active) { active.postMessage(message); } }); }
 
+  function busy() { return running && Date.now() - running < 3 * 60000; }
+
   function prepare() {
     if (!navigator.onLine) { return; }
     remember(Date.now());
-    running = true;
+    running = Date.now();
     post({ type: "prepare-caseload" });
   }
 
@@ -86,6 +92,7 @@
     panel.hidden = false;
     panel.classList.remove("offline-ready--partial");
     var d = panel.dataset;
+    if (state && String(state.user) !== d.user) { state = null; }  // kept for someone else: being replaced
     if (!state || !state.updatedAt && !state.ready) {
       text.textContent = error === "login" ? d.login : (error ? d.failed : d.never);
       panel.classList.add("offline-ready--partial");
@@ -104,7 +111,7 @@
   navigator.serviceWorker.addEventListener("message", function (event) {
     var data = event.data || {};
     if (data.type === "caseload") {
-      running = false;
+      running = 0;
       show(data.state, data.error);
       if (data.state && data.state.complete && navigator.storage && navigator.storage.persist) {
         navigator.storage.persist();  // ask the browser not to evict the caseload under storage pressure
@@ -118,11 +125,11 @@
     post({ type: "caseload-state" });
     panel.querySelector("[data-offline-refresh]").addEventListener("click", function () {
       if (!navigator.onLine) { show(null, "network"); return; }
-      if (!running) { prepare(); }
+      if (!busy()) { prepare(); }
     });
   }
   if (Date.now() - remembered() > ON_OPEN_MS) { prepare(); }
-  window.setInterval(function () { if (!running) { prepare(); } }, EVERY_MS);
+  window.setInterval(function () { if (!busy()) { prepare(); } }, EVERY_MS);
   window.addEventListener("online", function () { if (Date.now() - remembered() > ON_OPEN_MS) { prepare(); } });
 
   // Logging out: unsent visits are named and need a confirmation; then nothing of the caseload stays on the phone

@@ -188,6 +188,11 @@ function prepare() {
     if (!response.ok) { throw { kind: "network" }; }
     return response.json();
   }).then(function (manifest) {
+    // Another person logged in on this phone (a session that ended without "Keluar"): start from nothing.
+    return readState().then(function (before) {
+      if (before && before.user !== manifest.user) { return caches["delete"](CASELOAD_CACHE); }
+    }).then(function () { return manifest; });
+  }).then(function (manifest) {
     return caches.open(CASELOAD_CACHE).then(function (cache) {
       return held(cache).then(function (have) {
         var wanted = {};
@@ -229,6 +234,7 @@ function prepare() {
           var families = {};
           manifest.pages.forEach(function (p) { if (p.family !== undefined) { families[p.family] = true; } });
           var state = {
+            user: manifest.user,
             families: Object.keys(families).length,
             ready: Object.keys(families).filter(function (f) { return !missing[f]; }).length,
             homeReady: !!now[origin + HOME_URL] || manifest.families === 0,

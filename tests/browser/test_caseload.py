@@ -242,3 +242,20 @@ def test_family_map_loads_leaflet_only_when_scrolled_into_view(page: Page, app):
     page.locator(".map").scroll_into_view_if_needed()
     expect(page.locator(".map[data-map-ready='1']")).to_have_count(1)
     assert any("leaflet.js" in u for u in leaflet)
+
+
+def test_another_mentor_on_the_same_phone_never_sees_the_first_ones_families(phone, caseload):
+    _, other_mentor, families, _ = caseload
+    theirs = factories.recipient(mentor=other_mentor, name="Hasnah Daeng", status="usaha_berjalan")
+    db.session.commit()
+    page = phone.pages[0] if phone.pages else phone.new_page()
+    log_in(page, "pendamping-jauh")
+    _ready(page, len(families))
+    phone.clear_cookies()  # the session ended without "Keluar" (expired, or revoked)
+    log_in(page, "pendamping-lain")
+    _ready(page, 1)
+    phone.set_offline(True)
+    page.goto(f"/penerima/{families[0].id}")
+    expect(page.get_by_role("heading", name="Tidak ada koneksi")).to_be_visible()
+    page.goto(f"/penerima/{theirs.id}")
+    expect(page.get_by_role("heading", name="Hasnah Daeng")).to_be_visible()

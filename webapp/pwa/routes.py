@@ -93,7 +93,7 @@ def caseload_manifest():
     """The pages this user keeps on the phone, each with a version: the phone fetches only what changed."""
     pages = _pages_for_user()
     families = len({p.family for p in pages if p.family is not None})
-    response = jsonify({"families": families, "pages": [p.as_json() for p in pages]})
+    response = jsonify({"user": current_user.id, "families": families, "pages": [p.as_json() for p in pages]})
     response.headers["Cache-Control"] = "no-store"
     return response
 
