@@ -12,10 +12,13 @@ import codecs
 import csv
 import datetime as dt
 import difflib
+import functools
 import html
+import io
 import itertools
 import json
 import logging
+import posixpath
 import re
 import secrets
 import shutil
@@ -27,8 +30,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from xml.parsers import expat
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
+from sqlalchemy import text as sql_text
 
 from . import areas, lifecycle, storage
 from .extensions import db
@@ -90,19 +95,26 @@ class ImportFileError(ValueError):
     """The file as a whole cannot be read (not a spreadsheet, no header row, too many rows)."""
 
 
+_NOT_KEY = re.compile(r"[^a-z0-9]")
+
+
+@functools.lru_cache(maxsize=65_536)  # the same regency, kecamatan and desa names come back row after row
 def _key(text: Any) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(text or "").lower())
+    return _NOT_KEY.sub("", str(text or "").lower())
 
 
 def _text(value: Any) -> str:
     """A cell as trimmed text; Excel numbers without a fraction lose their '.0'; an export's formula guard goes."""
-    if value is None:
+    if type(value) is str:  # the usual case first: this runs for every cell of every row
+        text = value.strip()
+    elif value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    text = str(value).strip()
+    else:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        text = str(value).strip()
     if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
         text = text[1:]
     return text
@@ -126,11 +138,13 @@ def _find_header(rows: Iterator[tuple[int, list[Any]]]) -> tuple[list[str], Iter
     raise ImportFileError(_l("Baris judul kolom tidak ditemukan: 10 baris pertama harus memuat kolom NIK dan Nama."))
 
 
-def read_table(path: Path, filename: str) -> Table:
-    """Read .xlsx (first sheet) or .csv (UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab) into a Table.
+def table_rows(path: Path, filename: str) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+    """The header row of an .xlsx (first sheet) or .csv (UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab)
+    and an iterator over its data rows, read as they are consumed (a 100,000-row file is never in memory at once).
 
-    Only non-empty rows are kept, each cut to the header row's width; a file that cannot be read within the
-    limits below (hostile or broken spreadsheets included) raises ImportFileError with the reason."""
+    Only non-empty rows come out, each cut or padded to the header row's width; a file that cannot be read within
+    the limits below (hostile or broken spreadsheets included) raises ImportFileError with the reason, from this
+    call or while iterating."""
     suffix = Path(filename).suffix.lower()
     if suffix == ".xlsx":
         rows = _xlsx_rows(path)
@@ -139,17 +153,31 @@ def read_table(path: Path, filename: str) -> Table:
     else:
         raise ImportFileError(_l("Pilih file Excel (.xlsx) atau CSV (.csv)."))
     headers, rest = _find_header(rows)
-    width = len(headers)
-    data = []
+    return headers, _data_rows(rest, len(headers))
+
+
+def _data_rows(rest: Iterator[tuple[int, list[Any]]], width: int) -> Iterator[tuple[int, list[Any]]]:
+    count = 0
     for line, cells in rest:
         cells = list(cells[:width])
-        if not any(_text(c) for c in cells):
+        for cell in cells:  # a loop, not any(): it runs for every row and usually stops at the first cell
+            if cell is not None and (type(cell) is not str or cell.strip()) and _text(cell):
+                break
+        else:
             continue  # blank lines between blocks are common in hand-kept sheets
-        data.append((line, cells + [None] * (width - len(cells))))
-        if len(data) > MAX_ROWS:
+        count += 1
+        if count > MAX_ROWS:
             limit = format(MAX_ROWS, ",").replace(",", ".")
             raise ImportFileError(_l("File berisi lebih dari %(n)s baris. Bagi menjadi beberapa file.", n=limit))
-    return Table(headers, data)
+        if len(cells) < width:
+            cells += [None] * (width - len(cells))
+        yield line, cells
+
+
+def read_table(path: Path, filename: str) -> Table:
+    """The whole file as a Table (the CLI and tests); see `table_rows`."""
+    headers, rows = table_rows(path, filename)
+    return Table(headers, list(rows))
 
 
 # --- reading .xlsx ---------------------------------------------------------------------------------------------
@@ -278,32 +306,68 @@ def _local(name: str) -> str:
     return name.rpartition(" ")[2]
 
 
-def _first_sheet_parts(archive: zipfile.ZipFile) -> tuple[str, str | None, str | None]:
-    """The first worksheet's part name, and the shared strings and styles parts (if any), from the workbook."""
-    sheets: list[str] = []
-    rels: dict[str, tuple[str, str]] = {}
+@dataclass
+class _Workbook:
+    """Where the first worksheet and its shared strings and styles are, and the workbook's date system."""
+
+    sheet: str
+    shared_strings: str | None
+    styles: str | None
+    date1904: bool
+
+
+def _relationships(archive: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
+    """(id, type, part name) of each internal relationship of `part`, from its .rels beside it; targets are
+    resolved relative to the part's folder (or the package root if absolute) and may not leave the package."""
+    folder, _slash, base = part.rpartition("/")
+    rels_name = f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
+    if rels_name not in archive.NameToInfo:
+        return []
+    found: list[tuple[str, str, str]] = []
+
+    def start(name, attrs):
+        if _local(name) != "Relationship" or attrs.get("TargetMode", "Internal") == "External":
+            return
+        target = attrs.get("Target", "")
+        joined = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+        resolved = posixpath.normpath(joined)
+        if resolved.startswith("../") or resolved in ("..", "."):
+            raise ImportFileError(_UNREADABLE)
+        found.append((attrs.get("Id", ""), attrs.get("Type", "").rpartition("/")[2], resolved))
+
+    for _chunk in _parse_part(archive, rels_name, MAX_SMALL_PART_BYTES, start=start):
+        pass
+    return found
+
+
+def _workbook(archive: zipfile.ZipFile) -> _Workbook:
+    """Follow the package's relationships (_rels/.rels -> the workbook -> its own .rels) to the first worksheet,
+    as the workbook lists its sheets; read the date system (workbookPr date1904) on the way."""
+    document = next((target for _id, kind, target in _relationships(archive, "") if kind == "officeDocument"), None)
+    if document is None and "xl/workbook.xml" in archive.NameToInfo:
+        document = "xl/workbook.xml"  # a package without its root relationships: where every program puts it
+    if document is None:
+        raise ImportFileError(_UNREADABLE)
+    sheet_ids: list[str] = []
+    date1904 = [False]
 
     def on_workbook(name, attrs):
-        if _local(name) == "sheet":
-            sheets.append(attrs.get(f"{_REL_NS} id", ""))
+        tag = _local(name)
+        if tag == "sheet":
+            sheet_ids.append(attrs.get(f"{_REL_NS} id", ""))
+        elif tag == "workbookPr":
+            date1904[0] = attrs.get("date1904", "0").strip().lower() in ("1", "true")
 
-    def on_rels(name, attrs):
-        if _local(name) == "Relationship":
-            rels[attrs.get("Id", "")] = (attrs.get("Type", "").rpartition("/")[2], attrs.get("Target", ""))
-
-    for _chunk in _parse_part(archive, "xl/workbook.xml", MAX_SMALL_PART_BYTES, start=on_workbook):
+    for _chunk in _parse_part(archive, document, MAX_SMALL_PART_BYTES, start=on_workbook):
         pass
-    for _chunk in _parse_part(archive, "xl/_rels/workbook.xml.rels", MAX_SMALL_PART_BYTES, start=on_rels):
-        pass
-
-    def part(target: str) -> str:
-        return target.lstrip("/") if target.startswith("/") else "xl/" + target
-
-    if not sheets or sheets[0] not in rels:
+    rels = _relationships(archive, document)
+    by_id = {rel_id: (kind, target) for rel_id, kind, target in rels}
+    sheets = [by_id[i][1] for i in sheet_ids if i in by_id and by_id[i][0] == "worksheet"]
+    if not sheets:
         raise ImportFileError(_UNREADABLE)
-    shared = next((part(t) for kind, t in rels.values() if kind == "sharedStrings"), None)
-    styles = next((part(t) for kind, t in rels.values() if kind == "styles"), None)
-    return part(rels[sheets[0]][1]), shared, styles
+    shared = next((target for _id, kind, target in rels if kind == "sharedStrings"), None)
+    styles = next((target for _id, kind, target in rels if kind == "styles"), None)
+    return _Workbook(sheets[0], shared, styles, date1904[0])
 
 
 def _unescape(text: str) -> str:
@@ -329,10 +393,18 @@ def _xml_text(raw: bytes) -> str:
 
 
 def _elements(
-    archive: zipfile.ZipFile, name: str, limit: int, pattern: re.Pattern, closing: bytes
+    archive: zipfile.ZipFile,
+    name: str,
+    limit: int,
+    pattern: re.Pattern,
+    closing: bytes,
+    plain_run: re.Pattern | None = None,
 ) -> Iterator[re.Match]:
     """The matches of `pattern` (whole elements ending in `closing`) in a part, found chunk by chunk once
-    expat has passed the chunk; what is not matched yet waits for the next chunk, at most MAX_ROW_BYTES."""
+    expat has passed the chunk; what is not matched yet waits for the next chunk, at most MAX_ROW_BYTES.
+
+    With `plain_run`, a run of elements written the usual way comes out as one match of it instead (the caller
+    tells them apart by `match.re`), so the common case costs one regular expression per chunk, not per element."""
     buffer = b""
     for chunk in itertools.chain(_parse_part(archive, name, limit), [None]):
         if chunk is None:
@@ -342,7 +414,11 @@ def _elements(
             end = buffer.rfind(closing) + len(closing)
         if end >= len(closing):
             last = 0
-            for match in pattern.finditer(buffer, 0, end):
+            while last < end:
+                run = plain_run.match(buffer, last, end) if plain_run is not None else None
+                match = run if run is not None and run.end() > last else pattern.search(buffer, last, end)
+                if match is None:
+                    break
                 yield match
                 last = match.end()
             buffer = buffer[last:]
@@ -368,12 +444,30 @@ def _inline_text(body: bytes) -> str:
     return text
 
 
+_PLAIN_SI = rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>'
+_PLAIN_SI_TEXTS = re.compile(_PLAIN_SI)
+_PLAIN_SI_RUN = re.compile(rb"(?:" + _PLAIN_SI + rb")+")
+
+
+def _plain_text(raw: bytes) -> str:
+    text = raw.decode("utf-8")
+    if "&" in text or "_x" in text:
+        text = _unescape(html.unescape(text))
+    if len(text) > EXCEL_MAX_CELL:
+        raise ImportFileError(_TOO_LONG)
+    return text
+
+
 def _shared_strings(archive: zipfile.ZipFile, name: str | None) -> list[str]:
     strings: list[str] = []
     if name is None or name not in archive.NameToInfo:
         return strings
-    for match in _elements(archive, name, MAX_SHARED_STRINGS_BYTES, _SI, b"si>"):
-        strings.append(_inline_text(match.group(1) or b""))
+    for match in _elements(archive, name, MAX_SHARED_STRINGS_BYTES, _SI, b"si>", plain_run=_PLAIN_SI_RUN):
+        if match.re is _PLAIN_SI_RUN:
+            found = _PLAIN_SI_TEXTS.findall(match.string, match.start(), match.end())
+            strings.extend(_plain_text(raw) for raw in found)
+        else:
+            strings.append(_inline_text(match.group(1) or b""))
         if len(strings) > MAX_SHARED_STRINGS:
             raise _too_big(name, archive.getinfo(name).file_size, MAX_SHARED_STRINGS_BYTES)
     return strings
@@ -435,15 +529,29 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
 
 
 def _xlsx_sheet_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl.utils.datetime import from_excel
+    from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH
+    from openpyxl.utils.datetime import from_excel as from_serial
 
     with zipfile.ZipFile(path) as archive:
         inspect_xlsx(archive)
-        sheet_name, shared_name, styles_name = _first_sheet_parts(archive)
-        shared = _shared_strings(archive, shared_name)
-        dates = _date_styles(archive, styles_name)
+        book = _workbook(archive)
+        epoch = MAC_EPOCH if book.date1904 else WINDOWS_EPOCH
+
+        def from_excel(number):
+            return from_serial(number, epoch)
+
+        shared = _shared_strings(archive, book.shared_strings)
+        dates = _date_styles(archive, book.styles)
         line = rows = 0
-        for row in _elements(archive, sheet_name, MAX_SHEET_BYTES, _ROW, b"row>"):
+        for row in _elements(archive, book.sheet, MAX_SHEET_BYTES, _ROW, b"row>", plain_run=_PLAIN_ROW_RUN):
+            if row.re is _PLAIN_ROW_RUN:
+                for line, values in _plain_rows(row, shared, dates, from_excel):
+                    rows += 1
+                    if line > EXCEL_MAX_ROWS or rows > EXCEL_MAX_ROWS:
+                        raise ImportFileError(_UNREADABLE)
+                    if values:
+                        yield line, values
+                continue
             number = _ROW_NUMBER.search(row.group(1))
             line = int(number.group(1)) if number else line + 1
             rows += 1
@@ -473,6 +581,74 @@ def _xlsx_sheet_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
                 for index, value in cells.items():
                     values[index - 1] = value
                 yield line, values
+
+
+# Rows as Excel, LibreOffice and openpyxl write them: <row r="N" ...>, cells with attributes r, s, t in this order
+# holding a <v> or an inline <is><t>. A run of such rows is cut into rows and cells by one regular expression over
+# the run, several times quicker than element by element. Anything else (formulas, rich text, other attribute
+# orders, namespace prefixes, rows without a number) goes through the general path above, with the same result.
+_PLAIN_CELL = (
+    rb'<c r="([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")?(?: t="(s|n|inlineStr|str|b)")?'
+    rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)'
+)
+_PLAIN_ROW_START = rb'<row r="([0-9]+)"(?: [A-Za-z0-9_:]+="[^"<>]*")*\s*(/?)>'
+_PLAIN_ROW_RUN = re.compile(
+    rb'(?:<row r="[0-9]+"(?: [A-Za-z0-9_:]+="[^"<>]*")*\s*(?:/>|>(?:' + _PLAIN_CELL + rb")*</row>))+"
+)
+_PLAIN_ITEMS = re.compile(_PLAIN_ROW_START + rb"|(</row>)|" + _PLAIN_CELL)
+
+
+@functools.lru_cache(maxsize=1024)
+def _column_of(letters: bytes) -> int:
+    return _column_index(letters.decode("ascii"))
+
+
+def _plain_rows(run: re.Match, shared: list[str], dates: set[int], from_excel) -> Iterator[tuple[int, list[Any]]]:
+    """(row number, values) of each row in a run that `_PLAIN_ROW_RUN` matched, as the general path reads them."""
+    line = 0
+    cells: dict[int, Any] = {}
+    for number, empty, close, letters, style, kind, text, inline in _PLAIN_ITEMS.findall(
+        run.string, run.start(), run.end()
+    ):
+        if number:
+            line, cells = int(number), {}
+            if empty:
+                yield line, []
+            continue
+        if close:
+            values: list[Any] = []
+            if cells:
+                values = [None] * max(cells)
+                for index, value in cells.items():
+                    values[index - 1] = value
+            yield line, values
+            continue
+        column = _column_of(letters)
+        if column > MAX_COLUMNS:
+            continue
+        if kind == b"inlineStr":
+            if not inline:
+                continue
+            value: Any = _plain_text(inline)
+        elif not text:
+            continue
+        elif kind == b"s":
+            index = int(text)
+            if index < 0:
+                raise IndexError(index)
+            value = shared[index]
+        elif kind == b"str":
+            value = _plain_text(text)
+        elif kind == b"b":
+            value = text.strip() == b"1"
+        elif not text.strip():
+            continue
+        else:
+            value = _number(text.decode("ascii"))
+            if style and int(style) in dates:
+                value = from_excel(value)
+        if value != "":
+            cells[column] = value
 
 
 def _cell_value(kind: str, style: bytes, body: bytes, shared: list[str], dates: set[int], from_excel) -> Any:
@@ -569,7 +745,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
             raise ImportFileError(_l("File CSV rusak: %(detail)s", detail=str(exc))) from exc
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int
     cells: list[Any]
@@ -630,22 +806,42 @@ class _Lookups:
             for alias in {m.username, m.full_name}:
                 self.mentor_by_key.setdefault(_key(alias), []).append(m)
         self.mentor_regions = {m.id: set(m.region_ids) for m in mentors}
-        wanted = {n for n in niks if len(n) == 16}
         self.years_by_nik: dict[str, set[int]] = {}
-        wanted_list = sorted(wanted)
-        for start in range(0, len(wanted_list), 5000):  # bounded IN lists
-            chunk = wanted_list[start : start + 5000]
-            for nik, year in db.session.execute(
-                select(Recipient.nik, Recipient.budget_year).where(Recipient.nik.in_(chunk))
-            ):
-                self.years_by_nik.setdefault(nik, set()).add(year)
+        for nik, year in _registered(sorted(n for n in niks if len(n) == 16 and n.isdigit())):
+            self.years_by_nik.setdefault(nik, set()).add(year)
         self.budget_year = budget_year
+        self._gettext = get_translations().ugettext
+        self._said: dict[str, str] = {}
+
+    def say(self, message: Any) -> str:
+        """A message in the user's language. A file can repeat one message on 100,000 rows: each message is
+        translated once per file (Flask-Babel's lazy strings look up the locale and catalogue on every use)."""
+        args, variables = getattr(message, "_args", None), getattr(message, "_kwargs", None)
+        if not (isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], str)):
+            return str(message)
+        translated = self._said.get(args[0])
+        if translated is None:
+            translated = self._said[args[0]] = self._gettext(args[0])
+        return translated % variables if variables else translated
+
+
+def _registered(niks: list[str]) -> Iterable[tuple[str, int]]:
+    """(NIK, budget year) of every recipient with one of `niks`: one query with the whole set as one parameter
+    (PostgreSQL: an array; SQLite: a JSON list), not a query per row nor thousands of bound values."""
+    if not niks:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = sql_text("SELECT nik, budget_year FROM recipients WHERE nik = ANY(:niks)")
+        return db.session.execute(query, {"niks": niks}).all()
+    query = sql_text("SELECT nik, budget_year FROM recipients WHERE nik IN (SELECT value FROM json_each(:niks))")
+    return db.session.execute(query, {"niks": json.dumps(niks)}).all()
 
 
 KECAMATAN_PREFIXES = ("kecamatan", "kec")
 DESA_PREFIXES = ("desa", "kelurahan", "kel", "ds")
 
 
+@functools.lru_cache(maxsize=65_536)
 def _place_key(text: str, prefixes: tuple[str, ...]) -> str:
     """'Kec. Samarinda Ulu' and 'samarinda  ulu' both match 'Samarinda Ulu'."""
     words = text.strip().split(maxsplit=1)
@@ -659,8 +855,11 @@ def _suggest(word: str, options: Iterable[str]) -> str:
     return str(_l(" Maksud Anda: %(name)s?", name=match[0])) if match else ""
 
 
+_DIGIT_SEPARATORS = re.compile(r"[\s.\-]")
+
+
 def _digits(text: str) -> str:
-    return re.sub(r"[\s.\-]", "", text)
+    return _DIGIT_SEPARATORS.sub("", text)
 
 
 @dataclass
@@ -672,24 +871,30 @@ class _RowCheck:
     look: _Lookups
     first_line_of: dict[tuple[str, int], int]  # (NIK, budget year) -> the first line that has it
     region: Region | None = None  # set by the regency check; the place and mentor checks depend on it
+    texts: dict[str, str] = field(default_factory=dict)  # column -> the cell as text, computed once per row
+    values: dict[str, Any] = field(default_factory=dict)  # the row's valid values (row.values itself)
+
+    def __post_init__(self) -> None:
+        cells = self.row.cells
+        self.texts = {column: _text(cells[index]) for column, index in self.preview.columns.items()}
+        self.values = self.row.values
 
     def get(self, column: str) -> str:
-        return self.preview.cell(self.row, column)
+        return self.texts.get(column, "")
 
     def err(self, message: Any) -> None:
-        self.row.errors.append(str(message))
+        self.row.errors.append(self.look.say(message))
 
     def warn(self, message: Any) -> None:
-        self.row.warnings.append(str(message))
-
-    @property
-    def values(self) -> dict[str, Any]:
-        return self.row.values
+        self.row.warnings.append(self.look.say(message))
 
 
 def _check_nul(c: _RowCheck) -> bool:
     """A NUL character (code 0) in any cell: the databases cannot store it, so the row is refused as a whole."""
-    for index, value in enumerate(c.row.cells[: len(c.preview.headers)]):
+    cells = c.row.cells[: len(c.preview.headers)]
+    if not any(type(value) is str and "\x00" in value for value in cells):
+        return True
+    for index, value in enumerate(cells):
         if isinstance(value, str) and "\x00" in value:
             c.err(
                 _l(
@@ -967,29 +1172,49 @@ def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[t
         checker(check)
 
 
-def validate(table: Table, filename: str, budget_year: int, progress: Callable[[int], None] | None = None) -> Preview:
-    """Match the headers and check every row; nothing is written."""
-    preview = Preview(filename=filename, budget_year=budget_year, headers=table.headers)
-    for index, header in enumerate(table.headers):
+def _matched(headers: list[str], filename: str, budget_year: int) -> Preview:
+    """A preview without rows yet: which header is which column, which are ignored, which required are missing."""
+    preview = Preview(filename=filename, budget_year=budget_year, headers=headers)
+    for index, header in enumerate(headers):
         column = _ALIASES.get(_key(header))
         if column and column not in preview.columns:
             preview.columns[column] = index
         elif header:
             preview.ignored_headers.append(header)
     preview.missing = [HEADER_LABELS[c] for c in REQUIRED if c not in preview.columns]
-    if preview.missing:
-        return preview
-    nik_index = preview.columns["nik"]
-    look = _Lookups(budget_year, (_digits(_text(cells[nik_index])) for _line, cells in table.rows))
+    return preview
+
+
+def _nik_of(preview: Preview, cells: list[Any]) -> str:
+    return _digits(_text(cells[preview.columns["nik"]])) if "nik" in preview.columns else ""
+
+
+def _checked(
+    preview: Preview,
+    rows: Iterable[tuple[int, list[Any]]],
+    look: _Lookups,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[Row]:
+    """Each row checked, one at a time (the caller keeps what it needs of it)."""
     first_line_of: dict[tuple[str, int], int] = {}
-    for n, (line, cells) in enumerate(table.rows, start=1):
+    n = 0
+    for n, (line, cells) in enumerate(rows, start=1):
         row = Row(line, cells)
         _check_row(preview, row, look, first_line_of)
-        preview.rows.append(row)
+        yield row
         if progress and n % 500 == 0:
             progress(500)
     if progress:
-        progress(len(table.rows) % 500)
+        progress(n % 500)
+
+
+def validate(table: Table, filename: str, budget_year: int, progress: Callable[[int], None] | None = None) -> Preview:
+    """Match the headers and check every row; nothing is written."""
+    preview = _matched(table.headers, filename, budget_year)
+    if preview.missing:
+        return preview
+    look = _Lookups(budget_year, {_nik_of(preview, cells) for _line, cells in table.rows})
+    preview.rows.extend(_checked(preview, table.rows, look, progress))
     return preview
 
 
@@ -1047,11 +1272,13 @@ def count_existing(budget_year: int) -> int:
 
 # --- staged uploads ------------------------------------------------------------------------------------------------
 # The web import keeps the uploaded file between preview and import under a random token, in the photo store's
-# `imports/` (UPLOAD_DIR/imports/, or the bucket every app server shares: `storage.py` blobs), with JSON beside it:
-# <token>.json (owner, file name, budget year, once imported the count), <token>.table.json (the rows as read, so
-# the file is parsed once per upload) and <token>.check.json (the check result the preview page shows; reloading it
-# neither parses nor checks again). "Import" checks the stored rows again against the database as it is then, and
-# that result, frozen, is what the page shows afterwards.
+# `imports/` (UPLOAD_DIR/imports/, or the bucket every app server shares: `storage.py` blobs), with files beside it:
+# <token>.json (owner, file name, budget year, once imported the count), <token>.rows.jsonl (the rows as read, one
+# JSON array a line, so the file is parsed once per upload) and <token>.check.jsonl (the check result the preview
+# page shows; reloading it neither parses nor checks again). Both are written row by row into this server's
+# UPLOAD_DIR/imports/ as the file is read and checked, then kept in the store, so a 100,000-row upload is never held
+# in memory as rows. "Import" checks the stored rows again against the database as it is then, and that result,
+# frozen, is what the page shows afterwards.
 
 IMPORT_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 KEEP_IMPORTS_S = 24 * 3600
@@ -1073,6 +1300,31 @@ def _get(upload_dir, name: str) -> bytes:
     return storage.resolve(upload_dir).get_blob(f"imports/{name}")
 
 
+def _put_file(upload_dir, name: str, path: Path) -> None:
+    """Keep a file written in this server's scratch folder in the store (moved, in a local store)."""
+    store = storage.resolve(upload_dir)
+    if isinstance(store, storage.LocalStorage):
+        target = store.root / "imports" / name
+        if target != path:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, target)
+        return
+    try:
+        store.put_blob(f"imports/{name}", path.read_bytes())
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _lines(upload_dir, name: str) -> Iterator[str]:
+    """A stored text file line by line (read from the disk as they come in a local store); OSError when absent."""
+    store = storage.resolve(upload_dir)
+    if isinstance(store, storage.LocalStorage):
+        with (store.root / "imports" / name).open(encoding="utf-8") as fh:
+            yield from fh
+    else:
+        yield from io.StringIO(_get(upload_dir, name).decode("utf-8"))
+
+
 def _forget_old_imports(upload_dir) -> None:
     storage.resolve(upload_dir).delete_blobs_older("imports", time.time() - KEEP_IMPORTS_S)
 
@@ -1081,68 +1333,115 @@ def _save_meta(upload_dir: str | Path, token: str, meta: dict) -> None:
     _put(upload_dir, f"{token}.json", json.dumps(meta).encode())
 
 
-def _json_cell(value: Any) -> Any:
-    """A cell as JSON keeps its type where JSON has one (a NIK typed as a number still warns); dates as text."""
-    return value if value is None or isinstance(value, str | int | float) else _text(value)
+# Cells as JSON keep their type where JSON has one (a NIK typed as a number still warns); dates become text.
+_JSON = json.JSONEncoder(default=_text, ensure_ascii=False)
 
 
-def _save_table(upload_dir, token: str, table: Table) -> None:
-    rows = [[line, [_json_cell(c) for c in cells]] for line, cells in table.rows]
-    _put(upload_dir, f"{token}.table.json", json.dumps({"headers": table.headers, "rows": rows}).encode())
-
-
-def _load_table(upload_dir, token: str) -> Table | None:
+def _store_rows(
+    upload_dir, token: str, headers: list[str], rows: Iterable[tuple[int, list[Any]]], nik_index: int | None
+) -> set[str]:
+    """The rows as read, one line each after a line of headers; returns the NIKs (for one database lookup)."""
+    encode = _JSON.encode
+    niks: set[str] = set()
+    scratch = _imports_dir(upload_dir) / f".{token}.rows.part"
     try:
-        data = json.loads(_get(upload_dir, f"{token}.table.json"))
-    except (OSError, ValueError):
+        with scratch.open("w", encoding="utf-8") as out:
+            out.write(encode(headers) + "\n")
+            for line, cells in rows:
+                out.write(encode([line, cells]) + "\n")
+                if nik_index is not None:
+                    niks.add(_digits(_text(cells[nik_index])))
+        _put_file(upload_dir, f"{token}.rows.jsonl", scratch)
+    finally:
+        scratch.unlink(missing_ok=True)
+    return niks
+
+
+def _stored_rows(upload_dir, token: str) -> tuple[list[str], Iterator[tuple[int, list[Any]]]] | None:
+    """The headers and (read line by line as they are consumed) the rows stored by `_store_rows`."""
+    name = f"{token}.rows.jsonl"
+    try:
+        headers = json.loads(next(_lines(upload_dir, name)))
+    except (OSError, ValueError, StopIteration):
         return None
-    return Table(data["headers"], [(line, cells) for line, cells in data["rows"]])
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        lines = _lines(upload_dir, name)
+        next(lines)
+        for text in lines:
+            line, cells = json.loads(text)
+            yield line, cells
+
+    return headers, rows()
 
 
-def _save_check(upload_dir, token: str, preview: Preview) -> None:
-    """What the preview page and the error file need: every row's line and reasons, the invalid rows' cells,
-    the values of rows with warnings and of the first valid rows."""
-    sample = {row.line for row in preview.valid[:PREVIEW_SAMPLE]}
-    rows: list[list[Any]] = []
-    for row in preview.rows:
-        if row.errors:
-            rows.append([row.line, [_json_cell(c) for c in row.cells], None, row.errors, []])
-        elif row.warnings or row.line in sample:
-            rows.append([row.line, None, row.values, [], row.warnings])
-        else:
-            rows.append([row.line])
-    data = {
-        "headers": preview.headers,
-        "columns": preview.columns,
-        "ignored_headers": preview.ignored_headers,
-        "missing": preview.missing,
-        "rows": rows,
-    }
-    _put(upload_dir, f"{token}.check.json", json.dumps(data).encode())
+def _stored_niks(upload_dir, token: str, preview: Preview) -> set[str]:
+    stored = _stored_rows(upload_dir, token)
+    return {_nik_of(preview, cells) for _line, cells in stored[1]} if stored else set()
+
+
+def _nik_index(headers: list[str]) -> int | None:
+    return next((i for i, header in enumerate(headers) if _ALIASES.get(_key(header)) == "nik"), None)
+
+
+def _save_check(upload_dir, token: str, preview: Preview, rows: Iterable[Row]) -> None:
+    """What the preview page and the error file need, written row by row as `rows` are checked: every row's line
+    and reasons, the invalid rows' cells, the values of rows with warnings and of the first valid rows."""
+    dumps = _JSON.encode
+    shown = 0
+    scratch = _imports_dir(upload_dir) / f".{token}.check.part"
+    try:
+        with scratch.open("w", encoding="utf-8") as out:
+            head = {
+                "headers": preview.headers,
+                "columns": preview.columns,
+                "ignored_headers": preview.ignored_headers,
+                "missing": preview.missing,
+            }
+            out.write(dumps(head) + "\n")
+            for row in rows:
+                if row.errors:
+                    out.write(dumps([row.line, row.cells, None, row.errors, []]) + "\n")
+                elif row.warnings or shown < PREVIEW_SAMPLE:
+                    out.write(dumps([row.line, None, row.values, [], row.warnings]) + "\n")
+                else:
+                    out.write(f"[{row.line}]\n")  # most rows: valid, nothing to say
+                shown += not row.errors
+        _put_file(upload_dir, f"{token}.check.jsonl", scratch)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+_NO_VALUES: dict = {}
+_NONE: list = []
 
 
 def _load_check(upload_dir, token: str, meta: dict) -> Preview | None:
     try:
-        data = json.loads(_get(upload_dir, f"{token}.check.json"))
-    except (OSError, ValueError):
+        lines = _lines(upload_dir, f"{token}.check.jsonl")
+        data = json.loads(next(lines))
+        preview = Preview(
+            filename=meta["filename"],
+            budget_year=meta["budget_year"],
+            headers=data["headers"],
+            columns=data["columns"],
+            ignored_headers=data["ignored_headers"],
+            missing=data["missing"],
+        )
+        append = preview.rows.append
+        for text in lines:
+            if "," not in text:  # "[line]": valid, nothing to say (shared empties: these are read-only)
+                append(Row(int(text.strip()[1:-1]), _NONE, _NO_VALUES, _NONE, _NONE))
+            else:
+                line, cells, values, errors, warnings = json.loads(text)
+                append(Row(line, cells or [], values or {}, errors, warnings))
+    except (OSError, ValueError, StopIteration):
         return None
-    preview = Preview(
-        filename=meta["filename"],
-        budget_year=meta["budget_year"],
-        headers=data["headers"],
-        columns=data["columns"],
-        ignored_headers=data["ignored_headers"],
-        missing=data["missing"],
-    )
-    for line, cells, values, errors, warnings in (
-        row + [None, None, [], []] if len(row) == 1 else row for row in data["rows"]
-    ):
-        preview.rows.append(Row(line, cells or [], values or {}, errors, warnings))
     return preview
 
 
 def _discard(upload_dir, token: str, stored: str) -> None:
-    for name in (stored, f"{token}.json", f"{token}.table.json", f"{token}.check.json"):
+    for name in (stored, f"{token}.json", f"{token}.rows.jsonl", f"{token}.check.jsonl"):
         storage.resolve(upload_dir).delete_blob(f"imports/{name}")
 
 
@@ -1168,7 +1467,8 @@ def stage_upload(
         else:
             stored_path = folder / stored
         try:
-            table = read_table(stored_path, filename)
+            headers, rows = table_rows(stored_path, filename)
+            niks = _store_rows(upload_dir, token, headers, rows, _nik_index(headers))
         except ImportFileError:
             raise
         except Exception as exc:  # whatever the file does to the readers: a reason on the field, never a 500
@@ -1176,8 +1476,7 @@ def stage_upload(
             raise ImportFileError(
                 _l("File tidak bisa dibaca. Simpan ulang sebagai .xlsx atau CSV (UTF-8) lalu coba lagi.")
             ) from exc
-        _save_table(upload_dir, token, table)
-        _save_check(upload_dir, token, validate(table, filename, budget_year))
+        _check_stored(upload_dir, token, filename, budget_year, niks)
         _save_meta(upload_dir, token, meta)
     except BaseException:
         _discard(upload_dir, token, stored)
@@ -1185,6 +1484,30 @@ def stage_upload(
     finally:
         (folder / f".{stored}.read").unlink(missing_ok=True)
     return token, meta
+
+
+def _check_stored(
+    upload_dir, token: str, filename: str, budget_year: int, niks: set[str] | None = None, keep: bool = False
+) -> Preview:
+    """Check the stored rows (the NIKs, unless given, from a first pass over the rows file, for one lookup) and
+    store the result. With `keep` the returned preview holds every checked row (to import them); without, none."""
+    headers, _rows = _stored_rows(upload_dir, token)
+    preview = _matched(headers, filename, budget_year)
+    if preview.missing:
+        _save_check(upload_dir, token, preview, [])
+        return preview
+    look = _Lookups(budget_year, _stored_niks(upload_dir, token, preview) if niks is None else niks)
+    checked = _checked(preview, _stored_rows(upload_dir, token)[1], look)
+    if keep:
+        checked = _kept(checked, preview.rows)
+    _save_check(upload_dir, token, preview, checked)
+    return preview
+
+
+def _kept(rows: Iterator[Row], into: list[Row]) -> Iterator[Row]:
+    for row in rows:
+        into.append(row)
+        yield row
 
 
 def load_staged(upload_dir: str | Path, token: str, user_id: int) -> tuple[dict, Path] | None:
@@ -1210,13 +1533,10 @@ def staged_preview(upload_dir: str | Path, token: str, meta: dict, path: Path) -
 
 def recheck(upload_dir: str | Path, token: str, meta: dict, path: Path) -> Preview:
     """Check the stored rows again against the database as it is now (before writing); store and return it."""
-    table = _load_table(upload_dir, token)
-    if table is None:  # staged by an older version, always in a local folder
-        table = read_table(path, meta["filename"])
-        _save_table(upload_dir, token, table)
-    preview = validate(table, meta["filename"], meta["budget_year"])
-    _save_check(upload_dir, token, preview)
-    return preview
+    if _stored_rows(upload_dir, token) is None:  # staged by an older version, always in a local folder
+        headers, rows = table_rows(path, meta["filename"])
+        _store_rows(upload_dir, token, headers, rows, _nik_index(headers))
+    return _check_stored(upload_dir, token, meta["filename"], meta["budget_year"], keep=True)
 
 
 def mark_imported(upload_dir: str | Path, token: str, meta: dict, stored: int) -> None:

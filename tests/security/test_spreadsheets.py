@@ -308,7 +308,7 @@ def test_unexpected_reader_failure_is_a_refusal_not_a_500(admin_client, app, mon
     def explode(path, filename):
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(importing, "read_table", explode)
+    monkeypatch.setattr(importing, "table_rows", explode)
     token = csrf_token(admin_client, "/kelola-data/impor")
     response = admin_client.post(
         "/kelola-data/impor",
@@ -339,14 +339,15 @@ def test_the_preview_page_does_not_parse_or_check_the_file_again(admin_client, a
     def forbidden(*_args, **_kwargs):
         raise AssertionError("the preview must reuse the stored check result")
 
-    monkeypatch.setattr(importing, "read_table", forbidden)
-    monkeypatch.setattr(importing, "validate", forbidden)
+    for reader in ("read_table", "table_rows", "validate", "_checked"):
+        monkeypatch.setattr(importing, reader, forbidden)
     for _ in range(2):
         page = admin_client.get(preview_url)
         assert page.status_code == 200 and "Warga Impor 2" in page.get_data(as_text=True)
     assert admin_client.get(preview_url + "/kesalahan.csv").status_code == 200
     monkeypatch.undo()
-    monkeypatch.setattr(importing, "read_table", forbidden)  # importing checks the stored rows, no parsing
+    for reader in ("read_table", "table_rows"):  # importing checks the stored rows, no parsing
+        monkeypatch.setattr(importing, reader, forbidden)
     response = admin_client.post(preview_url, data={"csrf_token": token, "expected": "3"})
     assert response.status_code == 303
     assert "Sudah diimpor: 3 keluarga" in admin_client.get(preview_url).get_data(as_text=True)
@@ -404,3 +405,150 @@ def test_odd_encodings_are_read(app, tmp_path):
     wide = b",".join([b"x" * 1000] * 300) + b"\n"  # 300 KB lines: the non-UTF-8 byte comes after 1.8 MB
     path.write_bytes(text.encode("cp1252") + wide * 6 + "é\n".encode("cp1252"))
     assert importing.read_table(path, "u.csv").rows[0][1][2] == "Kéwa"
+
+
+# --- the reader follows the package, not fixed paths -----------------------------------------------------------
+
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+
+
+def _package(parts: dict[str, str]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in parts.items():
+            z.writestr(name, text)
+    return out.getvalue()
+
+
+def _rels(*relationships: tuple[str, str, str]) -> str:
+    items = "".join(
+        f'<Relationship Id="{rid}" Type="{_RELS}/{kind}" Target="{target}"/>' for rid, kind, target in relationships
+    )
+    return f'<Relationships xmlns="{_PKG}">{items}</Relationships>'
+
+
+def _sheet(rows: str) -> str:
+    return f'<worksheet xmlns="{_MAIN}"><sheetData>{rows}</sheetData></worksheet>'
+
+
+def workbook_elsewhere() -> bytes:
+    """A workbook that is not at xl/workbook.xml, its first tab listed second in its relationships, a relative
+    and an absolute target: the parts are found only by following _rels/.rels and the workbook's own .rels."""
+    first = (
+        _inline_row(1, ["NIK", "Nama"]) + '<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c></row>'
+    )
+    return _package(
+        {
+            "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            f'<Override PartName="/buku/utama.xml" ContentType="{_CT}.sheet.main+xml"/></Types>',
+            "_rels/.rels": _rels(("r1", "officeDocument", "buku/utama.xml")),
+            "buku/utama.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheets>'
+            '<sheet name="Daftar" sheetId="1" r:id="rB"/><sheet name="Contoh" sheetId="2" r:id="rA"/>'
+            "</sheets></workbook>",
+            "buku/_rels/utama.xml.rels": _rels(
+                ("rA", "worksheet", "lembar/contoh.xml"),
+                ("rB", "worksheet", "/buku/lembar/daftar.xml"),
+                ("rS", "sharedStrings", "../buku/teks.xml"),
+            ),
+            "buku/lembar/contoh.xml": _sheet(_inline_row(1, ["NIK", "Nama"]) + _inline_row(2, ["1", "Contoh"])),
+            "buku/lembar/daftar.xml": _sheet(first),
+            "buku/teks.xml": f'<sst xmlns="{_MAIN}"><si><t>6472010101900001</t></si><si><t>Siti Aminah</t></si></sst>',
+        }
+    )
+
+
+def test_the_first_tab_is_found_through_the_package_relationships(app, tmp_path):
+    path = tmp_path / "lain.xlsx"
+    path.write_bytes(workbook_elsewhere())
+    table = importing.read_table(path, "lain.xlsx")
+    assert table.headers == ["NIK", "Nama"]
+    assert table.rows == [(2, ["6472010101900001", "Siti Aminah"])]
+
+
+def test_a_relationship_pointing_outside_the_package_is_refused(app, tmp_path):
+    parts = {
+        "_rels/.rels": _rels(("r1", "officeDocument", "xl/workbook.xml")),
+        "xl/workbook.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheets>'
+        '<sheet name="A" sheetId="1" r:id="r1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": _rels(("r1", "worksheet", "../../../etc/passwd")),
+    }
+    path = tmp_path / "keluar.xlsx"
+    path.write_bytes(_package(parts))
+    with pytest.raises(importing.ImportFileError, match="tidak bisa dibaca"):
+        importing.read_table(path, "keluar.xlsx")
+
+
+@pytest.mark.parametrize("date1904", [False, True])
+def test_dates_follow_the_workbooks_date_system(app, tmp_path, date1904):
+    """Excel for Mac wrote workbooks in the 1904 date system: the same serial number is another day."""
+    import datetime as dt
+
+    from openpyxl import Workbook
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    workbook = Workbook()
+    if date1904:
+        workbook.epoch = CALENDAR_MAC_1904
+    sheet = workbook.active
+    sheet.append(["NIK", "Nama", "Tanggal"])
+    sheet.append(["6472010101900001", "Siti", dt.datetime(2025, 3, 14)])
+    path = tmp_path / "tanggal.xlsx"
+    workbook.save(path)
+    assert load_workbook(path).epoch == (CALENDAR_MAC_1904 if date1904 else dt.datetime(1899, 12, 30))
+    table = importing.read_table(path, "tanggal.xlsx")
+    assert table.rows[0][1][2] == dt.datetime(2025, 3, 14)
+
+
+def _workbook_with_styles(rows: str) -> bytes:
+    """A sheet with shared strings and cell styles 1 (general) and 2 (a date format), as Excel links them."""
+    return _package(
+        {
+            "_rels/.rels": _rels(("r1", "officeDocument", "xl/workbook.xml")),
+            "xl/workbook.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheets>'
+            '<sheet name="A" sheetId="1" r:id="r1"/></sheets></workbook>',
+            "xl/_rels/workbook.xml.rels": _rels(
+                ("r1", "worksheet", "worksheets/sheet1.xml"),
+                ("r2", "sharedStrings", "sharedStrings.xml"),
+                ("r3", "styles", "styles.xml"),
+            ),
+            "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{_MAIN}" xmlns:x14ac="urn:x14ac"><sheetData>{rows}'
+            "</sheetData></worksheet>",
+            "xl/sharedStrings.xml": f'<sst xmlns="{_MAIN}"><si><t>NIK</t></si><si><t>Nama</t></si></sst>',
+            "xl/styles.xml": f'<styleSheet xmlns="{_MAIN}"><cellXfs count="3"><xf numFmtId="0"/>'
+            '<xf numFmtId="0"/><xf numFmtId="14"/></cellXfs></styleSheet>',
+        }
+    )
+
+
+def test_rows_written_the_usual_way_and_any_other_way_read_the_same(app, tmp_path):
+    """The quick path (rows as Excel, LibreOffice and openpyxl write them) and the general one agree, also when
+    both kinds of row are mixed in one sheet."""
+    import datetime as dt
+
+    plain = [
+        '<row r="1" spans="1:3" x14ac:dyDescent="0.25"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+        '<c r="C1" t="inlineStr"><is><t>Desil</t></is></c></row>',
+        '<row r="3"><c r="A3" t="inlineStr"><is><t xml:space="preserve">6472010101900001 </t></is></c>'
+        '<c r="B3" t="str"><v>Siti &amp; Ani_x000D_</v></c><c r="D3" s="2"><v>45730</v></c>'
+        '<c r="E3" s="1" t="b"><v>1</v></c><c r="F3" s="1"><v>2.5</v></c></row>',
+        '<row r="4" customFormat="1"/>',
+    ]
+    general = [  # the same cells: attributes in another order, a formula, rich text, an empty row written open
+        '<row r="1"><c t="s" r="A1"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+        '<c r="C1" t="inlineStr"><is><r><t>Des</t></r><r><t>il</t></r></is></c></row>',
+        '<row r="3"><c r="A3" t="inlineStr"><is><t xml:space="preserve">6472010101900001 </t></is></c>'
+        '<c r="B3" t="str"><f>A1</f><v>Siti &amp; Ani_x000D_</v></c><c s="2" r="D3"><v>45730</v></c>'
+        '<c t="b" r="E3" s="1"><v>1</v></c><c r="F3" s="1"><v>2.5</v></c></row>',
+        '<row r="4" customFormat="1"></row>',
+    ]
+    read = []
+    for name, rows in (("biasa", plain), ("lain", general), ("campur", [plain[0], general[1], plain[2]])):
+        path = tmp_path / f"{name}.xlsx"
+        path.write_bytes(_workbook_with_styles("".join(rows)))
+        read.append(importing.read_table(path, path.name))
+    assert read[0].headers == ["NIK", "Nama", "Desil"]
+    assert read[0].rows == [(3, ["6472010101900001 ", "Siti & Ani\r", None])]
+    full = importing._xlsx_rows(tmp_path / "biasa.xlsx")
+    assert list(full)[1] == (3, ["6472010101900001 ", "Siti & Ani\r", None, dt.datetime(2025, 3, 14), True, 2.5])
+    assert read[1] == read[0] and read[2] == read[0]
+    assert list(importing._xlsx_rows(tmp_path / "lain.xlsx")) == list(importing._xlsx_rows(tmp_path / "biasa.xlsx"))
