@@ -27,7 +27,9 @@ from .. import factories
 from ..conftest import csrf_token, login
 
 HEADERS = list(factories.import_row(1))
-TIME_LIMIT_S = 10
+# A ceiling against the old minutes-long reads, not the 10 s target: this runs under tracemalloc (several times
+# slower) on shared machines; bench/import_hostile.py and bench/import_preview.py measure the target.
+TIME_LIMIT_S = 60
 MEMORY_LIMIT = 256 * 1024 * 1024
 
 # --- building .xlsx files by hand ---------------------------------------------------------------------------------
