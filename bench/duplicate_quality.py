@@ -21,11 +21,12 @@ as the "original", and so does each transformed copy:
                    bar holding a clock and icons, saved as PNG
 
 Recall: the share of comparable originals whose copy is judged a duplicate (`photohash.is_duplicate`); the old
-64-bit dHash at <= 7 bits is shown next to it. Unrelated pairs: every pair of pictures from different sources —
-originals, and (labelled separately) 6 tiles cut from each picture (quadrants, centre, a wide strip), which are
-different pictures of similar kind and multiply the pairs. The false-match rate is reported as measured (with a
-95 % Clopper-Pearson upper bound), and as an extrapolation from the two hashes' distance distributions (what was
-measured and what was assumed is printed with it).
+64-bit dHash at <= 7 bits is shown next to it; precision: each copy against every other source's picture and tile.
+Unrelated pairs: every pair of pictures from different sources — originals, and 40 tiles cut from each picture
+(grids of 2×2, 3×3, 4×4, the centre, strips, three-quarter corners; thumbnailed as the pipeline does), which are
+different pictures of similar kind and multiply the pairs into millions; tiles of one source are never paired.
+Distances are numpy popcounts over uint64 words (numpy: the `bench` extra). The false-match rate is reported as
+measured, with its 95 % Clopper-Pearson upper bound, and the distance distributions of the two hashes.
 
     .venv/bin/python bench/duplicate_quality.py [--cache /tmp/kailcorpus]
 """
