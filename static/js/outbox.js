@@ -69,13 +69,30 @@
     });
   }
 
+  // While anything waits, keep trying on a timer — not only on "online" or app start, which a link that comes
+  // and goes may never fire — backing off (15 s doubling to 5 min) with jitter, so phones do not retry in step.
+  var RETRY_FIRST_MS = 15000;
+  var RETRY_MAX_MS = 300000;
+  var failures = 0;
+  var timer = null;
+  function scheduleRetry(result) {
+    if (timer) { window.clearTimeout(timer); timer = null; }
+    return KailOutbox.all().then(function (items) {
+      var waiting = items.filter(function (item) { return item.state !== "needs_fix"; }).length;
+      if (!waiting || (result && result.error === "login")) { failures = 0; return; }
+      failures = result && result.sent ? 0 : failures + 1;
+      var delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * Math.pow(2, Math.max(0, failures - 1)));
+      timer = window.setTimeout(sendNow, delay * (0.5 + Math.random()));
+    });
+  }
+
   function sendNow() {
     if (!window.KailOutbox) { return Promise.resolve(); }
     return KailOutbox.sendAll().then(function (result) {
       if (result && result.error === "login" && panel) {
         panel.querySelector("[data-outbox-note]").textContent = text.login;
       }
-      return render();
+      return scheduleRetry(result).then(render);
     });
   }
 

@@ -116,6 +116,7 @@
   wire();
 
   var uuidField = form.querySelector("input[name=uuid]");
+  var correction = !!form.dataset.correction;  // "Perbaiki kunjungan": the same outbox, the visit's own code
 
   // --- EXIF DateTimeOriginal from the original file (downscaling on a canvas drops all metadata).
   function exifTime(file) {
@@ -354,7 +355,7 @@
     // The time of the visit is when the mentor saves it, on the phone's clock (checked by the server).
     var visitedAt = form.querySelector("input[name=visited_at]");
     if (visitedAt && !visitedAt.value) { visitedAt.value = new Date().toISOString(); }
-    if (!window.KailOutbox || !window.indexedDB || !window.fetch || form.dataset.direct) { return; }  // plain post
+    if (!window.KailOutbox || !window.indexedDB || !window.fetch) { return; }  // a plain post
     event.preventDefault();
     if (saving) { return; }
     saving = true;
@@ -374,8 +375,9 @@
       showMessages({});
       // Pressing save makes a new visit: its code is minted now (a correction keeps the visit's own code).
       var item = {
-        uuid: form.dataset.direct ? uuidField.value : KailOutbox.uuid4(), url: form.action, version: KailOutbox.VERSION,
-        kind: form.dataset.direct ? "correction" : "visit", title: form.dataset.title || "", createdAt: new Date().toISOString(),
+        // A correction's outbox key names the visit and the round it corrects: one correction per round waits.
+        uuid: correction ? "perbaikan-" + uuidField.value + "-" + form.dataset.round : KailOutbox.uuid4(),
+        url: form.action, version: KailOutbox.VERSION, kind: correction ? "correction" : "visit", title: form.dataset.title || "", createdAt: new Date().toISOString(),
         fields: parts.fields, photos: parts.photos, state: "waiting", attempts: 0
       };
       return KailOutbox.put(item).then(function () {

@@ -10,7 +10,7 @@ from webapp.models import Photo, Visit
 
 from .. import factories
 from . import test_pwa
-from .test_pwa import _fill_visit, _login, _visits, _wait_for_service_worker
+from .test_pwa import _fill_visit, _login, _photo, _visits, _wait_for_service_worker
 
 mentor_and_families = test_pwa.mentor_and_families  # the same cast as the PWA tests
 
@@ -99,3 +99,35 @@ def test_items_stored_by_the_previous_app_version_are_upgraded_and_delivered(
     db.session.expire_all()
     visit = db.session.scalar(select(Visit).where(Visit.uuid == visit_code))
     assert visit is not None and len(visit.photos) == 1 and visit.photos[0].uuid != taken
+
+
+def test_the_outbox_keeps_retrying_on_a_timer_after_a_failed_send(
+    app, page: Page, context: BrowserContext, tmp_path, mentor_and_families
+):
+    """A send cut off mid-way fires no 'online' event: the outbox tries again by itself, with backoff."""
+    _, families = mentor_and_families
+    _login(page, "pendamping-pwa")
+    _wait_for_service_worker(page)
+    page.goto(f"/penerima/{families[0].id}/kunjungan/baru")
+    context.set_offline(True)
+    page.select_option("#no_location_reason", "sinyal_lemah")
+    page.set_input_files("#photo-1", _photo(tmp_path / "a.jpg"))
+    page.locator("label.choice", has_text="Ya").first.click()
+    page.select_option("#item-0", "dipakai")
+    page.get_by_label("Perkiraan omzet (Rp)").fill("50000")
+    page.get_by_role("button", name="Simpan kunjungan").click()
+    expect(page.get_by_role("heading", name="Kunjungan saya")).to_be_visible()
+    cut = {"n": 0}
+
+    def drop(route):
+        cut["n"] += 1
+        route.abort("connectionreset")
+
+    context.route("**/kunjungan/baru", drop)  # the link drops every send for now
+    context.set_offline(False)
+    _send_now(page)
+    page.wait_for_timeout(1000)
+    assert cut["n"] >= 1 and _visits() == 0
+    context.unroute("**/kunjungan/baru")  # signal is back, and nobody touches the phone
+    expect(page.locator("#outbox")).to_be_hidden(timeout=30000)
+    assert _visits() == 1
