@@ -140,3 +140,12 @@ def test_create_user_enforces_rules(runner, app):
 def test_seed_regions_is_idempotent(runner, app):
     assert "0 regions added" in runner.invoke(args=["seed-regions"]).output
     assert _count(Region) == 10
+
+
+def test_list_users_shows_the_last_login_in_wita(runner, app, world):
+    """05.00 WITA on 20 November is 21.00 UTC on the 19th: the list says the WITA time."""
+    world.users["supervisor"].last_login_at = dt.datetime(2026, 11, 19, 21, 0)
+    db.session.commit()
+    result = runner.invoke(args=["list-users", "--role", "supervisor"])
+    assert result.exit_code == 0, result.output
+    assert "2026-11-20 05.00 WITA" in result.output and "UTC" not in result.output

@@ -215,7 +215,7 @@ def list_users_command(role, region, inactive) -> None:
     for user in db.session.scalars(query):
         count += 1
         regions = ",".join(r.code for r in user.regions) or "-"
-        last = f"{user.last_login_at:%Y-%m-%d %H:%M} UTC" if user.last_login_at else "never"
+        last = f"{localtime.to_wita(user.last_login_at):%Y-%m-%d %H.%M} WITA" if user.last_login_at else "never"
         click.echo(
             f"{user.username:<40} {user.role:<10} {regions:<15} {'active' if user.active else 'INACTIVE':<8} "
             f"{families.get(user.id, 0):>5} families  last login {last}"
