@@ -115,3 +115,17 @@ def test_a_delivery_at_five_wita_is_distributed_on_that_wita_day(app, world):
     )
     recording.record_visit(family, family.mentor, data, [], app.config["UPLOAD_DIR"])
     assert family.distributed_on == dt.date(2026, 11, 20)
+
+
+def test_no_code_asks_the_server_for_its_own_date():
+    """The server's clock may run in UTC, a day behind WITA before 08.00: 'today' is `localtime.today()`."""
+    import pathlib
+
+    root = pathlib.Path(localtime.__file__).parent
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "migrations" not in path.parts
+        and any(bad in path.read_text() for bad in ("date.today()", "datetime.now()", "datetime.today()"))
+    ]
+    assert offenders == []
