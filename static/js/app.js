@@ -134,9 +134,27 @@
 
   // Logging out: unsent visits are named and need a confirmation; then nothing of the caseload stays on the phone
   // (the outbox only after that confirmation).
+  // How many visits wait in the outbox, kept current, so that logging out with none leaves at once.
+  var unsent = null;
+  function countUnsent() {
+    if (!window.KailOutbox) { return; }
+    window.KailOutbox.all().then(function (items) { unsent = items.length; }, function () { unsent = null; });
+  }
+  document.addEventListener("DOMContentLoaded", countUnsent);
+  navigator.serviceWorker.addEventListener("message", function (event) {
+    if (event.data && event.data.type === "outbox-changed") { countUnsent(); }
+  });
   Array.prototype.forEach.call(logout, function (form) {
     form.addEventListener("submit", function (event) {
       if (form.dataset.cleared) { return; }
+      if (unsent === 0) {  // nothing to lose: leave now; the worker deletes the kept pages (it outlives the page)
+        remember(0);
+        if (navigator.serviceWorker.controller) {
+          navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
+        }
+        CACHES.forEach(function (name) { caches["delete"](name); });
+        return;
+      }
       event.preventDefault();
       event.stopImmediatePropagation();
       var unsent = window.KailOutbox ? window.KailOutbox.all() : Promise.resolve([]);

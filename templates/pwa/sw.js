@@ -79,9 +79,36 @@ function offlineCopy(url) {
   }).then(unpack);
 }
 
+// A caseload page opened with signal refreshes its kept copy (under the version the list gave it: if the page
+// changed since, the next refresh sees another version and fetches it again). Only pages of the last list, or of
+// the page kinds a mentor keeps while her first list is still on its way; the work list is kept whole, never
+// one page of it; notices (?kunjungan=…, ?saved=…) are for that moment only.
+var PAGE_PATTERNS = [/^\/penerima\/\d+$/, /^\/penerima\/\d+\/kunjungan\/baru$/, /^\/kunjungan\/\d+\/perbaiki$/,
+                     /^\/bantuan$/];
+
+function keepFresh(url, response) {
+  var key = keyFor(url);
+  var extra = Array.from(url.searchParams.keys()).filter(function (name) { return name !== "jenis"; });
+  var home = url.pathname === HOME_URL;
+  if (extra.length || !(home || PAGE_PATTERNS.some(function (p) { return p.test(url.pathname); }))) { return; }
+  var copy = response.clone();
+  Promise.all([readState(), caches.open(CASELOAD_CACHE), copy.text()]).then(function (all) {
+    var state = all[0];
+    var cache = all[1];
+    var html = all[2];
+    if (state && state.urls && state.urls.indexOf(key) === -1) { return null; }
+    if (home && html.indexOf("data-complete") === -1) { return null; }  // one page of a longer list
+    return cache.match(key).then(function (old) {
+      var fresh = new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } });
+      return pack(fresh, old ? old.headers.get("X-Kail-Version") || "" : "");
+    }).then(function (packed) { return cache.put(key, packed); });
+  })["catch"](function () { /* a copy not kept is fetched by the next refresh */ });
+}
+
 function page(request) {
   var url = new URL(request.url);
   return withTimeout(fetch(request), NETWORK_TIMEOUT_MS).then(function (response) {
+    if (response.ok && !response.redirected && response.type === "basic") { keepFresh(url, response); }
     if (response.status < 500) { return response; }
     return offlineCopy(url).then(function (copy) { return copy || response; });  // server down: the copy
   }).catch(function () {
@@ -235,6 +262,7 @@ function prepare() {
           manifest.pages.forEach(function (p) { if (p.family !== undefined) { families[p.family] = true; } });
           var state = {
             user: manifest.user,
+            urls: manifest.pages.map(function (p) { return origin + p.url; }),
             families: Object.keys(families).length,
             ready: Object.keys(families).filter(function (f) { return !missing[f]; }).length,
             homeReady: !!now[origin + HOME_URL] || manifest.families === 0,
