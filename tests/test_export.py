@@ -56,14 +56,15 @@ def test_formula_injection_is_neutralised(client, world, fmt):
     db.session.commit()
     login(client, world.users["admin"].username)
     response = client.get(f"/kelola-data/ekspor/penerima.{fmt}")
+    desc, items = (exporting.RECIPIENT_COLUMNS.index(c) for c in ("business_description", "package_items"))
     if fmt == "csv":
         row = next(r for r in _csv(response)[1:] if r[0] == own.nik)
-        values = [row[2], row[11], row[5], row[12]]
+        values = [row[2], row[desc], row[5], row[items]]
     else:
         sheet = _xlsx(response)
         row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == own.nik)
         assert all(cell.data_type != "f" for cell in row)
-        values = [row[2].value, row[11].value, row[5].value, row[12].value]
+        values = [row[2].value, row[desc].value, row[5].value, row[items].value]
     assert values == ["'" + HOSTILE[0], "'" + HOSTILE[3], "'" + HOSTILE[2], "'" + HOSTILE[1]]
 
 

@@ -51,7 +51,7 @@ def test_headers_match_whatever_their_case_spacing_and_punctuation(app, tmp_path
     row.update({"KABUPATEN / KOTA": "kota samarinda", "kec": "Kec. SAMARINDA ULU", "Desa/Kel": "Kel. air hitam"})
     preview = _preview(tmp_path, [row], headers=headers)
     assert not preview.missing and len(preview.valid) == 1
-    assert (preview.valid[0].values["kecamatan"], preview.valid[0].values["desa"]) == ("Samarinda Ulu", "Air Hitam")
+    assert (preview.valid[0].values["kecamatan"], preview.valid[0].values["desa"]) == ("SAMARINDA ULU", "air hitam")
 
 
 def test_title_rows_above_the_header_are_skipped(app, tmp_path):
@@ -87,7 +87,7 @@ def test_missing_required_columns_are_named(app, tmp_path):
         ({"Nama": "+62 Siti"}, "Nama harus diawali huruf"),
         ({"Desil": "7"}, "Desil harus 1 sampai 5"),
         ({"Desil": "0"}, "Desil harus 1 sampai 5"),
-        ({"Kabupaten/Kota": "Samarindah"}, "Kabupaten/kota tidak dikenal: Samarindah. Maksud Anda: Samarinda?"),
+        ({"Kabupaten/Kota": "Samarindah"}, "Kabupaten/kota tidak dikenal: Samarindah. Maksud Anda: Kota Samarinda?"),
         ({"Kecamatan": "Samarinda Ulu Baru"}, "Kecamatan tidak ada di Kota Samarinda: Samarinda Ulu Baru"),
         (
             {"Desa/Kelurahan": "Air Putih Sekali"},
@@ -352,10 +352,162 @@ def test_template_has_an_empty_first_sheet_and_the_example_on_the_second(client,
     login(client, admin.username)
     workbook = load_workbook(io.BytesIO(client.get("/kelola-data/impor/contoh.xlsx").data))
     assert workbook.sheetnames == ["Penerima", "Contoh dan petunjuk"]
-    first = [[c.value for c in row] for row in workbook["Penerima"].iter_rows()]
+    first = [[c.value for c in row] for row in workbook["Penerima"].iter_rows() if any(c.value for c in row)]
     assert first == [exporting.RECIPIENT_HEADERS[:-2]]
     example = [c.value for c in next(workbook["Contoh dan petunjuk"].iter_rows(min_row=2, max_row=2))]
     headers = exporting.RECIPIENT_HEADERS[:-2]
     rows = [dict(zip(headers, ("" if v is None else str(v) for v in example), strict=True))]
     preview = _preview(tmp_path, rows, headers=headers)
     assert len(preview.valid) == 1, [r.errors for r in preview.rows]  # the example itself is a valid row
+
+
+# --- issue 17, item 13: regency names, places as written, NIKs as text, DTKS or DTSEN ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("PPU", "6409"),
+        ("Kab. PPU", "6409"),
+        ("Penajam Paser Utara", "6409"),
+        ("Kukar", "6403"),
+        ("KAB. KUTAI KARTANEGARA", "6403"),
+        ("Kubar", "6402"),
+        ("Kutim", "6404"),
+        ("Mahulu", "6411"),
+        ("Kota Samarinda", "6472"),
+        ("Kab. Paser", "6401"),
+        ("Kabupaten Berau", "6405"),
+        ("Balikpapan", "6471"),
+        ("Kota Bontang", "6474"),
+        ("6472", "6472"),
+    ],
+)
+def test_regency_names_and_abbreviations_are_understood(app, tmp_path, written, code):
+    from webapp import areas
+    from webapp.models import Region
+
+    region = db.session.scalar(select(Region).where(Region.code == code))
+    kecamatan, desas = next(iter(areas.districts_of(region.kind, region.name).items()))
+    row = factories.import_row(1, **{"Kabupaten/Kota": written, "Kecamatan": kecamatan, "Desa/Kelurahan": desas[0]})
+    preview = _preview(tmp_path, [row])
+    assert not preview.invalid, preview.rows[0].errors
+    assert preview.valid[0].values["region_id"] == region.id
+
+
+def test_all_ten_regencies_have_their_aliases_and_an_ambiguous_word_gets_the_candidates(app, tmp_path):
+    from webapp import areas
+
+    assert {r["code"] for r in areas.region_rows()} == set(areas.REGION_ALIASES), "every regency/city listed"
+    preview = _preview(tmp_path, [factories.import_row(1, **{"Kabupaten/Kota": "Kutai"})])
+    (error,) = [e for e in preview.rows[0].errors if "Kabupaten/kota" in e]
+    assert "Kabupaten Kutai Barat, Kabupaten Kutai Kartanegara, Kabupaten Kutai Timur" in error
+    preview = _preview(tmp_path, [factories.import_row(1, **{"Kabupaten/Kota": "Samarindaa"})])
+    assert "Maksud Anda: Kota Samarinda?" in preview.rows[0].errors[0]
+
+
+def test_a_place_name_is_stored_as_written_and_matched_by_its_key(app, tmp_path):
+    """areaid spells the village "Nipah Nipah": the file's "Nipah-Nipah" is found, and kept as the file wrote it."""
+    rows = [
+        factories.import_row(
+            1, **{"Kabupaten/Kota": "PPU", "Kecamatan": "KEC. PENAJAM", "Desa/Kelurahan": "Nipah-Nipah"}
+        ),
+        factories.import_row(
+            2, **{"Kabupaten/Kota": "Kukar", "Kecamatan": "Semboja", "Desa/Kelurahan": "Desa  Sanipah"}
+        ),
+    ]
+    preview = _preview(tmp_path, rows)
+    assert not preview.invalid, [r.errors for r in preview.rows]
+    assert [(r.values["kecamatan"], r.values["desa"]) for r in preview.valid] == [
+        ("PENAJAM", "Nipah-Nipah"),
+        ("Semboja", "Sanipah"),
+    ]
+    importing.commit(preview, None)
+    db.session.commit()
+    stored = db.session.scalars(select(Recipient).order_by(Recipient.nik)).all()
+    assert [(r.kecamatan, r.desa) for r in stored] == [("PENAJAM", "Nipah-Nipah"), ("Semboja", "Sanipah")]
+
+
+def test_template_keeps_nik_and_kk_as_text(client, app):
+    admin = factories.user("admin", regions=[])
+    db.session.commit()
+    login(client, admin.username)
+    workbook = load_workbook(io.BytesIO(client.get("/kelola-data/impor/contoh.xlsx").data))
+    sheet, guide = workbook["Penerima"], workbook["Contoh dan petunjuk"]
+    assert [sheet.cell(row=1, column=c).value for c in (1, 2)] == ["NIK", "No KK"]
+    for column in ("A", "B"):
+        assert sheet.column_dimensions[column].number_format == "@"
+        assert {sheet[f"{column}{row}"].number_format for row in range(2, 1002)} == {"@"}
+        assert guide[f"{column}2"].number_format == "@" and guide[f"{column}2"].data_type == "s"
+    assert sheet["C2"].number_format == "General", "only the NIK and No KK columns"
+
+
+def test_csv_error_file_keeps_niks_as_text_and_reads_back(client, app, tmp_path):
+    admin = factories.user("admin", regions=[])
+    db.session.commit()
+    login(client, admin.username)
+    bad = factories.import_row(1, Desil="9")
+    token = csrf_token(client, "/kelola-data/impor")
+    data = factories.csv_text([bad, factories.import_row(2, Nama="=HYPERLINK(1)")]).encode()
+    response = client.post(
+        "/kelola-data/impor", data={"csrf_token": token, "budget_year": "2026", "file": (io.BytesIO(data), "a.csv")}
+    )
+    errors = client.get(response.headers["Location"] + "/kesalahan.csv").get_data(as_text=True)
+    assert f'"=""{bad["NIK"]}""","=""{bad["No KK"]}"""' in errors, errors
+    assert "'=HYPERLINK(1)" in errors, "other text keeps its formula guard"
+    fixed = tmp_path / "kesalahan.csv"
+    fixed.write_text(errors.lstrip("\ufeff").replace(",9,", ",3,"), encoding="utf-8")
+    preview = importing.validate(importing.read_table(fixed, fixed.name), fixed.name, 2026)
+    assert preview.rows[0].values["nik"] == bad["NIK"] and preview.rows[0].values["kk_number"] == bad["No KK"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "year", "registry"),
+    [
+        ({"Desil": "Desil DTSEN"}, 2024, "DTSEN"),
+        ({"Desil": "Desil DTKS"}, 2026, "DTKS"),
+        ({"Desil": "DESIL_DTSEN", "ID DTSEN": "ID DTSEN"}, 2024, "DTSEN"),
+        ({}, 2024, "DTKS"),
+        ({}, 2025, "DTSEN"),
+    ],
+)
+def test_the_deciles_registry_comes_from_the_headers_or_the_budget_year(app, tmp_path, headers, year, registry):
+    row = factories.import_row(1)
+    names = [headers.get(h, h) for h in row] + [h for h in headers if h not in row]
+    data = dict(zip(names, [*row.values(), *(["3100000000001"] * (len(names) - len(row)))], strict=True))
+    preview = _preview(tmp_path, [data], year=year, headers=names)
+    assert not preview.invalid and not preview.ignored_headers, (preview.rows[0].errors, preview.ignored_headers)
+    assert preview.valid[0].values["decile_registry"] == registry
+    assert registry in preview.registry_note
+
+
+def test_a_registry_column_wins_and_is_checked(app, tmp_path):
+    rows = [
+        factories.import_row(1, Registri="dtks"),
+        factories.import_row(2, Registri="DTSEN"),
+        factories.import_row(3, Registri="BPS"),
+    ]
+    preview = _preview(tmp_path, rows, year=2026)
+    assert [r.values.get("decile_registry") for r in preview.valid] == ["DTKS", "DTSEN"]
+    assert preview.invalid[0].errors == ["Registri harus DTKS atau DTSEN (tertulis: BPS)."]
+
+
+def test_the_decile_is_labelled_with_its_registry_on_the_family_page_and_in_exports(client, app, tmp_path):
+    admin = factories.user("admin", regions=[])
+    rows = [factories.import_row(1, Registri=""), factories.import_row(2, Registri="DTKS")]
+    preview = _preview(tmp_path, rows, year=2026)
+    importing.commit(preview, admin)
+    db.session.commit()
+    login(client, admin.username)
+    first, second = db.session.scalars(select(Recipient).order_by(Recipient.nik)).all()
+    assert (first.decile_registry, second.decile_registry) == ("DTSEN", "DTKS")
+    page = client.get(f"/penerima/{first.id}").get_data(as_text=True)
+    assert "Desil DTSEN" in page and "Desil DTKS" not in page
+    assert "Desil DTKS" in client.get(f"/penerima/{second.id}").get_data(as_text=True)
+    export = exporting.recipients(select(Recipient.id))
+    column = export.headers.index("Desil")
+    assert export.headers[column + 1] == "Registri"
+    assert sorted((r[0], r[column], r[column + 1]) for r in export.rows()) == [
+        (first.nik, 2, "DTSEN"),
+        (second.nik, 2, "DTKS"),
+    ]

@@ -29,6 +29,32 @@ REGION_RADIUS_KM = {
 }
 
 
+# What people write for a regency/city besides its name, by Kemendagri code: the abbreviations offices use every
+# day and older spellings. Each is also understood after "Kabupaten"/"Kab."/"Pemkab" (regencies) or "Kota"/
+# "Pemkot" (cities), as the name itself and the code are. A word that could mean two of them ("Kutai"; "Paser"
+# for PPU; "Samarinda" for the regency around the city) is deliberately absent: the import suggests instead.
+REGION_ALIASES: dict[str, tuple[str, ...]] = {
+    "6401": ("Pasir",),
+    "6402": ("Kubar",),
+    "6403": ("Kukar",),
+    "6404": ("Kutim",),
+    "6405": (),  # Berau: its name is what everyone writes
+    "6409": ("PPU", "Penajam"),
+    "6411": ("Mahulu",),
+    "6472": ("Smd",),
+    "6474": ("Btg",),
+    "6471": ("Bpp",),
+}
+REGION_PREFIXES = {"Kabupaten": ("Kabupaten", "Kab.", "Pemkab"), "Kota": ("Kota", "Pemkot")}
+
+
+def region_names(code: str, name: str, kind: str) -> list[str]:
+    """Every spelling that means the regency/city `code`: its name and aliases, each bare and after its kind
+    ("Kabupaten Berau", "Kab. Kukar", "Kota Samarinda"), and its code."""
+    bare = [name, *REGION_ALIASES.get(code, ())]
+    return [*bare, *(f"{prefix} {word}" for prefix in REGION_PREFIXES.get(kind, ()) for word in bare), code]
+
+
 def region_radius_km(code: str) -> float:
     return float(REGION_RADIUS_KM.get(code, 150))
 

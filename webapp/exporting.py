@@ -45,6 +45,7 @@ RECIPIENT_COLUMNS = (
     "kecamatan",
     "desa",
     "decile",
+    "decile_registry",
     "business_type",
     "business_description",
     "package_items",
@@ -105,6 +106,9 @@ class Export:
     stem: str
     headers: list[str]
     rows: Callable[[], Iterator[list[Any]]]
+    # Columns whose digits-only cells the CSV writes as ="…" so Excel keeps them as text (16-digit NIKs);
+    # see docs/DECISIONS.md, "Import: NIKs stay text in the files we hand out".
+    csv_text_columns: frozenset[int] = frozenset()
 
 
 def _chunks(query: Select, key) -> Iterator[list[Any]]:
@@ -148,6 +152,7 @@ def recipients(scope_ids: Select) -> Export:
                     r.kecamatan,
                     r.desa,
                     r.decile,
+                    r.decile_registry,
                     r.business_type,
                     r.business_description,
                     "; ".join(r.package_items or []),
@@ -402,7 +407,8 @@ def summary(
 def import_errors(preview: Preview, stem: str) -> Export:
     """An import's invalid rows (original columns, row number, reasons) as a table to download."""
     rows = list(error_rows(preview))
-    return Export(stem, rows[0], lambda: iter(rows[1:]))
+    ids = frozenset(preview.columns[c] for c in ("nik", "kk_number") if c in preview.columns)
+    return Export(stem, rows[0], lambda: iter(rows[1:]), csv_text_columns=ids)
 
 
 # --- writers ---------------------------------------------------------------------------------------------------
@@ -422,8 +428,13 @@ def csv_stream(export: Export) -> Iterator[str]:
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(export.headers)
+    text_columns = export.csv_text_columns
     for n, row in enumerate(export.rows(), start=1):
-        writer.writerow([_csv_cell(v) for v in row])
+        cells = [_csv_cell(v) for v in row]
+        for index in text_columns:
+            if index < len(cells) and isinstance(cells[index], str) and cells[index].isdigit():
+                cells[index] = f'="{cells[index]}"'
+        writer.writerow(cells)
         if n % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -53,7 +53,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "region": ("kabupatenkota", "kabkota", "kabupaten", "kota", "kabupatenataukota"),
     "kecamatan": ("kecamatan", "kec"),
     "desa": ("desakelurahan", "desa", "kelurahan", "desakel", "kelurahandesa"),
-    "decile": ("desil", "desildtks"),
+    "decile": ("desil", "desildtks", "desildtsen", "desilkesejahteraan", "desilnasional"),
+    "decile_registry": ("registri", "registry", "sumberdatadesil", "sumberdesil", "basisdata"),
     "business_type": ("jenisusaha", "usaha"),
     "gender": ("jeniskelamin", "jk", "lp", "kelamin"),
     "phone": ("nohp", "telepon", "notelepon", "nomorhp", "hp", "notelp", "telp"),
@@ -79,6 +80,7 @@ HEADER_LABELS = {
     "kecamatan": "Kecamatan",
     "desa": "Desa/Kelurahan",
     "decile": "Desil",
+    "decile_registry": "Registri",
     "business_type": "Jenis Usaha",
     "business_description": "Keterangan Usaha",
     "package_items": "Paket Bantuan",
@@ -89,6 +91,9 @@ HEADER_LABELS = {
     "business_lon": "Bujur Usaha",
 }
 _ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
+# The registry's own family ids: read (they say which registry the file comes from), not stored.
+REGISTRY_ID_HEADERS = {"iddtsen": "DTSEN", "iddtks": "DTKS", "idkeluargadtsen": "DTSEN", "idkeluargadtks": "DTKS"}
+DTSEN_SINCE = 2025  # the budget year from which a file that names no registry is read as DTSEN
 
 
 class ImportFileError(ValueError):
@@ -117,7 +122,12 @@ def _text(value: Any) -> str:
         text = str(value).strip()
     if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
         text = text[1:]
+    elif len(text) > 3 and text[0] == "=" and _TEXT_FORMULA.fullmatch(text):
+        text = text[2:-1]  # ="6472…": how our CSV error file keeps a NIK as text for Excel
     return text
+
+
+_TEXT_FORMULA = re.compile(r'="[0-9]+"')
 
 
 @dataclass
@@ -767,6 +777,24 @@ class Preview:
     ignored_headers: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
+    registry: str | None = None  # DTKS or DTSEN when the headers name it ("Desil DTSEN", "ID DTKS")
+
+    @property
+    def registry_note(self) -> str:
+        """Where the deciles' registry is read from, for the preview page."""
+        if "decile_registry" in self.columns:
+            return str(_l("Registri desil dibaca dari kolom %(column)s.", column=HEADER_LABELS["decile_registry"]))
+        if self.registry:
+            return str(_l("Desil dibaca sebagai desil %(registry)s (dari judul kolom).", registry=self.registry))
+        registry = "DTSEN" if self.budget_year >= DTSEN_SINCE else "DTKS"
+        return str(
+            _l(
+                "Judul kolom tidak menyebut DTKS atau DTSEN: desil dibaca sebagai desil %(registry)s "
+                "(tahun anggaran %(year)s).",
+                registry=registry,
+                year=self.budget_year,
+            )
+        )
 
     @property
     def valid(self) -> list[Row]:
@@ -790,16 +818,14 @@ class _Lookups:
 
     def __init__(self, budget_year: int, niks: Iterable[str]):
         self.regions = db.session.scalars(select(Region)).all()
-        self.region_by_key = {}
+        self.region_by_key: dict[str, Region] = {}
         for r in self.regions:
-            for alias in (r.name, r.full_name, r.code, f"kab {r.name}", f"kab. {r.name}"):
-                self.region_by_key[_key(alias)] = r
+            for alias in areas.region_names(r.code, r.name, r.kind):
+                self.region_by_key.setdefault(_key(alias), r)
         self.places: dict[int, dict[str, tuple[str, dict[str, str]]]] = {}
         for r in self.regions:
-            self.places[r.id] = {
-                _key(kec): (kec, {_key(d): d for d in desas})
-                for kec, desas in areas.districts_of(r.kind, r.name).items()
-            }
+            districts = areas.districts_of(r.kind, r.name)
+            self.places[r.id] = _by_key({k: (k, _by_key({d: d for d in desas})) for k, desas in districts.items()})
         mentors = db.session.scalars(select(User).where(User.role == "mentor", User.active.is_(True))).all()
         self.mentor_by_key: dict[str, list[User]] = {}
         for m in mentors:
@@ -835,6 +861,21 @@ def _registered(niks: list[str]) -> Iterable[tuple[str, int]]:
         return db.session.execute(query, {"niks": niks}).all()
     query = sql_text("SELECT nik, budget_year FROM recipients WHERE nik IN (SELECT value FROM json_each(:niks))")
     return db.session.execute(query, {"niks": json.dumps(niks)}).all()
+
+
+_ALSO_CALLED = re.compile(r"(.+?)\s*\((.+)\)")
+
+
+def _by_key(named: dict[str, Any]) -> dict[str, Any]:
+    """`named` keyed by `_key` of each name; "Samboja (Semboja)" also answers to "Samboja" and to "Semboja"
+    (unless another name already has that key)."""
+    keyed = {_key(name): value for name, value in named.items()}
+    for name, value in named.items():
+        other = _ALSO_CALLED.fullmatch(name)
+        if other:
+            for part in other.groups():
+                keyed.setdefault(_key(part), value)
+    return keyed
 
 
 KECAMATAN_PREFIXES = ("kecamatan", "kec")
@@ -1001,16 +1042,25 @@ def _check_region(c: _RowCheck) -> None:
         return
     c.region = c.look.region_by_key.get(_key(text))
     if c.region is None:
-        c.err(
-            str(_l("Kabupaten/kota tidak dikenal: %(value)s.", value=text[:80]))
-            + _suggest(text, [r.name for r in c.look.regions])
-        )
+        c.err(str(_l("Kabupaten/kota tidak dikenal: %(value)s.", value=text[:80])) + _suggest_region(text, c.look))
     else:
         c.values["region_id"] = c.region.id
 
 
+def _suggest_region(text: str, look: _Lookups) -> str:
+    """The regencies a word could mean ("Kutai" -> Kutai Barat, Kutai Kartanegara, Kutai Timur), else the
+    closest spelling of any of their names and abbreviations."""
+    key = _place_key(text, tuple(_key(p) for prefixes in areas.REGION_PREFIXES.values() for p in prefixes))
+    if len(key) >= 4:
+        starting = {r.full_name for k, r in look.region_by_key.items() if k.startswith(key)}
+        if 1 < len(starting) <= 4:
+            return str(_l(" Maksud Anda salah satu dari: %(names)s?", names=", ".join(sorted(starting))))
+    close = difflib.get_close_matches(_key(text), list(look.region_by_key), n=1, cutoff=0.75)
+    return str(_l(" Maksud Anda: %(name)s?", name=look.region_by_key[close[0]].full_name)) if close else ""
+
+
 def _check_place(c: _RowCheck) -> None:
-    """Kecamatan within the regency, then desa/kelurahan within the kecamatan, as spelt in the area list."""
+    """Kecamatan within the regency, then desa/kelurahan within the kecamatan, matched by key to the area list."""
     region, kecamatan_text, desa_text = c.region, c.get("kecamatan"), c.get("desa")
     if region is None or not kecamatan_text:
         return
@@ -1023,7 +1073,7 @@ def _check_place(c: _RowCheck) -> None:
         )
         return
     kec, desas = found
-    c.values["kecamatan"] = kec
+    c.values["kecamatan"] = _as_written(kecamatan_text, KECAMATAN_PREFIXES)
     if not desa_text:
         return
     desa = desas.get(_place_key(desa_text, DESA_PREFIXES))
@@ -1033,7 +1083,16 @@ def _check_place(c: _RowCheck) -> None:
             + _suggest(desa_text, desas.values())
         )
     else:
-        c.values["desa"] = desa
+        c.values["desa"] = _as_written(desa_text, DESA_PREFIXES)
+
+
+def _as_written(name: str, prefixes: tuple[str, ...]) -> str:
+    """A place name as the file writes it ("Nipah-Nipah", "SAMARINDA ULU"): only its spaces collapsed and a
+    leading "Kec."/"Desa"/"Kel." word dropped. Matching is by key; the name itself is never silently respelt."""
+    words = name.split()
+    if len(words) > 1 and _key(words[0]) in prefixes:
+        words = words[1:]
+    return " ".join(words)[:80]
 
 
 def _check_decile(c: _RowCheck) -> None:
@@ -1044,6 +1103,18 @@ def _check_decile(c: _RowCheck) -> None:
         c.values["decile"] = int(decile_text)
     else:
         c.err(_l("Desil harus 1 sampai 5 (tertulis: %(value)s).", value=c.get("decile")[:20]))
+
+
+def _check_registry(c: _RowCheck) -> None:
+    """DTKS or DTSEN: the row's Registri column, else the headers' wording, else the budget year."""
+    written = _key(c.get("decile_registry"))
+    if written in ("dtks", "dtsen"):
+        c.values["decile_registry"] = written.upper()
+    elif written:
+        c.err(_l("Registri harus DTKS atau DTSEN (tertulis: %(value)s).", value=c.get("decile_registry")[:20]))
+    else:
+        year = c.values.get("budget_year", c.preview.budget_year)
+        c.values["decile_registry"] = c.preview.registry or ("DTSEN" if year >= DTSEN_SINCE else "DTKS")
 
 
 def _check_business_type(c: _RowCheck) -> None:
@@ -1153,6 +1224,7 @@ _CHECKS: dict[tuple[str, ...], Callable[[_RowCheck], None]] = {
     ("region",): _check_region,
     ("kecamatan", "desa"): _check_place,
     ("decile",): _check_decile,
+    ("decile_registry", "budget_year"): _check_registry,
     ("business_type",): _check_business_type,
     ("gender", "nik"): _check_gender,
     ("phone",): _check_phone,
@@ -1175,12 +1247,16 @@ def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[t
 def _matched(headers: list[str], filename: str, budget_year: int) -> Preview:
     """A preview without rows yet: which header is which column, which are ignored, which required are missing."""
     preview = Preview(filename=filename, budget_year=budget_year, headers=headers)
+    named = set()
     for index, header in enumerate(headers):
-        column = _ALIASES.get(_key(header))
+        key = _key(header)
+        named.update(word.upper() for word in ("dtks", "dtsen") if word in key)
+        column = _ALIASES.get(key)
         if column and column not in preview.columns:
             preview.columns[column] = index
-        elif header:
+        elif header and key not in REGISTRY_ID_HEADERS:
             preview.ignored_headers.append(header)
+    preview.registry = named.pop() if len(named) == 1 else None
     preview.missing = [HEADER_LABELS[c] for c in REQUIRED if c not in preview.columns]
     return preview
 
@@ -1397,6 +1473,7 @@ def _save_check(upload_dir, token: str, preview: Preview, rows: Iterable[Row]) -
                 "columns": preview.columns,
                 "ignored_headers": preview.ignored_headers,
                 "missing": preview.missing,
+                "registry": preview.registry,
             }
             out.write(dumps(head) + "\n")
             for row in rows:
@@ -1427,6 +1504,7 @@ def _load_check(upload_dir, token: str, meta: dict) -> Preview | None:
             columns=data["columns"],
             ignored_headers=data["ignored_headers"],
             missing=data["missing"],
+            registry=data.get("registry"),
         )
         append = preview.rows.append
         for text in lines:

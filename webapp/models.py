@@ -36,6 +36,9 @@ ROLES = ("admin", "supervisor", "mentor")
 ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_MENTOR = ROLES
 GENDERS = ("L", "P")
 FUNDING_SOURCES = ("APBD", "APBD-P")
+# The national welfare registry a family's decile comes from: DTSEN (Data Tunggal Sosial dan Ekonomi Nasional)
+# replaced DTKS in 2025; families imported before keep DTKS.
+REGISTRIES = ("DTKS", "DTSEN")
 VISIT_KINDS = visit_kinds.CODES
 REVIEW_STATES = review_states.STATES
 PHOTO_TAGS = visit_kinds.PHOTO_TAGS
@@ -176,6 +179,7 @@ class Recipient(db.Model):
         CheckConstraint(_in("status", lifecycle.STATUSES), name="status"),
         CheckConstraint(_in("gender", GENDERS), name="gender"),
         CheckConstraint(_in("funding_source", FUNDING_SOURCES), name="funding_source"),
+        CheckConstraint(_in("decile_registry", REGISTRIES), name="decile_registry"),
         CheckConstraint("budget_year >= 2000 AND budget_year <= 2100", name="budget_year_range"),
         *_lat_lon_checks("business_"),
         # The review map asks for the families inside the area on screen.
@@ -196,6 +200,7 @@ class Recipient(db.Model):
     desa: Mapped[str] = mapped_column(String(80))
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     decile: Mapped[int] = mapped_column(Integer)
+    decile_registry: Mapped[str] = mapped_column(String(8), default="DTKS", server_default="DTKS")  # DTKS or DTSEN
     business_type: Mapped[str] = mapped_column(String(80))
     business_description: Mapped[str] = mapped_column(Text, default="")
     package_items: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -22,6 +22,7 @@ EXPORTS = {
     "riwayat-status": ("csv", "xlsx"),
     "ringkasan": ("csv", "xlsx"),
 }
+TEMPLATE_TEXT_ROWS = 1000  # rows of the template whose NIK and No KK cells are formatted as text
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -240,6 +241,7 @@ def import_template():
     require_role(current_user, "admin")
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     region = db.session.scalar(select(Region).order_by(Region.code.desc()))
     kecamatan, desas = next(iter(areas.districts_of(region.kind, region.name).items()), ("", [""]))
@@ -250,9 +252,11 @@ def import_template():
     sheet.append(headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for column in ("A", "B"):  # NIK and No KK: text, or Excel drops the 16th digit
-        for cell in sheet[column][:2000]:
-            cell.number_format = "@"
+    text_columns = [exporting.RECIPIENT_COLUMNS.index(c) + 1 for c in ("nik", "kk_number")]
+    for index in text_columns:  # NIK and No KK as text ("@"), or Excel shows 6.47201E+15 and drops the 16th digit
+        sheet.column_dimensions[get_column_letter(index)].number_format = "@"  # cells typed into later rows
+        for row in range(2, TEMPLATE_TEXT_ROWS + 2):
+            sheet.cell(row=row, column=index).number_format = "@"
     guide = workbook.create_sheet("Contoh dan petunjuk")
     guide.append(headers)
     guide.append(
@@ -267,6 +271,7 @@ def import_template():
             kecamatan,
             desas[0],
             2,
+            "DTSEN",
             "Gorengan",
             "Dijual pagi di depan rumah",
             "Wajan; Kompor gas; Tabung gas",
@@ -277,11 +282,14 @@ def import_template():
             None,
         ]
     )
+    for index in text_columns:
+        guide.cell(row=2, column=index).number_format = "@"
     guide.append([])
     for line in (
         "Isi data di lembar pertama (Penerima); lembar ini tidak diimpor.",
         "Wajib: NIK, No KK, Nama, Kabupaten/Kota, Kecamatan, Desa/Kelurahan, Desil, Jenis Usaha.",
         "NIK dan No KK 16 angka, kolomnya berformat Teks. Desil 1 sampai 5. Jenis Kelamin L atau P.",
+        "Registri: DTSEN (sejak 2025) atau DTKS; kosong = DTSEN untuk tahun anggaran 2025 ke atas.",
         "Paket Bantuan: pisahkan barang dengan titik koma (;). Sumber Dana: APBD atau APBD-P.",
         "Pendamping: nama pengguna pendamping di Kail (boleh kosong). Lintang/Bujur Usaha: angka desimal.",
     ):
