@@ -543,3 +543,76 @@ def test_a_visit_refused_then_fixed_is_stored_once_under_its_code(mentor_client,
         fixed = good_data(mentor_client, family, uuid=data["uuid"])
         fixed.pop("csrf_token")
     assert _count(Visit) == 1 and _count(Photo) == 2
+
+
+def _stage(client, token, visit_code, photo_code, content):
+    return client.post(
+        f"/kunjungan/{visit_code}/foto/{photo_code}",
+        data={"photo": (io.BytesIO(content), "photo-1.jpg")},
+        content_type="multipart/form-data",
+        headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
+    )
+
+
+def test_photos_sent_ahead_one_by_one_then_the_visit_each_once(app, mentor_client, family):
+    """A bad link: each photo its own idempotent request, then the visit naming them; retries change nothing."""
+    data = good_data(mentor_client, family)
+    token = data.pop("csrf_token")
+    codes = [str(uuid.uuid4()), str(uuid.uuid4())]
+    photos_sent = [jpeg(), jpeg((200, 40, 40))]
+    for code, content in zip(codes, photos_sent, strict=True):
+        for _ in range(2):  # the answer lost, the same photo sent again
+            assert _stage(mentor_client, token, data["uuid"], code, content).status_code == 200
+    visit = {k: v for k, v in data.items() if not k.startswith("photo-")}
+    for slot, code in enumerate(codes, start=1):
+        visit[f"photo-{slot}-staged"], visit[f"photo-{slot}-uuid"] = "1", code
+    headers = {"X-Kail-Outbox": "1", "X-CSRFToken": token}
+
+    def send():
+        return mentor_client.post(
+            form_url(family), data=dict(visit), content_type="multipart/form-data", headers=headers
+        )
+
+    assert send().status_code == 201
+    assert send().status_code == 200  # the visit again: stored once
+    assert _stage(mentor_client, token, data["uuid"], codes[0], photos_sent[0]).status_code == 200  # late retry
+    assert _count(Visit) == 1 and _count(Photo) == 2
+    assert set(db.session.scalars(select(Photo.uuid))) == set(codes)
+
+
+def test_a_visit_naming_a_photo_that_never_arrived_asks_for_it_again(mentor_client, family):
+    data = good_data(mentor_client, family)
+    token = data.pop("csrf_token")
+    visit = {k: v for k, v in data.items() if not k.startswith("photo-")}
+    missing = str(uuid.uuid4())
+    visit.update({"photo-1-staged": "1", "photo-1-uuid": missing, "tag-1": "usaha_berjalan"})
+    response = mentor_client.post(
+        form_url(family),
+        data=visit,
+        content_type="multipart/form-data",
+        headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
+    )
+    assert response.status_code == 409 and response.json["status"] == "photo_missing"
+    assert response.json["errors"]["missing"] == [missing] and _count(Visit) == 0
+
+
+def test_sending_a_photo_ahead_refuses_what_the_visit_would_refuse(mentor_client, family):
+    data = good_data(mentor_client, family)
+    token = data.pop("csrf_token")
+    code = str(uuid.uuid4())
+    assert _stage(mentor_client, token, data["uuid"], code, b"not a photo").status_code == 422
+    assert _stage(mentor_client, token, "bukan-kode", code, jpeg()).status_code == 400
+    full = _stage(mentor_client, token, data["uuid"], code, jpeg())
+    assert full.status_code == 200
+    # the code now belongs to a stored visit: another visit sending a photo under it is told to mint another
+    post(mentor_client, family, good_data(mentor_client, family, **{"photo-1-uuid": code}))
+    other = _stage(mentor_client, token, str(uuid.uuid4()), code, jpeg())
+    assert other.status_code == 409 and other.json["status"] == "photo_conflict"
+    body = b'--x\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n\r\n' + jpeg()[:500]
+    cut = mentor_client.post(
+        f"/kunjungan/{data['uuid']}/foto/{uuid.uuid4()}",
+        data=body,
+        content_type="multipart/form-data; boundary=x",
+        headers={"X-Kail-Outbox": "1", "X-CSRFToken": token},
+    )
+    assert cut.status_code < 500

@@ -358,6 +358,11 @@ def photos_prune_command(grace_hours: float, dry_run: bool) -> None:
         return
     deleted = photos.prune(upload_dir, is_referenced, grace, referenced=referenced)
     click.echo(f"{len(deleted)} orphan photo files deleted.")
+    import time
+
+    from . import recording
+
+    recording.prune_staged(upload_dir, time.time())  # photos sent ahead for visits that never arrived
 
 
 @click.group("storage")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, integrity, lifecycle, localtime, photos, review_states
+from . import audit, integrity, lifecycle, localtime, photos, review_states, storage
 from .extensions import db
 from .models import Photo, Recipient, User, Visit, utcnow
 
@@ -259,3 +259,58 @@ def resubmit_visit(
     except BaseException:
         db.session.rollback()
         raise
+
+
+# --- Photos sent ahead, one request each ---------------------------------------------------------------------
+# Over a link that drops every few seconds a whole visit (5 photos, ~1.5 MB) never gets through in one request.
+# The phone sends each photo first, alone, keyed by (visit code, photo code); the visit's own request then names
+# them. A staged photo is the phone's upload as sent, kept as a blob until the visit commits; staged photos of a
+# visit that never commits are removed by `flask photos-prune` after STAGED_KEEP_S.
+STAGED_FOLDER = "staged"
+STAGED_KEEP_S = 14 * 24 * 3600
+
+
+class PhotoIdElsewhere(Exception):
+    """The photo code is already stored with another visit: the phone mints a new one (409 photo_conflict)."""
+
+
+def _staged_key(mentor_id: int, visit_uuid: str, photo_uuid: str) -> str:
+    return f"{STAGED_FOLDER}/{mentor_id}-{uuidlib.UUID(visit_uuid)}-{uuidlib.UUID(photo_uuid)}"
+
+
+def stage_photo(upload_dir, mentor: User, visit_uuid: str, photo_uuid: str, data: bytes, max_bytes: int) -> None:
+    """Keep one photo of a visit not yet sent (again: the same bytes under the same key). Raises
+    photos.PhotoError for a file that is not a usable photo, PhotoIdElsewhere for a code another visit holds."""
+    owner = db.session.scalar(select(Visit.uuid).join(Photo.visit).where(Photo.uuid == photo_uuid))
+    if owner is not None and owner != visit_uuid:
+        raise PhotoIdElsewhere(photo_uuid)
+    if owner is not None:
+        return  # the visit is committed with this photo already (its answer was lost)
+    photos.process(data, max_bytes=max_bytes)  # refuse now what the visit's request would refuse
+    storage.resolve(upload_dir).put_blob(_staged_key(mentor.id, visit_uuid, photo_uuid), data)
+
+
+_ABSENT = (storage.StorageError, OSError, KeyError)
+
+
+def staged_photo(upload_dir, mentor: User, visit_uuid: str, photo_uuid: str) -> bytes | None:
+    """The photo the phone sent ahead for this visit under this code, or None if it never arrived."""
+    try:
+        return storage.resolve(upload_dir).get_blob(_staged_key(mentor.id, visit_uuid, photo_uuid))
+    except (ValueError, *_ABSENT):
+        return None
+
+
+def forget_staged(upload_dir, mentor: User, visit_uuid: str, photo_uuids: list[str]) -> None:
+    """After the visit committed: its photos sent ahead are stored as photos now."""
+    store = storage.resolve(upload_dir)
+    for code in photo_uuids:
+        try:
+            store.delete_blob(_staged_key(mentor.id, visit_uuid, code))
+        except (ValueError, *_ABSENT):
+            continue
+
+
+def prune_staged(upload_dir, now: float) -> None:
+    """Forget photos sent ahead for visits that never arrived (the visit's own request never came)."""
+    storage.resolve(upload_dir).delete_blobs_older(STAGED_FOLDER, now - STAGED_KEEP_S)

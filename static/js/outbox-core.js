@@ -92,10 +92,67 @@
     });
     if (item.kind !== "correction") { data.set("uuid", item.uuid); }
     item.photos.forEach(function (photo) {
-      data.append(photo.field, photo.blob, photo.field + ".jpg");
+      if (photo.sent) {
+        data.append(photo.field + "-staged", "1");  // sent ahead on its own (stagePhotos)
+      } else {
+        data.append(photo.field, photo.blob, photo.field + ".jpg");
+      }
       data.append(photo.field + "-uuid", photo.uuid);
     });
     return data;
+  }
+
+  function visitCode(item) { return item.kind === "correction" && item.visit ? item.visit : item.uuid; }
+
+  function answerOf(request) {
+    return request.then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        return { status: response.status, json: json };
+      });
+    }, function () { return { status: 0, json: {} }; });
+  }
+
+  // Photos travel one at a time before the visit, each its own small request keyed by its code: on a link that
+  // drops every 20 s a photo still gets through where a whole visit never would, and what arrived stays arrived.
+  function stagePhotos(item, token, onProgress) {
+    var chain = Promise.resolve(null);
+    item.photos.forEach(function (photo) {
+      chain = chain.then(function (stop) {
+        if (stop || photo.sent) { return stop; }
+        return stageOne(item, photo, token, 0).then(function (result) {
+          if (result) { return result; }
+          photo.sent = true;
+          return put(item).then(function () { if (onProgress) { onProgress(item); } return null; });
+        });
+      });
+    });
+    return chain;
+  }
+
+  function stageOne(item, photo, token, reminted) {
+    var data = new FormData();
+    data.append("photo", photo.blob, photo.field + ".jpg");
+    return answerOf(fetch("/kunjungan/" + visitCode(item) + "/foto/" + photo.uuid, {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { "X-Kail-Outbox": "1", "X-CSRFToken": token, "Accept": "application/json" }
+    })).then(function (answer) {
+      var status = answer.status;
+      if (status === 200 || status === 201) { return null; }
+      if (status === 0) { return { outcome: "retry", message: "network" }; }
+      if (status === 401) { return { outcome: "login" }; }
+      if (status === 400 && (answer.json.status === "csrf" || !answer.json.status)) { return { outcome: "token" }; }
+      if (status === 409 && answer.json.status === "photo_conflict" && reminted < 3) {
+        photo.uuid = uuid4();
+        return put(item).then(function () { return stageOne(item, photo, token, reminted + 1); });
+      }
+      if (status === 422) {
+        var message = photo.field.replace("photo-", "Foto ") + ": " + (answer.json.message || "");
+        var errors = {};
+        errors[photo.field] = message;
+        return { outcome: "rejected", message: message, errors: errors };
+      }
+      return refused(status, answer.json);
+    });
   }
 
   function post(item, token) {
@@ -114,20 +171,27 @@
     if (answer.json.status === "photo_conflict") {
       var taken = answer.json.taken || [];
       item.photos.forEach(function (photo) {
-        if (!taken.length || taken.indexOf(photo.uuid) >= 0) { photo.uuid = uuid4(); }
+        if (!taken.length || taken.indexOf(photo.uuid) >= 0) { photo.uuid = uuid4(); photo.sent = false; }
       });
       return put(item).then(function () { return true; });
     }
     if (answer.json.status === "conflict" && item.kind !== "correction") {
       var old = item.uuid;
       item.uuid = uuid4();
+      item.photos.forEach(function (photo) { photo.sent = false; });  // sent ahead under the old visit code
       return put(item).then(function () { return remove(old); }).then(function () { return true; });
     }
     return Promise.resolve(false);
   }
 
   // Send one item; resolves to {outcome: "stored"|"duplicate"|"rejected"|"retry"|"login"|"token", ...}.
-  function sendOne(item, token, reminted) {
+  function sendOne(item, token, reminted, onProgress) {
+    return stagePhotos(item, token, onProgress).then(function (stopped) {
+      return stopped || sendVisit(item, token, reminted);
+    });
+  }
+
+  function sendVisit(item, token, reminted) {
     return post(item, token).then(function (answer) {
       var status = answer.status;
       var json = answer.json;
@@ -135,6 +199,11 @@
       if (status === 0) { return { outcome: "retry", message: "network" }; }
       if (status === 401) { return { outcome: "login" }; }
       if (status === 400 && (json.status === "csrf" || !json.status)) { return { outcome: "token" }; }  // new token
+      if (status === 409 && json.status === "photo_missing") {  // sent ahead, yet not there: send them again
+        var missing = (json.errors && json.errors.missing) || [];
+        item.photos.forEach(function (photo) { if (missing.indexOf(photo.uuid) >= 0) { photo.sent = false; } });
+        return put(item).then(function () { return { outcome: "retry", message: json.message }; });
+      }
       if (status === 409 && (reminted || 0) < 3) {
         return remint(item, answer).then(function (changed) {
           return changed ? sendOne(item, token, (reminted || 0) + 1) : refused(status, json);
@@ -151,6 +220,9 @@
     return { outcome: "retry", message: "HTTP " + status };
   }
 
+  // Someone showing the outbox (the page's panel, or the service worker telling the pages) hears of each photo.
+  function progress(item) { if (api.onProgress) { api.onProgress(item); } }
+
   var sending = null;
   // Send every waiting item, one by one. Concurrent calls share one run.
   function sendAll() {
@@ -165,9 +237,9 @@
           chain = chain.then(function () {
             item.state = "sending";
             item.attempts = (item.attempts || 0) + 1;
-            return put(item).then(function () { return sendOne(item, token); }).then(function (result) {
+            return put(item).then(function () { return sendOne(item, token, 0, progress); }).then(function (result) {
               if (result.outcome === "token") {
-                return freshToken().then(function (newToken) { token = newToken; return sendOne(item, token); });
+                return freshToken().then(function (newToken) { token = newToken; return sendOne(item, token, 0, progress); });
               }
               return result;
             }).then(function (result) {
@@ -197,7 +269,7 @@
     return sending;
   }
 
-  global.KailOutbox = { SYNC_TAG: SYNC_TAG, VERSION: VERSION, all: all, put: put, remove: remove,
+  var api = global.KailOutbox = { SYNC_TAG: SYNC_TAG, VERSION: VERSION, all: all, put: put, remove: remove,
                         sendAll: sendAll, sendOne: sendOne, freshToken: freshToken, uuid4: uuid4,
                         upgradeItem: upgradeItem };
 })(typeof self !== "undefined" ? self : this);

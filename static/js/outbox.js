@@ -24,6 +24,10 @@
 
   function stateLabel(item) {
     if (item.state === "needs_fix") { return text.rejected + (item.lastError ? ": " + item.lastError : ""); }
+    var sent = item.photos.filter(function (photo) { return photo.sent; }).length;
+    if (sent) {
+      return text.progress.replace("{sent}", String(sent)).replace("{n}", String(item.photos.length));
+    }
     if (item.state === "sending") { return text.sending; }
     return item.attempts ? text.retrying : text.waiting;
   }
@@ -95,6 +99,8 @@
       return scheduleRetry(result).then(render);
     });
   }
+
+  if (window.KailOutbox) { KailOutbox.onProgress = function () { render(); }; }
 
   window.KailApp = {
     render: render,

@@ -377,7 +377,8 @@
       var item = {
         // A correction's outbox key names the visit and the round it corrects: one correction per round waits.
         uuid: correction ? "perbaikan-" + uuidField.value + "-" + form.dataset.round : KailOutbox.uuid4(),
-        url: form.action, version: KailOutbox.VERSION, kind: correction ? "correction" : "visit", title: form.dataset.title || "", createdAt: new Date().toISOString(),
+        url: form.action, version: KailOutbox.VERSION, kind: correction ? "correction" : "visit",
+        visit: correction ? uuidField.value : null, title: form.dataset.title || "", createdAt: new Date().toISOString(),
         fields: parts.fields, photos: parts.photos, state: "waiting", attempts: 0
       };
       return KailOutbox.put(item).then(function () {

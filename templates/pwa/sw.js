@@ -313,6 +313,8 @@ self.addEventListener("message", function (event) {
   }
 });
 
+KailOutbox.onProgress = function () { notifyClients(); };  // "2 dari 4 foto terkirim" on the open pages
+
 function notifyClients() {
   return self.clients.matchAll().then(function (clients) {
     clients.forEach(function (client) { client.postMessage({ type: "outbox-changed" }); });

@@ -58,6 +58,7 @@ TURNOVER_FORMAT = _l(
 TURNOVER_TOO_LARGE = _l("Omzet terlalu besar; periksa lagi angkanya.")
 LOCATION_MISSING = _l("Ambil lokasi, atau pilih alasan kenapa lokasi tidak bisa diambil.")
 PHOTO_MISSING = _l("Tambahkan minimal satu foto.")
+PHOTO_NOT_ARRIVED = _l("foto ini belum sampai di server; HP akan mengirimnya lagi.")
 
 
 # The messages the server and the phone (client_rules) both give: one wording each.
@@ -213,6 +214,7 @@ class DynamicParts:
     uploads: list[PhotoUpload] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     photos_dropped: bool = False  # photos were sent but the form failed: they must be chosen again
+    missing_staged: list[str] = field(default_factory=list)  # photos named as sent ahead that never arrived
 
 
 def parse_dynamic(
@@ -223,6 +225,7 @@ def parse_dynamic(
     max_photo_bytes: int,
     existing_tags: list[str] | tuple = (),
     slots: int = MAX_PHOTOS,
+    staged=None,
 ) -> DynamicParts:
     """Read and check item conditions, received items and photo slots; photo errors go to their slot.
 
@@ -245,13 +248,21 @@ def parse_dynamic(
     tags_seen = list(existing_tags)
     for slot in range(1, slots + 1):
         upload: FileStorage | None = files.get(f"photo-{slot}")
-        if upload is None or not upload.filename:
+        ahead = formdata.get(f"photo-{slot}-staged") == "1" and staged is not None
+        if not ahead and (upload is None or not upload.filename):
             continue
         tag = formdata.get(f"tag-{slot}", "")
         if tag not in PHOTO_TAG_LABELS:
             parts.errors[f"tag-{slot}"] = str(tag_missing(slot))
             continue
-        data = upload.stream.read(max_photo_bytes + 1)
+        if ahead:  # sent ahead on its own (see recording.stage_photo)
+            data = staged(formdata.get(f"photo-{slot}-uuid", ""))
+            if data is None:
+                parts.errors[f"photo-{slot}"] = str(photo_problem(slot, PHOTO_NOT_ARRIVED))
+                parts.missing_staged.append(formdata.get(f"photo-{slot}-uuid", ""))
+                continue
+        else:
+            data = upload.stream.read(max_photo_bytes + 1)
         try:
             processed = photos.process(data, max_bytes=max_photo_bytes)
         except photos.PhotoError as exc:

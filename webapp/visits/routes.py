@@ -195,9 +195,68 @@ def _stored_under(form: VisitForm):
         return None
 
 
+def _staged_reader(visit_uuid: str):
+    """Reads the photos this mentor sent ahead for the visit `visit_uuid` (see `stage_photo`)."""
+    upload_dir, mentor = current_app.config["UPLOAD_DIR"], current_user._get_current_object()
+    return lambda code: recording.staged_photo(upload_dir, mentor, visit_uuid, code)
+
+
+def _staged_used(parts) -> list[str]:
+    return [u.uuid for u in parts.uploads]
+
+
+def _photos_missing(parts):
+    """Photos named as sent ahead that the server does not have (a staging answer lost, or pruned): the outbox
+    sends them again, then the visit. Nothing was stored."""
+    return _refuse(
+        409,
+        "photo_missing",
+        _("Sebagian foto belum sampai di server; HP mengirimnya lagi."),
+        {"missing": parts.missing_staged},
+    )
+
+
+@bp.post("/kunjungan/<visit_uuid>/foto/<photo_uuid>")
+@login_required
+def stage_photo(visit_uuid: str, photo_uuid: str):
+    """One photo of a visit, sent ahead on its own by the outbox (a bad link carries one small request where a
+    whole visit never gets through); idempotent by (visit code, photo code)."""
+    require_role(current_user, "mentor")
+    try:
+        visit_uuid, photo_uuid = str(uuid.UUID(visit_uuid)), str(uuid.UUID(photo_uuid))
+    except ValueError:
+        return jsonify({"status": "invalid", "message": _("Data kunjungan rusak.")}), 400
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        return jsonify({"status": "invalid", "message": _("Data kunjungan rusak.")}), 400
+    data = upload.stream.read(_max_photo_bytes() + 1)
+    try:
+        recording.stage_photo(
+            current_app.config["UPLOAD_DIR"],
+            current_user._get_current_object(),
+            visit_uuid,
+            photo_uuid,
+            data,
+            _max_photo_bytes(),
+        )
+    except recording.PhotoIdElsewhere:
+        message = _("Foto ini sudah tersimpan bersama kunjungan lain. Pilih foto lagi lalu simpan.")
+        return jsonify({"status": "photo_conflict", "message": message, "taken": [photo_uuid]}), 409
+    except photos.PhotoError as exc:
+        return jsonify({"status": "invalid", "message": str(exc), "errors": {"photo": str(exc)}}), 422
+    return jsonify({"status": "staged"}), 200
+
+
 def _check_new_visit(form: VisitForm, recipient):
     """Validate the whole form at once: fields, the package-dependent parts, the kind's answers, the status move."""
-    parts = parse_dynamic(form, recipient.package_items, request.form, request.files, _max_photo_bytes())
+    parts = parse_dynamic(
+        form,
+        recipient.package_items,
+        request.form,
+        request.files,
+        _max_photo_bytes(),
+        staged=_staged_reader(form.uuid.data),
+    )
     check_kind_fields(form, parts, current_status=recipient.status)
     if form.status.data:
         try:
@@ -252,6 +311,8 @@ def create(recipient_id: int):
     if set_aside:  # the family was moved since the form was saved: keep the evidence, not the stale change
         form.status.data, form.reason.data = "", ""
     parts = _check_new_visit(form, recipient)
+    if parts.missing_staged:
+        return _photos_missing(parts)
     if form.errors or parts.errors:
         return _invalid(recipient, form, parts)
     try:
@@ -270,6 +331,8 @@ def create(recipient_id: int):
         return _refuse(409, "conflict", _("Kode kunjungan ini sudah dipakai untuk data lain."))
     except recording.PhotoIdTaken as exc:
         return _photo_ids_taken(recipient, form, parts, exc.taken)
+    if created:
+        recording.forget_staged(current_app.config["UPLOAD_DIR"], visit.mentor, visit.uuid, _staged_used(parts))
     return _reply("created" if created else "duplicate", recipient.id, visit)
 
 
@@ -311,6 +374,8 @@ def resubmit(visit_id: int):
     form = VisitForm(formdata=formdata)
     form.set_status_choices(recipient.status)
     parts = _check_correction(form, visit, remaining)
+    if parts.missing_staged:
+        return _photos_missing(parts)
     if form.errors or parts.errors:
         return _invalid(recipient, form, parts, **context)
     try:
@@ -341,6 +406,7 @@ def _check_correction(form: VisitForm, visit, slots: int):
         _max_photo_bytes(),
         existing_tags=[p.tag for p in visit.photos],
         slots=slots,
+        staged=_staged_reader(visit.uuid),
     )
     check_kind_fields(form, parts, check_location=False)
     for f in (form.lat, form.lon, form.accuracy, form.no_location_reason):  # this form does not change them
