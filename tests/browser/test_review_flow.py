@@ -73,6 +73,8 @@ def test_supervisor_approves_on_desktop_and_sends_back_on_a_phone(app, browser: 
     expect(page.locator(".decided")).to_contain_text("Dikirim balik")
     page.locator("summary[aria-label='Menu akun']").click()
     page.get_by_role("button", name="Keluar").click()
+    # Logging out first reads the phone's outbox (unsent visits ask for confirmation): wait until it has left.
+    page.wait_for_url("**/akun/masuk**")
 
     _login(page, "pendamping-review")
     expect(page.get_by_role("heading", name="Perlu diperbaiki")).to_be_visible()
