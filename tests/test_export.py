@@ -20,9 +20,13 @@ from . import factories
 from .conftest import login
 
 
-def _csv(response) -> list[list[str]]:
+def _csv(response, raw: bool = False) -> list[list[str]]:
+    """The CSV's rows as Excel shows them: a ="…" cell (how NIKs stay text) reads as its digits, unless `raw`."""
     assert response.data.startswith("\ufeff".encode())
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    if raw:
+        return rows
+    return [[c[2:-1] if c.startswith('="') and c.endswith('"') else c for c in row] for row in rows]
 
 
 def _xlsx(response):
@@ -326,3 +330,21 @@ def test_round_trip_export_then_import_into_an_empty_database(client, world, tmp
     importing.commit(preview, world.users["admin"])
     db.session.commit()
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "path, column",
+    [("penerima", "NIK"), ("penerima", "No KK"), ("kunjungan", "NIK"), ("riwayat-status", "NIK")],
+)
+def test_csv_exports_keep_niks_as_text_for_excel(client, world, path, column):
+    """A 16-digit NIK opened by Excel from a plain CSV cell becomes 6.47E+15 and loses its last digits."""
+    own = world.recipients["own"]
+    factories.visit(own)
+    db.session.add(StatusChange(recipient=own, from_status="disalurkan", to_status="usaha_berjalan"))
+    db.session.commit()
+    login(client, world.users["admin"].username)
+    rows = _csv(client.get(f"/kelola-data/ekspor/{path}.csv"), raw=True)
+    index = rows[0].index(column)
+    cells = [row[index] for row in rows[1:] if row[index]]
+    assert cells, f"no {column} in the {path} export"
+    assert all(c.startswith('="') and c.endswith('"') and c[2:-1].isdigit() for c in cells), cells[:3]

@@ -165,7 +165,7 @@ def recipients(scope_ids: Select) -> Export:
                     r.distributed_on,
                 ]
 
-    return Export("penerima", RECIPIENT_HEADERS, rows)
+    return Export("penerima", RECIPIENT_HEADERS, rows, csv_text_columns=frozenset({0, 1}))
 
 
 VISIT_HEADERS = [
@@ -253,7 +253,7 @@ def visits(scope_ids: Select, photo_url: Callable[[int], str]) -> Export:
                 " ".join(photos),
             ]
 
-    return Export("kunjungan", VISIT_HEADERS, rows)
+    return Export("kunjungan", VISIT_HEADERS, rows, csv_text_columns=frozenset({1}))
 
 
 def visits_geojson(scope_ids: Select, photo_url: Callable[[int], str]) -> Iterator[str]:
@@ -322,7 +322,7 @@ def status_history(scope_ids: Select) -> Export:
                     wita(at),
                 ]
 
-    return Export("riwayat-status", HISTORY_HEADERS, rows)
+    return Export("riwayat-status", HISTORY_HEADERS, rows, csv_text_columns=frozenset({0}))
 
 
 @dataclass(frozen=True)
