@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from webapp import photohash, photos
+from webapp import photohash, photos, storage
 from webapp.demo import demo_photo
 
 
@@ -49,18 +49,29 @@ def test_non_photos_are_refused(data):
         photos.process(data)
 
 
-def test_save_is_content_addressed_and_leaves_no_partial_files(tmp_path):
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path):
+    """An empty photo store: a folder, or a prefix of a bucket on the real S3 server."""
+    if request.param == "s3":
+        return storage.S3Storage(request.getfixturevalue("s3_url"))
+    return storage.LocalStorage(tmp_path)
+
+
+def test_save_is_content_addressed_and_leaves_no_partial_files(store, tmp_path):
     p = photos.process(_jpeg((800, 600)))
-    created = photos.save(tmp_path, p)
+    created = photos.save(store, p)
     assert {c.name for c in created} == {p.stored_name, p.thumb_name}
+    assert {c.parent.name for c in created} == {p.stored_name[:2], p.thumb_name[:2]}  # sharded
     assert p.stored_name == hashlib.sha256(p.display).hexdigest() + ".jpg"
-    assert photos.stored_path(tmp_path, p.stored_name).read_bytes() == p.display
-    assert photos.stored_path(tmp_path, p.stored_name).parent.name == p.stored_name[:2]
+    assert photos.read(store, p.stored_name) == p.display
+    assert sorted(name for name, _ in store.listing()) == sorted((p.stored_name, p.thumb_name))
     assert not list(tmp_path.rglob("*.part"))
-    assert photos.save(tmp_path, p) == []  # the same picture again: nothing new written
+    assert photos.save(store, p) == []  # the same picture again: nothing new written
     for bad in ("../etc/passwd", ".hidden", "a/b.jpg", ""):
         with pytest.raises(ValueError):
             photos.stored_path(tmp_path, bad)
+        with pytest.raises(ValueError):
+            photos.read(store, bad)
 
 
 def _exif_jpeg(size, orientation=None, gps=None, color=(200, 120, 40)) -> bytes:
