@@ -205,3 +205,19 @@ def test_change_status_loses_to_a_concurrent_change(world):
         lifecycle.change_status(recipient, MANDIRI, world.users["supervisor"], expected_version=seen)
     db.session.refresh(recipient)
     assert recipient.status == USAHA_KESULITAN and _saved(recipient) == (0, 0)
+
+
+def test_a_hand_over_recorded_on_the_family_page_dates_the_package(world):
+    """The follow-up schedule, overdue list and survival milestones all count from `distributed_on`: a family
+    moved to *disalurkan* through the status form (no delivery visit) gets today's WITA date, not none."""
+    from webapp import localtime
+
+    recipient = factories.recipient(mentor=world.users["mentor"], status=TERVERIFIKASI, distributed_on=None)
+    earlier = factories.recipient(mentor=world.users["mentor"], status=TERVERIFIKASI, distributed_on=None)
+    db.session.commit()
+    earlier.distributed_on = localtime.today().replace(day=1)
+    db.session.commit()
+    lifecycle.change_status(recipient, DISALURKAN, world.users["supervisor"], expected_version=recipient.version)
+    lifecycle.change_status(earlier, DISALURKAN, world.users["supervisor"], expected_version=earlier.version)
+    assert recipient.distributed_on == localtime.today()
+    assert earlier.distributed_on == localtime.today().replace(day=1)  # a known date is never overwritten

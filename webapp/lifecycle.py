@@ -319,6 +319,13 @@ def _record(recipient: Recipient, new: str, by: User | None, reason: str | None,
         visit=visit,
     )
     recipient.status = new
+    if new == DISALURKAN and recipient.distributed_on is None:
+        # The hand-over date starts the follow-up schedule and the survival milestones: a delivery visit's WITA
+        # day, or today's when a person records the hand-over on the family page.
+        from . import localtime
+
+        when = visit.visited_at if visit is not None and visit.visited_at else None
+        recipient.distributed_on = localtime.wita_date(when) if when else localtime.today()
     db.session.add(change)
     return change
 
