@@ -266,3 +266,20 @@ def test_an_import_staged_in_the_bucket_is_previewed_and_committed_without_local
         assert "Sudah diimpor: 2 keluarga" in client.get(preview_url).get_data(True)
     finally:
         app.config["PHOTO_STORAGE"] = ""
+
+
+def test_a_plain_form_post_gets_a_coba_lagi_page_when_the_store_refuses(app, s3_url, world, login_as):
+    """Without JavaScript (no outbox): a 503 page that says to try again, never a 500; nothing stored."""
+    client = login_as("mentor")
+    family = world.recipients["own"]
+    app.config["PHOTO_STORAGE"] = s3_url
+    app.extensions["kail_storage"] = {
+        (s3_url, app.config["UPLOAD_DIR"]): storage.S3Storage(s3_url, client=_fast_client("http://127.0.0.1:9"))
+    }
+    try:
+        response = client.post(form_url(family), data=good_data(client, family), content_type="multipart/form-data")
+    finally:
+        app.config["PHOTO_STORAGE"] = ""
+        app.extensions["kail_storage"] = {}
+    assert response.status_code == 503 and "coba lagi" in response.get_data(True)
+    assert _count(Visit) == 0 and _count(Photo) == 0
