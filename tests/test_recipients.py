@@ -87,6 +87,15 @@ def test_detail_shows_identity_package_and_history(client, login_as, world):
         assert text in html
 
 
+def test_address_without_a_street_starts_with_the_village(client, login_as, world):
+    login_as("mentor")
+    own = world.recipients["own"]
+    own.address = ""
+    db.session.commit()
+    html = client.get(f"/penerima/{own.id}").get_data(as_text=True)
+    assert f"<dd>{own.desa}, {own.kecamatan}, " in html
+
+
 def test_long_history_shows_the_newest_entries_then_all_on_request(client, login_as, world):
     own = world.recipients["own"]
     for n in range(23):
