@@ -85,7 +85,7 @@ def _family_states(ids: list[int]) -> dict[int, list]:
 def pages_for(user: User, build: str, locale: str) -> list[CachedPage]:
     """Every page `user` keeps offline. Only mentors keep families: supervisors and admins review with signal,
     and a regency's whole list has no place on one phone; they keep the help page alone."""
-    common = (build, locale, user.id, user.full_name, user.role, localtime.now().date().isoformat())
+    common = (build, locale, user.id, user.full_name, user.role, localtime.today().isoformat())
     pages = [CachedPage(url_for("home.help"), _digest(common, "help"))]
     if not user.is_mentor:
         return pages
