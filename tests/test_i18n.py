@@ -53,3 +53,10 @@ def test_texts_work_outside_requests(app):
     fresh = create_app({k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "UPLOAD_DIR", "SECRET_KEY")})
     with fresh.app_context():
         assert str(lazy_gettext("Ya")) == "Ya"
+
+
+def test_the_work_lists_count_on_the_phone_has_both_english_forms(login_as, world):
+    """The phone re-counts the work list when it filters offline: it needs "1 family" and "{n} families"."""
+    client = login_as("mentor")
+    html = client.get("/kunjungan/", headers={"Accept-Language": "en"}).get_data(True)
+    assert 'data-count-template="{n} families"' in html and 'data-count-one="1 family"' in html

@@ -99,7 +99,10 @@
       if (title && title.tagName === "H2") { title.hidden = !any; }
     });
     var count = section.querySelector("[data-count-template]");
-    if (count) { count.textContent = count.dataset.countTemplate.replace("{n}", String(shown)); }
+    if (count) {  // "1 family" / "2 families" in English; Indonesian has one form
+      count.textContent = shown === 1 && count.dataset.countOne ? count.dataset.countOne
+        : count.dataset.countTemplate.replace("{n}", String(shown));
+    }
     var none = section.querySelector("[data-no-match]");
     if (none) { none.hidden = shown > 0; }
   }
