@@ -348,3 +348,14 @@ def test_csv_exports_keep_niks_as_text_for_excel(client, world, path, column):
     cells = [row[index] for row in rows[1:] if row[index]]
     assert cells, f"no {column} in the {path} export"
     assert all(c.startswith('="') and c.endswith('"') and c[2:-1].isdigit() for c in cells), cells[:3]
+
+
+def test_xlsx_exports_format_nik_columns_as_text(client, world):
+    """A NIK cell formatted "General" turns into 6.47E+15 as soon as someone edits it in Excel."""
+    login(client, world.users["admin"].username)
+    sheet = _xlsx(client.get("/kelola-data/ekspor/penerima.xlsx"))
+    rows = list(sheet.iter_rows())
+    headers = [c.value for c in rows[0]]
+    for column in ("NIK", "No KK"):
+        cells = [row[headers.index(column)] for row in rows[1:]]
+        assert cells and all(c.number_format == "@" and isinstance(c.value, str) for c in cells)

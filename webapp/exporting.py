@@ -106,9 +106,10 @@ class Export:
     stem: str
     headers: list[str]
     rows: Callable[[], Iterator[list[Any]]]
-    # Columns whose digits-only cells the CSV writes as ="…" so Excel keeps them as text (16-digit NIKs);
-    # see docs/DECISIONS.md, "Import: NIKs stay text in the files we hand out".
-    csv_text_columns: frozenset[int] = frozenset()
+    # Identifier columns (16-digit NIKs) Excel must keep as text: the CSV writes their digits-only cells as ="…",
+    # the workbook formats them as Text ("@"); see docs/DECISIONS.md, "Import: NIKs stay text in the files we hand
+    # out".
+    text_columns: frozenset[int] = frozenset()
 
 
 def _chunks(query: Select, key) -> Iterator[list[Any]]:
@@ -165,7 +166,7 @@ def recipients(scope_ids: Select) -> Export:
                     r.distributed_on,
                 ]
 
-    return Export("penerima", RECIPIENT_HEADERS, rows, csv_text_columns=frozenset({0, 1}))
+    return Export("penerima", RECIPIENT_HEADERS, rows, text_columns=frozenset({0, 1}))
 
 
 VISIT_HEADERS = [
@@ -253,7 +254,7 @@ def visits(scope_ids: Select, photo_url: Callable[[int], str]) -> Export:
                 " ".join(photos),
             ]
 
-    return Export("kunjungan", VISIT_HEADERS, rows, csv_text_columns=frozenset({1}))
+    return Export("kunjungan", VISIT_HEADERS, rows, text_columns=frozenset({1}))
 
 
 def visits_geojson(scope_ids: Select, photo_url: Callable[[int], str]) -> Iterator[str]:
@@ -322,7 +323,7 @@ def status_history(scope_ids: Select) -> Export:
                     wita(at),
                 ]
 
-    return Export("riwayat-status", HISTORY_HEADERS, rows, csv_text_columns=frozenset({0}))
+    return Export("riwayat-status", HISTORY_HEADERS, rows, text_columns=frozenset({0}))
 
 
 @dataclass(frozen=True)
@@ -408,7 +409,7 @@ def import_errors(preview: Preview, stem: str) -> Export:
     """An import's invalid rows (original columns, row number, reasons) as a table to download."""
     rows = list(error_rows(preview))
     ids = frozenset(preview.columns[c] for c in ("nik", "kk_number") if c in preview.columns)
-    return Export(stem, rows[0], lambda: iter(rows[1:]), csv_text_columns=ids)
+    return Export(stem, rows[0], lambda: iter(rows[1:]), text_columns=ids)
 
 
 # --- writers ---------------------------------------------------------------------------------------------------
@@ -428,7 +429,7 @@ def csv_stream(export: Export) -> Iterator[str]:
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(export.headers)
-    text_columns = export.csv_text_columns
+    text_columns = export.text_columns
     for n, row in enumerate(export.rows(), start=1):
         cells = [_csv_cell(v) for v in row]
         for index in text_columns:
@@ -462,7 +463,7 @@ def xlsx_file(export: Export, sheet_title: str | None = None) -> tempfile.Spoole
     date_style, time_style = "yyyy-mm-dd", "yyyy-mm-dd hh:mm"
     for row in export.rows():
         cells = []
-        for value in row:
+        for index, value in enumerate(row):
             if isinstance(value, dt.datetime):
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = time_style
@@ -475,6 +476,8 @@ def xlsx_file(export: Export, sheet_title: str | None = None) -> tempfile.Spoole
                 cell = WriteOnlyCell(sheet, value=neutralise(value))
                 if isinstance(value, str):
                     cell.data_type = "s"  # never a formula, even if openpyxl would guess one
+                if index in export.text_columns:
+                    cell.number_format = "@"  # stays text when edited in Excel
             cells.append(cell)
         sheet.append(cells)
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
