@@ -224,3 +224,11 @@ def test_reason_with_markup_is_rendered_inert(client, login_as, world):
     html = client.get(f"/penerima/{own.id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert "<img src=x" not in html
+
+
+def test_forms_leave_checking_to_the_server_so_messages_are_indonesian_and_next_to_the_field(client, login_as, world):
+    """With the browser's own check, an empty required field gets a bubble in the browser's language instead."""
+    login_as("mentor")
+    html = client.get(f"/penerima/{world.recipients['own'].id}").get_data(as_text=True)
+    status_form = html[html.index("<form", html.index("status-form")) :]
+    assert "novalidate" in status_form[: status_form.index(">")]
