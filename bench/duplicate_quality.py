@@ -22,7 +22,7 @@ as the "original", and so does each transformed copy:
 
 Recall: the share of comparable originals whose copy is judged a duplicate (`photohash.is_duplicate`); the old
 64-bit dHash at <= 7 bits is shown next to it; precision: each copy against every other source's picture and tile.
-Unrelated pairs: every pair of pictures from different sources — originals, and 40 tiles cut from each picture
+Unrelated pairs: every pair of pictures from different sources — originals, and 101 tiles cut from each picture
 (grids of 2×2, 3×3, 4×4, the centre, strips, three-quarter corners; thumbnailed as the pipeline does), which are
 different pictures of similar kind and multiply the pairs into millions; tiles of one source are never paired.
 Distances are numpy popcounts over uint64 words (numpy: the `bench` extra). The false-match rate is reported as
@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,9 +258,10 @@ def transformed(data: bytes) -> dict[str, bytes]:
 
 
 def tile_boxes(w: int, h: int) -> list[tuple[int, int, int, int]]:
-    """40 pictures cut from one: 2×2, 3×3 and 4×4 grids, the centre half, three wide and three tall strips and
-    four three-quarter corners. Tiles of one picture overlap each other and are never paired with each other;
-    a tile is paired only with pictures and tiles from *other* sources."""
+    """101 pictures cut from one: 2×2, 3×3 and 4×4 grids, the centre half, three wide and three tall strips,
+    four three-quarter corners (the first 40), then 5×5 and 6×6 grids (added to reach more pairs). Tiles of one
+    picture overlap each other and are never paired with each other; a tile is paired only with pictures and
+    tiles from *other* sources."""
     boxes = []
     for n in (2, 3, 4):
         boxes += [(w * i // n, h * j // n, w * (i + 1) // n, h * (j + 1) // n) for j in range(n) for i in range(n)]
@@ -267,7 +269,12 @@ def tile_boxes(w: int, h: int) -> list[tuple[int, int, int, int]]:
     boxes += [(0, h * j // 3, w, h * (j + 1) // 3) for j in range(3)]
     boxes += [(w * i // 3, 0, w * (i + 1) // 3, h) for i in range(3)]
     boxes += [(x, y, x + 3 * w // 4, y + 3 * h // 4) for x in (0, w // 4) for y in (0, h // 4)]
+    for n in (5, 6):
+        boxes += [(w * i // n, h * j // n, w * (i + 1) // n, h * (j + 1) // n) for j in range(n) for i in range(n)]
     return boxes
+
+
+TILES = len(tile_boxes(600, 600))
 
 
 def _tile_thumbs(item: tuple[str, bytes]) -> dict:
@@ -304,13 +311,13 @@ def tile_thumbs(cache: Path, corpus: dict[str, bytes]) -> dict:
     """{(source, "tN"): thumbnail bytes} for every source; cached."""
     path = cache / "tiles.pickle"
     have = pickle.loads(path.read_bytes()) if path.exists() else {}  # noqa: S301 - our own cache file
-    todo = [(n, d) for n, d in corpus.items() if (n, "t0") not in have]
+    todo = [(n, d) for n, d in corpus.items() if (n, "t0") not in have or (n, f"t{TILES - 1}") not in have]
     if todo:
         with multiprocessing.Pool() as pool:
             for made in pool.imap_unordered(_tile_thumbs, todo):
                 have |= made
         path.write_bytes(pickle.dumps(have))
-    return {k: v for k, v in have.items() if k[0] in corpus}
+    return {k: v for k, v in have.items() if k[0] in corpus and int(k[1][1:]) < TILES}
 
 
 def thumbs(cache: Path, corpus: dict[str, bytes]) -> dict:
@@ -439,7 +446,9 @@ def unrelated(keys: list, hashes: dict, old: dict) -> dict:
         out["worst"] += [(int(lb[i, j]), int(cb[i, j]), keys[index[i]], keys[j]) for i, j in closest[:20]]
     both = np.concatenate(out.pop("dup_rows"))
     out["false"] = int(np.triu(both | both.T, 1).sum())  # a pair is falsely flagged if either one arriving is
-    out["false_pairs"] = [(keys[i], keys[j]) for i, j in np.argwhere(np.triu(both | both.T, 1))[:10]]
+    false_at = np.argwhere(np.triu(both | both.T, 1))
+    out["false_pairs"] = [(keys[i], keys[j]) for i, j in false_at[:10]]
+    out["false_sources"] = Counter(tuple(sorted((keys[i][0], keys[j][0]))) for i, j in false_at).most_common()
     out["worst"] = sorted(out["worst"])[:5]
     return out
 
@@ -560,12 +569,39 @@ def report(r: dict) -> None:
             print(f"  close: {a} ~ {b}: lookup {lb}, check {cb}")
         for a, b in u["false_pairs"]:
             print(f"  FALSE DUPLICATE: {a} ~ {b}")
+        involved = Counter(name for pair, count in u["false_sources"] for name in pair for _ in range(count))
+        print(f"  false duplicates by source pair ({len(u['false_sources'])} pairs): {u['false_sources'][:12]}")
+        print(f"  sources involved: {involved.most_common()}")
+
+
+def _add_one_way_gate(share: float) -> None:
+    """Wrap photohash.compute (as evaluate calls it) with a gate for one-directional gradients."""
+    compute = photohash.compute
+    limit = share * 128
+
+    def gated(image: Image.Image) -> photohash.PhotoHashes | None:
+        h = compute(image)
+        if h is None:
+            return None
+        across, down = (h.stored.check >> 128).bit_count(), (h.stored.check & ((1 << 128) - 1)).bit_count()
+        return None if max(across, 128 - across, down, 128 - down) >= limit else h
+
+    photohash.compute = gated
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("KAIL_CORPUS", "/tmp/kailcorpus")))  # noqa: S108
+    parser.add_argument(
+        "--one-way-gate",
+        type=float,
+        metavar="SHARE",
+        help="experiment: also refuse pictures whose check hash has >= SHARE of its horizontal or vertical bits "
+        "equal (a one-directional gradient); the app's gate is unchanged",
+    )
     args = parser.parse_args()
+    if args.one_way_gate:
+        _add_one_way_gate(args.one_way_gate)
     fetch(args.cache)
     corpus = sources(args.cache)
     print(f"corpus: {len(corpus)} pictures", file=sys.stderr)
