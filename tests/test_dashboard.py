@@ -514,6 +514,7 @@ def test_dashboard_numbers_go_through_the_indonesian_formatter(login_as, world):
     assert "Januari 2026" in html and "2026-01" not in html  # months by name
     assert html.count("Rp 1.250.000") >= 2  # the chart and its table, both in Rp
     assert ">1.680<" in html  # thousands with a dot
+    assert "Jan 2026 (n = 1)" in html  # the chart's month says how many visits its median rests on
 
 
 def test_figures_count_wita_days_and_months(app, world):

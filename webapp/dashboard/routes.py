@@ -70,7 +70,11 @@ def _dashboard_context() -> dict:
             (_("%(n)s bulan (n = %(assessed)s)", n=s.months, assessed=formatting.number(s.assessed)), s.pct or 0)
             for s in survival
         ],
-        turnover_rows=lambda months: [(format_date(_month(month), "MMM yyyy"), median) for month, median, _n in months],
+        # n beside each month's bar, as for survival: a month of one or two visits is no trend.
+        turnover_rows=lambda months: [
+            (_("%(month)s (n = %(n)s)", month=format_date(_month(month), "MMM yyyy"), n=formatting.number(n)), median)
+            for month, median, n in months
+        ],
         reach_counts=_reach_counts,
         reach_rows=lambda reach: [
             (label, reach.pct(n) or 0)
