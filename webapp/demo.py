@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from PIL import ExifTags, Image, ImageDraw, ImageFont
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from werkzeug.security import generate_password_hash
 
 from . import areas, integrity, lifecycle, localtime, photos, recording, review_states, schedule, visit_kinds
@@ -310,10 +311,11 @@ def _random_date(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
 
 
 def _step_times(rng: random.Random, start: dt.datetime, steps: int, now: dt.datetime) -> list[dt.datetime]:
-    """Increasing times for a family's status steps: weeks to verify and hand over, months after that."""
+    """Increasing times for a family's status steps: weeks to verify and hand over, a few weeks until the business
+    runs with the package, months after that (some struggle within the first three months)."""
     times = [start]
     for i in range(1, steps):
-        gap = rng.randint(20, 60) if i <= 2 else rng.randint(45, 150)
+        gap = rng.randint(20, 60) if i <= 2 else rng.randint(7, 30) if i == 3 else rng.randint(40, 150)
         times.append(
             min(times[-1] + dt.timedelta(days=gap, hours=rng.randint(0, 6)), now - dt.timedelta(days=steps - i))
         )
@@ -426,24 +428,36 @@ def demo_photo(text: str, seed: int, taken_at: dt.datetime | None = None) -> byt
     return out.getvalue()
 
 
+ENDED = (lifecycle.KELUAR, lifecycle.TIDAK_MEMENUHI_SYARAT, lifecycle.MANDIRI)
+
+
 def _seed_history(report: SeedReport, now: dt.datetime) -> None:
     """Past follow-up visits, approved, recorded from the paper forms used before Kail (so without photos).
 
-    Most milestones (1, 3, 6, 12 months after distribution) were visited; about one in eight was missed,
-    which makes the mentors' lists show a realistic handful of overdue families.
+    Most milestones (1, 3, 6, 12 months after distribution) were visited, with mentoring visits between them
+    (2, 4, 9, 15, 18 months) so every month of the program has visits; about one in eight was missed, which
+    makes the mentors' lists show a realistic handful of overdue families.
     """
     rng = random.Random(13)
     recipients = db.session.scalars(
-        select(Recipient).where(Recipient.distributed_on.is_not(None)).order_by(Recipient.id)
+        select(Recipient)
+        .where(Recipient.distributed_on.is_not(None))
+        .options(selectinload(Recipient.status_changes))
+        .order_by(Recipient.id)
     ).all()
     rows = []
     for r in recipients:
-        for months in (1, 3, 6, 12):
+        # Visits end when the family leaves or graduates; answers turn to struggling from the day it did.
+        ended = min((c.changed_at for c in r.status_changes if c.to_status in ENDED), default=now)
+        struggled = min(
+            (c.changed_at for c in r.status_changes if c.to_status == lifecycle.USAHA_KESULITAN), default=now
+        )
+        for months in (1, 2, 3, 4, 6, 9, 12, 15, 18):
             due = schedule.add_months(r.distributed_on, months)
             when = dt.datetime.combine(due + dt.timedelta(days=rng.randint(-5, 20)), dt.time(rng.randint(0, 8)))
-            if when >= now or rng.random() < 0.12:
+            if when >= min(now, ended) or rng.random() < 0.12:
                 continue
-            struggling = r.status in (lifecycle.USAHA_KESULITAN, lifecycle.USAHA_BERHENTI) and months >= 6
+            struggling = when >= struggled
             rows.append(
                 Visit(
                     uuid=str(uuid.UUID(int=rng.getrandbits(128))),
