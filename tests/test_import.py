@@ -511,3 +511,28 @@ def test_the_decile_is_labelled_with_its_registry_on_the_family_page_and_in_expo
         (first.nik, 2, "DTSEN"),
         (second.nik, 2, "DTKS"),
     ]
+
+
+def test_the_preview_names_the_rows_years_and_the_regency_each_name_was_read_as(client, app):
+    """The admin sees before importing that "Kukar" became Kabupaten Kutai Kartanegara, and that rows carrying
+    their own year are stored under it, not under the year chosen on the form."""
+    admin = factories.user("admin", regions=[], username="admin-pratinjau")
+    db.session.commit()
+    login(client, admin.username)
+    rows = [
+        factories.import_row(
+            1, **{"Kabupaten/Kota": "Kukar", "Kecamatan": "Samboja", "Desa/Kelurahan": "Sanipah", "Tahun": "2025"}
+        )
+    ]
+    response = client.post(
+        "/kelola-data/impor",
+        data={
+            "csrf_token": csrf_token(client, "/kelola-data/impor"),
+            "budget_year": "2026",
+            "file": (io.BytesIO(factories.csv_text(rows).encode()), "daftar.csv"),
+        },
+    )
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "tahun anggaran 2025" in page and "tahun anggaran 2026" not in page
+    assert "<td>Kabupaten Kutai Kartanegara</td>" in page

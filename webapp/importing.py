@@ -786,19 +786,34 @@ class Preview:
             return str(_l("Registri desil dibaca dari kolom %(column)s.", column=HEADER_LABELS["decile_registry"]))
         if self.registry:
             return str(_l("Desil dibaca sebagai desil %(registry)s (dari judul kolom).", registry=self.registry))
-        registry = "DTSEN" if self.budget_year >= DTSEN_SINCE else "DTKS"
+        registries = {"DTSEN" if year >= DTSEN_SINCE else "DTKS" for year in self.years}
+        if len(registries) > 1:
+            return str(
+                _l(
+                    "Judul kolom tidak menyebut DTKS atau DTSEN: desil dibaca menurut tahun anggaran tiap baris, "
+                    "DTKS sebelum %(year)s dan DTSEN sejak %(year)s.",
+                    year=DTSEN_SINCE,
+                )
+            )
         return str(
             _l(
                 "Judul kolom tidak menyebut DTKS atau DTSEN: desil dibaca sebagai desil %(registry)s "
                 "(tahun anggaran %(year)s).",
-                registry=registry,
-                year=self.budget_year,
+                registry=registries.pop(),
+                year=", ".join(map(str, self.years)),
             )
         )
 
     @property
     def valid(self) -> list[Row]:
         return [r for r in self.rows if r.ok]
+
+    @property
+    def years(self) -> list[int]:
+        """The budget years the valid rows will be stored under (a row's own year wins over the chosen one)."""
+        return sorted({r.values.get("budget_year") or self.budget_year for r in self.rows if r.ok}) or [
+            self.budget_year
+        ]
 
     @property
     def invalid(self) -> list[Row]:

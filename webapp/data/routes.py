@@ -145,7 +145,22 @@ def import_preview(token: str):
     require_role(current_user, "admin")
     meta, path = _load(token)
     preview = _stored_preview(token, meta, path)
-    return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta)
+    return _preview_page(preview, token, meta)
+
+
+def _preview_page(preview: importing.Preview, token: str, meta: dict, status: int = 200, **extra):
+    """The preview page, with the regencies' names for the sample rows (the rows keep only their ids)."""
+    names = {r.id: r.full_name for r in db.session.scalars(select(Region))}
+    return render(
+        "data/preview.html",
+        "data/preview.html",
+        preview=preview,
+        token=token,
+        meta=meta,
+        region_names=names,
+        status=status,
+        **extra,
+    )
 
 
 def _stored_preview(token: str, meta: dict, path: Path) -> importing.Preview:
@@ -172,14 +187,12 @@ def import_commit(token: str):
     expected = request.form.get("expected", type=int)
     if expected != len(preview.valid):
         flash(_("Data berubah sejak pratinjau dibuat. Periksa lagi sebelum mengimpor."), "error")
-        return render("data/preview.html", "data/preview.html", preview=preview, token=token, meta=meta, status=409)
+        return _preview_page(preview, token, meta, status=409)
     if preview.with_warnings and not request.form.get("confirm_warnings"):
-        return render(
-            "data/preview.html",
-            "data/preview.html",
-            preview=preview,
-            token=token,
-            meta=meta,
+        return _preview_page(
+            preview,
+            token,
+            meta,
             status=422,
             confirm_error=_(
                 "Centang dulu: %(n)s baris punya peringatan yang harus diperiksa.", n=len(preview.with_warnings)
