@@ -553,3 +553,11 @@ def test_figures_count_wita_days_and_months(app, world):
     three = d.survival[0]
     assert (three.months, three.not_assessed, three.assessed) == (3, 1, 0)  # still "disalurkan" on 10 Aug
     assert d.covered_30d == 1
+
+
+def test_the_a4_report_ends_with_places_to_sign(login_as, world):
+    """A head of office signs a printed report: who prepared it, and the head's acknowledgement with NIP."""
+    html = login_as("supervisor").get("/dasbor/laporan").get_data(as_text=True)
+    sign = html[html.index('class="report__sign"') :]
+    assert world.users["supervisor"].full_name in sign
+    assert "Mengetahui," in sign and "Kepala Dinas Sosial Provinsi Kalimantan Timur" in sign and "NIP." in sign
