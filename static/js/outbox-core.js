@@ -225,7 +225,18 @@
 
   var sending = null;
   // Send every waiting item, one by one. Concurrent calls share one run.
+  // One sender per phone: the page and the service worker (Background Sync) would otherwise send the same photos
+  // at once, halving a thin link so that neither finishes before the next drop. Web Locks where the browser has
+  // them; whoever finds the lock taken leaves the work to its holder.
   function sendAll() {
+    var locks = global.navigator && global.navigator.locks;
+    if (!locks) { return sendAllNow(); }
+    return locks.request("kail-outbox", { ifAvailable: true }, function (lock) {
+      return lock ? sendAllNow() : { sent: 0, busy: true };
+    });
+  }
+
+  function sendAllNow() {
     if (sending) { return sending; }
     sending = all().then(function (items) {
       var waiting = items.filter(function (item) { return item.state !== "needs_fix"; });

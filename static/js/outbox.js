@@ -74,9 +74,9 @@
   }
 
   // While anything waits, keep trying on a timer — not only on "online" or app start, which a link that comes
-  // and goes may never fire — backing off (15 s doubling to 5 min) with jitter, so phones do not retry in step.
+  // and goes may never fire — backing off (15 s doubling to 1 min) with jitter, so phones do not retry in step.
   var RETRY_FIRST_MS = 15000;
-  var RETRY_MAX_MS = 300000;
+  var RETRY_MAX_MS = 60000;
   var failures = 0;
   var timer = null;
   function scheduleRetry(result) {
@@ -84,7 +84,7 @@
     return KailOutbox.all().then(function (items) {
       var waiting = items.filter(function (item) { return item.state !== "needs_fix"; }).length;
       if (!waiting || (result && result.error === "login")) { failures = 0; return; }
-      failures = result && result.sent ? 0 : failures + 1;
+      failures = result && (result.sent || result.busy) ? 0 : failures + 1;
       var delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * Math.pow(2, Math.max(0, failures - 1)));
       timer = window.setTimeout(sendNow, delay * (0.5 + Math.random()));
     });
