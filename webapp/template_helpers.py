@@ -6,7 +6,6 @@ Labels come from the domain modules that own each vocabulary; this module only m
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from flask import Flask
 from flask_babel import format_date, get_locale, get_translations
@@ -60,7 +59,6 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         get_locale=get_locale,
-        photo_uuid=lambda: str(uuid.uuid4()),
         photo_tag_label=visit_kinds.photo_tag_label,
         answer_label=visit_kinds.answer_label,
         flag_label=integrity.flag_label,

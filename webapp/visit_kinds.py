@@ -45,7 +45,7 @@ NOT_OPERATING = "tidak"
 TURNOVER_PERIODS = [("hari", _l("hari")), ("minggu", _l("minggu"))]
 EMBRYO = [("ya", _l("Ya")), ("tidak", _l("Tidak"))]
 ELIGIBILITY = [("layak", _l("Layak menerima")), ("tidak_layak", _l("Tidak layak"))]
-DECILES = tuple(range(1, 6))  # DTKS deciles the program serves
+DECILES = tuple(range(1, 6))  # registry deciles (DTKS, now DTSEN) the program serves
 
 ANSWER_LABELS = {
     **dict(ITEM_CONDITIONS),
@@ -197,7 +197,7 @@ KINDS: dict[str, VisitKind] = {
             },
             answers=_verification_answers,
             requires=(
-                Required("decile", _l("Pilih desil hasil pengecekan DTKS.")),
+                Required("decile", _l("Pilih desil hasil pengecekan.")),
                 Required("embryo", _l("Pilih apakah sudah ada usaha.")),
                 Required("eligible", _l("Pilih kesimpulan verifikasi.")),
             ),

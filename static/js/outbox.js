@@ -1,4 +1,4 @@
-// Kail on every page: service worker, online/offline state, the outbox panel ("menunggu dikirim"), install hint.
+// Kail on every page: service worker, online/offline state, the outbox panel ("menunggu dikirim").
 (function () {
   "use strict";
   var panel = document.getElementById("outbox");
@@ -129,23 +129,4 @@
       }
     });
   });
-
-  // Install: Android/Chromium offers a prompt; iOS needs Share → Add to Home Screen.
-  var install = document.getElementById("install-hint");
-  if (install && !window.matchMedia("(display-mode: standalone)").matches && !navigator.standalone) {
-    var deferred = null;
-    window.addEventListener("beforeinstallprompt", function (event) {
-      event.preventDefault();
-      deferred = event;
-      install.hidden = false;
-      install.querySelector("[data-install-android]").hidden = false;
-    });
-    install.querySelector("[data-install-button]").addEventListener("click", function () {
-      if (deferred) { deferred.prompt(); deferred = null; install.hidden = true; }
-    });
-    if (/iphone|ipad|ipod/i.test(navigator.userAgent)) {
-      install.hidden = false;
-      install.querySelector("[data-install-ios]").hidden = false;
-    }
-  }
 })();

@@ -164,7 +164,7 @@ class VisitForm(KailForm):
 
     # Verification (verifikasi)
     decile = SelectField(
-        _l("Desil DTKS (hasil cek)"),
+        _l("Desil (hasil cek)"),
         validators=[Optional()],
         choices=as_choices([("", "—")] + [(str(d), str(d)) for d in visit_kinds.DECILES]),
     )
