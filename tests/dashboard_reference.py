@@ -82,7 +82,7 @@ def figures(today: dt.date, followup_months, min_per_day: int, region_id: int | 
                 per_day = _per_day(answers)
                 if per_day is not None:
                     by_month[f"{wita_day(v.visited_at):%Y-%m}"].append(per_day)
-            if answers.get("items"):
+            if answers.get("items") and v.review_state == "disetujui":
                 latest = answers["items"]
         for state in (latest or {}).values():
             in_use["dipakai" if state == "dipakai" else "lain"] += 1

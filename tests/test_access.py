@@ -69,6 +69,12 @@ ROUTES = {
         lambda w: f"/penerima/{w.recipients['own'].id}/kunjungan/baru",
         {**_scoped(), "supervisor": 403, "supervisor_other_region": 403, "admin": 403},
     ),
+    # a photo sent ahead of its visit: mentors only (an empty post is refused as broken data), kept per mentor
+    "visits.stage_photo": (
+        "POST",
+        lambda w: "/kunjungan/7d4c2f9e-1b3a-4c5d-8e6f-0a1b2c3d4e5f/foto/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+        {**_everyone(400), "supervisor": 403, "supervisor_other_region": 403, "admin": 403},
+    ),
     "visits.photo": ("GET", lambda w: f"/foto/{w.photo_id}", _scoped()),
     "visits.photo_thumb": ("GET", lambda w: f"/foto/{w.photo_id}/kecil", _scoped()),
     # not sent back: its own mentor is redirected to the family page; nobody else may correct it
@@ -178,6 +184,7 @@ ROUTES = {
 }
 POST_DATA = {
     "auth.logout": {},
+    "visits.stage_photo": {},
     "recipients.change_status": {"status": "usaha_kesulitan", "reason": "Sepi pembeli"},
     "review.decide": {"decision": "disetujui", "round": "1"},
     "review.decide_proposal": {"decision": "ditolak", "note": "Omzet belum stabil"},

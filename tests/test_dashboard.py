@@ -64,6 +64,13 @@ def test_figures_on_a_small_program(app, world):
         answers={"operating": "ya", "turnover": 1_400_000, "turnover_period": "minggu"},
     )
     factories.visit(stopped, visited_at=dt.datetime(2026, 11, 25), review_state="menunggu")
+    # rejected evidence is no figure: its "all items in use" must not replace the approved visit's count
+    factories.visit(
+        running,
+        visited_at=dt.datetime(2026, 11, 21),
+        review_state="ditolak",
+        answers={"operating": "ya", "items": {"Wajan": "dipakai", "Kompor gas": "dipakai"}},
+    )
     db.session.commit()
 
     d = outcomes.build(world.users["supervisor"], today, (1, 3, 6, 12), graduation_min_per_day=150_000)

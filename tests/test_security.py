@@ -20,6 +20,8 @@ ARGS = {
     "assistance_id": 1,
     "session_id": 1,
     "proposal_id": 1,
+    "visit_uuid": "7d4c2f9e-1b3a-4c5d-8e6f-0a1b2c3d4e5f",
+    "photo_uuid": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
     "token": "t" * 30,
     "user_id": 1,
 }

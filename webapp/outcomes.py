@@ -74,7 +74,8 @@ DEFINITIONS = {
     ),
     "turnover": _l(
         "Nilai tengah (median) omzet per hari dari kunjungan pendampingan yang disetujui, per bulan kunjungan "
-        "(omzet mingguan dibagi 7). Barang masih dipakai: dari kunjungan terakhir tiap keluarga yang memeriksa barang."
+        "(omzet mingguan dibagi 7). Barang masih dipakai: dari kunjungan terakhir yang disetujui tiap keluarga yang "
+        "memeriksa barang."
     ),
     "reach": _l(
         "Dari keluarga UEP yang masih dalam program: yang tercatat ikut pelatihan usaha, yang menerima bantuan pilar 1 "
@@ -704,7 +705,8 @@ def turnover_by_month(ids: Select, months: int = 12) -> list[tuple[str, int, int
 
 
 def _latest_items(ids: Select) -> Select:
-    """(items reported on, items in use), summed over each family's latest visit that reported on its items."""
+    """(items reported on, items in use), summed over each family's latest approved visit that reported on its
+    items (a rejected or unchecked visit is not evidence a head of office should sign)."""
     ranked = (
         select(
             Visit.items_total,
@@ -713,7 +715,7 @@ def _latest_items(ids: Select) -> Select:
             .over(partition_by=Visit.recipient_id, order_by=(Visit.visited_at.desc(), Visit.id.desc()))
             .label("rn"),
         )
-        .where(Visit.recipient_id.in_(ids), Visit.items_total > 0)
+        .where(Visit.recipient_id.in_(ids), Visit.items_total > 0, Visit.review_state == review_states.APPROVED)
         .subquery()
     )
     return select(func.sum(ranked.c.items_total), func.sum(ranked.c.items_in_use)).where(ranked.c.rn == 1)
