@@ -29,20 +29,12 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.chromium import ARGS  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Photo, Recipient, User, Visit  # noqa: E402
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 UP_BPS, DOWN_BPS, ONE_WAY_S, CUT_EVERY_S = 250_000, 1_000_000, 0.2, 20.0
 
 

@@ -28,20 +28,12 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.chromium import ARGS  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Recipient, User, Visit  # noqa: E402
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 THREE_G = {"offline": False, "latency": 300, "downloadThroughput": 1.6e6 / 8, "uploadThroughput": 750e3 / 8}
 FAMILIES = 60
 

@@ -22,20 +22,12 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.chromium import ARGS  # noqa: E402
 from webapp import create_app, review_states  # noqa: E402
 from webapp.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Recipient, User, Visit  # noqa: E402
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 KINDS = {"Document", "Stylesheet", "Script"}  # what the 60 KB budget counts (HTML + CSS + JS)
 
 
