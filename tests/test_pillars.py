@@ -198,3 +198,19 @@ def test_attendance_of_a_session_still_to_come_waits_for_its_day(client, world):
     assert response.status_code == 422
     assert "Daftar hadir bisa diisi mulai hari pelatihan" in response.get_data(as_text=True)
     assert db.session.get(TrainingSession, session.id).attendees == []
+
+
+def test_attendance_filter_offers_each_kecamatan_once_whatever_its_spelling(client, world):
+    own, same = world.recipients["own"], world.recipients["same_region"]
+    own.kecamatan, same.kecamatan = "SAMARINDA ULU", "Samarinda  Ulu"
+    session = factories.training(own.region)
+    db.session.commit()
+    login(client, world.users["supervisor"].username)
+    page = client.get(f"/pelatihan/{session.id}").get_data(as_text=True)
+    assert page.count(">Samarinda  Ulu</option>") == 1 and "SAMARINDA ULU</option>" not in page
+    for asked in ("SAMARINDA ULU", "samarinda ulu", "Samarinda  Ulu"):
+        page = client.get(f"/pelatihan/{session.id}", query_string={"kec": asked}).get_data(as_text=True)
+        assert own.name in page and same.name in page
+        assert "selected>Samarinda  Ulu</option>" in page
+    page = client.get(f"/pelatihan/{session.id}", query_string={"kec": "Tidak Ada"}).get_data(as_text=True)
+    assert own.name in page and "selected>" not in page.split('id="kec"')[1].split("</select>")[0]

@@ -108,6 +108,9 @@ def _key(text: Any) -> str:
     return _NOT_KEY.sub("", str(text or "").lower())
 
 
+place_key = _key  # the one normalised form of a place name: import matching and the kecamatan filters
+
+
 def _text(value: Any) -> str:
     """A cell as trimmed text; Excel numbers without a fraction lose their '.0'; an export's formula guard goes."""
     if type(value) is str:  # the usual case first: this runs for every cell of every row

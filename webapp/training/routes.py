@@ -9,6 +9,7 @@ from .. import audit, lifecycle, localtime
 from ..access import get_training_for, regions_visible_to, require_role, trainings_visible_to
 from ..extensions import db
 from ..formtools import as_choices, submitted
+from ..importing import place_key
 from ..models import Recipient, TrainingSession, training_attendance
 from ..rendering import render
 from . import bp
@@ -85,21 +86,24 @@ def create():
 
 
 def _families(session: TrainingSession):
-    """Families of the session's regency still in the program, optionally one kecamatan, a page at a time."""
-    kecamatans = list(
-        db.session.scalars(
-            select(Recipient.kecamatan)
-            .where(Recipient.region_id == session.region_id)
-            .distinct()
-            .order_by(Recipient.kecamatan)
-        )
-    )
-    kec = request.values.get("kec", "")
-    kec = kec if kec in kecamatans else ""
+    """Families of the session's regency still in the program, optionally one kecamatan, a page at a time.
+
+    Place names are stored as the import file wrote them, so one kecamatan can come as "SAMARINDA ULU" and
+    "Samarinda Ulu": the filter offers it once (its mixed-case spelling) and selects every spelling of it.
+    """
+    spellings: dict[str, list[str]] = {}
+    for name in db.session.scalars(
+        select(Recipient.kecamatan).where(Recipient.region_id == session.region_id).distinct()
+    ):
+        spellings.setdefault(place_key(name), []).append(name)
+    labels = {key: min(names, key=lambda n: (n.isupper(), n)) for key, names in spellings.items()}
+    kecamatans = sorted(labels.values(), key=str.casefold)
+    chosen = spellings.get(place_key(request.values.get("kec", "")))
+    kec = labels[place_key(chosen[0])] if chosen else ""
     query = select(Recipient).where(Recipient.region_id == session.region_id, Recipient.status.not_in(lifecycle.EXITS))
-    if kec:
-        query = query.where(Recipient.kecamatan == kec)
-    query = query.order_by(Recipient.kecamatan, Recipient.name, Recipient.id)
+    if chosen:
+        query = query.where(Recipient.kecamatan.in_(chosen))
+    query = query.order_by(func.lower(Recipient.kecamatan), Recipient.name, Recipient.id)
     page = db.paginate(
         query, page=request.values.get("halaman", 1, type=int), per_page=FAMILIES_PER_PAGE, error_out=False
     )
