@@ -11,7 +11,6 @@ Run: `.venv/bin/python bench/bad_link.py [--minutes 10]` (≈1-4 min). Prints Ma
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import shutil
 import sys
@@ -30,80 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.chromium import ARGS  # noqa: E402
+from bench.throttle import RURAL, ThrottlingProxy  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Photo, Recipient, User, Visit  # noqa: E402
-
-UP_BPS, DOWN_BPS, ONE_WAY_S, CUT_EVERY_S = 250_000, 1_000_000, 0.2, 20.0
-
-
-class BadLink:
-    """A TCP proxy: throttled each way, delayed, and cutting every connection every CUT_EVERY_S once `cutting`."""
-
-    def __init__(self, upstream_port: int):
-        self.upstream_port = upstream_port
-        self.up = self.down = self.cuts = 0
-        self.cutting = False
-        self.writers: set = set()
-        self.loop = asyncio.new_event_loop()
-        self.port = None
-
-    async def _pipe(self, reader, writer, bps, count):
-        ready = time.monotonic()
-        try:
-            while data := await reader.read(4096):
-                now = time.monotonic()
-                ready = max(ready, now) + len(data) * 8 / bps  # the link's rate, shared by the chunks in flight
-                await asyncio.sleep(max(0.0, ready - now) + ONE_WAY_S)
-                writer.write(data)
-                await writer.drain()
-                count(len(data))
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.close()
-
-    def _count_up(self, n):
-        self.up += n
-
-    def _count_down(self, n):
-        self.down += n
-
-    async def _client(self, client_reader, client_writer):
-        try:
-            server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
-        except OSError:
-            client_writer.close()
-            return
-        self.writers |= {client_writer, server_writer}
-        await asyncio.gather(
-            self._pipe(client_reader, server_writer, UP_BPS, self._count_up),
-            self._pipe(server_reader, client_writer, DOWN_BPS, self._count_down),
-        )
-        self.writers -= {client_writer, server_writer}
-
-    async def _cutter(self):
-        while True:
-            await asyncio.sleep(CUT_EVERY_S)
-            if self.cutting and self.writers:
-                self.cuts += len(self.writers) // 2
-                for writer in list(self.writers):
-                    transport = writer.transport
-                    if transport is not None:
-                        transport.abort()  # the signal is gone: no goodbye
-
-    def start(self):
-        async def serve():
-            server = await asyncio.start_server(self._client, "127.0.0.1", 0)
-            self.port = server.sockets[0].getsockname()[1]
-            self.loop.create_task(self._cutter())
-            async with server:
-                await server.serve_forever()
-
-        threading.Thread(target=lambda: self.loop.run_until_complete(serve()), daemon=True).start()
-        while self.port is None:
-            time.sleep(0.05)
 
 
 def _photo(path: Path, seed: int) -> str:
@@ -142,8 +72,7 @@ def main() -> None:
         before = db.session.scalar(select(func.count()).select_from(Visit))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    link = BadLink(server.server_port)
-    link.start()
+    link = ThrottlingProxy(server.server_port, RURAL).start()
     base = f"http://127.0.0.1:{link.port}"
     photos = [_photo(tmp / f"p{i}.jpg", i) for i in range(5)]
     with sync_playwright() as p:
@@ -197,7 +126,7 @@ def main() -> None:
     print("| link | photos (bytes after the phone's downscale) | arrived after | up | down | cuts | stored |")
     print("|---|---|---|---|---|---|---|")
     print(
-        f"| 250 kbps up, 1 Mbps down, 400 ms RTT, cut every 20 s | 5 ({sum(sizes) / 1024:.0f} KB) | "
+        f"| {RURAL.describe()} | 5 ({sum(sizes) / 1024:.0f} KB) | "
         + (f"{arrived:.0f} s" if arrived is not None else f"not within {args.minutes:g} min ({progress})")
         + f" | {link.up / 1024:.0f} KB | {link.down / 1024:.0f} KB | {link.cuts} | {visits} visit, {stored} photos |"
     )
