@@ -1,0 +1,296 @@
+"""Two app servers, one program: two real gunicorn processes (deploy/gunicorn.conf.py) on different ports share the
+test database and one S3 bucket on the SeaweedFS fixture, with the same SECRET_KEY and nothing else in common
+(each has its own UPLOAD_DIR, which must stay empty of anything another server needs).
+
+Each "browser" below keeps its session cookie and sends it to whichever server it talks to, as one origin behind
+nginx would. On the SQLite leg both servers open the one test database file (WAL lets processes on one machine
+share it); that proves the same about the app, while production with two machines needs PostgreSQL (README,
+"Two servers").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import runpy
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp.config import PROJECT_ROOT
+from webapp.extensions import db
+from webapp.models import Recipient, Visit
+
+from . import factories
+from .test_visits import jpeg
+
+urllib3 = pytest.importorskip("urllib3")  # comes with boto3 (dev dependencies)
+
+GUNICORN_CONF = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+SECRET = "two-servers-share-this-secret-key"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+HTTP = urllib3.PoolManager()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    upload_dir: Path
+    log: Path
+
+
+def _start(name: str, env: dict[str, str], folder: Path) -> Server:
+    """One gunicorn with the deploy config, answering /healthz; a port taken meanwhile means another try."""
+    log_path = folder / f"{name}.log"
+    for _attempt in range(3):
+        port = _free_port()
+        upload_dir = folder / f"uploads-{name}"
+        server_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "UPLOAD_DIR": str(upload_dir)}
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(  # noqa: S603 - fixed arguments
+                [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "wsgi:app"],
+                cwd=PROJECT_ROOT,
+                env=server_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: master and workers stopped together
+            )
+        server = Server(f"http://127.0.0.1:{port}", process, upload_dir, log_path)
+        deadline = time.monotonic() + 120  # a busy 2-core machine may take a while to import the app
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                if HTTP.request("GET", server.url + "/healthz", retries=False, timeout=10).status == 200:
+                    return server
+            except urllib3.exceptions.HTTPError:
+                pass
+            time.sleep(0.3)
+        _stop(server)
+    raise RuntimeError(f"gunicorn {name} did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+
+
+def _stop(server: Server) -> None:
+    try:
+        os.killpg(server.process.pid, signal.SIGTERM)
+        server.process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(10)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def servers(_app, s3_server, tmp_path_factory):
+    """Servers A and B: one database, one bucket prefix, one SECRET_KEY, one worker each (two processes are what
+    matters; the machine running the suite has two cores)."""
+    folder = tmp_path_factory.mktemp("two-servers")
+    env = {
+        **os.environ,  # the AWS_* variables of the S3 fixture
+        "DATABASE_URL": _app.config["SQLALCHEMY_DATABASE_URI"],
+        "PHOTO_STORAGE": f"s3://{s3_server['bucket']}/two-{uuid.uuid4().hex[:8]}",
+        "SECRET_KEY": SECRET,
+        "DEMO_MODE": "0",
+        "LOG_LEVEL": "WARNING",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "2",
+    }
+    started = []
+    try:
+        for name in ("a", "b"):
+            started.append(_start(name, env, folder))
+        yield started
+    finally:
+        for server in started:
+            _stop(server)
+
+
+class Browser:
+    """One phone or PC: its own session cookie, sent to whichever server it talks to."""
+
+    def __init__(self, cookie: str | None = None):
+        self.cookie = cookie
+
+    def request(self, server: Server, method: str, path: str, fields=None, headers=None):
+        headers = dict(headers or {})
+        if self.cookie:
+            headers["Cookie"] = f"session={self.cookie}"
+        body = None
+        if fields is not None:
+            body, headers["Content-Type"] = urllib3.encode_multipart_formdata(fields)
+        response = HTTP.request(
+            method, server.url + path, body=body, headers=headers, redirect=False, retries=False, timeout=90
+        )
+        for set_cookie in response.headers.getlist("Set-Cookie"):
+            name, _, rest = set_cookie.partition("=")
+            if name == "session":
+                self.cookie = rest.split(";")[0] or None  # an emptied cookie is a deleted one
+        return response
+
+    def get(self, server: Server, path: str, **kwargs):
+        return self.request(server, "GET", path, **kwargs)
+
+    def post(self, server: Server, path: str, fields, **kwargs):
+        return self.request(server, "POST", path, fields=fields, **kwargs)
+
+    def csrf(self, server: Server, path: str = "/akun/masuk") -> str:
+        match = CSRF_RE.search(self.get(server, path).data.decode())
+        assert match, f"no csrf token on {path}"
+        return match.group(1)
+
+    def login(self, form_from: Server, post_to: Server, username: str, password: str = factories.PASSWORD):
+        """The login form from one server, sent to the other (the CSRF token is the shared key's)."""
+        token = self.csrf(form_from)
+        return self.post(post_to, "/akun/masuk", {"username": username, "password": password, "csrf_token": token})
+
+
+def _committed():
+    """The test's own view of the database, fresh (the servers wrote it)."""
+    db.session.rollback()
+    return db.session
+
+
+def test_gunicorn_config_takes_workers_from_the_cores_and_threads_for_waits(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
+    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    assert conf["workers"] == max(2, os.cpu_count() or 1)
+    assert conf["worker_class"] == "gthread" and conf["threads"] == 4
+    assert conf["bind"] == "127.0.0.1:8000" and conf.get("preload_app", False) is False
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert runpy.run_path(str(GUNICORN_CONF))["workers"] == 3
+
+
+def test_a_visit_recorded_on_one_server_is_reviewed_with_its_photos_on_the_other(app, world, servers):
+    a, b = servers
+    family = world.recipients["own"]
+    mentor = Browser()
+    assert mentor.login(a, b, world.users["mentor"].username).status == 302
+    form_url = f"/penerima/{family.id}/kunjungan/baru"
+    html = mentor.get(a, form_url).data.decode()
+    token = CSRF_RE.search(html).group(1)
+    visit_code = re.search(r'name="uuid"[^>]*value="([^"]+)"', html).group(1)
+    sent = [jpeg(), jpeg((200, 40, 40))]
+    outbox = {"X-Kail-Outbox": "1", "X-CSRFToken": token}
+    # The phone's outbox sends the first photo ahead through A; the visit itself, naming it, arrives through B.
+    photo_code = str(uuid.uuid4())
+    staged = mentor.post(a, f"/kunjungan/{visit_code}/foto/{photo_code}", {"photo": ("1.jpg", sent[0])}, headers=outbox)
+    assert staged.status == 200, staged.data
+    fields = [
+        ("csrf_token", token),
+        ("uuid", visit_code),
+        ("kind", "pendampingan"),
+        ("visited_at", "2026-11-30T01:00:00+00:00"),
+        ("location_fixed_at", "2026-11-30T00:59:00+00:00"),
+        ("lat", "-0.502210"),
+        ("lon", "117.153600"),
+        ("accuracy", "12.5"),
+        ("operating", "ya"),
+        ("item-0", "dipakai"),
+        ("item-1", "dipakai"),
+        ("turnover", "250.000"),
+        ("turnover_period", "minggu"),
+        ("mentoring", "Mencatat penjualan harian"),
+        ("photo-1-staged", "1"),
+        ("photo-1-uuid", photo_code),
+        ("tag-1", "usaha_berjalan"),
+        ("photo-2", ("IMG_0002.jpg", sent[1], "image/jpeg")),
+        ("tag-2", "barang_bantuan"),
+    ]
+    created = mentor.post(b, form_url, fields, headers=outbox)
+    assert created.status == 201, created.data
+    again = mentor.post(a, form_url, fields, headers=outbox)  # the answer lost: the outbox retries through A
+    assert again.status == 200, again.data
+    session = _committed()
+    visit = session.scalar(select(Visit))
+    assert session.scalar(select(func.count()).select_from(Visit)) == 1 and len(visit.photos) == 2
+    photo_ids = [p.id for p in visit.photos]
+
+    supervisor = Browser()
+    assert supervisor.login(b, a, world.users["supervisor"].username).status == 302
+    queue = supervisor.get(b, "/periksa/").data.decode()
+    assert "Siti Aminah" in queue and f"/foto/{photo_ids[0]}/kecil" in queue
+    for photo_id in photo_ids:
+        served = [supervisor.get(server, f"/foto/{photo_id}") for server in (a, b)]
+        assert [r.status for r in served] == [200, 200] and served[0].headers["Content-Type"] == "image/jpeg"
+        assert served[0].data == served[1].data and served[0].data[:2] == b"\xff\xd8"
+        assert supervisor.get(b, f"/foto/{photo_id}/kecil").status == 200
+    token = supervisor.csrf(a, "/periksa/")
+    decided = supervisor.post(b, f"/periksa/{visit.id}", {"csrf_token": token, "decision": "disetujui", "round": "1"})
+    assert decided.status in (200, 303), decided.data
+    assert _committed().scalar(select(Visit.review_state)) == "disetujui"
+    # Nothing any server needs lies in a server's own folder: photos and staged uploads are in the bucket.
+    for server in servers:
+        assert not [p for p in server.upload_dir.rglob("*") if p.is_file()], f"{server.url} kept files"
+
+
+def test_an_import_previewed_on_one_server_is_committed_on_the_other(app, world, servers):
+    a, b = servers
+    admin = Browser()
+    assert admin.login(a, a, world.users["admin"].username).status == 302
+    rows = [factories.import_row(n) for n in range(1, 6)]
+    rows.append(factories.import_row(6, Desil="9"))
+    token = admin.csrf(a, "/kelola-data/impor")
+    upload = admin.post(
+        a,
+        "/kelola-data/impor",
+        {"csrf_token": token, "budget_year": "2026", "file": ("daftar.csv", factories.csv_text(rows).encode())},
+    )
+    assert upload.status == 303, upload.data
+    path = upload.headers["Location"]
+    assert path.startswith("/kelola-data/impor/")
+    page = admin.get(b, path).data.decode()
+    assert re.findall(r'kpi__value">(\d+)', page) == ["6", "5", "1", "0"] and "Desil harus 1 sampai 5" in page
+    assert admin.get(b, path + "/kesalahan.xlsx").status == 200
+    committed = admin.post(b, path, {"csrf_token": token, "expected": "5"})
+    assert committed.status == 303, committed.data
+    assert _committed().scalar(select(func.count()).select_from(Recipient).where(Recipient.budget_year == 2026)) == 5
+    retried = admin.post(a, path, {"csrf_token": token, "expected": "5"})  # a double click landing on A
+    assert retried.status == 303
+    assert _committed().scalar(select(func.count()).select_from(Recipient).where(Recipient.budget_year == 2026)) == 5
+    assert "Sudah diimpor: 5 keluarga" in admin.get(a, path).data.decode()
+    for server in servers:
+        assert not [p for p in server.upload_dir.rglob("*") if p.is_file()], f"{server.url} kept files"
+
+
+def test_a_logout_on_one_server_ends_the_session_on_both(app, world, servers):
+    a, b = servers
+    mentor = Browser()
+    assert mentor.login(a, b, world.users["mentor"].username).status == 302
+    for server in servers:
+        assert mentor.get(server, "/kunjungan/").status == 200
+    copied = Browser(mentor.cookie)  # the same cookie, taken elsewhere
+    assert copied.get(a, "/kunjungan/").status == 200
+    token = mentor.csrf(b, "/kunjungan/")
+    assert mentor.post(b, "/akun/keluar", {"csrf_token": token}).status == 302
+    assert mentor.cookie is None
+    for server in servers:
+        refused = Browser(copied.cookie).get(server, "/kunjungan/")
+        assert refused.status == 302 and "/akun/masuk" in refused.headers["Location"], server.url
+
+
+def test_failed_logins_on_both_servers_count_together(app, world, servers):
+    a, b = servers
+    username = world.users["mentor"].username
+    guesser = Browser()
+    for attempt in range(5):  # LOGIN_MAX_FAILURES_PER_USER, spread over both servers
+        server = servers[attempt % 2]
+        assert guesser.login(server, server, username, "salah-tebak-123").status == 401
+    for server in servers:
+        blocked = guesser.login(server, server, username)  # even the right password must wait now
+        assert blocked.status == 429 and "Terlalu banyak percobaan" in blocked.data.decode(), server.url
