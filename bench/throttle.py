@@ -42,7 +42,8 @@ EDGE_2G = Link(up_bps=250_000, down_bps=250_000, one_way_s=0.4, cut_every_s=20.0
 
 
 class ThrottlingProxy:
-    """127.0.0.1:<port> → 127.0.0.1:<upstream_port>, shaped as `link`. `start()` runs it in a daemon thread."""
+    """127.0.0.1:<port> → 127.0.0.1:<upstream_port>, shaped as `link` (which may be swapped while it runs, e.g.
+    from a good link to a bad one). `start()` runs it in a daemon thread."""
 
     def __init__(self, upstream_port: int, link: Link, cutting: bool = False):
         self.upstream_port = upstream_port
@@ -58,7 +59,7 @@ class ThrottlingProxy:
     def reset_counts(self) -> None:
         self.up = self.down = self.cuts = self.connections = 0
 
-    async def _pipe(self, reader, writer, bps: int, upstream: bool):
+    async def _pipe(self, reader, writer, upstream: bool):
         """Read as fast as the sender gives, deliver each chunk when the link would: after its turn on the wire
         (the rate, shared by everything in flight that way) plus the one-way delay."""
         queue: asyncio.Queue = asyncio.Queue()
@@ -84,6 +85,7 @@ class ThrottlingProxy:
         free_at = loop.time()
         try:
             while data := await reader.read(CHUNK):
+                bps = self.link.up_bps if upstream else self.link.down_bps  # `link` may change while open
                 free_at = max(free_at, loop.time()) + len(data) * 8 / bps
                 await queue.put((free_at + self.link.one_way_s, data))
                 # Do not read far ahead of the wire: the sender feels the link's rate (TCP back-pressure).
@@ -103,17 +105,15 @@ class ThrottlingProxy:
         pair = {client_writer, server_writer}
         self._writers |= pair
         await asyncio.gather(
-            self._pipe(client_reader, server_writer, self.link.up_bps, upstream=True),
-            self._pipe(server_reader, client_writer, self.link.down_bps, upstream=False),
+            self._pipe(client_reader, server_writer, upstream=True),
+            self._pipe(server_reader, client_writer, upstream=False),
         )
         self._writers -= pair
 
     async def _cutter(self):
-        if not self.link.cut_every_s:
-            return
         while True:
-            await asyncio.sleep(self.link.cut_every_s)
-            if self.cutting and self._writers:
+            await asyncio.sleep(self.link.cut_every_s or 1.0)
+            if self.cutting and self.link.cut_every_s and self._writers:
                 self.cuts += len(self._writers) // 2
                 for writer in list(self._writers):
                     transport = writer.transport
