@@ -28,6 +28,16 @@ def test_secret_key_generated_once_and_kept(tmp_path, monkeypatch):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0  # readable by the owner only
 
 
+def test_workers_starting_at_once_all_use_the_first_workers_key(tmp_path, monkeypatch):
+    """gunicorn's workers build the app at the same moment: one that looked before another wrote the key must read
+    that key, not fail or write its own."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    (tmp_path / "secret_key").write_text("the-first-workers-key\n")
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # it looked just before the other worker wrote
+    assert config.build_config(tmp_path)["SECRET_KEY"] == "the-first-workers-key"
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary file left behind
+
+
 def test_environment_overrides_defaults(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://k:k@db/kail")
     monkeypatch.setenv("DEMO_MODE", "1")

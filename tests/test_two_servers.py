@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from webapp.extensions import db
 from webapp.models import Recipient, Visit
 
 from . import factories
-from .test_visits import jpeg
+from .test_visits import _stage, form_url, good_data, jpeg
 
 urllib3 = pytest.importorskip("urllib3")  # comes with boto3 (dev dependencies)
 
@@ -176,13 +177,34 @@ def test_gunicorn_config_takes_workers_from_the_cores_and_threads_for_waits(monk
     assert runpy.run_path(str(GUNICORN_CONF))["workers"] == 3
 
 
+def test_an_app_on_a_shared_database_without_its_own_secret_key_says_so(capsys):
+    """Servers that each generated a key would refuse each other's sessions and forms: the log names the cause."""
+    import logging
+
+    from webapp import create_app
+
+    handlers = logging.getLogger().handlers[:]
+    try:
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": "postgresql://kail:kail@127.0.0.1:1/kail",  # never connected to here
+                "SECRET_KEY": "generated-on-this-machine",
+                "SECRET_KEY_FROM_INSTANCE": True,
+            }
+        )
+        assert "Set the same SECRET_KEY on every app server" in capsys.readouterr().err
+        create_app({"SQLALCHEMY_DATABASE_URI": "postgresql://kail:kail@127.0.0.1:1/kail", "SECRET_KEY": "set"})
+        assert "SECRET_KEY" not in capsys.readouterr().err
+    finally:
+        logging.getLogger().handlers[:] = handlers
+
+
 def test_a_visit_recorded_on_one_server_is_reviewed_with_its_photos_on_the_other(app, world, servers):
     a, b = servers
     family = world.recipients["own"]
     mentor = Browser()
     assert mentor.login(a, b, world.users["mentor"].username).status == 302
-    form_url = f"/penerima/{family.id}/kunjungan/baru"
-    html = mentor.get(a, form_url).data.decode()
+    html = mentor.get(a, form_url(family)).data.decode()
     token = CSRF_RE.search(html).group(1)
     visit_code = re.search(r'name="uuid"[^>]*value="([^"]+)"', html).group(1)
     sent = [jpeg(), jpeg((200, 40, 40))]
@@ -212,10 +234,10 @@ def test_a_visit_recorded_on_one_server_is_reviewed_with_its_photos_on_the_other
         ("photo-2", ("IMG_0002.jpg", sent[1], "image/jpeg")),
         ("tag-2", "barang_bantuan"),
     ]
-    created = mentor.post(b, form_url, fields, headers=outbox)
-    assert created.status == 201, created.data
-    again = mentor.post(a, form_url, fields, headers=outbox)  # the answer lost: the outbox retries through A
-    assert again.status == 200, again.data
+    # The phone gave up waiting on B and sent the visit again, through A, while B was still storing it.
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda server: mentor.post(server, form_url(family), fields, headers=outbox), (b, a)))
+    assert sorted(r.status for r in answers) == [200, 201], [r.data for r in answers]
     session = _committed()
     visit = session.scalar(select(Visit))
     assert session.scalar(select(func.count()).select_from(Visit)) == 1 and len(visit.photos) == 2
@@ -284,6 +306,23 @@ def test_a_logout_on_one_server_ends_the_session_on_both(app, world, servers):
         assert refused.status == 302 and "/akun/masuk" in refused.headers["Location"], server.url
 
 
+def test_both_servers_give_a_phone_the_same_versions(app, world, servers):
+    """A phone whose requests alternate between the servers must not see a new app shell or a changed caseload
+    each time: the service worker, the static files' hashed URLs and the offline pages' versions match."""
+    a, b = servers
+    mentor = Browser()
+    assert mentor.login(a, b, world.users["mentor"].username).status == 302
+    worker = [mentor.get(server, "/sw.js") for server in servers]
+    assert worker[0].data == worker[1].data and worker[0].headers["Cache-Control"] == "no-cache"
+    assert worker[0].headers["Service-Worker-Allowed"] == "/"
+    static = [
+        re.findall(r'/static/[^"]+\?v=[0-9a-f]+', mentor.get(server, "/kunjungan/").data.decode()) for server in servers
+    ]
+    assert static[0] and static[0] == static[1]
+    caseload = [mentor.get(server, "/offline/daftar.json").data for server in servers]
+    assert b'"family"' in caseload[0] and caseload[0] == caseload[1]
+
+
 def test_failed_logins_on_both_servers_count_together(app, world, servers):
     a, b = servers
     username = world.users["mentor"].username
@@ -294,3 +333,33 @@ def test_failed_logins_on_both_servers_count_together(app, world, servers):
     for server in servers:
         blocked = guesser.login(server, server, username)  # even the right password must wait now
         assert blocked.status == 429 and "Terlalu banyak percobaan" in blocked.data.decode(), server.url
+
+
+def test_a_visit_stored_by_the_other_server_meanwhile_is_a_duplicate_not_missing_photos(
+    app, login_as, world, monkeypatch
+):
+    """The retry looked for the visit before the first request committed it, then found the photos sent ahead
+    gone (the first one moved them): it answers "already stored", not "send the photos again"."""
+    from webapp.visits import routes
+
+    family = world.recipients["own"]
+    client = login_as("mentor")
+    data = good_data(client, family)
+    token = data.pop("csrf_token")
+    code = str(uuid.uuid4())
+    assert _stage(client, token, data["uuid"], code, jpeg()).status_code == 200
+    visit = {k: v for k, v in data.items() if not k.startswith(("photo-", "tag-"))}
+    visit.update({"photo-1-staged": "1", "photo-1-uuid": code, "tag-1": "usaha_berjalan"})
+    headers = {"X-Kail-Outbox": "1", "X-CSRFToken": token}
+    assert client.post(form_url(family), data=dict(visit), headers=headers).status_code == 201
+    looks = []
+    stored_under = routes._stored_under
+
+    def first_look_before_the_commit(form):
+        looks.append(form.uuid.data)
+        return None if len(looks) == 1 else stored_under(form)
+
+    monkeypatch.setattr(routes, "_stored_under", first_look_before_the_commit)
+    again = client.post(form_url(family), data=dict(visit), headers=headers)
+    assert again.status_code == 200 and again.json["status"] == "duplicate", again.json
+    assert len(looks) == 2

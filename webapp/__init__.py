@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     storage.init_app(app)  # an object store that cannot work stops the start with one line
     db.init_app(app)
     is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    if app.config.get("SECRET_KEY_FROM_INSTANCE") and not is_sqlite:
+        # A shared database suggests several app servers; each would sign sessions with a key of its own.
+        logging.getLogger("kail").warning(
+            "SECRET_KEY is not set: using %s/secret_key, which only this machine has. Set the same SECRET_KEY "
+            "on every app server.",
+            app.instance_path,
+        )
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=is_sqlite, compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)

@@ -93,15 +93,25 @@ def normalise_database_url(url: str) -> str:
 
 
 def _secret_key(instance_path: Path) -> str:
-    """Generate the secret key once and keep it in the instance folder (never a constant in code)."""
+    """Generate the secret key once and keep it in the instance folder (never a constant in code). gunicorn's
+    workers start at once: the key is written whole under a private name and linked into place, so the first
+    one wins and every other reads the winner's key, never an empty or half-written file. Only this machine has
+    the file: several app servers need SECRET_KEY set, the same on each."""
     key_file = instance_path / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
+    part = instance_path / f".secret_key.{secrets.token_hex(8)}.part"
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        os.link(part, key_file)  # atomic and never replaces: a key already in use stays
+    except FileExistsError:
+        return key_file.read_text().strip()
+    finally:
+        part.unlink(missing_ok=True)
     return key
 
 
@@ -180,4 +190,5 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _secret_key(instance_path)
+        config["SECRET_KEY_FROM_INSTANCE"] = True  # this machine's own: create_app warns where that looks wrong
     return config

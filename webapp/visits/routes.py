@@ -195,6 +195,16 @@ def _stored_under(form: VisitForm):
         return None
 
 
+def _answer_if_stored(form: VisitForm, recipient):
+    """The answer to a visit already stored under the sent UUID (a retry), or None when there is none."""
+    existing = _stored_under(form)
+    if existing is None:
+        return None
+    if existing.recipient_id != recipient.id or existing.mentor_id != current_user.id:
+        return _refuse(409, "conflict", _("Kode kunjungan ini sudah dipakai untuk data lain."))
+    return _reply("duplicate", recipient.id, existing)
+
+
 def _staged_reader(visit_uuid: str):
     """Reads the photos this mentor sent ahead for the visit `visit_uuid` (see `stage_photo`)."""
     upload_dir, mentor = current_app.config["UPLOAD_DIR"], current_user._get_current_object()
@@ -297,11 +307,9 @@ def create(recipient_id: int):
     if request.method == "GET":
         return _form_page(recipient, form)
 
-    existing = _stored_under(form)  # a retry gets the visit already stored, whatever this attempt carries
-    if existing is not None:
-        if existing.recipient_id != recipient.id or existing.mentor_id != current_user.id:
-            return _refuse(409, "conflict", _("Kode kunjungan ini sudah dipakai untuk data lain."))
-        return _reply("duplicate", recipient.id, existing)
+    stored = _answer_if_stored(form, recipient)  # a retry gets the visit already stored, whatever it carries
+    if stored is not None:
+        return stored
     form.validate()
     if form.kind.errors or form.uuid.errors:  # hidden fields only a tampered form gets wrong
         return _refuse(400, "invalid", _("Data kunjungan rusak."))
@@ -312,7 +320,9 @@ def create(recipient_id: int):
         form.status.data, form.reason.data = "", ""
     parts = _check_new_visit(form, recipient)
     if parts.missing_staged:
-        return _photos_missing(parts)
+        # The same visit sent again at once (a phone that gave up waiting, its retry on another app server): the
+        # first to finish stored it and removed the photos sent ahead, so this one finds them gone.
+        return _answer_if_stored(form, recipient) or _photos_missing(parts)
     if form.errors or parts.errors:
         return _invalid(recipient, form, parts)
     try:
