@@ -75,6 +75,17 @@ ROUTES = {
         lambda w: "/kunjungan/7d4c2f9e-1b3a-4c5d-8e6f-0a1b2c3d4e5f/foto/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
         {**_everyone(400), "supervisor": 403, "supervisor_other_region": 403, "admin": 403},
     ),
+    # a photo sent in chunks: the offset query and a chunk, mentors only (a chunk without its headers is 400)
+    "visits.photo_offset": (
+        "GET",
+        lambda w: "/kunjungan/7d4c2f9e-1b3a-4c5d-8e6f-0a1b2c3d4e5f/foto/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+        {**_everyone(200), "supervisor": 403, "supervisor_other_region": 403, "admin": 403},
+    ),
+    "visits.photo_chunk": (
+        "PATCH",
+        lambda w: "/kunjungan/7d4c2f9e-1b3a-4c5d-8e6f-0a1b2c3d4e5f/foto/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+        {**_everyone(400), "supervisor": 403, "supervisor_other_region": 403, "admin": 403},
+    ),
     "visits.photo": ("GET", lambda w: f"/foto/{w.photo_id}", _scoped()),
     "visits.photo_thumb": ("GET", lambda w: f"/foto/{w.photo_id}/kecil", _scoped()),
     # not sent back: its own mentor is redirected to the family page; nobody else may correct it
@@ -185,6 +196,7 @@ ROUTES = {
 POST_DATA = {
     "auth.logout": {},
     "visits.stage_photo": {},
+    "visits.photo_chunk": {},
     "recipients.change_status": {"status": "usaha_kesulitan", "reason": "Sepi pembeli"},
     "review.decide": {"decision": "disetujui", "round": "1"},
     "review.decide_proposal": {"decision": "ditolak", "note": "Omzet belum stabil"},
@@ -249,7 +261,7 @@ def test_route_access(client, login_as, world_with_photo, endpoint, role):
     else:
         token = csrf_token(client, "/akun/masuk" if role == "anonymous" else "/penerima/")
         data = {"csrf_token": token, "version": world_with_photo.recipients["own"].version, **POST_DATA[endpoint]}
-        response = client.post(url, data=data)
+        response = client.open(url, method=method, data=data)
     assert response.status_code == expected[role], f"{role} {method} {url}"
     if expected[role] == LOGIN and role == "anonymous" and endpoint != "auth.logout":
         assert "/akun/masuk" in response.headers["Location"]

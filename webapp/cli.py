@@ -360,9 +360,11 @@ def photos_prune_command(grace_hours: float, dry_run: bool) -> None:
     click.echo(f"{len(deleted)} orphan photo files deleted.")
     import time
 
-    from . import recording
+    from . import recording, uploads
 
     recording.prune_staged(upload_dir, time.time())  # photos sent ahead for visits that never arrived
+    stale = uploads.prune()  # photos sent in chunks for visits that never arrived
+    click.echo(f"{stale} unfinished photo uploads older than {uploads.STALE_AFTER.days} days deleted.")
 
 
 @click.group("storage")

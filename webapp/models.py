@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -539,6 +540,39 @@ class StatusProposal(db.Model):
     proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     visit: Mapped[Visit | None] = relationship()
+
+
+class PhotoUpload(db.Model):
+    """A photo the phone is sending in chunks (resumable over a link that drops): what it declared (length and
+    sha256) and, once every byte arrived and matched, when it was handed to the visit's staging. Deleted when the
+    visit commits, or by `flask photos-prune` when it never does (see uploads.py)."""
+
+    __tablename__ = "photo_uploads"
+    __table_args__ = (
+        CheckConstraint("length > 0", name="length_positive"),
+        CheckConstraint("length(sha256) = 64", name="sha256_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    photo_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    visit_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    length: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class PhotoUploadChunk(db.Model):
+    """Bytes of a photo upload from `start` on; chunks are only ever appended at the end, so an upload's
+    offset is the sum of its chunks' lengths. The primary key makes a chunk sent twice at once land once."""
+
+    __tablename__ = "photo_upload_chunks"
+
+    upload_id: Mapped[int] = mapped_column(ForeignKey("photo_uploads.id", ondelete="CASCADE"), primary_key=True)
+    start: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class LoginAttempt(db.Model):

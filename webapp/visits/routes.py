@@ -4,7 +4,7 @@ from flask import abort, current_app, flash, jsonify, redirect, request, send_fi
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import integrity, lifecycle, localtime, photos, recording, review_states, schedule, visit_kinds
+from .. import integrity, lifecycle, localtime, photos, recording, review_states, schedule, uploads, visit_kinds
 from ..access import get_own_visit_for, get_photo_for, get_recipient_for, recipients_visible_to, require_role
 from ..extensions import db
 from ..formtools import add_error
@@ -257,6 +257,85 @@ def stage_photo(visit_uuid: str, photo_uuid: str):
     return jsonify({"status": "staged"}), 200
 
 
+def _upload_messages() -> dict[str, str]:
+    """What the phone's outbox shows (and acts on by code) for each refusal of a photo chunk."""
+    return {
+        "bad_code": _("Data kunjungan rusak."),
+        "bad_length": _("Ukuran foto yang dikirim tidak terbaca."),
+        "bad_checksum": _("Sidik foto (sha256) yang dikirim tidak terbaca."),
+        "bad_offset": _("Posisi potongan foto tidak terbaca."),
+        "too_large": _("Foto melebihi %(mb)s MB. Pilih foto yang lebih kecil.", mb=current_app.config["MAX_PHOTO_MB"]),
+        "chunk_too_large": _("Potongan foto terlalu besar."),
+        "beyond_length": _("Potongan foto melewati ukuran foto yang disebut."),
+        "offset_mismatch": _("Server memegang bagian lain dari foto ini; HP melanjutkan dari sana."),
+        "checksum_mismatch": _("Foto tiba rusak (sidiknya tidak cocok); HP mengirimnya lagi dari awal."),
+        "conflict": _("Kode kunjungan ini sudah dipakai untuk data lain."),
+        "photo_conflict": _("Foto ini sudah tersimpan bersama kunjungan lain. Pilih foto lagi lalu simpan."),
+        "visit_closed": _("Kunjungan ini sudah tersimpan dan tidak sedang diminta perbaikan."),
+    }
+
+
+def _upload_refused(exc: uploads.UploadRefused):
+    body = {"status": exc.code, "message": _upload_messages()[exc.code]}
+    response = jsonify(body | ({"offset": exc.offset} if exc.offset is not None else {}))
+    if exc.offset is not None:
+        response.headers["Upload-Offset"] = str(exc.offset)
+    return response, exc.status
+
+
+def _upload_held(state: uploads.Held):
+    response = jsonify(state.as_json())
+    response.headers["Upload-Offset"] = str(state.offset)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/kunjungan/<visit_uuid>/foto/<photo_uuid>")
+@login_required
+def photo_offset(visit_uuid: str, photo_uuid: str):
+    """The offset query of a resumable photo upload: how many bytes of this photo the server holds."""
+    require_role(current_user, "mentor")
+    try:
+        return _upload_held(uploads.held(current_user._get_current_object(), visit_uuid, photo_uuid))
+    except uploads.UploadRefused as exc:
+        return _upload_refused(exc)
+
+
+@bp.patch("/kunjungan/<visit_uuid>/foto/<photo_uuid>")
+@login_required
+def photo_chunk(visit_uuid: str, photo_uuid: str):
+    """One chunk of a photo at `Upload-Offset` (the photo's `Upload-Length` and `Upload-Sha256` with it); the
+    answer says how many bytes the server holds now. Idempotent by (photo code, offset): see uploads.py."""
+    require_role(current_user, "mentor")
+    try:
+        length, sha256 = uploads.declared(
+            request.headers.get("Upload-Length"), request.headers.get("Upload-Sha256"), _max_photo_bytes()
+        )
+        try:
+            start = int(request.headers.get("Upload-Offset", ""))
+        except ValueError:
+            raise uploads.UploadRefused(400, "bad_offset") from None
+        if (request.content_length or 0) > uploads.MAX_CHUNK_BYTES:
+            raise uploads.UploadRefused(413, "chunk_too_large")
+        data = request.stream.read(uploads.MAX_CHUNK_BYTES + 1)
+        state = uploads.append(
+            current_app.config["UPLOAD_DIR"],
+            current_user._get_current_object(),
+            visit_uuid,
+            photo_uuid,
+            start,
+            data,
+            length,
+            sha256,
+            _max_photo_bytes(),
+        )
+    except uploads.UploadRefused as exc:
+        return _upload_refused(exc)
+    except photos.PhotoError as exc:
+        return jsonify({"status": "invalid", "message": str(exc), "errors": {"photo": str(exc)}}), 422
+    return _upload_held(state)
+
+
 def _check_new_visit(form: VisitForm, recipient):
     """Validate the whole form at once: fields, the package-dependent parts, the kind's answers, the status move."""
     parts = parse_dynamic(
@@ -343,6 +422,7 @@ def create(recipient_id: int):
         return _photo_ids_taken(recipient, form, parts, exc.taken)
     if created:
         recording.forget_staged(current_app.config["UPLOAD_DIR"], visit.mentor, visit.uuid, _staged_used(parts))
+        uploads.forget(visit.uuid)
     return _reply("created" if created else "duplicate", recipient.id, visit)
 
 
@@ -401,6 +481,7 @@ def resubmit(visit_id: int):
         )
     except recording.AlreadyResubmitted:
         return _reply("already-corrected", recipient.id, visit)
+    uploads.forget(visit.uuid)
     return _reply("corrected", recipient.id, visit)
 
 
