@@ -10,9 +10,10 @@ share it); that proves the same about the app, while production with two machine
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
-import runpy
 import signal
 import socket
 import subprocess
@@ -31,6 +32,7 @@ from webapp.extensions import db
 from webapp.models import Recipient, Visit
 
 from . import factories
+from .test_photo_uploads import CHUNK, photo_bytes
 from .test_visits import _stage, form_url, good_data, jpeg
 
 urllib3 = pytest.importorskip("urllib3")  # comes with boto3 (dev dependencies)
@@ -126,11 +128,10 @@ class Browser:
     def __init__(self, cookie: str | None = None):
         self.cookie = cookie
 
-    def request(self, server: Server, method: str, path: str, fields=None, headers=None):
+    def request(self, server: Server, method: str, path: str, fields=None, headers=None, body=None):
         headers = dict(headers or {})
         if self.cookie:
             headers["Cookie"] = f"session={self.cookie}"
-        body = None
         if fields is not None:
             body, headers["Content-Type"] = urllib3.encode_multipart_formdata(fields)
         response = HTTP.request(
@@ -165,18 +166,6 @@ def _committed():
     return db.session
 
 
-def test_gunicorn_config_takes_workers_from_the_cores_and_threads_for_waits(monkeypatch):
-    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
-    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
-    monkeypatch.delenv("GUNICORN_BIND", raising=False)
-    conf = runpy.run_path(str(GUNICORN_CONF))
-    assert conf["workers"] == max(2, os.cpu_count() or 1)
-    assert conf["worker_class"] == "gthread" and conf["threads"] == 4
-    assert conf["bind"] == "127.0.0.1:8000" and conf.get("preload_app", False) is False
-    monkeypatch.setenv("WEB_CONCURRENCY", "3")
-    assert runpy.run_path(str(GUNICORN_CONF))["workers"] == 3
-
-
 def test_an_app_on_a_shared_database_without_its_own_secret_key_says_so(capsys):
     """Servers that each generated a key would refuse each other's sessions and forms: the log names the cause."""
     import logging
@@ -209,10 +198,38 @@ def test_a_visit_recorded_on_one_server_is_reviewed_with_its_photos_on_the_other
     visit_code = re.search(r'name="uuid"[^>]*value="([^"]+)"', html).group(1)
     sent = [jpeg(), jpeg((200, 40, 40))]
     outbox = {"X-Kail-Outbox": "1", "X-CSRFToken": token}
-    # The phone's outbox sends the first photo ahead through A; the visit itself, naming it, arrives through B.
+    # The phone's outbox sends the first photo ahead, whole, through A ...
     photo_code = str(uuid.uuid4())
     staged = mentor.post(a, f"/kunjungan/{visit_code}/foto/{photo_code}", {"photo": ("1.jpg", sent[0])}, headers=outbox)
     assert staged.status == 200, staged.data
+    # ... the second in chunks over a link that drops: the first chunk through A, the offset asked of B after the
+    # drop, the rest through B ...
+    chunked, chunked_code = photo_bytes(seed=7), str(uuid.uuid4())
+    assert len(chunked) > CHUNK
+    upload_url = f"/kunjungan/{visit_code}/foto/{chunked_code}"
+    declared = {
+        **outbox,
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Length": str(len(chunked)),
+        "Upload-Sha256": hashlib.sha256(chunked).hexdigest(),
+    }
+    first = mentor.request(a, "PATCH", upload_url, body=chunked[:CHUNK], headers={**declared, "Upload-Offset": "0"})
+    assert first.status == 200, first.data
+    held = json.loads(mentor.get(b, upload_url, headers={"X-Kail-Outbox": "1"}).data)
+    assert held["offset"] == CHUNK, held
+    start = held["offset"]
+    while start < len(chunked):
+        rest = mentor.request(
+            b,
+            "PATCH",
+            upload_url,
+            body=chunked[start : start + CHUNK],
+            headers={**declared, "Upload-Offset": str(start)},
+        )
+        assert rest.status == 200, rest.data
+        start = json.loads(rest.data)["offset"]
+    assert json.loads(mentor.get(a, upload_url, headers={"X-Kail-Outbox": "1"}).data)["status"] == "complete"
+    # ... and the third comes with the visit itself, which names the other two.
     fields = [
         ("csrf_token", token),
         ("uuid", visit_code),
@@ -231,8 +248,11 @@ def test_a_visit_recorded_on_one_server_is_reviewed_with_its_photos_on_the_other
         ("photo-1-staged", "1"),
         ("photo-1-uuid", photo_code),
         ("tag-1", "usaha_berjalan"),
-        ("photo-2", ("IMG_0002.jpg", sent[1], "image/jpeg")),
-        ("tag-2", "barang_bantuan"),
+        ("photo-2-staged", "1"),
+        ("photo-2-uuid", chunked_code),
+        ("tag-2", "usaha_berjalan"),
+        ("photo-3", ("IMG_0003.jpg", sent[1], "image/jpeg")),
+        ("tag-3", "barang_bantuan"),
     ]
     # The phone gave up waiting on B and sent the visit again, through A, while B was still storing it.
     with ThreadPoolExecutor(2) as pool:
@@ -240,7 +260,7 @@ def test_a_visit_recorded_on_one_server_is_reviewed_with_its_photos_on_the_other
     assert sorted(r.status for r in answers) == [200, 201], [r.data for r in answers]
     session = _committed()
     visit = session.scalar(select(Visit))
-    assert session.scalar(select(func.count()).select_from(Visit)) == 1 and len(visit.photos) == 2
+    assert session.scalar(select(func.count()).select_from(Visit)) == 1 and len(visit.photos) == 3
     photo_ids = [p.id for p in visit.photos]
 
     supervisor = Browser()
