@@ -135,3 +135,51 @@
     apply(section, params.get("q"), params.get("status"));
   }
 })();
+
+// Visits delivered from this phone: on the work list (the kept copy offline, or a page opened before the visit
+// arrived) the family leaves "Terlambat dikunjungi" at once, under "Baru terkirim" with the time, until the
+// refreshed caseload (asked for right after the delivery) shows where the server now puts it.
+(function () {
+  "use strict";
+  var outbox = document.getElementById("outbox");
+  if (!document.getElementById("work-list") || !outbox || !window.KailOutbox || !KailOutbox.delivered) { return; }
+  var OVERDUE_TITLE = "group-title--1";  // schedule.OVERDUE
+  var group = null;
+  function clock(time) {
+    return new Date(time).toLocaleTimeString("id-ID", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Makassar" });
+  }
+  function sentGroup(after) {
+    if (group) { return group; }
+    var title = document.createElement("h2");
+    title.className = "group-title group-title--sent";
+    title.textContent = outbox.dataset.sentGroup;
+    group = document.createElement("ul");
+    group.className = "cards";
+    after.parentNode.insertBefore(title, after.nextSibling);
+    title.parentNode.insertBefore(group, title.nextSibling);
+    return group;
+  }
+  function mark() {
+    var section = document.getElementById("work-list");
+    if (!section) { return; }
+    if (group && !section.contains(group)) { group = null; }  // the list was swapped (search, filter)
+    KailOutbox.delivered().then(function (records) {
+      records.forEach(function (record) {
+        if (!record.recipient) { return; }
+        var link = section.querySelector('a.work-card__main[href="/penerima/' + record.recipient + '"]');
+        var card = link && link.closest("li");
+        var list = card && card.parentElement;
+        var title = list && list.previousElementSibling;
+        if (!title || !title.classList.contains(OVERDUE_TITLE)) { return; }
+        var why = card.querySelector(".work-card__why");
+        if (why) { why.textContent = outbox.dataset.sent.replace("{time}", clock(record.sentAt)); }
+        card.classList.add("work-card--sent");
+        sentGroup(list).appendChild(card);
+        if (!list.querySelector("li")) { list.hidden = true; title.hidden = true; }
+      });
+    });
+  }
+  mark();
+  document.addEventListener("kail:outbox-changed", mark);
+  document.body.addEventListener("htmx:afterSettle", mark);
+})();

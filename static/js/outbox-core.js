@@ -68,9 +68,44 @@
     });
   }
 
-  function all() {
+  function everything() {
     return run("readonly", function (store) { return store.getAll(); }).then(function (items) {
       return (items || []).sort(function (a, b) { return a.createdAt < b.createdAt ? -1 : 1; });
+    });
+  }
+  // The visits still to send (waiting, sending, or refused and kept to be fixed).
+  function all() {
+    return everything().then(function (items) { return items.filter(function (i) { return i.state !== SENT; }); });
+  }
+
+  // A delivered visit leaves a small record (no answers, no photos) for DELIVERED_KEEP_MS: the outbox says
+  // "Terkirim 08.12", and the kept work list moves the family out of "Terlambat dikunjungi" before the caseload
+  // is refreshed. Logout forgets them with the kept pages.
+  var SENT = "sent";
+  var DELIVERED_KEEP_MS = 24 * 3600000;
+  function delivered() {
+    return everything().then(function (items) {
+      var limit = Date.now() - DELIVERED_KEEP_MS;
+      var old = items.filter(function (i) { return i.state === SENT && Date.parse(i.sentAt) < limit; });
+      var kept = items.filter(function (i) { return i.state === SENT && Date.parse(i.sentAt) >= limit; });
+      return Promise.all(old.map(function (i) { return remove(i.uuid); })).then(function () {
+        return kept.sort(function (a, b) { return a.sentAt < b.sentAt ? 1 : -1; });
+      });
+    });
+  }
+  function forgetDelivered() {
+    return everything().then(function (items) {
+      return Promise.all(items.filter(function (i) { return i.state === SENT; }).map(function (i) {
+        return remove(i.uuid);
+      }));
+    });
+  }
+  function markDelivered(item) {
+    var family = /\/penerima\/(\d+)\/kunjungan\//.exec(item.url || "");
+    return put({
+      uuid: item.uuid, state: SENT, kind: item.kind, title: item.title, url: item.url, version: VERSION,
+      recipient: family ? Number(family[1]) : null, photoCount: item.photos.length, fields: [], photos: [],
+      createdAt: item.createdAt, sentAt: new Date().toISOString()
     });
   }
   function put(item) { return run("readwrite", function (store) { store.put(item); }); }
@@ -364,7 +399,7 @@
             }).then(function (result) {
               if (result.outcome === "stored" || result.outcome === "duplicate") {
                 sent += 1;
-                return remove(item.uuid);
+                return markDelivered(item);
               }
               if (result.outcome === "login") { throw { kind: "login" }; }
               item.state = result.outcome === "rejected" ? "needs_fix" : "waiting";
@@ -390,5 +425,5 @@
 
   var api = global.KailOutbox = { SYNC_TAG: SYNC_TAG, VERSION: VERSION, all: all, put: put, remove: remove,
                         sendAll: sendAll, sendOne: sendOne, freshToken: freshToken, uuid4: uuid4,
-                        upgradeItem: upgradeItem };
+                        upgradeItem: upgradeItem, delivered: delivered, forgetDelivered: forgetDelivered };
 })(typeof self !== "undefined" ? self : this);

@@ -4,6 +4,7 @@
   var panel = document.getElementById("outbox");
   var netStatus = document.getElementById("net-status");
   var offlineNote = document.getElementById("offline-note");
+  var sentPanel = document.getElementById("outbox-sent");  // "Terkirim": what arrived lately, with the time
   var text = panel ? panel.dataset : {};
 
   if ("serviceWorker" in navigator) {
@@ -32,24 +33,40 @@
     return item.attempts ? text.retrying : text.waiting;
   }
 
+  // A delivered visit stays in the panel for SHOW_SENT_MS as "Terkirim 08.12" (the phone's own record of it).
+  var SHOW_SENT_MS = 2 * 3600000;
+  function clock(time) {
+    return new Date(time).toLocaleTimeString("id-ID", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Makassar" });
+  }
+
+  function row(item, label) {
+    var li = document.createElement("li");
+    li.className = "outbox__item outbox__item--" + item.state;
+    var title = document.createElement("strong");
+    title.textContent = item.title || item.uuid;
+    var meta = document.createElement("span");
+    var count = item.state === "sent" ? item.photoCount : item.photos.length;
+    meta.textContent = new Date(item.createdAt).toLocaleString("id-ID", {
+      day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }) + " · " + count +
+      " " + text.photos + " · " + label;
+    li.appendChild(title);
+    li.appendChild(meta);
+    return li;
+  }
+
   function render() {
     if (!panel || !window.KailOutbox) { return Promise.resolve(); }
-    return KailOutbox.all().then(function (items) {
+    return Promise.all([KailOutbox.all(), KailOutbox.delivered ? KailOutbox.delivered() : []]).then(function (both) {
+      var items = both[0];
+      var recent = both[1].filter(function (record) {
+        return !record.dismissed && Date.now() - Date.parse(record.sentAt) < SHOW_SENT_MS;
+      });
       panel.hidden = items.length === 0;
       panel.querySelector("[data-outbox-count]").textContent = String(items.length);
       var list = panel.querySelector("[data-outbox-list]");
       list.textContent = "";
       items.forEach(function (item) {
-        var li = document.createElement("li");
-        li.className = "outbox__item outbox__item--" + item.state;
-        var title = document.createElement("strong");
-        title.textContent = item.title || item.uuid;
-        var meta = document.createElement("span");
-        meta.textContent = new Date(item.createdAt).toLocaleString("id-ID", {
-          day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }) + " · " + item.photos.length +
-          " " + text.photos + " · " + stateLabel(item);
-        li.appendChild(title);
-        li.appendChild(meta);
+        var li = row(item, stateLabel(item));
         if (item.state === "needs_fix") {
           // Refused by the server: kept whole, opened in its form to fix and send again. Deleting is a choice.
           var kind = (item.fields || []).filter(function (pair) { return pair[0] === "kind"; })[0];
@@ -70,6 +87,24 @@
         }
         list.appendChild(li);
       });
+      if (sentPanel) {
+        sentPanel.hidden = recent.length === 0;
+        var sentList = sentPanel.querySelector("[data-outbox-sent-list]");
+        sentList.textContent = "";
+        recent.forEach(function (record) {
+          sentList.appendChild(row(record, text.sent.replace("{time}", clock(record.sentAt))));
+        });
+      }
+      document.dispatchEvent(new CustomEvent("kail:outbox-changed"));  // the work list marks what was delivered
+    });
+  }
+
+  // Something arrived: the kept caseload (work list, family page) is refreshed now, not at the next 15-minute
+  // check, so the family leaves "Terlambat dikunjungi" on the phone (home.js marks it meanwhile).
+  function refreshCaseload() {
+    if (!("serviceWorker" in navigator)) { return; }
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (registration.active) { registration.active.postMessage({ type: "prepare-caseload" }); }
     });
   }
 
@@ -93,6 +128,7 @@
   function sendNow() {
     if (!window.KailOutbox) { return Promise.resolve(); }
     return KailOutbox.sendAll().then(function (result) {
+      if (result && result.sent) { refreshCaseload(); }
       if (result && result.error === "login" && panel) {
         panel.querySelector("[data-outbox-note]").textContent = text.login;
       }
@@ -115,6 +151,13 @@
 
   if (panel) {
     panel.querySelector("[data-outbox-send]").addEventListener("click", sendNow);
+  }
+  if (sentPanel) {  // "Tutup": seen; the records stay (the work list still uses them) but leave the panel
+    sentPanel.querySelector("[data-outbox-sent-close]").addEventListener("click", function () {
+      KailOutbox.delivered().then(function (records) {
+        return Promise.all(records.map(function (record) { record.dismissed = true; return KailOutbox.put(record); }));
+      }).then(render);
+    });
   }
   window.addEventListener("online", function () { showNetwork(); sendNow(); });
   window.addEventListener("offline", showNetwork);

@@ -294,14 +294,14 @@ function prepare() {
 
 self.addEventListener("sync", function (event) {
   if (event.tag === KailOutbox.SYNC_TAG) {
-    event.waitUntil(KailOutbox.sendAll().then(notifyClients));
+    event.waitUntil(KailOutbox.sendAll().then(afterSending));
   }
 });
 
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type === "send-outbox") {
-    event.waitUntil(KailOutbox.sendAll().then(notifyClients));
+    event.waitUntil(KailOutbox.sendAll().then(afterSending));
   } else if (data.type === "prepare-caseload") {
     event.waitUntil(prepare());
   } else if (data.type === "caseload-state") {
@@ -309,11 +309,18 @@ self.addEventListener("message", function (event) {
   } else if (data.type === "forget-pages") {  // after logout: nobody else reads this family data offline
     event.waitUntil(Promise.all([CASELOAD_CACHE, PHOTO_CACHE].concat(OLD_CACHES).map(function (name) {
       return caches["delete"](name);
-    })).then(function () { return tell({ type: "caseload", state: null }); }));
+    }).concat([KailOutbox.forgetDelivered()["catch"](function () { /* no outbox yet */ })]))
+      .then(function () { return tell({ type: "caseload", state: null }); }));
   }
 });
 
 KailOutbox.onProgress = function () { notifyClients(); };  // "2 dari 4 foto terkirim" on the open pages
+
+// Delivered in the background: the pages hear of it, and the kept caseload is refreshed at once (the family's
+// page and the work list change), not at the next 15-minute check.
+function afterSending(result) {
+  return notifyClients().then(function () { if (result && result.sent) { return prepare(); } });
+}
 
 function notifyClients() {
   return self.clients.matchAll().then(function (clients) {
