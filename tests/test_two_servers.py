@@ -5,7 +5,7 @@ test database and one S3 bucket on the SeaweedFS fixture, with the same SECRET_K
 Each "browser" below keeps its session cookie and sends it to whichever server it talks to, as one origin behind
 nginx would. On the SQLite leg both servers open the one test database file (WAL lets processes on one machine
 share it); that proves the same about the app, while production with two machines needs PostgreSQL (README,
-"Two servers").
+"Two servers"). The last tests put deploy/nginx-kail.conf in front of both (where nginx is installed).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,7 +30,7 @@ from sqlalchemy import func, select
 
 from webapp.config import PROJECT_ROOT
 from webapp.extensions import db
-from webapp.models import Recipient, Visit
+from webapp.models import LoginAttempt, Recipient, Visit
 
 from . import factories
 from .test_photo_uploads import CHUNK, photo_bytes
@@ -52,9 +53,10 @@ def _free_port() -> int:
 @dataclass
 class Server:
     url: str
-    process: subprocess.Popen
-    upload_dir: Path
+    process: subprocess.Popen | None
+    upload_dir: Path | None
     log: Path
+    pool: urllib3.PoolManager = HTTP
 
 
 def _start(name: str, env: dict[str, str], folder: Path) -> Server:
@@ -111,6 +113,7 @@ def servers(_app, s3_server, tmp_path_factory):
         "LOG_LEVEL": "WARNING",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "2",
+        "TRUST_PROXY_HOPS": "1",  # as behind nginx (requests straight to a server carry no X-Forwarded-*)
     }
     started = []
     try:
@@ -132,9 +135,11 @@ class Browser:
         headers = dict(headers or {})
         if self.cookie:
             headers["Cookie"] = f"session={self.cookie}"
+        if server.url.startswith("https:"):
+            headers.setdefault("Referer", server.url + "/")  # as a browser sends it (same-origin policy)
         if fields is not None:
             body, headers["Content-Type"] = urllib3.encode_multipart_formdata(fields)
-        response = HTTP.request(
+        response = server.pool.request(
             method, server.url + path, body=body, headers=headers, redirect=False, retries=False, timeout=90
         )
         for set_cookie in response.headers.getlist("Set-Cookie"):
@@ -154,10 +159,11 @@ class Browser:
         assert match, f"no csrf token on {path}"
         return match.group(1)
 
-    def login(self, form_from: Server, post_to: Server, username: str, password: str = factories.PASSWORD):
+    def login(self, form_from: Server, post_to: Server, username: str, password=factories.PASSWORD, headers=None):
         """The login form from one server, sent to the other (the CSRF token is the shared key's)."""
         token = self.csrf(form_from)
-        return self.post(post_to, "/akun/masuk", {"username": username, "password": password, "csrf_token": token})
+        fields = {"username": username, "password": password, "csrf_token": token}
+        return self.post(post_to, "/akun/masuk", fields, headers=headers)
 
 
 def _committed():
@@ -383,3 +389,99 @@ def test_a_visit_stored_by_the_other_server_meanwhile_is_a_duplicate_not_missing
     again = client.post(form_url(family), data=dict(visit), headers=headers)
     assert again.status_code == 200 and again.json["status"] == "duplicate", again.json
     assert len(looks) == 2
+
+
+# --- both servers behind deploy/nginx-kail.conf --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def proxy(servers, tmp_path_factory):
+    """nginx with the deploy kit's site, on free local ports, HTTPS with a throwaway certificate for `localhost`,
+    in front of servers A and B. Skipped where nginx is not installed (CI installs none)."""
+    nginx, openssl = shutil.which("nginx"), shutil.which("openssl")
+    if not nginx or not openssl:
+        pytest.skip("nginx or openssl missing: apt-get install nginx-light")
+    folder = tmp_path_factory.mktemp("nginx")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    http_port, https_port = _free_port(), _free_port()
+    a, b = servers
+    site = (PROJECT_ROOT / "deploy" / "nginx-kail.conf").read_text(encoding="utf-8")
+    site = re.sub(r"^\s*listen \[::\].*$", "", site, flags=re.MULTILINE)  # no IPv6 needed here
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
+    site = re.sub(r"listen 443 ", f"listen 127.0.0.1:{https_port} ", site)
+    site = site.replace("server 10.0.0.11:8000", f"server {a.url.removeprefix('http://')}")
+    site = site.replace("server 10.0.0.12:8000", f"server {b.url.removeprefix('http://')}")
+    # On a port other than 443 the host a browser names (and its Referer, which CSRF checks over HTTPS) has one.
+    site = site.replace("Host $host;", "Host $http_host;")
+    site = site.replace("kail.example.go.id", "localhost").replace("/var/cache/nginx/kail", str(folder / "cache"))
+    site = re.sub(r"/etc/letsencrypt/live/[^;]*/fullchain\.pem", str(cert), site)
+    site = re.sub(r"/etc/letsencrypt/live/[^;]*/privkey\.pem", str(key), site)
+    (folder / "kail.conf").write_text(site)
+    temp = "".join(
+        f"    {name}_temp_path {folder / name};\n" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    log = folder / "error.log"
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers that may write the temporary folders made here
+    (folder / "nginx.conf").write_text(
+        f"{user}daemon off;\npid {folder / 'nginx.pid'};\nerror_log {log};\nworker_processes 1;\nevents {{}}\n"
+        f"http {{\n    access_log off;\n{temp}    include {folder / 'kail.conf'};\n}}\n"
+    )
+    process = subprocess.Popen(  # noqa: S603 - fixed arguments
+        [nginx, "-p", str(folder), "-e", str(log), "-c", str(folder / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    pool = urllib3.PoolManager(ca_certs=str(cert))
+    front = Server(f"https://localhost:{https_port}", process, None, log, pool)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if pool.request("GET", front.url + "/healthz", retries=False, timeout=10).status == 200:
+                    break
+            except urllib3.exceptions.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"nginx did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+        yield front
+    finally:
+        _stop(front)
+
+
+def test_through_nginx_logins_static_files_and_the_service_worker_work(app, world, servers, proxy):
+    mentor = Browser()
+    login = mentor.login(proxy, proxy, world.users["mentor"].username, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert login.status == 302, login.data
+    page = mentor.get(proxy, "/kunjungan/")
+    assert page.status == 200 and "max-age=31536000" in page.headers["Strict-Transport-Security"]
+    # TRUST_PROXY_HOPS=1: the address nginx saw (this machine), never the X-Forwarded-For a client made up.
+    assert _committed().scalar(select(LoginAttempt.ip)) == "127.0.0.1"
+    worker = mentor.get(proxy, "/sw.js")
+    assert worker.headers["Cache-Control"] == "no-cache" and worker.headers["Service-Worker-Allowed"] == "/"
+    static = re.search(r"/static/css/app\.css\?v=[0-9a-f]+", page.data.decode()).group(0)
+    for _ in range(2):
+        css = mentor.get(proxy, static)
+        assert css.status == 200 and "immutable" in css.headers["Cache-Control"]
+        assert "Set-Cookie" not in css.headers  # a session cookie never rides on a cached file
+    assert any(p.is_file() for p in (proxy.log.parent / "cache").rglob("*")), "nginx cached no static file"
+    old = mentor.get(proxy, "/static/css/app.css?v=0000000000")  # an old page's link during an upgrade
+    assert old.status == 200 and "immutable" not in old.headers.get("Cache-Control", "")
+
+
+def test_through_nginx_a_request_just_over_the_limit_gets_the_apps_message(app, world, servers, proxy):
+    mentor = Browser()
+    assert mentor.login(proxy, proxy, world.users["mentor"].username).status == 302
+    family = world.recipients["own"]
+    token = mentor.csrf(proxy, form_url(family))
+    too_big = b"\xff" * (41 * 1024 * 1024)  # over MAX_UPLOAD_MB (40), under nginx's client_max_body_size
+    refused = mentor.post(proxy, form_url(family), {"csrf_token": token, "photo-1": ("a.jpg", too_big, "image/jpeg")})
+    assert refused.status == 413 and "Berkas terlalu besar" in refused.data.decode(), refused.data[:300]
+    assert _committed().scalar(select(func.count()).select_from(Visit)) == 0
