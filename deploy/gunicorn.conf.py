@@ -1,6 +1,6 @@
 """gunicorn settings for Kail in production: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`.
 
-Why these values (docs/DECISIONS.md, "Several app servers"):
+Why these values (docs/DECISIONS.md, "Deploy kit: gthread workers behind a buffering nginx"):
 - gthread, not sync: a request often waits on something other than the CPU — PostgreSQL (a large dashboard
   scope takes seconds), the S3 store (a photo PUT, a photo streamed to a supervisor) — and threads let the
   worker serve others meanwhile. A slow phone is absorbed by nginx, which receives the whole upload before
@@ -9,10 +9,12 @@ Why these values (docs/DECISIONS.md, "Several app servers"):
 - Workers from the core count (one per core, at least 2, so one busy or restarting worker never stops the app)
   with 4 threads each: Python runs one thread per process at a time, so more processes than cores only add
   memory, and 4 threads cover the waits. WEB_CONCURRENCY and GUNICORN_THREADS override both.
-- Timeouts for slow uploads: a 2G phone sends a 400 KB photo in a minute or two, but nginx has it whole before
-  gunicorn sees it. In a gthread worker `timeout` only restarts a worker whose main loop hangs; a long request
-  (a 100,000-row import check) is bounded by nginx's proxy_read_timeout instead. keepalive a little above
-  nginx's upstream keepalive_timeout would race it, so it stays below (nginx reuses connections for 4 s).
+- Timeouts for slow uploads: on 2G (20-40 kbit/s) one 64 KB photo chunk takes 15-25 s and a 400 KB photo sent
+  whole a few minutes, but nginx has the body whole before gunicorn sees it. In a gthread worker `timeout` only
+  restarts a worker whose main loop hangs, never a slow request; a long request (a 100,000-row import check) is
+  bounded by nginx's proxy_read_timeout instead. An idle connection from nginx stays open 5 s here, longer than
+  nginx's upstream keepalive_timeout (4 s): nginx always closes first, so it never sends a request on a
+  connection gunicorn is just closing.
 - No preload_app: the app opens its S3 client at start (to refuse a wrong bucket); a client made before the fork
   would share its sockets between workers.
 """
@@ -27,7 +29,7 @@ threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 
 timeout = 60  # a worker whose main loop is silent this long is restarted
 graceful_timeout = 30  # on restart (systemctl reload), requests in flight get this long to finish
-keepalive = 5  # seconds an idle connection from nginx stays open (nginx's upstream keepalive_timeout is 4 s)
+keepalive = 5  # seconds an idle connection from nginx stays open (above nginx's upstream keepalive_timeout, 4 s)
 
 max_requests = 5000  # a worker is replaced after this many requests (bounds slow memory growth) ...
 max_requests_jitter = 500  # ... not all at once

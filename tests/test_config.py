@@ -1,6 +1,9 @@
 """Configuration: environment variables documented, URLs normalised, the secret key generated once."""
 
+import os
 from pathlib import Path
+
+import pytest
 
 from webapp import config
 
@@ -36,6 +39,24 @@ def test_workers_starting_at_once_all_use_the_first_workers_key(tmp_path, monkey
     monkeypatch.setattr(Path, "exists", lambda self: False)  # it looked just before the other worker wrote
     assert config.build_config(tmp_path)["SECRET_KEY"] == "the-first-workers-key"
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary file left behind
+
+
+def test_without_secret_key_on_a_read_only_install_the_start_stops_with_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setattr(os, "open", _refuse_writes(os.open))  # as under ProtectSystem=strict
+    with pytest.raises(SystemExit) as stopped:
+        config.build_config(tmp_path / "instance")
+    message = str(stopped.value)
+    assert message.startswith("Kail cannot start: SECRET_KEY is not set") and "\n" not in message
+
+
+def _refuse_writes(real_open):
+    def fake_open(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT:
+            raise OSError(30, "Read-only file system", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    return fake_open
 
 
 def test_environment_overrides_defaults(tmp_path, monkeypatch):

@@ -100,9 +100,11 @@ def test_nginx_accepts_the_site(tmp_path):
         capture_output=True,
     )
     site = (DEPLOY / "nginx-kail.conf").read_text(encoding="utf-8")
+    cache = re.search(r"proxy_cache_path (\S+)", site).group(1)
+    assert os.path.isdir(os.path.dirname(cache)), "nginx makes the cache folder, not its parents"
     site = re.sub(r"/etc/letsencrypt/live/[^;]*/fullchain\.pem", str(cert), site)
     site = re.sub(r"/etc/letsencrypt/live/[^;]*/privkey\.pem", str(key), site)
-    site = site.replace("/var/cache/nginx/kail", str(tmp_path / "cache"))
+    site = site.replace("/var/lib/nginx/kail-cache", str(tmp_path / "cache"))
     (tmp_path / "kail.conf").write_text(site)
     temp = {name: tmp_path / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     paths = "".join(f"    {name}_temp_path {path};\n" for name, path in temp.items() if name != "body")

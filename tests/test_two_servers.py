@@ -419,7 +419,7 @@ def proxy(servers, tmp_path_factory):
     site = site.replace("server 10.0.0.12:8000", f"server {b.url.removeprefix('http://')}")
     # On a port other than 443 the host a browser names (and its Referer, which CSRF checks over HTTPS) has one.
     site = site.replace("Host $host;", "Host $http_host;")
-    site = site.replace("kail.example.go.id", "localhost").replace("/var/cache/nginx/kail", str(folder / "cache"))
+    site = site.replace("kail.example.go.id", "localhost").replace("/var/lib/nginx/kail-cache", str(folder / "cache"))
     site = re.sub(r"/etc/letsencrypt/live/[^;]*/fullchain\.pem", str(cert), site)
     site = re.sub(r"/etc/letsencrypt/live/[^;]*/privkey\.pem", str(key), site)
     (folder / "kail.conf").write_text(site)
@@ -485,3 +485,15 @@ def test_through_nginx_a_request_just_over_the_limit_gets_the_apps_message(app, 
     refused = mentor.post(proxy, form_url(family), {"csrf_token": token, "photo-1": ("a.jpg", too_big, "image/jpeg")})
     assert refused.status == 413 and "Berkas terlalu besar" in refused.data.decode(), refused.data[:300]
     assert _committed().scalar(select(func.count()).select_from(Visit)) == 0
+
+
+def test_through_nginx_a_server_going_down_leaves_the_app_up(app, world, servers, proxy):
+    """Runs last in this module: it stops server A for good. nginx passes every request, posts included, to B."""
+    mentor = Browser()
+    assert mentor.login(proxy, proxy, world.users["mentor"].username).status == 302
+    _stop(servers[0])
+    for _ in range(4):  # round robin would have sent every other one to A
+        assert mentor.get(proxy, "/kunjungan/").status == 200
+    token = mentor.csrf(proxy, "/kunjungan/")
+    assert mentor.post(proxy, "/akun/keluar", {"csrf_token": token}).status == 302
+    assert mentor.login(proxy, proxy, world.users["mentor"].username).status == 302

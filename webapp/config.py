@@ -100,10 +100,13 @@ def _secret_key(instance_path: Path) -> str:
     key_file = instance_path / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     part = instance_path / f".secret_key.{secrets.token_hex(8)}.part"
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:  # a read-only install (deploy/kail.service): the key must come from the environment
+        raise SystemExit(f"Kail cannot start: SECRET_KEY is not set and {key_file} cannot be written ({exc})") from None
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(key)
