@@ -11,8 +11,20 @@ from .extensions import db
 from .rendering import wants_fragment
 from .storage import StorageUnavailable
 
+# What the phone's outbox shows beside a visit the server refused this way (it keeps the visit whatever it is told).
+OUTBOX_REASONS = {
+    403: _l("Akun ini tidak lagi boleh mencatat kunjungan. Kunjungan tetap tersimpan di HP; hubungi koordinator."),
+    404: _l(
+        "Keluarga atau kunjungan ini tidak ada lagi di daftar Anda (mungkin dipindah ke pendamping lain). "
+        "Kunjungan tetap tersimpan di HP; hubungi koordinator."
+    ),
+}
+
 
 def _page(status: int, title: str, message: str):
+    if request.headers.get("X-Kail-Outbox"):  # the phone's outbox: a reason it can show, never a page to parse
+        state = "retry" if status >= 500 else "refused"
+        return jsonify({"status": state, "message": str(OUTBOX_REASONS.get(status, message))}), status
     template = "errors/_error.html" if wants_fragment() else "errors/error.html"
     return render_template(template, status=status, title=title, message=message), status
 
