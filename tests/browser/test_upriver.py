@@ -303,3 +303,5 @@ def test_three_days_upriver(app, phone, link, caseload, tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert page.evaluate("async () => (await KailOutbox.all()).length") == 0
     expect(page.locator("#outbox")).to_be_hidden()
+    expect(page.locator("#outbox-sent li")).to_have_count(12)  # each "Terkirim", with its time
+    expect(page.locator("#outbox-sent li").first).to_contain_text("Terkirim")
