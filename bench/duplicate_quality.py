@@ -404,11 +404,18 @@ def duplicate_matrix(new: HashArrays, stored: HashArrays, rows: slice) -> tuple:
     def check_bits(a, b):
         return sum(np.bitwise_count(a[:, None, w] ^ b[None, :, w]).astype(np.int16) for w in range(a.shape[1]))
 
+    def band_near(a, b):  # one 16-bit band within one bit: what the band index finds
+        x = a[:, None] ^ b[None, :]
+        return np.any([np.bitwise_count((x >> np.uint64(s)) & np.uint64(0xFFFF)) <= 1 for s in (0, 16, 32, 48)], 0)
+
     dup = np.zeros((len(range(*rows.indices(len(new)))), len(stored)), bool)
     for j in range(photohash.PROBES):
-        near = lookup_bits(new.probe_lookup[rows, j], stored.stored_lookup) <= photohash.LOOKUP_MAX
-        near &= check_bits(new.probe_check[rows, j], stored.stored_check) <= photohash.CHECK_MAX
-        dup |= near
+        lb = lookup_bits(new.probe_lookup[rows, j], stored.stored_lookup)
+        cb = check_bits(new.probe_check[rows, j], stored.stored_check)
+        dup |= (lb <= photohash.LOOKUP_MAX) & (cb <= photohash.CHECK_MAX)
+        near = (lb <= photohash.NEAR_LOOKUP_MAX) & (cb <= photohash.NEAR_CHECK_MAX)  # photohash's near rule
+        if near.any():
+            dup |= near & band_near(new.probe_lookup[rows, j], stored.stored_lookup)
     return (
         dup,
         lookup_bits(new.stored_lookup[rows], stored.stored_lookup),
@@ -513,8 +520,10 @@ def report(r: dict) -> None:
         f"{r['not_comparable']}"
     )
     print(
-        f"\nthresholds: lookup <= {photohash.LOOKUP_MAX}/64 bits AND check <= {photohash.CHECK_MAX}/256 bits, "
-        f"for one of {photohash.PROBES} probes\n"
+        f"\nthresholds: lookup <= {photohash.LOOKUP_MAX}/64 bits AND check <= {photohash.CHECK_MAX}/256 bits "
+        f"(or lookup <= {photohash.NEAR_LOOKUP_MAX} with a band within 1 bit AND check <= "
+        f"{photohash.NEAR_CHECK_MAX}), for one of {photohash.PROBES} probes; gate: flat share < "
+        f"{photohash.FLAT_SHARE_MAX}\n"
     )
     print(
         "| copy | recall | copy stored first | precision (copy vs other sources' pictures: wrong matches) | "

@@ -418,6 +418,11 @@ def demo_photo(text: str, seed: int, taken_at: dt.datetime | None = None) -> byt
             (x, y, x + rng.randint(40, 300), y + rng.randint(40, 200)),
             fill=tuple(rng.randint(0, 255) for _ in range(3)),
         )
+    # Texture over the shapes, as a real photo has (flat shapes alone are "cannot be compared": webapp.photohash).
+    grain = Image.new("L", (48, 36))
+    grain.putdata([rng.randint(0, 255) for _ in range(48 * 36)])
+    image = Image.blend(image, grain.resize(image.size, Image.Resampling.BICUBIC).convert("RGB"), 0.3)
+    draw = ImageDraw.Draw(image)
     draw.rectangle((0, 600, 960, 720), fill=(20, 20, 20))
     draw.text((24, 630), text, fill=(255, 255, 255), font=ImageFont.load_default(size=40))
     exif = Image.Exif()

@@ -325,7 +325,9 @@ def similar_photos(
     one of its 16 one-bit neighbours, for some band: 4 x 17 indexed values a probe, 3 probes. Each band index
     holds (band, lookup hash, id), so the candidates (~0.3 % of the table) are read from the indexes alone, and
     their lookup distance is tested there (in SQL on PostgreSQL, in Python elsewhere); only the few within
-    `max_bits` are fetched as rows and their check hash compared.
+    `max_bits` are fetched as rows and their check hash compared. The near rule (photohash.is_duplicate: up to
+    10 lookup bits when a band differs in at most one bit and the check hash is very close) needs no other
+    index read: its pairs are among the same candidates, fetched when within 10 bits.
     """
     if max_bits > 2 * len(BAND_COLUMNS) - 1:
         raise ValueError("the band index guarantees recall only up to 7 differing bits")
@@ -333,10 +335,11 @@ def similar_photos(
     if target is None:
         return []
     lookups = sorted({probe.lookup for probe in target.probes})
+    fetch_bits = max(max_bits, photohash.NEAR_LOOKUP_MAX)  # the near rule's candidates come from the same scans
     near = {
         photo_id
-        for photo_id, stored in db.session.execute(candidate_query(lookups, max_bits))
-        if any(((stored & _MASK64) ^ lookup).bit_count() <= max_bits for lookup in lookups)
+        for photo_id, stored in db.session.execute(candidate_query(lookups, fetch_bits))
+        if any(((stored & _MASK64) ^ lookup).bit_count() <= fetch_bits for lookup in lookups)
     }
     if not near:
         return []

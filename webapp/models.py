@@ -412,8 +412,9 @@ class Photo(db.Model):
     stored_name: Mapped[str] = mapped_column(String(80))
     thumb_name: Mapped[str] = mapped_column(String(80))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    # The perceptual hashes (webapp.photohash): "3:" + three (lookup, check) pairs in hex, or "3:-" for a picture
-    # with too little structure to be compared (dark, flat) or whose file was missing when it was rehashed.
+    # The perceptual hashes (webapp.photohash): "4:" + three (lookup, check) pairs in hex, or "4:-" for a picture
+    # with too little structure to be compared (dark, flat, a few flat areas) or whose file was missing when it
+    # was rehashed.
     # Looked up through the bands below, never by value: no index of its own.
     phash: Mapped[str] = mapped_column(String(photohash.TEXT_LENGTH))
     width: Mapped[int] = mapped_column(Integer)

@@ -120,6 +120,95 @@ def test_dark_photos_of_two_families_are_not_flagged_but_noted(app, world):
     assert integrity.similar_photos(second.photos[0].phash) == []
 
 
+def two_tone(upper, lower, bend: float, size=(960, 720)) -> Image.Image:
+    """Two flat areas with one slightly curved diagonal edge between them: a dune against the sky, a painted
+    wall, a tile of a geometric wallpaper (what the 174 false matches of the third scheme were made of)."""
+    w, h = size
+    image = Image.new("RGB", size, upper)
+    edge = [(x, h - x * h / w + bend * (x / w) * (1 - x / w) * h) for x in range(0, w + 1, 8)]
+    ImageDraw.Draw(image).polygon([*edge, (w, h), (0, h)], fill=lower)
+    return image
+
+
+TWO_TONE = {
+    "sand": two_tone((200, 190, 170), (70, 60, 50), 0.3),
+    "wall": two_tone((170, 180, 200), (40, 50, 70), 0.15),
+}
+
+
+def test_two_flat_areas_with_an_edge_cannot_be_compared_though_both_hashes_agree(app, world):
+    """Two unrelated pictures made of two flat areas with their edge in the same place: the third scheme's hashes
+    of them agree (lookup 0 of 64 bits, check 3 of 256 — a false "foto duplikat"); the flat-area gate refuses
+    both, so neither is flagged nor a candidate."""
+    processed = {name: photos.process(_encode(image)) for name, image in TWO_TONE.items()}
+    centres = [
+        photohash._inset(photohash.prepare(Image.open(io.BytesIO(p.thumb)).convert("RGB")), photohash.INSET)
+        for p in processed.values()
+    ]
+    a, b = (photohash._hash(c) for c in centres)  # the hashes without the gate: what the third scheme stored
+    assert (a.lookup ^ b.lookup).bit_count() <= photohash.LOOKUP_MAX
+    assert (a.check ^ b.check).bit_count() <= photohash.CHECK_MAX
+    assert all(photohash.flat_share(c) >= photohash.FLAT_SHARE_MAX for c in centres)
+    assert {p.phash for p in processed.values()} == {photohash.NOT_COMPARABLE}
+
+    own, other = world.recipients["own"], world.recipients["same_region"]
+    for r, (lat, lon) in ((own, (-0.5022, 117.1536)), (other, (-0.51, 117.16))):
+        r.business_lat, r.business_lon = lat, lon
+    db.session.commit()
+    record(app, own, photo_data=_encode(TWO_TONE["sand"]))
+    second = record(app, other, photo_data=_encode(TWO_TONE["wall"]), visited_at=NOON_WITA + dt.timedelta(days=1))
+    flag = next(f for f in second.flags if f.code == "foto_duplikat")
+    assert flag.severity == "info" and flag.evidence == {"not_comparable": [1]}
+
+
+def test_photographs_are_mostly_not_flat():
+    """The gate leaves pictures with texture alone: the generated photo-like pictures, and the real photos."""
+    for seed in range(1, 9):
+        assert photohash.flat_share(photo_like(seed).convert("L")) < 0.2
+    if PHOTO_DIR.is_dir():
+        for name in ("flower.jpg", "flower2.jpg", "iptc.jpg"):
+            assert photohash.parse(photos.process((PHOTO_DIR / name).read_bytes()).phash) is not None, name
+
+
+def _lookup_apart(lookup: int, bits_per_band: tuple[int, int, int, int]) -> int:
+    """`lookup` with the given number of low bits flipped in each of its four 16-bit bands (b0 first)."""
+    for band, count in enumerate(bits_per_band):
+        lookup ^= ((1 << count) - 1) << (48 - 16 * band)
+    return lookup
+
+
+@pytest.mark.parametrize(
+    ("bands", "check_bits", "duplicate"),
+    [
+        ((1, 3, 3, 2), 10, True),  # 9 lookup bits, one band within 1 bit, check very close: the near rule
+        ((0, 4, 3, 3), 16, True),  # 10 bits
+        ((0, 4, 4, 3), 10, False),  # 11 bits: too far
+        ((2, 3, 2, 2), 10, False),  # 9 bits but no band within 1 bit: the index would not find it
+        ((1, 3, 3, 2), 17, False),  # check hash not close enough for the near rule
+        ((1, 2, 2, 2), 56, True),  # 7 bits: the ordinary rule
+    ],
+)
+def test_near_rule(bands, check_bits, duplicate):
+    stored = photohash.PhotoHash(0x0123_4567_89AB_CDEF, (1 << 255) | 12345)
+    probe = photohash.PhotoHash(_lookup_apart(stored.lookup, bands), stored.check ^ ((1 << check_bits) - 1))
+    new = photohash.PhotoHashes(probe, (probe, probe, probe))
+    assert photohash.is_duplicate(new, stored) is duplicate
+
+
+def test_the_band_lookup_finds_a_near_pair(app, world):
+    """A copy 9 lookup bits from a stored photo (one band within 1 bit) with a very close check hash is found by
+    similar_photos — in SQL on PostgreSQL, in Python on SQLite — and one 11 bits away is not."""
+    stored_visit = record(app, world.recipients["own"], photo_data=_encode(photo_like(41)))
+    stored = photohash.parse(stored_visit.photos[0].phash).stored
+
+    def arriving(bands: tuple[int, int, int, int]) -> str:
+        probe = photohash.PhotoHash(_lookup_apart(stored.lookup, bands), stored.check ^ 0b1111)
+        return photohash.PhotoHashes(probe, (probe, probe, probe)).text()
+
+    assert [p.id for p, _ in integrity.similar_photos(arriving((1, 3, 3, 2)))] == [stored_visit.photos[0].id]
+    assert integrity.similar_photos(arriving((0, 4, 4, 3))) == []
+
+
 @pytest.mark.parametrize("seed", range(1, 9))
 def test_transformed_copies_are_found(seed):
     image = photo_like(seed)
@@ -316,10 +405,90 @@ def test_migration_0013_rehashes_second_scheme_photos_in_batches(tmp_path):
             assert migration.rehash(conn, str(uploads)) == 0  # nothing left to do
         for pid in (31, 32, 34, 35):
             after = photohash.parse(rows[pid].phash)
-            assert rows[pid].phash.startswith("3:") and photohash.is_duplicate(after, photohash.parse(made[pid].phash))
+            assert rows[pid].phash.startswith(f"{photohash.VERSION}:")  # today's code writes today's scheme
+            assert photohash.is_duplicate(after, photohash.parse(made[pid].phash))
             assert rows[pid].phash_lookup == photohash.signed64(after.stored.lookup)
             assert (rows[pid].phash_b0, rows[pid].phash_b3) == photohash.bands(after.stored.lookup)[::3]
         for pid in (33, 36):  # no file left / no structure: never a candidate
             assert rows[pid].phash == photohash.NOT_COMPARABLE
             assert rows[pid].phash_lookup is None and rows[pid].phash_b0 is None
+        db.engine.dispose()
+
+
+def test_migration_0016_rehashes_third_scheme_photos_and_drops_flat_pictures_from_the_index(tmp_path):
+    """Photos on the third scheme are rehashed from their files: a photograph keeps its hashes (now "4:"), a
+    picture of two flat areas that the third scheme indexed becomes "cannot be compared" with NULL bands (never a
+    candidate again), a photo without files too; batch after batch; running it again changes nothing."""
+    from flask_migrate import downgrade, upgrade
+
+    uploads = tmp_path / "uploads"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite3'}",
+            "UPLOAD_DIR": str(uploads),
+            "SECRET_KEY": "test-secret-key",
+            "DEMO_MODE": False,
+        }
+    )
+    made = {41: photos.process(_encode(photo_like(41))), 42: photos.process(_encode(TWO_TONE["sand"]))}
+    for p in made.values():
+        photos.save(uploads, p)
+    photo = photohash.parse(made[41].phash)
+    v3 = "3:" + made[41].phash[2:]  # the third scheme stored the same hashes for a photograph
+    flat_v3 = "3:" + "".join(  # and, for the two-tone picture, the hashes its gate let through
+        photohash._hash(
+            photohash._inset(photohash.prepare(Image.open(io.BytesIO(made[42].thumb)).convert("RGB")), share)
+        ).hex()
+        for share in (photohash.INSET, 0, 2 * photohash.INSET)
+    )
+    rows = {41: (made[41], v3), 42: (made[42], flat_v3), 43: (None, v3), 44: (made[41], made[41].phash)}
+    with app.app_context():
+        upgrade(revision="0015")
+        with db.engine.begin() as conn:
+            conn.execute(text("PRAGMA foreign_keys=OFF"))
+            for pid, (p, phash) in rows.items():
+                lookup = int(phash[2:18], 16)
+                conn.execute(
+                    text(
+                        "INSERT INTO photos (id, uuid, visit_id, tag, stored_name, thumb_name, sha256, phash, width, "
+                        "height, bytes, phash_b0, phash_b1, phash_b2, phash_b3, phash_lookup, created_at) VALUES "
+                        "(:id, :uuid, 1, 'usaha_berjalan', :s, :t, :sha, :h, 1, 1, 1, :b0, :b1, :b2, :b3, :lookup, "
+                        "'2026-11-01')"
+                    ),
+                    {
+                        "id": pid,
+                        "uuid": f"u{pid}",
+                        "s": p.stored_name if p else "gone.jpg",
+                        "t": p.thumb_name if p else "gone-t.jpg",
+                        "sha": "0" * 64,
+                        "h": phash,
+                        "lookup": photohash.signed64(lookup),
+                        **{f"b{band}": v for band, v in enumerate(photohash.bands(lookup))},
+                    },
+                )
+        migration = _migration("0016")
+        migration.BATCH = 2
+        seen = []
+        real = migration._hash_file
+        migration._hash_file = lambda upload_dir, names: seen.append(names) or real(upload_dir, names)
+        with db.engine.begin() as conn:
+            assert migration.rehash(conn, str(uploads)) == 3  # 44 is on the fourth scheme already
+        assert len(seen) == 3
+        upgrade()
+        with db.engine.connect() as conn:
+            after = {r.id: r for r in conn.execute(text("SELECT * FROM photos"))}
+            assert migration.rehash(conn, str(uploads)) == 0
+        rehashed = photohash.parse(after[41].phash)  # from the stored JPEG thumbnail: a near copy of the hash
+        assert after[41].phash.startswith("4:") and photohash.is_duplicate(rehashed, photo)
+        assert after[41].phash_lookup == photohash.signed64(rehashed.stored.lookup)
+        for pid in (42, 43):
+            assert after[pid].phash == photohash.NOT_COMPARABLE
+            assert after[pid].phash_lookup is None and after[pid].phash_b0 is None and after[pid].phash_b3 is None
+        downgrade(revision="0015")
+        upgrade()
+        with db.engine.connect() as conn:
+            assert {r.id: r.phash for r in conn.execute(text("SELECT id, phash FROM photos"))} == {
+                pid: r.phash for pid, r in after.items()
+            }
         db.engine.dispose()

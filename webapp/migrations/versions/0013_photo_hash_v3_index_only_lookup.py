@@ -25,70 +25,22 @@ branch_labels = None
 depends_on = None
 
 BATCH = 500
-VERSION = '3'
-
-photos = sa.table('photos', sa.column('id', sa.Integer), sa.column('stored_name', sa.String),
-                  sa.column('thumb_name', sa.String), sa.column('phash', sa.String),
-                  sa.column('phash_lookup', sa.BigInteger),
-                  *(sa.column(f'phash_b{band}', sa.Integer) for band in range(4)))
-
-
-def _columns(text):
-    from webapp import photohash
-
-    parsed = photohash.parse(text)
-    if parsed is None:
-        return {'new_lookup': None, **{f'new_b{band}': None for band in range(4)}}
-    return {'new_lookup': photohash.signed64(parsed.stored.lookup),
-            **{f'new_b{band}': value for band, value in enumerate(photohash.bands(parsed.stored.lookup))}}
-
-
-def rehash(connection, upload_dir) -> int:
-    """Rehash every photo not yet on the third scheme (or fill its indexed columns); returns how many."""
-    from webapp import photohash
-
-    assert photohash.VERSION == VERSION, 'this migration writes the third scheme'
-    pending = sa.or_(sa.not_(photos.c.phash.like(f'{VERSION}:%')),
-                     sa.and_(photos.c.phash_lookup.is_(None), photos.c.phash != photohash.NOT_COMPARABLE))
-    done = 0
-    last_id = 0
-    while True:
-        rows = connection.execute(
-            sa.select(photos.c.id, photos.c.thumb_name, photos.c.stored_name, photos.c.phash)
-            .where(photos.c.id > last_id, pending).order_by(photos.c.id).limit(BATCH)).all()
-        if not rows:
-            return done
-        params = []
-        for photo_id, thumb_name, stored_name, old in rows:
-            text = old if old.startswith(f'{VERSION}:') else _hash_file(upload_dir, (thumb_name, stored_name))
-            params.append({'photo_id': photo_id, 'new_phash': text, **_columns(text)})
-        connection.execute(photos.update().where(photos.c.id == sa.bindparam('photo_id')).values(
-            phash=sa.bindparam('new_phash'), phash_lookup=sa.bindparam('new_lookup'),
-            **{f'phash_b{band}': sa.bindparam(f'new_b{band}') for band in range(4)}), params)  # one statement a batch
-        done += len(rows)
-        last_id = rows[-1].id
 
 
 def _hash_file(upload_dir, names) -> str:
-    from PIL import Image
+    from webapp.photo_rehash import hash_file
 
-    from webapp import photohash
-    import io
+    return hash_file(upload_dir, names)
 
-    from webapp.photos import THUMB_MAX, read
 
-    for name in names:
-        try:
-            path = io.BytesIO(read(upload_dir, name))  # through the configured store: a folder or a bucket
-            with Image.open(path) as image:
-                image.draft('RGB', (THUMB_MAX * 2, THUMB_MAX * 2))
-                picture = image.convert('RGB')
-        except (OSError, ValueError, SyntaxError):
-            continue  # missing or unreadable: try the next file
-        if max(picture.size) > THUMB_MAX:  # the display copy: hash what the app hashes, a 320 px thumbnail
-            picture.thumbnail((THUMB_MAX, THUMB_MAX), Image.Resampling.BICUBIC, reducing_gap=2.0)
-        return photohash.hash_text(picture)
-    return photohash.NOT_COMPARABLE
+def rehash(connection, upload_dir) -> int:
+    """Rehash every photo not yet on the current scheme (or fill its indexed columns); returns how many.
+
+    Written for the third scheme; with today's code it writes the current one (webapp.photo_rehash), which the
+    later hash migrations (0016) then find done and skip."""
+    from webapp.photo_rehash import rehash as rehash_photos
+
+    return rehash_photos(connection, upload_dir, BATCH, _hash_file)
 
 
 def _index_names():
