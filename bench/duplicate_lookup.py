@@ -302,7 +302,7 @@ def main() -> None:
             ensure_dataset(url, size, args.photos_only)
         rows.append(measure(url, args.lookups, args.seed))
         r = rows[-1]
-        print(f"{r['photos']:,} photos: p50 {r['p50']:.2f} ms", file=sys.stderr)
+        print(f"{r['photos']:,} photos: p50 {r['p50']:.2f} ms, found {r['found']:.0%}", file=sys.stderr)
     print(f"{rows[0]['dialect']}, {args.lookups} lookups a size (half near-duplicates of stored photos, half new)")
     print()
     print(
