@@ -151,7 +151,7 @@ def ensure_dataset(url: str, size: int, photos_only: bool = False) -> None:
 
 
 def read_older_datasets_as_current() -> None:
-    """A dataset built before migration 0016 holds "3:" texts: random hashes in the very layout of the current
+    """A dataset built before migration 0017 holds "3:" texts: random hashes in the very layout of the current
     scheme (only the version prefix differs, and the bench's hashes are random anyway). Read them as the current
     scheme instead of rebuilding millions of rows."""
     from webapp import photohash

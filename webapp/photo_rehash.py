@@ -1,5 +1,5 @@
 """Rehash stored photos to the current duplicate-photo scheme (webapp.photohash), for the migrations that
-change it (0013, 0016).
+change it (0013, 0017).
 
 Each photo's hash is recomputed from its stored thumbnail — through the configured store, a folder or a bucket
 (webapp.photos.read) — or from its display copy when the thumbnail is gone; with neither, it becomes "cannot be

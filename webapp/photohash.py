@@ -22,7 +22,7 @@ the thumbnail's own resolution (a screenshot's picture is only ~150 px wide in a
 Stored text (`Photo.phash`): "4:" + three probes of 16 hex digits (lookup) + 64 hex digits (check), the first one
 the stored pair; or "4:-" for a picture that cannot be compared. Version 2 (a median-thresholded 8×8 DCT block,
 trimmed more eagerly) was replaced by migration 0013; version 3 (the same hashes without the flat-area gate and
-the near rule) by migration 0016. Pillow only, no numpy: ~10 ms of CPU a photo.
+the near rule) by migration 0017. Pillow only, no numpy: ~10 ms of CPU a photo.
 """
 
 from __future__ import annotations

@@ -415,7 +415,7 @@ def test_migration_0013_rehashes_second_scheme_photos_in_batches(tmp_path):
         db.engine.dispose()
 
 
-def test_migration_0016_rehashes_third_scheme_photos_and_drops_flat_pictures_from_the_index(tmp_path):
+def test_migration_0017_rehashes_third_scheme_photos_and_drops_flat_pictures_from_the_index(tmp_path):
     """Photos on the third scheme are rehashed from their files: a photograph keeps its hashes (now "4:"), a
     picture of two flat areas that the third scheme indexed becomes "cannot be compared" with NULL bands (never a
     candidate again), a photo without files too; batch after batch; running it again changes nothing."""
@@ -444,7 +444,7 @@ def test_migration_0016_rehashes_third_scheme_photos_and_drops_flat_pictures_fro
     )
     rows = {41: (made[41], v3), 42: (made[42], flat_v3), 43: (None, v3), 44: (made[41], made[41].phash)}
     with app.app_context():
-        upgrade(revision="0015")
+        upgrade(revision="0016")
         with db.engine.begin() as conn:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
             for pid, (p, phash) in rows.items():
@@ -467,7 +467,7 @@ def test_migration_0016_rehashes_third_scheme_photos_and_drops_flat_pictures_fro
                         **{f"b{band}": v for band, v in enumerate(photohash.bands(lookup))},
                     },
                 )
-        migration = _migration("0016")
+        migration = _migration("0017")
         migration.BATCH = 2
         seen = []
         real = migration._hash_file
@@ -485,7 +485,7 @@ def test_migration_0016_rehashes_third_scheme_photos_and_drops_flat_pictures_fro
         for pid in (42, 43):
             assert after[pid].phash == photohash.NOT_COMPARABLE
             assert after[pid].phash_lookup is None and after[pid].phash_b0 is None and after[pid].phash_b3 is None
-        downgrade(revision="0015")
+        downgrade(revision="0016")
         upgrade()
         with db.engine.connect() as conn:
             assert {r.id: r.phash for r in conn.execute(text("SELECT id, phash FROM photos"))} == {

@@ -37,7 +37,7 @@ def rehash(connection, upload_dir) -> int:
     """Rehash every photo not yet on the current scheme (or fill its indexed columns); returns how many.
 
     Written for the third scheme; with today's code it writes the current one (webapp.photo_rehash), which the
-    later hash migrations (0016) then find done and skip."""
+    later hash migrations (0017) then find done and skip."""
     from webapp.photo_rehash import rehash as rehash_photos
 
     return rehash_photos(connection, upload_dir, BATCH, _hash_file)

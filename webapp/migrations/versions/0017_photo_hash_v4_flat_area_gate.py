@@ -9,16 +9,16 @@ stored thumbnail (display copy if the thumbnail is gone; neither: "4:-"), throug
 bucket), 500 a batch, each batch committed on its own (webapp.photo_rehash), so an interrupted upgrade resumes.
 The band indexes stay; a photo that is no longer comparable gets NULL bands and lookup (never a candidate).
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-02 05:00:00
 
 """
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0016'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
