@@ -147,3 +147,24 @@ def test_systemd_accepts_the_units(tmp_path):
     verify = [shutil.which("systemd-analyze"), "verify", *units]
     checked = subprocess.run(verify, capture_output=True, text=True)  # noqa: S603 - fixed arguments
     assert checked.returncode == 0 and checked.stderr.strip() == "", checked.stderr
+
+
+def test_kail_flask_reads_the_environment_file_as_sh_does_and_runs_a_command(tmp_path):
+    """deploy/kail-flask sources /etc/kail/kail.env with sh: the example must be valid sh as well as systemd."""
+    venv = os.path.realpath(PROJECT_ROOT / ".venv")
+    if not os.path.exists(os.path.join(venv, "bin", "flask")):
+        pytest.skip("no .venv with flask in this checkout")
+    example = (DEPLOY / "kail.env.example").read_text(encoding="utf-8")
+    local = f"DATABASE_URL=sqlite:///{tmp_path / 'kail.sqlite3'}\nPHOTO_STORAGE=\nUPLOAD_DIR={tmp_path / 'uploads'}\n"
+    env_file = tmp_path / "kail.env"
+    env_file.write_text(example.replace("SECRET_KEY=\n", "SECRET_KEY=0123abcd\n") + local, encoding="utf-8")
+    script = (DEPLOY / "kail-flask").read_text()
+    script = script.replace("/etc/kail/kail.env", str(env_file)).replace("/opt/kail/venv", venv)
+    script = script.replace("/opt/kail/app", str(PROJECT_ROOT))
+    (tmp_path / "kail-flask").write_text(script)
+    clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    ran = subprocess.run(  # noqa: S603 - fixed arguments
+        [shutil.which("sh"), str(tmp_path / "kail-flask"), "--help"], capture_output=True, text=True, env=clean
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "refresh-dashboard" in ran.stdout and "photos-prune" in ran.stdout
