@@ -18,6 +18,7 @@ import io
 import itertools
 import json
 import logging
+import operator
 import posixpath
 import re
 import secrets
@@ -210,7 +211,8 @@ MAX_SHARED_STRINGS_BYTES = 64 * 1024 * 1024
 MAX_SHARED_STRINGS = 2_000_000
 MAX_SMALL_PART_BYTES = 16 * 1024 * 1024  # workbook, relationships, styles
 MAX_XML_RUN = 256 * 1024  # bytes between two '<': one cell of 32,767 characters, escaped, is at most ~200 KB
-_CHUNK = 256 * 1024
+_CHUNK = 256 * 1024  # read at a time; at most MAX_XML_RUN (see _parse_part)
+assert _CHUNK <= MAX_XML_RUN  # noqa: S101
 _ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".tar", ".jar", ".cab")
 _ODD_NAME = re.compile(r"(^[/\\])|\\|(^|/)\.\.?(/|$)|[\x00-\x1f\x7f]|^[A-Za-z]:")
 _ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -297,17 +299,16 @@ def _parse_part(archive: zipfile.ZipFile, name: str, limit: int, start=None, end
         parser.StartElementHandler = start
     if end:
         parser.EndElementHandler = end
-    run = 0
+    run = 0  # bytes since the last '<'; a run inside one chunk is shorter than a chunk, so only its ends matter
     with archive.open(info) as source:
         while chunk := source.read(_CHUNK):
-            pieces = chunk.split(b"<")
-            if len(pieces) == 1:
+            first = chunk.find(b"<")
+            if first < 0:
                 run += len(chunk)
             else:
-                inner = max(map(len, pieces[1:-1])) if len(pieces) > 2 else 0
-                run = max(run + len(pieces[0]), inner)
+                run += first
                 if run <= MAX_XML_RUN:
-                    run = len(pieces[-1])
+                    run = len(chunk) - chunk.rfind(b"<") - 1
             if run > MAX_XML_RUN:
                 raise ImportFileError(_TOO_LONG)
             parser.Parse(chunk, False)
@@ -457,9 +458,9 @@ def _inline_text(body: bytes) -> str:
     return text
 
 
-_PLAIN_SI = rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>'
-_PLAIN_SI_TEXTS = re.compile(_PLAIN_SI)
-_PLAIN_SI_RUN = re.compile(rb"(?:" + _PLAIN_SI + rb")+")
+_PLAIN_SI = '<si><t(?: xml:space="preserve")?>([^<]*)</t></si>'
+_PLAIN_SI_TEXTS = re.compile(_PLAIN_SI)  # over the decoded run: every string comes out as text at once
+_PLAIN_SI_RUN = re.compile(rb'(?:<si><t(?: xml:space="preserve")?+>[^<]*+</t></si>)++')  # possessive: no backtracking
 
 
 def _plain_text(raw: bytes) -> str:
@@ -477,8 +478,13 @@ def _shared_strings(archive: zipfile.ZipFile, name: str | None) -> list[str]:
         return strings
     for match in _elements(archive, name, MAX_SHARED_STRINGS_BYTES, _SI, b"si>", plain_run=_PLAIN_SI_RUN):
         if match.re is _PLAIN_SI_RUN:
-            found = _PLAIN_SI_TEXTS.findall(match.string, match.start(), match.end())
-            strings.extend(_plain_text(raw) for raw in found)
+            run = match.group().decode("utf-8")
+            found = _PLAIN_SI_TEXTS.findall(run)
+            if "&" in run or "_x" in run:
+                found = [_unescape(html.unescape(text)) if "&" in text or "_x" in text else text for text in found]
+            if found and max(map(len, found)) > EXCEL_MAX_CELL:
+                raise ImportFileError(_TOO_LONG)
+            strings.extend(found)
         else:
             strings.append(_inline_text(match.group(1) or b""))
         if len(strings) > MAX_SHARED_STRINGS:
@@ -605,44 +611,56 @@ _PLAIN_CELL = (
     rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)'
 )
 _PLAIN_ROW_START = rb'<row r="([0-9]+)"(?: [A-Za-z0-9_:]+="[^"<>]*")*\s*(/?)>'
+# The same shapes without groups and with possessive repeats (nothing in them ever needs to give text back): the
+# check that a run is plain then costs a fraction of what backtracking repeats cost.
 _PLAIN_ROW_RUN = re.compile(
-    rb'(?:<row r="[0-9]+"(?: [A-Za-z0-9_:]+="[^"<>]*")*\s*(?:/>|>(?:' + _PLAIN_CELL + rb")*</row>))+"
+    rb'(?:<row r="[0-9]++"(?: [A-Za-z0-9_:]++="[^"<>]*+")*+\s*+(?:/>|>(?:'
+    rb'<c r="[A-Z]{1,3}+[0-9]++"(?: s="[0-9]++")?+(?: t="(?:s|n|inlineStr|str|b)")?+'
+    rb'(?:/>|>(?:<v>[^<]*+</v>|<is><t(?: xml:space="preserve")?+>[^<]*+</t></is>)?+</c>)'
+    rb")*+</row>))++"
 )
 _PLAIN_ITEMS = re.compile(_PLAIN_ROW_START + rb"|(</row>)|" + _PLAIN_CELL)
 
 
-@functools.lru_cache(maxsize=1024)
-def _column_of(letters: bytes) -> int:
-    return _column_index(letters.decode("ascii"))
+def _column_letters(index: int) -> str:
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+_PLAIN_COLUMNS = {_column_letters(n).encode(): n for n in range(1, MAX_COLUMNS + 1)}  # farther ones: ignored
 
 
 def _plain_rows(run: re.Match, shared: list[str], dates: set[int], from_excel) -> Iterator[tuple[int, list[Any]]]:
-    """(row number, values) of each row in a run that `_PLAIN_ROW_RUN` matched, as the general path reads them."""
+    """(row number, values) of each row in a run that `_PLAIN_ROW_RUN` matched, as the general path reads them.
+    This runs for every cell of a 100,000-row sheet: one pass, values put straight into the row's list."""
+    string, start, end = run.string, run.start(), run.end()
+    escaped = string.find(b"&", start, end) >= 0 or string.find(b"_x", start, end) >= 0
+    columns = _PLAIN_COLUMNS
     line = 0
-    cells: dict[int, Any] = {}
-    for number, empty, close, letters, style, kind, text, inline in _PLAIN_ITEMS.findall(
-        run.string, run.start(), run.end()
-    ):
-        if number:
-            line, cells = int(number), {}
-            if empty:
-                yield line, []
+    values: list[Any] = []
+    for number, empty, _close, letters, style, kind, text, inline in _PLAIN_ITEMS.findall(string, start, end):
+        if not letters:  # a row starts or ends
+            if number:
+                line, values = int(number), []
+                if empty:
+                    yield line, values
+            else:
+                yield line, values
             continue
-        if close:
-            values: list[Any] = []
-            if cells:
-                values = [None] * max(cells)
-                for index, value in cells.items():
-                    values[index - 1] = value
-            yield line, values
-            continue
-        column = _column_of(letters)
-        if column > MAX_COLUMNS:
+        column = columns.get(letters)
+        if column is None:  # beyond MAX_COLUMNS
             continue
         if kind == b"inlineStr":
             if not inline:
                 continue
-            value: Any = _plain_text(inline)
+            value: Any = inline.decode("utf-8")
+            if escaped and ("&" in value or "_x" in value):
+                value = _unescape(html.unescape(value))
+            if len(value) > EXCEL_MAX_CELL:
+                raise ImportFileError(_TOO_LONG)
         elif not text:
             continue
         elif kind == b"s":
@@ -650,6 +668,8 @@ def _plain_rows(run: re.Match, shared: list[str], dates: set[int], from_excel) -
             if index < 0:
                 raise IndexError(index)
             value = shared[index]
+            if value == "":
+                continue
         elif kind == b"str":
             value = _plain_text(text)
         elif kind == b"b":
@@ -660,8 +680,13 @@ def _plain_rows(run: re.Match, shared: list[str], dates: set[int], from_excel) -
             value = _number(text.decode("ascii"))
             if style and int(style) in dates:
                 value = from_excel(value)
-        if value != "":
-            cells[column] = value
+        size = len(values)
+        if column > size:  # the usual case: the next column, or one after a gap
+            if column > size + 1:
+                values.extend([None] * (column - size - 1))
+            values.append(value)
+        else:  # a column written twice or out of order: the last value wins, as in the general path
+            values[column - 1] = value
 
 
 def _cell_value(kind: str, style: bytes, body: bytes, shared: list[str], dates: set[int], from_excel) -> Any:
@@ -840,6 +865,7 @@ class _Lookups:
         for r in self.regions:
             for alias in areas.region_names(r.code, r.name, r.kind):
                 self.region_by_key.setdefault(_key(alias), r)
+        self.region_ids = {r: r.id for r in self.regions}  # a mapped attribute costs more, row after row
         self.places: dict[int, dict[str, tuple[str, dict[str, str]]]] = {}
         for r in self.regions:
             districts = areas.districts_of(r.kind, r.name)
@@ -921,25 +947,36 @@ def _digits(text: str) -> str:
     return _DIGIT_SEPARATORS.sub("", text)
 
 
-@dataclass
+_NO_TEXTS = dict.fromkeys(COLUMNS, "")
+
+
 class _RowCheck:
-    """One row under check: its cells by column, the values read so far, and what the whole file shares."""
+    """One row under check: its cells by column, the values read so far, and what the whole file shares.
+    Made for every row of a 100,000-row file: each cell becomes text once, and `get(column)` is a dict lookup."""
 
-    preview: Preview
-    row: Row
-    look: _Lookups
-    first_line_of: dict[tuple[str, int], int]  # (NIK, budget year) -> the first line that has it
-    region: Region | None = None  # set by the regency check; the place and mentor checks depend on it
-    texts: dict[str, str] = field(default_factory=dict)  # column -> the cell as text, computed once per row
-    values: dict[str, Any] = field(default_factory=dict)  # the row's valid values (row.values itself)
+    __slots__ = ("preview", "row", "look", "first_line_of", "region", "values", "get")
 
-    def __post_init__(self) -> None:
-        cells = self.row.cells
-        self.texts = {column: _text(cells[index]) for column, index in self.preview.columns.items()}
-        self.values = self.row.values
-
-    def get(self, column: str) -> str:
-        return self.texts.get(column, "")
+    def __init__(
+        self,
+        preview: Preview,
+        row: Row,
+        look: _Lookups,
+        first_line_of: dict[tuple[str, int], int],
+        layout: tuple[tuple[str, ...], Callable[[list[Any]], tuple[Any, ...]]] | None = None,
+    ):
+        self.preview, self.row, self.look = preview, row, look
+        self.first_line_of = first_line_of  # (NIK, budget year) -> the first line that has it
+        self.region: Region | None = None  # set by the regency check; the place and mentor checks depend on it
+        self.values: dict[str, Any] = row.values  # the row's valid values
+        names, pick = layout or _layout(preview)
+        cells = pick(row.cells)
+        texts = [value.strip() if type(value) is str else _text(value) for value in cells]  # `_text`, quicker
+        joined = "".join(texts)
+        if "'" in joined or "=" in joined:  # maybe an export's formula guard to drop: the whole of `_text`
+            texts = [_text(value) for value in cells]
+        by_column = _NO_TEXTS.copy()  # column -> the cell as text ("" for a column the file does not have)
+        by_column.update(zip(names, texts, strict=True))
+        self.get: Callable[[str], str] = by_column.__getitem__
 
     def err(self, message: Any) -> None:
         self.row.errors.append(self.look.say(message))
@@ -948,10 +985,21 @@ class _RowCheck:
         self.row.warnings.append(self.look.say(message))
 
 
+def _layout(preview: Preview) -> tuple[tuple[str, ...], Callable[[list[Any]], tuple[Any, ...]]]:
+    """The columns the file has and a function that picks their cells out of a row, in that order."""
+    names, indexes = tuple(preview.columns), tuple(preview.columns.values())
+    if len(indexes) > 1:
+        return names, operator.itemgetter(*indexes)
+    return names, lambda cells: tuple(cells[index] for index in indexes)
+
+
 def _check_nul(c: _RowCheck) -> bool:
     """A NUL character (code 0) in any cell: the databases cannot store it, so the row is refused as a whole."""
     cells = c.row.cells[: len(c.preview.headers)]
-    if not any(type(value) is str and "\x00" in value for value in cells):
+    for value in cells:
+        if type(value) is str and "\x00" in value:
+            break
+    else:
         return True
     for index, value in enumerate(cells):
         if isinstance(value, str) and "\x00" in value:
@@ -981,7 +1029,7 @@ def _check_nik(c: _RowCheck) -> None:
         c.err(_l("NIK harus 16 angka (tertulis: %(value)s).", value=c.get("nik")[:40]))
         return
     nik_cell = c.row.cells[c.preview.columns["nik"]] if "nik" in c.preview.columns else None
-    if isinstance(nik_cell, int | float):
+    if isinstance(nik_cell, (int, float)):  # noqa: UP038 (a tuple: no union object per row)
         c.warn(
             _l(
                 "NIK tersimpan sebagai angka di Excel: periksa digit terakhirnya (Excel hanya menyimpan "
@@ -1031,7 +1079,9 @@ def _check_nik_history(c: _RowCheck) -> None:
     first = c.first_line_of.setdefault((nik, year), c.row.line)
     if first != c.row.line:
         c.err(_l("NIK ganda dalam file: sama dengan baris %(line)s.", line=first))
-    years = c.look.years_by_nik.get(nik, set())
+    years = c.look.years_by_nik.get(nik)
+    if not years:  # most rows: a new NIK
+        return
     if year in years:
         c.err(_l("NIK sudah terdaftar sebagai penerima tahun anggaran %(year)s.", year=year))
     earlier = sorted(y for y in years if year - PREVIOUS_YEARS_WARNING <= y < year)
@@ -1062,7 +1112,7 @@ def _check_region(c: _RowCheck) -> None:
     if c.region is None:
         c.err(str(_l("Kabupaten/kota tidak dikenal: %(value)s.", value=text[:80])) + _suggest_region(text, c.look))
     else:
-        c.values["region_id"] = c.region.id
+        c.values["region_id"] = c.look.region_ids[c.region]
 
 
 def _suggest_region(text: str, look: _Lookups) -> str:
@@ -1082,7 +1132,7 @@ def _check_place(c: _RowCheck) -> None:
     region, kecamatan_text, desa_text = c.region, c.get("kecamatan"), c.get("desa")
     if region is None or not kecamatan_text:
         return
-    places = c.look.places[region.id]
+    places = c.look.places[c.values["region_id"]]
     found = places.get(_place_key(kecamatan_text, KECAMATAN_PREFIXES))
     if found is None:
         c.err(
@@ -1104,6 +1154,7 @@ def _check_place(c: _RowCheck) -> None:
         c.values["desa"] = _as_written(desa_text, DESA_PREFIXES)
 
 
+@functools.lru_cache(maxsize=65_536)
 def _as_written(name: str, prefixes: tuple[str, ...]) -> str:
     """A place name as the file writes it ("Nipah-Nipah", "SAMARINDA ULU"): only its spaces collapsed and a
     leading "Kec."/"Desa"/"Kel." word dropped. Matching is by key; the name itself is never silently respelt."""
@@ -1156,9 +1207,14 @@ def _check_gender(c: _RowCheck) -> None:
         c.values["gender"] = "P" if int(c.values["nik"][6:8]) > 40 else "L"  # NIK: women's birth day + 40
 
 
+_PHONE_SEPARATORS = re.compile(r"[\s\-()]")
+_PHONE = re.compile(r"\+?\d{8,15}")
+_ITEM_SEPARATORS = re.compile(r"[;\n]")
+
+
 def _check_phone(c: _RowCheck) -> None:
-    phone = re.sub(r"[\s\-()]", "", c.get("phone"))
-    if phone and not re.fullmatch(r"\+?\d{8,15}", phone):
+    phone = _PHONE_SEPARATORS.sub("", c.get("phone"))
+    if phone and not _PHONE.fullmatch(phone):
         c.err(_l("No HP tidak valid: %(value)s.", value=c.get("phone")[:30]))
     c.values["phone"] = phone or None
 
@@ -1170,9 +1226,12 @@ def _check_free_text(c: _RowCheck) -> None:
         c.err(_l("Alamat maksimal 255 karakter."))
     c.values["address"] = address[:255]
     c.values["business_description"] = c.get("business_description")[:2000]
-    c.values["package_items"] = [item.strip() for item in re.split(r"[;\n]", c.get("package_items")) if item.strip()][
-        :50
-    ]
+    items = c.get("package_items")
+    if ";" in items or "\n" in items:
+        c.values["package_items"] = [item.strip() for item in _ITEM_SEPARATORS.split(items) if item.strip()][:50]
+    else:  # one item or none: the usual cell
+        items = items.strip()
+        c.values["package_items"] = [items] if items else []
 
 
 def _check_funding_source(c: _RowCheck) -> None:
@@ -1251,14 +1310,17 @@ _CHECKS: dict[tuple[str, ...], Callable[[_RowCheck], None]] = {
     ("mentor", "region"): _check_mentor,
     ("business_lat", "business_lon"): _check_location,
 }
+_CHECK_ORDER = tuple(_CHECKS.values())
 
 
-def _check_row(preview: Preview, row: Row, look: _Lookups, first_line_of: dict[tuple[str, int], int]) -> None:
+def _check_row(
+    preview: Preview, row: Row, look: _Lookups, first_line_of: dict[tuple[str, int], int], layout=None
+) -> None:
     """Fill `row.values` with what is valid and `row.errors`/`row.warnings` with the reasons, in Indonesian."""
-    check = _RowCheck(preview, row, look, first_line_of)
+    check = _RowCheck(preview, row, look, first_line_of, layout)
     if not _check_nul(check) or not _check_required(check):
         return
-    for checker in _CHECKS.values():
+    for checker in _CHECK_ORDER:
         checker(check)
 
 
@@ -1291,10 +1353,11 @@ def _checked(
 ) -> Iterator[Row]:
     """Each row checked, one at a time (the caller keeps what it needs of it)."""
     first_line_of: dict[tuple[str, int], int] = {}
+    layout = _layout(preview)
     n = 0
     for n, (line, cells) in enumerate(rows, start=1):
         row = Row(line, cells)
-        _check_row(preview, row, look, first_line_of)
+        _check_row(preview, row, look, first_line_of, layout)
         yield row
         if progress and n % 500 == 0:
             progress(500)
