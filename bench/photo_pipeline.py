@@ -101,7 +101,7 @@ def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
 
 def proposed_process(data: bytes):
     """What webapp.photos.process could do: the same checks and outputs, faster (reference only, not app code)."""
-    from webapp import photos
+    from webapp import photohash, photos
 
     with Image.open(io.BytesIO(data)) as image:
         exif = image.getexif()
@@ -123,7 +123,7 @@ def proposed_process(data: bytes):
             display=jpeg(image),
             thumb=jpeg(thumb),
             sha256=hashlib.sha256(data).hexdigest(),
-            phash=photos.dhash(thumb),
+            phash=photohash.hash_text(thumb),
             width=image.width,
             height=image.height,
             exif_taken_at=taken_at,
@@ -142,7 +142,8 @@ def make_pipeline(save: bool, proposed: bool = False):
     def pipeline(data: bytes):
         processed = process(data)
         if save:
-            photos.remove(photos.save(upload_dir, processed))  # written, then removed: every round writes
+            for path in photos.save(upload_dir, processed):  # written, then removed: every round writes
+                Path(path).unlink()
         return processed
 
     return pipeline
@@ -196,6 +197,17 @@ def measure_memory(variant: str, path: str, save: bool) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _hash_distance(a: str, b: str) -> str:
+    """How far apart two stored photo hashes are (lookup and check bits), as the duplicate flag compares them."""
+    from webapp import photohash
+
+    first, second = photohash.parse(a), photohash.parse(b)
+    if first is None or second is None:
+        return "not comparable"
+    lookup, check = photohash.distance(first, second)
+    return f"{lookup}/{photohash.LOOKUP_BITS} lookup and {check}/{photohash.CHECK_BITS} check bits apart"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=9)
@@ -234,7 +246,7 @@ def main() -> None:
         f"input: 4000×3000 JPEG q90 with EXIF, {len(data) / 1e6:.2f} MB; app output: display "
         f"{app_out.width}×{app_out.height} {len(app_out.display) / 1e3:.0f} KB + thumbnail "
         f"{len(app_out.thumb) / 1e3:.0f} KB; proposed: {len(proposed_out.display) / 1e3:.0f} KB + "
-        f"{len(proposed_out.thumb) / 1e3:.0f} KB, dHash {photos.hamming(app_out.phash, proposed_out.phash)} bits "
+        f"{len(proposed_out.thumb) / 1e3:.0f} KB, photo hash {_hash_distance(app_out.phash, proposed_out.phash)} "
         f"from the app's; {args.repeat} interleaved rounds; files saved: {'no' if args.no_save else 'yes'}"
     )
     print()

@@ -283,3 +283,22 @@ def test_a_plain_form_post_gets_a_coba_lagi_page_when_the_store_refuses(app, s3_
         app.extensions["kail_storage"] = {}
     assert response.status_code == 503 and "coba lagi" in response.get_data(True)
     assert _count(Visit) == 0 and _count(Photo) == 0
+
+
+def test_check_walks_the_listing_beside_the_names_and_asks_the_store_before_reporting(tmp_path):
+    """`storage check` in constant memory: the database's names (in name order) walked beside the store's listing
+    (in name order too); a shared file matches every row naming it; a name the walk misses is asked of the store
+    itself, so a listing out of order costs time, never a false "missing"."""
+    local = storage.LocalStorage(tmp_path)
+    names = sorted(f"{digit * 64}.jpg" for digit in "0a5f")
+    for name in names[1:]:
+        local.save(name, b"photo")
+    assert [name for name, _modified in local.listing()] == names[1:]  # in name order, as a bucket lists
+    named = [(names[0], 1), (names[1], 2), (names[1], 3), (names[2], 4), ("b" * 64 + ".jpg", 5), (names[3], 6)]
+    assert list(storage.missing(local, named)) == [(names[0], 1), ("b" * 64 + ".jpg", 5)]
+
+    class Shuffled(storage.LocalStorage):
+        def listing(self):
+            return reversed(list(super().listing()))
+
+    assert list(storage.missing(Shuffled(tmp_path), named)) == [(names[0], 1), ("b" * 64 + ".jpg", 5)]

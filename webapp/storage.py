@@ -19,8 +19,9 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 STORED_NAME = re.compile(r"[0-9a-f]{64}\.jpg")
@@ -109,16 +110,18 @@ class LocalStorage:
         return path
 
     def listing(self) -> Iterator[tuple[str, float]]:
-        """Every stored photo name with its modification time (other things in the folder, imports/…, skipped)."""
+        """Every stored photo name with its modification time (other things in the folder, imports/…, skipped),
+        in name order as a bucket lists them; one shard folder (1/256 of the names) in memory at a time."""
         if not self.root.is_dir():
             return
-        for shard in self.root.iterdir():
-            if len(shard.name) != 2 or not shard.is_dir():
+        for shard in sorted(os.listdir(self.root)):
+            folder = self.root / shard
+            if len(shard) != 2 or not folder.is_dir():
                 continue
-            for path in shard.iterdir():
-                if STORED_NAME.fullmatch(path.name) and path.name[:2] == shard.name:
+            for name in sorted(os.listdir(folder)):
+                if STORED_NAME.fullmatch(name) and name[:2] == shard:
                     try:
-                        yield path.name, path.stat().st_mtime
+                        yield name, (folder / name).stat().st_mtime
                     except FileNotFoundError:
                         continue
 
@@ -453,6 +456,21 @@ def init_app(app) -> None:
             current().check()
         except StorageError as exc:
             raise SystemExit(f"Kail cannot start: PHOTO_STORAGE {exc}") from None
+
+
+def missing(store: Storage, named: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """The (name, tag) pairs of `named` (in name order, e.g. photo files from the database with their photo id)
+    whose file is not in `store`: one pass over the store's listing beside them, in constant memory whatever the
+    number of photos (both sides in name order: a bucket lists keys so, LocalStorage.listing sorts). A name the
+    walk does not meet is asked of the store itself before it is reported (saved since the listing, in the trash,
+    or a listing out of order), so the walk can only cost time, never report a stored file as missing."""
+    listing = (name for name, _modified in store.listing())
+    current = next(listing, None)
+    for name, tag in named:
+        while current is not None and current < name:
+            current = next(listing, None)
+        if current != name and not store.exists(name):
+            yield name, tag
 
 
 def orphan_names(store: Storage, referenced: set[str], grace: dt.timedelta, now: float | None = None) -> list[str]:
