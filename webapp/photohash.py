@@ -47,7 +47,7 @@ FLAT_BLOCK = 4  # ... and cut into blocks of FLAT_BLOCK x FLAT_BLOCK pixels;
 FLAT_BLOCK_RANGE = 4  # a block whose brightest and darkest pixels are at most this far apart is flat;
 FLAT_SHARE_MAX = 0.65  # a centre with at least this share of flat blocks is not comparable (a few flat areas)
 NEAR_LOOKUP_MAX = 10  # the near rule: lookup bits still a duplicate when one band differs in <= 1 bit ...
-NEAR_CHECK_MAX = 16  # ... and the check hash is this close (of 256)
+NEAR_CHECK_MAX = 30  # ... and the check hash is this close (of 256)
 EDGE_STEP = 6  # grey levels: a difference smaller than this is noise
 INSET = 0.05  # the border left out of the stored hash (and added back by the probes)
 WORK_SIZE = 320  # the picture is reduced to this longest side before anything else (the thumbnail's size)

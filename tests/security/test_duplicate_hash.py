@@ -181,10 +181,10 @@ def _lookup_apart(lookup: int, bits_per_band: tuple[int, int, int, int]) -> int:
     ("bands", "check_bits", "duplicate"),
     [
         ((1, 3, 3, 2), 10, True),  # 9 lookup bits, one band within 1 bit, check very close: the near rule
-        ((0, 4, 3, 3), 16, True),  # 10 bits
+        ((0, 4, 3, 3), 30, True),  # 10 bits
         ((0, 4, 4, 3), 10, False),  # 11 bits: too far
         ((2, 3, 2, 2), 10, False),  # 9 bits but no band within 1 bit: the index would not find it
-        ((1, 3, 3, 2), 17, False),  # check hash not close enough for the near rule
+        ((1, 3, 3, 2), 31, False),  # check hash not close enough for the near rule
         ((1, 2, 2, 2), 56, True),  # 7 bits: the ordinary rule
     ],
 )

@@ -3,7 +3,7 @@
 photos.phash becomes "4:" + the same three (lookup, check) pairs as the third scheme, or "4:-": webapp.photohash
 now also refuses a picture whose centre is mostly flat 4×4 blocks (two or three flat areas with an edge between
 them matched any other such picture with its edge in the same place), and accepts a near pair (lookup hash up to
-10 bits when a band is within one bit, check hash within 16). The hashes of pictures still comparable are
+10 bits when a band is within one bit, check hash within 30). The hashes of pictures still comparable are
 unchanged, but whether a picture is comparable can only be decided from its file: every photo is rehashed from its
 stored thumbnail (display copy if the thumbnail is gone; neither: "4:-"), through the configured store (folder or
 bucket), 500 a batch, each batch committed on its own (webapp.photo_rehash), so an interrupted upgrade resumes.
