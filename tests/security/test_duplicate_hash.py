@@ -415,6 +415,14 @@ def test_migration_0013_rehashes_second_scheme_photos_in_batches(tmp_path):
         db.engine.dispose()
 
 
+def third_scheme_text(thumb: bytes) -> str:
+    """The text the third scheme stored for a picture its gate accepted (same hashes, no flat-area gate)."""
+    grey = photohash.prepare(Image.open(io.BytesIO(thumb)).convert("RGB"))
+    centre = photohash._inset(grey, photohash.INSET)
+    regions = (centre, grey, photohash._inset(centre, photohash.INSET))
+    return "3:" + "".join(photohash._hash(region).hex() for region in regions)
+
+
 def test_migration_0017_rehashes_third_scheme_photos_and_drops_flat_pictures_from_the_index(tmp_path):
     """Photos on the third scheme are rehashed from their files: a photograph keeps its hashes (now "4:"), a
     picture of two flat areas that the third scheme indexed becomes "cannot be compared" with NULL bands (never a
@@ -436,12 +444,7 @@ def test_migration_0017_rehashes_third_scheme_photos_and_drops_flat_pictures_fro
         photos.save(uploads, p)
     photo = photohash.parse(made[41].phash)
     v3 = "3:" + made[41].phash[2:]  # the third scheme stored the same hashes for a photograph
-    flat_v3 = "3:" + "".join(  # and, for the two-tone picture, the hashes its gate let through
-        photohash._hash(
-            photohash._inset(photohash.prepare(Image.open(io.BytesIO(made[42].thumb)).convert("RGB")), share)
-        ).hex()
-        for share in (photohash.INSET, 0, 2 * photohash.INSET)
-    )
+    flat_v3 = third_scheme_text(made[42].thumb)  # and, for the two-tone picture, what its gate let through
     rows = {41: (made[41], v3), 42: (made[42], flat_v3), 43: (None, v3), 44: (made[41], made[41].phash)}
     with app.app_context():
         upgrade(revision="0016")
@@ -492,3 +495,25 @@ def test_migration_0017_rehashes_third_scheme_photos_and_drops_flat_pictures_fro
                 pid: r.phash for pid, r in after.items()
             }
         db.engine.dispose()
+
+
+def test_migration_0017_reads_the_files_through_the_configured_store(app, world, photo_store):
+    """The rehash reads each photo's thumbnail from the app's store — a folder or an S3 bucket — on the test
+    database (SQLite or PostgreSQL): a photograph stays comparable, a two-tone picture the third scheme had
+    indexed leaves the index."""
+    photo_visit = record(app, world.recipients["own"], photo_data=_encode(photo_like(51)))
+    flat_visit = record(app, world.recipients["same_region"], photo_data=_encode(TWO_TONE["wall"]))
+    photo, flat = photo_visit.photos[0], flat_visit.photos[0]
+    before = photohash.parse(photo.phash)
+    photo.phash = "3:" + photo.phash[2:]
+    flat.phash = third_scheme_text(photo_store.read(flat.thumb_name))
+    for row in (photo, flat):
+        lookup = int(row.phash[2:18], 16)
+        row.phash_lookup = photohash.signed64(lookup)
+        row.phash_b0, row.phash_b1, row.phash_b2, row.phash_b3 = photohash.bands(lookup)
+    db.session.commit()
+    with db.engine.begin() as conn:
+        assert _migration("0017").rehash(conn, app.config["UPLOAD_DIR"]) == 2
+    db.session.expire_all()
+    assert photo.phash.startswith("4:") and photohash.is_duplicate(photohash.parse(photo.phash), before)
+    assert flat.phash == photohash.NOT_COMPARABLE and flat.phash_b0 is None and flat.phash_lookup is None
