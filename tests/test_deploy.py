@@ -19,7 +19,14 @@ from webapp.config import ENV_VARS, PROJECT_ROOT, build_config
 
 DEPLOY = PROJECT_ROOT / "deploy"
 GUNICORN_VARS = ("GUNICORN_BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS")
-S3_VARS = ("AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+S3_VARS = (
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+)
+READ_IN_CODE = re.compile(r"""os\.environ(?:\.get)?[\[(]\s*["']([A-Z0-9_]+)["']|getenv\(\s*["']([A-Z0-9_]+)["']""")
 
 
 def test_gunicorn_config_takes_workers_from_the_cores_and_threads_for_waits(monkeypatch):
@@ -44,6 +51,18 @@ def test_the_environment_file_and_the_readme_name_every_variable():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     for name in GUNICORN_VARS:
         assert f"`{name}`" in readme, f"README does not document {name}"
+
+
+def test_every_variable_the_code_reads_by_name_is_in_the_readme_and_the_environment_file():
+    """Besides config.ENV_VARS: names read straight from os.environ (storage's boto3 address, gunicorn's)."""
+    sources = [*(PROJECT_ROOT / "webapp").rglob("*.py"), DEPLOY / "gunicorn.conf.py"]
+    read = {a or b for path in sources for a, b in READ_IN_CODE.findall(path.read_text(encoding="utf-8"))}
+    assert {"AWS_ENDPOINT_URL_S3", "GUNICORN_BIND"} <= read  # the pattern finds what it must
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    example = (DEPLOY / "kail.env.example").read_text(encoding="utf-8")
+    for name in read:
+        assert f"`{name}`" in readme, f"README does not document {name}"
+        assert re.search(rf"^#?{name}=", example, re.MULTILINE), f"deploy/kail.env.example lacks {name}"
 
 
 def test_the_environment_file_is_read_by_the_app_as_written(monkeypatch, tmp_path):
