@@ -387,3 +387,36 @@ def test_refusals_that_are_nobodys_mistake_are_retried_until_the_visit_arrives(
     assert len(new) == 1 and new[0].answers["mentoring"] == "Catatan yang tidak boleh hilang"
     assert len(new[0].photos) == 1 and new[0].lat == pytest.approx(GPS["latitude"])
     assert db.session.scalar(select(func.count()).select_from(Photo).where(Photo.visit_id == new[0].id)) == 1
+
+
+def test_a_status_change_overtaken_meanwhile_is_no_refusal_the_visit_arrives_with_it_set_aside(
+    app, page: Page, context: BrowserContext, tmp_path, cast
+):
+    """Not the mentor's mistake: the supervisor moved the family while the visit waited on the phone."""
+    from webapp import lifecycle
+
+    supervisor = factories.user("supervisor", regions=cast["mentor"].regions, username="koordinator-tolak")
+    db.session.commit()
+    context.grant_permissions(["geolocation"])
+    context.set_geolocation(GPS)
+    log_in(page, "pendamping-tolak")
+    _wait_for_service_worker(page)
+    page.goto(f"/penerima/{cast['recipient'].id}/kunjungan/baru")
+    context.set_offline(True)
+    page.select_option("#no_location_reason", "sinyal_lemah")
+    page.locator("label.choice", has_text="Ya").first.click()
+    page.select_option("#item-0", "dipakai")
+    page.get_by_label("Perkiraan omzet (Rp)").fill("20.000")
+    page.set_input_files("#photo-1", _photo(tmp_path / "usaha.jpg"))
+    page.get_by_label("Ubah status menjadi").select_option(lifecycle.USAHA_KESULITAN)
+    page.get_by_label("Alasan perubahan status").fill("Pembeli sepi")
+    page.get_by_role("button", name="Simpan kunjungan").click()
+    expect(page.get_by_role("heading", name="Kunjungan saya")).to_be_visible()
+    lifecycle.change_status(cast["recipient"], lifecycle.USAHA_BERHENTI, supervisor, "Pindah ke kota")
+    _send(page, context)
+    expect(page.locator("#outbox")).to_be_hidden(timeout=20000)
+    db.session.expire_all()
+    visit = db.session.scalar(select(Visit).where(Visit.id != cast["sent_back"].id))
+    assert visit.status_set_aside["to"] == lifecycle.USAHA_KESULITAN
+    assert visit.status_set_aside["found"] == lifecycle.USAHA_BERHENTI
+    assert cast["recipient"].status == lifecycle.USAHA_BERHENTI
