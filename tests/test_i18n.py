@@ -60,3 +60,26 @@ def test_the_work_lists_count_on_the_phone_has_both_english_forms(login_as, worl
     client = login_as("mentor")
     html = client.get("/kunjungan/", headers={"Accept-Language": "en"}).get_data(True)
     assert 'data-count-template="{n} families"' in html and 'data-count-one="1 family"' in html
+
+
+def test_template_texts_follow_the_language_string_by_string(app):
+    """Templates keep each language's catalogue (webapp/template_helpers.py); switching the language inside one
+    request switches every kind of text, and the newstyle rules hold: variables escaped, `%%` a percent sign."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = (
+        "{{ _('Kunjungan saya') }}|{{ pgettext('tab', 'Penerima') }}|"
+        "{{ ngettext('%(num)s keluarga', '%(num)s keluarga', 1680) }}|{{ status_label('usaha_berjalan') }}|"
+        "{{ _('Halaman %(page)s dari %(pages)s', page='<b>', pages=2) }}|{{ _('100%% terkirim') }}"
+    )
+    with app.test_request_context():
+        for _round in range(2):
+            with force_locale("id"):
+                assert render_template_string(page) == (
+                    "Kunjungan saya|Penerima|1.680 keluarga|Usaha berjalan|Halaman &lt;b&gt; dari 2|100% terkirim"
+                )
+            with force_locale("en"):
+                assert render_template_string(page) == (
+                    "My visits|Recipients|1,680 families|Business operating|Page &lt;b&gt; of 2|100% terkirim"
+                )

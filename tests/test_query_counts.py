@@ -120,3 +120,12 @@ def test_summary_export_statements_do_not_grow_with_the_regencies(client, world)
     one, every = _count(client, url + "?wilayah=6472"), _count(client, url)
     assert one > 0
     assert every == one, f"summary export: {one} statements for one regency, {every} for all"
+
+
+def test_mentor_home_statements(client, world):
+    """The most requested page, in four statements whatever the caseload: the user with their regencies (every
+    page's app bar names them), the families, their visits' dates, the visits sent back."""
+    _grow(world, 2)
+    login(client, world.users["mentor"].username)
+    client.get("/kunjungan/")
+    assert _count(client, "/kunjungan/") == 4

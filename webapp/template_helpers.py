@@ -6,10 +6,12 @@ Labels come from the domain modules that own each vocabulary; this module only m
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from flask import Flask
 from flask_babel import format_date, get_locale, get_translations
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from . import formatting, integrity, lifecycle, localtime, pillars, review_states, timeline, visit_kinds
@@ -24,7 +26,76 @@ def _distance_to_business(visit) -> str | None:
     return formatting.distance(haversine_km(visit.lat, visit.lon, r.business_lat, r.business_lon) * 1000)
 
 
+def _locale_key() -> tuple:
+    """The request's locale as a cheap dictionary key (babel's Locale compares in Python, field by field)."""
+    locale = get_locale()
+    return (locale.language, locale.territory, locale.script, locale.variant) if locale else ()
+
+
+def _install_translations(app: Flask) -> None:
+    """`_`, `gettext`, `pgettext` and `ngettext` in templates, each one lookup in the request's catalogue.
+
+    Flask-Babel's own callables find the catalogue again for every string through three levels of Jinja calls,
+    and as context functions they make Jinja copy its context for every call inside a loop (together ~15 µs a
+    string, and a page has about a hundred: a tenth of the mentor home's CPU). The catalogue of a locale never
+    changes while the app runs (Flask-Babel keeps it for the app's life too), so it is kept here per locale.
+    Jinja's newstyle rules hold: the text is always %-formatted, and Markup when autoescaping.
+    """
+    catalogues: dict = {}
+
+    def catalogue():
+        key = _locale_key()
+        try:
+            return catalogues[key]
+        except KeyError:
+            catalogues[key] = translations = get_translations()
+            return translations
+
+    def finish(eval_ctx: EvalContext, text: str, variables: dict) -> str:
+        if eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our catalogue's text; `%` escapes the variables
+        return text % variables if variables or "%" in text else text  # noqa: S704
+
+    @pass_eval_context
+    def gettext(eval_ctx: EvalContext, string: str, /, **variables) -> str:
+        return finish(eval_ctx, catalogue().ugettext(string), variables)
+
+    @pass_eval_context
+    def pgettext(eval_ctx: EvalContext, msgctxt: str, string: str, /, **variables) -> str:
+        return finish(eval_ctx, catalogue().upgettext(msgctxt, string), variables)
+
+    # Numbers reach a page only through webapp/formatting.py, ngettext's %(num)s too ('1.680 penerima').
+    @pass_eval_context
+    def ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables) -> str:
+        variables.setdefault("num", formatting.number(num))  # a template may pass its own `num`
+        return finish(eval_ctx, catalogue().ungettext(singular, plural, num), variables)
+
+    app.jinja_env.globals.update(_=gettext, gettext=gettext, pgettext=pgettext, ngettext=ngettext)
+
+
+def _per_locale(label: Callable[[str], str]) -> Callable[[str], str]:
+    """`label(code)` remembered per locale: a fixed vocabulary, each label a Flask-Babel lookup (~8 µs) that a
+    list page repeats on every row."""
+    cache: dict = {}
+
+    def remembered(code: str) -> str:
+        key = (_locale_key(), code)
+        try:
+            return cache[key]
+        except KeyError:
+            text = label(code)
+            if len(cache) < 1000:  # the codes are few; anything beyond is not kept
+                cache[key] = text
+            return text
+        except TypeError:  # an unhashable argument: not one of the codes
+            return label(code)
+
+    return remembered
+
+
 def register_template_helpers(app: Flask) -> None:
+    _install_translations(app)
+
     @app.template_filter("wita")
     def wita_filter(value: dt.datetime | None, with_time: bool = True) -> str:
         local = localtime.to_wita(value)
@@ -43,15 +114,6 @@ def register_template_helpers(app: Flask) -> None:
         return format_date(value, "MMMM yyyy")
 
     # Numbers reach a page only through these (webapp/formatting.py): '1.000', '60,1', 'Rp 1.250.000', '60,1 km'.
-    # ngettext's %(num)s too ('1.680 penerima'): Jinja's own newstyle ngettext, with the count formatted.
-    @pass_context
-    def ngettext(context, singular: str, plural: str, num: int, /, **variables) -> str:
-        variables.setdefault("num", formatting.number(num))  # a template may pass its own `num`
-        text = get_translations().ungettext(singular, plural, num)
-        # Markup as Jinja's own ngettext does: the text is our catalogue's, and `%` escapes the variables.
-        return (Markup(text) if context.eval_ctx.autoescape else text) % variables  # noqa: S704
-
-    app.jinja_env.globals["ngettext"] = ngettext
     app.add_template_filter(formatting.number, "angka")
     app.add_template_filter(formatting.decimal, "desimal")
     app.add_template_filter(formatting.rupiah, "rupiah")
@@ -67,7 +129,7 @@ def register_template_helpers(app: Flask) -> None:
         decision_label=review_states.decision_label,
         distance_to_business=_distance_to_business,
         now_wita=lambda: f"{localtime.now():%d/%m %H.%M} WITA",
-        status_label=lifecycle.status_label,
+        status_label=_per_locale(lifecycle.status_label),
         proposal_state_label=lifecycle.proposal_state_label,
         assistance_label=pillars.assistance_label,
         usual_offices=pillars.USUAL_OFFICES,

@@ -53,7 +53,7 @@ def home():
     recipients = db.session.scalars(query.order_by(Recipient.name, Recipient.id)).all()
     today = localtime.today()
     position = _position()
-    items = schedule.work_list(recipients, today, current_app.config["FOLLOWUP_MONTHS"], position)
+    items = schedule.work_list(recipients, today, current_app.config["FOLLOWUP_MONTHS"], position, scope=query)
     # ?semua=1: every family on one page, the copy the phone keeps to search and filter offline.
     per_page = max(len(items), 1) if request.args.get("semua") == "1" else PER_PAGE
     pages = max(1, -(-len(items) // per_page))
