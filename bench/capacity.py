@@ -595,15 +595,18 @@ async def ratio(pools: list[Pool], mix: Mix, clients: int, seconds: float, round
     return result
 
 
-def run_setup(args, name: str, servers: int, the_plan: dict, store_env: dict, workdir: Path) -> dict:
+def run_setup(args, name: str, servers: int, the_plan: dict, store_env: dict, workdir: Path, sessions: dict) -> dict:
+    """One setup's gunicorns, the ratio, then the rates. `sessions` (signed cookies, valid on any server with the
+    same SECRET_KEY) is filled by the first setup and reused by the next."""
     ports = [args.port + i for i in range(servers)]
     processes = [start_gunicorn(args.database_url, p, args.workers, store_env, workdir / f"gunicorn-{p}.log")
                  for p in ports]  # fmt: skip
     try:
-        usernames = [m["username"] for m in the_plan["mentors"]] + [s["username"] for s in the_plan["supervisors"]]
-        started = time.perf_counter()
-        sessions = asyncio.run(_login_all(ports[0], [*usernames, "admin"]))
-        print(f"[{name}] {len(sessions)} sessions in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        if not sessions:
+            names = [m["username"] for m in the_plan["mentors"]] + [s["username"] for s in the_plan["supervisors"]]
+            started = time.perf_counter()
+            sessions.update(asyncio.run(_login_all(ports[0], [*names, "admin"])))
+            print(f"[{name}] {len(sessions)} sessions in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         mix = Mix(sessions, the_plan, args.mix, args.visit, args.seed)
         result: dict = {"setup": name, "servers": servers, "workers": args.workers, "steps": []}
         if args.ratio_seconds > 0:
@@ -613,7 +616,7 @@ def run_setup(args, name: str, servers: int, the_plan: dict, store_env: dict, wo
             print(f"[{name}] healthz {r['healthz']:.1f} req/s, mentor home {r['home']:.1f} req/s, "
                   f"ratio {r['ratio']:.3f}  {r['runs']}", file=sys.stderr)  # fmt: skip
         failures = 0
-        for rate in args.rates:
+        for rate in [] if args.ratio_only else args.rates:
             visits = int(rate * (args.warmup + args.duration) * args.mix.get("visit", 0) / 100 * 1.5) + 10
             mix.photos = camera_photos(visits * PHOTOS_PER_VISIT, seed=int(rate * 1000) + servers)
             time.sleep(2)  # the photo makers' CPU settles
@@ -730,6 +733,7 @@ def main() -> None:
     parser.add_argument("--supervisors", type=int, default=60)
     parser.add_argument("--ratio-seconds", type=float, default=10.0, help="0: skip /healthz vs mentor home")
     parser.add_argument("--ratio-clients", type=int, default=8)
+    parser.add_argument("--ratio-only", action="store_true", help="only /healthz vs mentor home, no mix")
     parser.add_argument("--port", type=int, default=5830)
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--json", help="write every figure to this file too")
@@ -745,11 +749,11 @@ def main() -> None:
             store_env["PHOTO_STORAGE"] = f"s3://{S3_BUCKET}/run-{uuid.uuid4().hex[:8]}"
         else:
             store_env = {"UPLOAD_DIR": str(workdir / "uploads")}
-        results = []
+        results, sessions = [], {}
         for name in args.setups.split(","):
             servers = {"one": 1, "two": 2}[name]
             label = f"{servers} server{'s' if servers > 1 else ''} × {args.workers} workers"
-            results.append(run_setup(args, label, servers, the_plan, store_env, workdir))
+            results.append(run_setup(args, label, servers, the_plan, store_env, workdir, sessions))
         print(markdown(results, the_plan, args))
         if args.json:
             Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=1, default=str))
