@@ -272,3 +272,70 @@ def test_stale_uploads_are_pruned_by_the_cli(app, runner, mentor_client, family,
     assert set(db.session.scalars(select(PhotoUpload.photo_uuid))) == {fresh}
     assert _count(PhotoUploadChunk) == 1
     assert offset(mentor_client, visit, old).json["offset"] == 0  # the phone simply starts that photo again
+
+
+def test_a_store_that_fails_at_the_last_chunk_is_tried_again_on_the_next_request(
+    app, mentor_client, family, token, monkeypatch
+):
+    from webapp import recording, storage
+
+    visit, code = str(uuid.uuid4()), str(uuid.uuid4())
+    content = photo_bytes(9)
+    real = recording.stage_photo
+
+    def unreachable(*args, **kwargs):
+        raise storage.StorageUnavailable("the bucket did not answer")
+
+    monkeypatch.setattr(recording, "stage_photo", unreachable)
+    start = 0
+    while start + CHUNK < len(content):
+        start = chunk(mentor_client, token, visit, code, content, start).json["offset"]
+    failed = chunk(mentor_client, token, visit, code, content, start)
+    assert failed.status_code == 503 and failed.json["status"] == "retry"
+    # every byte is held; the offset query says so, and nothing was lost
+    assert offset(mentor_client, visit, code).json == {
+        "status": "partial",
+        "offset": len(content),
+        "length": len(content),
+    }
+    monkeypatch.setattr(recording, "stage_photo", real)
+    again = chunk(mentor_client, token, visit, code, content, len(content), size=0)  # the phone's empty "go on"
+    assert again.status_code == 200 and again.json["status"] == "complete"
+    assert recording.staged_photo(app.config["UPLOAD_DIR"], family.mentor, visit, code) == content
+
+
+def test_the_same_chunks_sent_twice_at_once_land_once(app, world, family):
+    """A retry while the dropped send is still being read: two requests for the same chunk at the same time."""
+    import threading
+
+    clients = []
+    for _ in range(2):
+        client = app.test_client()
+        login(client, world.users["mentor"].username)
+        clients.append((client, csrf_token(client, form_url(family))))
+    visit, code = str(uuid.uuid4()), str(uuid.uuid4())
+    content = photo_bytes(10)
+    answers: list = []
+    start = 0
+    while True:
+        barrier = threading.Barrier(2)
+
+        def send(client, token, at=start, barrier=barrier):
+            with app.app_context():
+                barrier.wait()
+                answers.append(chunk(client, token, visit, code, content, at))
+
+        threads = [threading.Thread(target=send, args=pair) for pair in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        last = answers[-2:]
+        assert all(a.status_code == 200 for a in last), [(a.status_code, a.json) for a in last]
+        if any(a.json["status"] == "complete" for a in last):
+            break
+        assert {a.json["offset"] for a in last} == {start + CHUNK}
+        start += CHUNK
+    db.session.expire_all()
+    assert offset(clients[0][0], visit, code).json["status"] == "complete"
+    assert _count(PhotoUpload) == 1 and _count(PhotoUploadChunk) == 0

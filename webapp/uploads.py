@@ -167,6 +167,8 @@ def append(
     if upload.completed_at is not None:
         return Held(upload.length, upload.length, True)
     offset = _offset(upload)
+    if offset >= upload.length:  # every byte came, but staging it failed (the store did not answer): again now
+        return _finish(upload_dir, mentor, upload, max_bytes)
     if start + len(data) <= offset:
         return Held(offset, upload.length, False)  # already held: its answer was lost
     if start != offset or not data:

@@ -219,6 +219,11 @@
             if (json.status === "complete") { return null; }
             var before = offset;
             offset = Math.min(Number(json.offset) || 0, size);
+            if (offset >= size) {  // all of it is there but not yet checked (a store that did not answer): again
+              quiet += 1;
+              if (quiet >= QUIET_TRIES) { return { outcome: "retry", message: "HTTP 200" }; }
+              return wait(1000 * quiet).then(step);
+            }
             if (before === null || offset > before) { quiet = 0; }
             if (offset > (photo.held || 0) || before === null) {
               photo.held = offset;

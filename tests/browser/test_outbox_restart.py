@@ -206,4 +206,6 @@ def test_a_delivered_visit_moves_its_family_out_of_terlambat_on_the_open_work_li
     expect(sent).to_contain_text("Terkirim")
     expect(overdue).not_to_contain_text("Jamilah Lawing")
     expect(overdue).to_contain_text("Samsul Anwar")  # the other family is still overdue
+    page.locator("h2.group-title--sent").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "baru-terkirim.png"))
     assert _count(Visit) == 1
