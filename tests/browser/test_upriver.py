@@ -249,6 +249,7 @@ def test_three_days_upriver(app, phone, link, caseload, tmp_path, caplog):
         queued += 1
     assert queued == 12
     expect(page.locator("#outbox [data-outbox-count]")).to_have_text("12")
+    expect(page.locator("#outbox")).to_contain_text(f"Perbaikan: {families[1].name}")  # told apart from its visit
     assert _count(Visit) == 1  # only the sent-back visit: nothing left the phone
 
     # Meanwhile, in the office: the supervisor stops the business of the family whose status the mentor changes.
