@@ -208,4 +208,11 @@ def test_a_delivered_visit_moves_its_family_out_of_terlambat_on_the_open_work_li
     expect(overdue).to_contain_text("Samsul Anwar")  # the other family is still overdue
     page.locator("h2.group-title--sent").scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "baru-terkirim.png"))
+    from .test_accessibility import _serious
+
+    assert _serious(page) == []  # the "Terkirim" card and the "Baru terkirim" group included
+    page.get_by_role("button", name="Tutup daftar terkirim").click()  # seen: the card goes, the list keeps it
+    expect(page.locator("#outbox-sent")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#outbox-sent")).to_be_hidden()
     assert _count(Visit) == 1
