@@ -179,6 +179,7 @@ def plan(url: str, mentors: int, supervisors: int, seed: int) -> dict:
     rng = random.Random(seed)
     app = generate.make_app(url)
     with app.app_context():
+        _refuse_old_schema()
         with_targets = db.session.scalars(
             select(Recipient.mentor_id)
             .where(Recipient.mentor_id.is_not(None), Recipient.status.in_(VISIT_STATUSES))
@@ -229,6 +230,21 @@ def plan(url: str, mentors: int, supervisors: int, seed: int) -> dict:
         }
         db.engine.dispose()
     return {"mentors": mentor_plans, "supervisors": supervisor_plans, **counts}
+
+
+def _refuse_old_schema() -> None:
+    """A dataset behind the app's migrations answers 500 to whatever touches a new table: say so before loading."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    from webapp.extensions import db
+
+    with db.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = ScriptDirectory(current_app.extensions["migrate"].directory).get_current_head()
+    if current != head:
+        raise SystemExit(f"the dataset is at migration {current}, the app at {head}: run `flask db upgrade` on it")
 
 
 # --- photos as the phone sends them ---------------------------------------------------------------------------
