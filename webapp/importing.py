@@ -619,7 +619,9 @@ _PLAIN_ROW_RUN = re.compile(
     rb'(?:/>|>(?:<v>[^<]*+</v>|<is><t(?: xml:space="preserve")?+>[^<]*+</t></is>)?+</c>)'
     rb")*+</row>))++"
 )
-_PLAIN_ITEMS = re.compile(_PLAIN_ROW_START + rb"|(</row>)|" + _PLAIN_CELL)
+_PLAIN_ITEMS = re.compile(_PLAIN_CELL + rb"|" + _PLAIN_ROW_START + rb"|(</row>)")  # cells first: most items are
+_NUMBERS: dict[bytes, int | float] = {}  # a number cell's text -> its value: the same few come back cell after cell
+MAX_NUMBERS = 4096
 
 
 def _column_letters(index: int) -> str:
@@ -641,7 +643,8 @@ def _plain_rows(run: re.Match, shared: list[str], dates: set[int], from_excel) -
     columns = _PLAIN_COLUMNS
     line = 0
     values: list[Any] = []
-    for number, empty, _close, letters, style, kind, text, inline in _PLAIN_ITEMS.findall(string, start, end):
+    numbers = _NUMBERS
+    for letters, style, kind, text, inline, number, empty, _close in _PLAIN_ITEMS.findall(string, start, end):
         if not letters:  # a row starts or ends
             if number:
                 line, values = int(number), []
@@ -663,6 +666,16 @@ def _plain_rows(run: re.Match, shared: list[str], dates: set[int], from_excel) -
                 raise ImportFileError(_TOO_LONG)
         elif not text:
             continue
+        elif not kind or kind == b"n":
+            value = numbers.get(text)
+            if value is None:
+                if not text.strip():
+                    continue
+                value = _number(text.decode("ascii"))
+                if len(numbers) < MAX_NUMBERS:
+                    numbers[text] = value
+            if dates and style and int(style) in dates:
+                value = from_excel(value)
         elif kind == b"s":
             index = int(text)
             if index < 0:
@@ -672,14 +685,8 @@ def _plain_rows(run: re.Match, shared: list[str], dates: set[int], from_excel) -
                 continue
         elif kind == b"str":
             value = _plain_text(text)
-        elif kind == b"b":
+        else:  # b"b", the one kind left
             value = text.strip() == b"1"
-        elif not text.strip():
-            continue
-        else:
-            value = _number(text.decode("ascii"))
-            if style and int(style) in dates:
-                value = from_excel(value)
         size = len(values)
         if column > size:  # the usual case: the next column, or one after a gap
             if column > size + 1:
