@@ -363,7 +363,8 @@
 
   function refused(status, json) {
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-      return { outcome: "rejected", message: json.message || ("HTTP " + status), errors: json.errors || null };
+      return { outcome: "rejected", status: status, message: json.message || ("HTTP " + status),
+        errors: json.errors || null };
     }
     return { outcome: "retry", message: "HTTP " + status };
   }
@@ -410,6 +411,7 @@
               item.state = result.outcome === "rejected" ? "needs_fix" : "waiting";
               item.lastError = result.message || null;
               item.errors = result.errors || null;
+              item.refusedStatus = result.status || null;  // 403/404: no form to open any more (outbox.js)
               return put(item);
             });
           });

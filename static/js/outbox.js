@@ -69,13 +69,17 @@
         var li = row(item, stateLabel(item));
         if (item.state === "needs_fix") {
           // Refused by the server: kept whole, opened in its form to fix and send again. Deleting is a choice.
-          var kind = (item.fields || []).filter(function (pair) { return pair[0] === "kind"; })[0];
-          var fix = document.createElement("a");
-          fix.className = "button button--primary";
-          fix.href = item.url + "?" + (kind ? "jenis=" + encodeURIComponent(kind[1]) + "&" : "") +
-            "dari-outbox=" + encodeURIComponent(item.uuid);
-          fix.textContent = text.fix;
-          li.appendChild(fix);
+          // A family or visit no longer hers (404) or a role that may no longer record (403) has no form to open:
+          // the server's reason says whom to ask; the visit stays until she deletes it.
+          if (item.refusedStatus !== 403 && item.refusedStatus !== 404) {
+            var kind = (item.fields || []).filter(function (pair) { return pair[0] === "kind"; })[0];
+            var fix = document.createElement("a");
+            fix.className = "button button--primary";
+            fix.href = item.url + "?" + (kind ? "jenis=" + encodeURIComponent(kind[1]) + "&" : "") +
+              "dari-outbox=" + encodeURIComponent(item.uuid);
+            fix.textContent = text.fix;
+            li.appendChild(fix);
+          }
           var drop = document.createElement("button");
           drop.type = "button";
           drop.className = "button button--secondary";
