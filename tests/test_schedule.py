@@ -2,8 +2,10 @@
 
 import datetime as dt
 
-from webapp import schedule
+from webapp import localtime, schedule
+from webapp.access import recipients_visible_to
 from webapp.extensions import db
+from webapp.models import Recipient
 
 from . import factories
 
@@ -115,3 +117,28 @@ def test_suggested_next_visit(world):
     assert schedule.suggested_next_visit(r, TODAY) == dt.date(2027, 1, 1)
     undistributed = factories.recipient(mentor=world.users["mentor"], status="calon")
     assert schedule.suggested_next_visit(undistributed, TODAY) == TODAY + dt.timedelta(days=14)
+
+
+def test_work_list_visit_facts_through_scope_and_ids(world):
+    """The visits' dates and the visits sent back come in one statement: each field lands where it belongs,
+    sent-back visits oldest first, whether the families are given by id or by the query they came from."""
+    mentor = world.users["mentor"]
+    family = factories.recipient(
+        mentor.regions[0], mentor, name="A Dua Kali Dikirim Balik", distributed_on=dt.date(2026, 9, 1)
+    )
+    newer = factories.visit(family, visited_at=dt.datetime(2026, 11, 3), review_state="perbaikan", review_note="dua")
+    older = factories.visit(family, visited_at=dt.datetime(2026, 10, 5), review_state="perbaikan", review_note="satu")
+    factories.visit(family, visited_at=dt.datetime(2026, 11, 20), review_state="ditolak")
+    quiet = factories.recipient(mentor.regions[0], mentor, name="B Tanpa Kunjungan")
+    db.session.commit()
+
+    scope = recipients_visible_to(mentor).where(Recipient.id.in_([family.id, quiet.id]))
+    for kwargs in ({}, {"scope": scope}):
+        items = {i.recipient.name: i for i in schedule.work_list([family, quiet], TODAY, **kwargs)}
+        sent = items["A Dua Kali Dikirim Balik"].sent_back
+        assert [(v.id, v.visited_at, v.review_note) for v in sent] == [
+            (older.id, dt.datetime(2026, 10, 5), "satu"),
+            (newer.id, dt.datetime(2026, 11, 3), "dua"),
+        ]
+        assert items["A Dua Kali Dikirim Balik"].last_visit == localtime.wita_date(dt.datetime(2026, 11, 3))
+        assert items["B Tanpa Kunjungan"].sent_back == [] and items["B Tanpa Kunjungan"].last_visit is None

@@ -12,8 +12,9 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Integer, Select, case, func, literal, null, select, union_all
 
 from . import lifecycle, localtime, review_states, visit_kinds
 from .extensions import db
@@ -131,30 +132,55 @@ def work_list(
     return sorted(items, key=key)
 
 
+class SentBack(NamedTuple):
+    """A visit sent back for correction, as the work list shows it."""
+
+    id: int
+    visited_at: dt.datetime
+    review_note: str | None
+
+
 def _visit_facts(ids: list[int] | Select) -> dict[int, tuple]:
     """Per family, from its visits that were not rejected: (latest visit, latest follow-up visit, latest planned
     next date), aggregated in SQL so a long history costs one row, plus its visits sent back for correction
-    (rows with id, visited_at and review_note, oldest first)."""
+    (id, visited_at and review_note, oldest first).
+
+    One statement: the aggregate rows and the sent-back rows as a UNION ALL, told apart by their first column
+    and sorted so every family's aggregate comes before its sent-back visits.
+    """
     if isinstance(ids, list) and not ids:
         return {}
     counted = Visit.review_state != review_states.REJECTED
-    rows = db.session.execute(
+    aggregates = (
         select(
+            literal(0, Integer).label("sent_back"),
             Visit.recipient_id,
-            func.max(case((counted, Visit.visited_at))),
-            func.max(case((counted & Visit.kind.in_(visit_kinds.FOLLOWUP_KINDS), Visit.visited_at))),
-            func.max(case((counted, Visit.next_visit_on))),
+            func.max(case((counted, Visit.visited_at))).label("at"),
+            func.max(case((counted & Visit.kind.in_(visit_kinds.FOLLOWUP_KINDS), Visit.visited_at))).label("followup"),
+            func.max(case((counted, Visit.next_visit_on))).label("planned"),
+            null().cast(Integer).label("id"),
+            null().cast(Visit.review_note.type).label("note"),
         )
         .where(Visit.recipient_id.in_(ids))
         .group_by(Visit.recipient_id)
     )
-    facts = {rid: (last, followup, planned, []) for rid, last, followup, planned in rows}
-    for visit in db.session.execute(
-        select(Visit.id, Visit.recipient_id, Visit.visited_at, Visit.review_note)
-        .where(Visit.recipient_id.in_(ids), Visit.review_state == review_states.SENT_BACK)
-        .order_by(Visit.visited_at)
-    ):
-        facts[visit.recipient_id][3].append(visit)
+    sent_back = select(
+        literal(1, Integer),
+        Visit.recipient_id,
+        Visit.visited_at,
+        null().cast(Visit.visited_at.type),
+        null().cast(Visit.next_visit_on.type),
+        Visit.id,
+        Visit.review_note,
+    ).where(Visit.recipient_id.in_(ids), Visit.review_state == review_states.SENT_BACK)
+    union = union_all(aggregates, sent_back).subquery()
+    rows = db.session.execute(select(union).order_by(union.c.sent_back, union.c.at))
+    facts: dict[int, tuple] = {}
+    for kind, rid, at, followup, planned, visit_id, note in rows:
+        if kind == 0:
+            facts[rid] = (at, followup, planned, [])
+        else:
+            facts[rid][3].append(SentBack(visit_id, at, note))
     return facts
 
 
