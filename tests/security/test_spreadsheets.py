@@ -554,3 +554,16 @@ def test_rows_written_the_usual_way_and_any_other_way_read_the_same(app, tmp_pat
     assert list(full)[1] == (3, ["6472010101900001 ", "Siti & Ani\r", None, dt.datetime(2025, 3, 14), True, 2.5])
     assert read[1] == read[0] and read[2] == read[0]
     assert list(importing._xlsx_rows(tmp_path / "lain.xlsx")) == list(importing._xlsx_rows(tmp_path / "biasa.xlsx"))
+
+
+def test_a_sheet_over_the_unpacked_limit_is_refused_before_reading_with_advice_to_split(app, tmp_path, monkeypatch):
+    """The sheet limit (MAX_SHEET_BYTES) is what keeps every accepted xlsx inside the preview's 10 s: a wider or
+    longer file is refused by its unpacked size as the zip's directory states it, and told to split itself."""
+    path = tmp_path / "lebar.xlsx"
+    path.write_bytes(xlsx(_good_rows(400)))
+    size = zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml").file_size
+    assert isinstance(importing.read_table(path, "lebar.xlsx"), importing.Table)
+    monkeypatch.setattr(importing, "MAX_SHEET_BYTES", size - 1)
+    result, _elapsed, _peak = measure(lambda: importing.read_table(path, "lebar.xlsx"))
+    assert isinstance(result, importing.ImportFileError), result
+    assert "terlalu besar setelah dibuka" in str(result) and "Bagi menjadi beberapa file" in str(result)
