@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -60,6 +61,23 @@ def live_server(_app):
 @pytest.fixture(scope="session")
 def base_url(live_server):
     return live_server
+
+
+def wait_until(page, function: str, timeout_ms: int = 15000):
+    """Poll `function` (JavaScript function source, may be async) with page.evaluate until it returns something
+    truthy. Not page.wait_for_function: its polling compiles the predicate with eval inside the page, which the
+    app's CSP (script-src 'self') refuses whenever the first check is not already true."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            if page.evaluate(function):
+                return
+        except Exception as exc:  # noqa: BLE001 - a navigation in between: ask again
+            if "Execution context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_ms} ms: {function}")
+        page.wait_for_timeout(200)
 
 
 def log_in(page, username: str, password: str | None = None):

@@ -20,7 +20,7 @@ from webapp.models import Photo, Visit
 from webapp.storage import StorageUnavailable
 
 from .. import factories
-from .conftest import log_in
+from .conftest import log_in, wait_until
 from .test_pwa import _photo, _wait_for_service_worker
 
 
@@ -373,10 +373,10 @@ def test_refusals_that_are_nobodys_mistake_are_retried_until_the_visit_arrives(
     db.session.commit()
     _send(page, context)
     if undo is not None:
-        page.wait_for_function(
+        wait_until(
+            page,
             "async () => { const [i] = await KailOutbox.all(); return i && i.state === 'waiting' &&"
             " (i.attempts > 0 || document.querySelector('[data-outbox-note]').textContent !== ''); }",
-            timeout=15000,
         )
         assert _item(page)["state"] in ("waiting", "sending")  # the service worker's sync may be trying again
         expect(page.locator("#outbox .outbox__item--needs_fix")).to_have_count(0)

@@ -25,7 +25,7 @@ from webapp.extensions import db
 from webapp.models import Photo, PhotoUpload, Visit
 
 from .. import factories
-from .conftest import CHROMIUM, CHROMIUM_ARGS, log_in
+from .conftest import CHROMIUM, CHROMIUM_ARGS, log_in, wait_until
 
 CHUNK = 64 * 1024
 
@@ -126,7 +126,7 @@ def test_closing_the_browser_mid_photo_resumes_from_the_server_offset_and_delive
     log_in(page, "pendamping-hulu")
     overdue = page.locator("h2.group-title--1 + ul.cards")
     expect(overdue).to_contain_text("Rosmini Tulung")  # "Terlambat dikunjungi" before the visit
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)", 30000)
     page.goto(f"/penerima/{family.id}/kunjungan/baru")
     phone.set_offline(True)
     page.select_option("#no_location_reason", "sinyal_lemah")
@@ -185,7 +185,7 @@ def test_a_delivered_visit_moves_its_family_out_of_terlambat_on_the_open_work_li
     )
     db.session.commit()
     log_in(page, "pendamping-hilir")
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)", 30000)
     overdue = page.locator("h2.group-title--1 + ul.cards")
     expect(overdue).to_contain_text("Jamilah Lawing")
     page.goto(f"/penerima/{family.id}/kunjungan/baru")

@@ -16,7 +16,7 @@ from webapp.extensions import db
 from webapp.models import Photo, Visit
 
 from .. import factories
-from .conftest import CHROMIUM, CHROMIUM_ARGS, log_in
+from .conftest import CHROMIUM, CHROMIUM_ARGS, log_in, wait_until
 
 
 def _photo(path: Path, size=(1600, 1200), noise=False, exif_time=None) -> str:
@@ -38,7 +38,7 @@ def _login(page: Page, username: str):
 
 
 def _wait_for_service_worker(page: Page):
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
 
 
 def _fill_visit(page: Page, tmp_path: Path, name: str):
@@ -83,7 +83,7 @@ def test_chromium_reports_the_app_installable(app, browser_type, base_url, tmp_p
         cdp = context.new_cdp_session(page)
         manifest = cdp.send("Page.getAppManifest")
         assert not manifest.get("errors"), manifest.get("errors")
-        page.wait_for_function("navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))", timeout=15000)
+        wait_until(page, "() => navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))")
         assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
     finally:
         context.close()
