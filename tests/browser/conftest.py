@@ -63,6 +63,31 @@ def base_url(live_server):
     return live_server
 
 
+def noisy_photo(folder, seed: int, small: tuple[int, int], scale: int, quality: int) -> str:
+    """A camera-like JPEG: random detail at `small`, enlarged `scale` times, so photos of different seeds never look
+    alike to the duplicate check and keep their size after the phone's downscale."""
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(seed)
+    width, height = small
+    picture = Image.frombytes("RGB", small, bytes(rng.getrandbits(8) for _ in range(width * height * 3)))
+    path = folder / f"foto-{seed}.jpg"
+    picture.resize((width * scale, height * scale), Image.Resampling.BICUBIC).save(path, "JPEG", quality=quality)
+    return str(path)
+
+
+def count_rows(model) -> int:
+    """Rows of `model` as committed by the app server's thread (the test's session forgets what it had)."""
+    from sqlalchemy import func, select
+
+    from webapp.extensions import db
+
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
 def wait_until(page, function: str, timeout_ms: int = 15000):
     """Poll `function` (JavaScript function source, may be async) with page.evaluate until it returns something
     truthy. Not page.wait_for_function: its polling compiles the predicate with eval inside the page, which the

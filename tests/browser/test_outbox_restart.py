@@ -11,21 +11,19 @@ before, is no longer under "Terlambat dikunjungi" on the work list.
 from __future__ import annotations
 
 import datetime as dt
-import random
 import threading
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from webapp.extensions import db
 from webapp.models import Photo, PhotoUpload, Visit
 
 from .. import factories
-from .conftest import CHROMIUM, CHROMIUM_ARGS, log_in, wait_until
+from .conftest import CHROMIUM, CHROMIUM_ARGS, count_rows, log_in, noisy_photo, wait_until
 
 CHUNK = 64 * 1024
 
@@ -100,16 +98,7 @@ def _phone(browser_type, profile: Path, base: str):
 
 def _photo(folder: Path, seed: int) -> str:
     """Camera-like detail, so each photo is still several 64 KB chunks after the phone's downscale."""
-    rng = random.Random(seed)
-    small = Image.frombytes("RGB", (160, 120), bytes(rng.getrandbits(8) for _ in range(160 * 120 * 3)))
-    path = folder / f"foto-{seed}.jpg"
-    small.resize((1600, 1200), Image.Resampling.BICUBIC).save(path, "JPEG", quality=90)
-    return str(path)
-
-
-def _count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
+    return noisy_photo(folder, seed, (160, 120), 10, 90)
 
 
 def test_closing_the_browser_mid_photo_resumes_from_the_server_offset_and_delivers_once(
@@ -148,7 +137,7 @@ def test_closing_the_browser_mid_photo_resumes_from_the_server_offset_and_delive
     page.screenshot(path=str(tmp_path / "outbox-2-dari-4.png"))
     phone.close()  # switched off mid-photo
     gated.reopened.set()  # the held chunk reaches the server after the phone is gone (its answer is lost)
-    assert _count(Visit) == 0 and len(gated.complete) == 2
+    assert count_rows(Visit) == 0 and len(gated.complete) == 2
     third = next(code for code, _ in reversed(gated.chunks) if code not in gated.complete)
     sent_before = len(gated.chunks)
 
@@ -164,7 +153,7 @@ def test_closing_the_browser_mid_photo_resumes_from_the_server_offset_and_delive
     assert all(code not in gated.complete[:2] for code, _ in after), "a photo already in was sent again"
     resumed = [offset for code, offset in after if code == third]
     assert resumed and resumed[0] > 0, f"the third photo started again from zero: {after}"
-    assert _count(Visit) == 1 and _count(Photo) == 4 and _count(PhotoUpload) == 0
+    assert count_rows(Visit) == 1 and count_rows(Photo) == 4 and count_rows(PhotoUpload) == 0
     visit = db.session.scalar(select(Visit))
     assert {p.uuid for p in visit.photos} >= set(gated.complete[:2]) | {third}
     assert not [s for s in gated.statuses if s[0] >= 500], gated.statuses
@@ -215,4 +204,4 @@ def test_a_delivered_visit_moves_its_family_out_of_terlambat_on_the_open_work_li
     expect(page.locator("#outbox-sent")).to_be_hidden()
     page.reload()
     expect(page.locator("#outbox-sent")).to_be_hidden()
-    assert _count(Visit) == 1
+    assert count_rows(Visit) == 1

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
@@ -27,7 +25,7 @@ from webapp.extensions import db
 from webapp.models import Photo, Recipient, Visit
 
 from .. import factories
-from .conftest import CHROMIUM, CHROMIUM_ARGS, log_in
+from .conftest import CHROMIUM, CHROMIUM_ARGS, count_rows, log_in, noisy_photo
 
 TOWN = Link(up_bps=50_000_000, down_bps=50_000_000, one_way_s=0.0)  # preparing at the office: a good link
 DELIVERY_MINUTES = 6
@@ -131,16 +129,7 @@ def caseload(app):
 
 def _photo(folder: Path, seed: int) -> str:
     """A small camera-like photo (~20 KB): detail everywhere, so the duplicate check tells them apart."""
-    rng = random.Random(seed)
-    small = Image.frombytes("RGB", (40, 30), bytes(rng.getrandbits(8) for _ in range(40 * 30 * 3)))
-    path = folder / f"foto-{seed}.jpg"
-    small.resize((400, 300), Image.Resampling.BICUBIC).save(path, "JPEG", quality=80)
-    return str(path)
-
-
-def _count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
+    return noisy_photo(folder, seed, (40, 30), 10, 80)
 
 
 class Mentor:
@@ -250,7 +239,7 @@ def test_three_days_upriver(app, phone, link, caseload, tmp_path, caplog):
     assert queued == 12
     expect(page.locator("#outbox [data-outbox-count]")).to_have_text("12")
     expect(page.locator("#outbox")).to_contain_text(f"Perbaikan: {families[1].name}")  # told apart from its visit
-    assert _count(Visit) == 1  # only the sent-back visit: nothing left the phone
+    assert count_rows(Visit) == 1  # only the sent-back visit: nothing left the phone
 
     # Meanwhile, in the office: the supervisor stops the business of the family whose status the mentor changes.
     lifecycle.change_status(
@@ -266,7 +255,7 @@ def test_three_days_upriver(app, phone, link, caseload, tmp_path, caplog):
     started = time.monotonic()
     deadline = started + DELIVERY_MINUTES * 60
     while time.monotonic() < deadline:
-        if _count(Visit) == 12 and db.session.get(Visit, sent_back.id).round == 2:
+        if count_rows(Visit) == 12 and db.session.get(Visit, sent_back.id).round == 2:
             if page.evaluate("async () => (await KailOutbox.all()).length") == 0:
                 break
         time.sleep(2)
@@ -277,7 +266,7 @@ def test_three_days_upriver(app, phone, link, caseload, tmp_path, caplog):
     db.session.expire_all()
     visits = db.session.scalars(select(Visit).order_by(Visit.id)).all()
     by_family = {f.id: [v for v in visits if v.recipient_id == f.id] for f in families}
-    assert _count(Visit) == 12, f"{_count(Visit)} visits after {DELIVERY_MINUTES} min ({link.cuts} cuts)"
+    assert count_rows(Visit) == 12, f"{count_rows(Visit)} visits after {DELIVERY_MINUTES} min ({link.cuts} cuts)"
     # two from one stored form; the sent-back visit (corrected in place) and a new one; one for each other family
     assert [len(by_family[f.id]) for f in families] == [2, 2, 1, 1, 1, 1, 1, 1, 1, 1]
     assert len({v.uuid for v in visits}) == 12
@@ -285,7 +274,7 @@ def test_three_days_upriver(app, phone, link, caseload, tmp_path, caplog):
     corrected = db.session.get(Visit, sent_back.id)
     assert corrected.round == 2 and corrected.review_state == review_states.WAITING and len(corrected.photos) == 2
     photos_expected = 2 * 2 + 2 + 9  # two 2-photo visits, the correction's 1 + 1 kept, 9 one-photo visits
-    assert _count(Photo) == photos_expected
+    assert count_rows(Photo) == photos_expected
     assert db.session.scalar(select(func.count(func.distinct(Photo.uuid)))) == photos_expected
 
     # The rule-stopped visit went through as fixed; the status the supervisor changed is kept, the mentor's set aside.
