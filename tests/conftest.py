@@ -37,6 +37,7 @@ def _app(tmp_path_factory):
             "SECRET_KEY": "test-secret-key",
             "DEMO_MODE": False,
             "RECIPIENTS_PER_PAGE": 20,
+            "PAGE_CACHE_CHECK": True,
         }
     )
     with app.app_context():

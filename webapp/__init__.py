@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from . import logs, storage
+from . import caseload, logs, storage  # noqa: F401  (caseload: its session hooks keep the caseload stamps)
 from .config import PROJECT_ROOT, build_config
 from .extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 

@@ -137,6 +137,8 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "MAX_UPLOAD_MB": 40,
         "MAX_PHOTO_MB": 20,
         "FOLLOWUP_MONTHS": (1, 3, 6, 12),
+        # Tests: every cached mentor home served is compared with a fresh rendering (a stale one is an error).
+        "PAGE_CACHE_CHECK": False,
         "FLAG_ACCURACY_M": 100.0,
         "GRADUATION_MIN_TURNOVER_DAY": 150_000,
         "DASHBOARD_CACHE_MINUTES": 10,

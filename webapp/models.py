@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from flask_login import UserMixin
@@ -135,6 +136,10 @@ class User(UserMixin, db.Model):
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A password set by someone else (reset, new account) must be replaced at the next login.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Replaced (a new random value) by every commit that changes what this mentor's work list shows: the key its
+    # cached rendering is filed under (webapp/caseload.py). Random, not a counter: a new user whose id an old one
+    # had, or a database restored from a backup, can never match a page cached for other data.
+    caseload_stamp: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex, server_default="0")
 
     regions: Mapped[list[Region]] = relationship(secondary=user_regions, order_by=Region.code)
 
@@ -208,7 +213,10 @@ class Recipient(db.Model):
     funding_source: Mapped[str] = mapped_column(String(8))
     budget_year: Mapped[int] = mapped_column(Integer)
     distributed_on: Mapped[dt.date | None] = mapped_column(Date)
-    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # active_history: a reassignment keeps the old mentor, whose work list changes too (webapp/caseload.py).
+    mentor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, active_history=True
+    )
     business_lat: Mapped[float | None] = mapped_column(Float)
     business_lon: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(24), default=lifecycle.CALON)

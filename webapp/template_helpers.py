@@ -93,6 +93,11 @@ def _per_locale(label: Callable[[str], str]) -> Callable[[str], str]:
     return remembered
 
 
+def now_wita() -> str:
+    """When the page was made, as a page offline later says it ("diperbarui 02/12 10.50 WITA")."""
+    return f"{localtime.now():%d/%m %H.%M} WITA"
+
+
 def register_template_helpers(app: Flask) -> None:
     _install_translations(app)
 
@@ -128,7 +133,7 @@ def register_template_helpers(app: Flask) -> None:
         flag_codes=FLAG_CODES,
         decision_label=review_states.decision_label,
         distance_to_business=_distance_to_business,
-        now_wita=lambda: f"{localtime.now():%d/%m %H.%M} WITA",
+        now_wita=now_wita,
         status_label=_per_locale(lifecycle.status_label),
         proposal_state_label=lifecycle.proposal_state_label,
         assistance_label=pillars.assistance_label,

@@ -1,16 +1,42 @@
 import uuid
 
-from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
-from .. import integrity, lifecycle, localtime, photos, recording, review_states, schedule, uploads, visit_kinds
+from .. import (
+    caseload,
+    integrity,
+    lifecycle,
+    localtime,
+    photos,
+    recording,
+    review_states,
+    schedule,
+    uploads,
+    visit_kinds,
+)
 from ..access import get_own_visit_for, get_photo_for, get_recipient_for, recipients_visible_to, require_role
 from ..extensions import db
 from ..formtools import add_error
 from ..models import Recipient, utcnow
-from ..rendering import render
+from ..rendering import render, wants_fragment
 from ..sqltools import contains
+from ..template_helpers import now_wita
 from . import bp
 from .forms import (
     VisitForm,
@@ -42,14 +68,63 @@ def _position() -> tuple[float, float] | None:
     return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
 
+# The rendered mentor home, per process, filed under everything it shows (see `home`); ~25 KB a page.
+_HOME_PAGES = caseload.PageCache(1024)
+# What a cached page holds instead of the two values that differ on every request; both are plain ASCII text
+# that no template escapes.
+_CSRF_MARK, _NOW_MARK = "kail-csrf-token-mark", "kail-rendered-at-mark"
+
+
 @bp.get("/kunjungan/")
 @login_required
 def home():
-    """'Kunjungan saya': the mentor's families, what needs doing first at the top."""
+    """'Kunjungan saya': the mentor's families, what needs doing first at the top.
+
+    The most requested page, and the same until one of the mentor's families or visits changes: it is served
+    from `_HOME_PAGES` under a key naming all it shows, the mentor's caseload stamp among it (webapp/caseload.py:
+    every commit changing the work list replaces the stamp), so a valid copy costs no statement beyond loading
+    the user. Not cached: "nearest first" (a new position each time), a search (rarely asked twice; typing one
+    would fill the cache with every prefix) and a page with a message to show once.
+    """
     require_role(current_user, "mentor")
     q = (request.args.get("q") or "").strip()[:80]
     status = request.args.get("status") or ""
     status = status if status in lifecycle.STATUSES else ""
+    position = _position()
+    view = (q, status, request.args.get("semua") == "1", request.args.get("halaman", 1, type=int))
+    today = localtime.today()
+    fragment = wants_fragment()
+    if position is not None or q or session.get("_flashes"):
+        return _home_response(render(*_HOME_TEMPLATES, **_home_context(view, today, position)))
+    key = (
+        current_user.id,
+        current_user.caseload_stamp,
+        current_user.full_name,
+        current_user.role,
+        tuple(region.name for region in current_user.regions),
+        str(get_locale()),
+        today,
+        fragment,
+        view,
+    )
+
+    def make() -> str:
+        marked = {"csrf_token": lambda: _CSRF_MARK, "now_wita": lambda: _NOW_MARK}
+        return render_template(_HOME_TEMPLATES[fragment], **_home_context(view, today, None), **marked)
+
+    page, cached = _HOME_PAGES.get(key, make)
+    if cached and current_app.config["PAGE_CACHE_CHECK"] and page != make():
+        raise RuntimeError(f"mentor home cached under {key!r} is stale: a write did not change the caseload stamp")
+    if not fragment:
+        page = page.replace(_CSRF_MARK, generate_csrf()).replace(_NOW_MARK, now_wita())
+    return _home_response(make_response(page))
+
+
+_HOME_TEMPLATES = ("visits/home.html", "visits/_work_list.html")  # page, fragment (as `render` chooses)
+
+
+def _home_context(view: tuple, today, position) -> dict:
+    q, status, everything, asked_page = view
     query = recipients_visible_to(current_user)
     if q:
         if q.isdigit():
@@ -59,33 +134,34 @@ def home():
     if status:
         query = query.where(Recipient.status == status)
     recipients = db.session.scalars(query.order_by(Recipient.name, Recipient.id)).all()
-    today = localtime.today()
-    position = _position()
     items = schedule.work_list(recipients, today, current_app.config["FOLLOWUP_MONTHS"], position, scope=query)
     # ?semua=1: every family on one page, the copy the phone keeps to search and filter offline.
-    per_page = max(len(items), 1) if request.args.get("semua") == "1" else PER_PAGE
+    per_page = max(len(items), 1) if everything else PER_PAGE
     pages = max(1, -(-len(items) // per_page))
-    page = min(max(request.args.get("halaman", 1, type=int), 1), pages)
+    page = min(max(asked_page, 1), pages)
     filters = {"q": q, "status": status}
     if position:
         filters.update(lat=f"{position[0]:.5f}", lon=f"{position[1]:.5f}")
-    return render(
-        "visits/home.html",
-        "visits/_work_list.html",
-        items=items[(page - 1) * per_page : page * per_page],
-        total=len(items),
-        page=page,
-        pages=pages,
-        filters=filters,
-        today=today,
-        statuses=lifecycle.STATUSES,
-        groups=schedule,
-        card_urls={
+    return {
+        "items": items[(page - 1) * per_page : page * per_page],
+        "total": len(items),
+        "page": page,
+        "pages": pages,
+        "filters": filters,
+        "today": today,
+        "statuses": lifecycle.STATUSES,
+        "groups": schedule,
+        "card_urls": {
             "detail": _url_with_id("recipients.detail", "recipient_id"),
             "create": _url_with_id("visits.create", "recipient_id"),
             "resubmit": _url_with_id("visits.resubmit", "visit_id"),
         },
-    )
+    }
+
+
+def _home_response(response):
+    response.vary.add("HX-Request")
+    return response
 
 
 def _form_page(recipient, form, parts=None, status=200, **extra):
