@@ -449,8 +449,8 @@ async def run_step(pools: list[Pool], mix: Mix, rate: float, warmup: float, dura
     return step
 
 
-async def saturate(pools: list[Pool], make, clients: int, seconds: float) -> float:
-    """Closed loop, `clients` connections each sending its next request when answered: requests per second."""
+async def saturate(pools: list[Pool], make, clients: int, seconds: float) -> int:
+    """Closed loop, `clients` connections each sending its next request when answered: the requests answered."""
     done = [0]
     stop = time.perf_counter() + seconds
 
@@ -463,9 +463,39 @@ async def saturate(pools: list[Pool], make, clients: int, seconds: float) -> flo
                 raise SystemExit(f"{path}: HTTP {status}")
             done[0] += 1
 
-    start = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(clients)))
-    return done[0] / (time.perf_counter() - start)
+    return done[0]
+
+
+def _cpu_by_group(app_sessions: set[int]) -> dict[str, float]:
+    """CPU seconds used so far by the app servers (the process sessions gunicorn was started in), PostgreSQL,
+    SeaweedFS, this load generator, and everything else on the machine, from /proc (live processes only)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"app": 0.0, "postgres": 0.0, "weed": 0.0, "client": 0.0, "other": 0.0}
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        cpu = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        session = int(fields[3])
+        if session in app_sessions:
+            out["app"] += cpu
+        elif comm.startswith("postgres"):
+            out["postgres"] += cpu
+        elif comm == "weed":
+            out["weed"] += cpu
+        elif int(entry) == me:
+            out["client"] += cpu
+        else:
+            out["other"] += cpu
+    return out
 
 
 def _cpu_times() -> tuple[int, int]:
@@ -540,6 +570,9 @@ def start_gunicorn(url: str, port: int, workers: int, store_env: dict, log_path:
         "DEMO_MODE": "0",
         "WEB_CONCURRENCY": str(workers),
         "GUNICORN_BIND": f"{HOST}:{port}",
+        # No worker recycling while measuring: a replaced worker imports the app again (~1 s of CPU, the worker
+        # away meanwhile), which would land in one step and not the next.
+        "GUNICORN_CMD_ARGS": "--max-requests 0",
     }
     config = ROOT / "deploy" / "gunicorn.conf.py"
     if config.exists():
@@ -588,8 +621,9 @@ async def _login_all(port: int, usernames: list[str]) -> dict:
     return dict(await asyncio.gather(*(one(n) for n in usernames)))
 
 
-async def ratio(pools: list[Pool], mix: Mix, clients: int, seconds: float, rounds: int) -> dict:
-    """/healthz alone and the mentor home alone at saturation, interleaved: requests per second each."""
+async def ratio(pools: list[Pool], mix: Mix, clients: int, seconds: float, rounds: int, app_sessions: set[int]) -> dict:
+    """/healthz alone and the mentor home alone at saturation, interleaved: requests per second each, and the CPU
+    one request cost each process group (ms: the app servers, PostgreSQL, SeaweedFS, this client, the rest)."""
     mentors = mix.plan["mentors"]
 
     def healthz():
@@ -601,14 +635,20 @@ async def ratio(pools: list[Pool], mix: Mix, clients: int, seconds: float, round
 
     await saturate(pools, home, clients, 2)  # warm every worker
     out: dict[str, list[float]] = {"healthz": [], "home": []}
+    cpu: dict[str, list[dict]] = {"healthz": [], "home": []}
     for _ in range(rounds):
-        out["healthz"].append(await saturate(pools, healthz, clients, seconds))
-        out["home"].append(await saturate(pools, home, clients, seconds))
+        for kind, make in (("healthz", healthz), ("home", home)):
+            before, started = _cpu_by_group(app_sessions), time.perf_counter()
+            done = await saturate(pools, make, clients, seconds)
+            elapsed, after = time.perf_counter() - started, _cpu_by_group(app_sessions)
+            out[kind].append(done / elapsed)
+            cpu[kind].append({k: round((after[k] - before[k]) * 1000 / max(done, 1), 2) for k in after})
     for pool in pools:
         pool.close()
-    result = {k: sum(v) / len(v) for k, v in out.items()}
+    result: dict = {k: sum(v) / len(v) for k, v in out.items()}
     result["ratio"] = result["home"] / result["healthz"]
     result["runs"] = out
+    result["cpu_ms"] = {k: {g: round(sum(r[g] for r in v) / len(v), 2) for g in v[0]} for k, v in cpu.items()}
     return result
 
 
@@ -628,10 +668,12 @@ def run_setup(args, name: str, servers: int, the_plan: dict, store_env: dict, wo
         result: dict = {"setup": name, "servers": servers, "workers": args.workers, "steps": []}
         if args.ratio_seconds > 0:
             pools = [Pool(p) for p in ports]
-            result["ratio"] = asyncio.run(ratio(pools, mix, args.ratio_clients, args.ratio_seconds, 2))
+            result["ratio"] = asyncio.run(
+                ratio(pools, mix, args.ratio_clients, args.ratio_seconds, 2, {p.pid for p in processes})
+            )
             r = result["ratio"]
             print(f"[{name}] healthz {r['healthz']:.1f} req/s, mentor home {r['home']:.1f} req/s, "
-                  f"ratio {r['ratio']:.3f}  {r['runs']}", file=sys.stderr)  # fmt: skip
+                  f"ratio {r['ratio']:.3f}  {r['runs']}; CPU ms a request {r['cpu_ms']}", file=sys.stderr)  # fmt: skip
         failures = 0
         for rate in [] if args.ratio_only else args.rates:
             visits = int(rate * (args.warmup + args.duration) * args.mix.get("visit", 0) / 100 * 1.5) + 10
