@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, func, select, text, update
 
 from webapp import accounts, caseload
 from webapp.extensions import db
@@ -237,3 +238,37 @@ def test_today_is_part_of_the_key(client, world, unchecked, monkeypatch):
     assert "Terlambat dikunjungi" not in client.get("/kunjungan/").text
     monkeypatch.setattr(localtime, "today", lambda: dt.date(2026, 2, 20))
     assert "Terlambat dikunjungi" in client.get("/kunjungan/").text
+
+
+def test_two_visits_of_one_mentor_stored_at_once_both_commit(app, world):
+    """Two of one mentor's visits committed at the same moment (the phone's outbox and a second phone, or two
+    servers) both land and both change the stamp. Each insert holds FOR KEY SHARE on the mentor's row (the
+    foreign key's check); the stamp's lock must not conflict with it, or each commit waits for the other's."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: no row locks to deadlock on")
+    mentor, own = world.users["mentor"], world.recipients["own"]
+    second = factories.recipient(own.region, mentor, name="Rahmawati")
+    db.session.commit()
+    before = stamp(mentor)
+    families, barrier, errors = [own.id, second.id], threading.Barrier(2, timeout=20), []
+
+    def store(family_id: int) -> None:
+        with app.app_context():
+            try:
+                factories.visit(db.session.get(Recipient, family_id))  # flushed: the mentor's row is key-shared
+                barrier.wait()
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - the test reports what went wrong in the thread
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=store, args=(family_id,)) for family_id in families]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert db.session.scalar(select(func.count(Visit.id)).where(Visit.recipient_id.in_(families))) == 2
+    assert stamp(mentor) != before

@@ -11,8 +11,9 @@ What changes a stamp, whatever code path writes (nothing to remember in each vie
 - a Recipient or Visit added, changed or deleted through the session (the unit of work): the family's mentor,
   before and after a reassignment;
 - an ORM bulk INSERT/UPDATE/DELETE of families or visits (an import, a hand-over): every user's stamp.
-The stamps are written at commit, after the last flush, in id order: a transaction holds the users' rows only for
-its last moments, so two writers cannot deadlock on them. A rolled-back transaction changes nothing.
+The stamps are written at commit, after the last flush, in id order and with the lock an UPDATE takes anyway
+(FOR NO KEY UPDATE, which a foreign key's check does not block): a transaction holds the users' rows only for its
+last moments, so two writers cannot deadlock on them. A rolled-back transaction changes nothing.
 
 Writes around the session (raw SQL on a connection, a database edited by hand) do not change stamps; pages
 cached by a running server may then be stale until the next change for that mentor or a restart.
@@ -71,7 +72,10 @@ def _stamp(session: Session) -> None:
     everyone = info.pop(_EVERYONE, False)
     if not (mentors or families or everyone):
         return
-    ids = select(User.id).order_by(User.id).with_for_update()  # rows locked in one order by every writer
+    # The rows locked in one order by every writer, and FOR NO KEY UPDATE (what the UPDATE takes anyway), not FOR
+    # UPDATE: inserting a visit takes FOR KEY SHARE on its mentor's row (the foreign key's check), and two of
+    # the same mentor's visits stored at once would each wait for the other's.
+    ids = select(User.id).order_by(User.id).with_for_update(key_share=True)
     if not everyone:
         mentors |= {m for m in session.scalars(select(Recipient.mentor_id).where(Recipient.id.in_(families))) if m}
         if not mentors:
