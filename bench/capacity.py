@@ -50,6 +50,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
@@ -329,6 +330,7 @@ class Step:
     samples: list[Sample] = field(default_factory=list)
     lag_ms: list[float] = field(default_factory=list)
     cpu_busy: float = 0.0
+    cpu_shares: dict = field(default_factory=dict)
     loadavg: tuple = ()
     seconds: float = 0.0
 
@@ -405,8 +407,11 @@ class Mix:
         return out
 
 
-async def run_step(pools: list[Pool], mix: Mix, rate: float, warmup: float, duration: float, timeout: float) -> Step:
-    """Poisson arrivals at `rate` a second for warmup + duration s; samples of actions due after the warm-up."""
+async def run_step(
+    pools: list[Pool], mix: Mix, rate: float, warmup: float, duration: float, timeout: float, app_sessions: set[int]
+) -> Step:
+    """Poisson arrivals at `rate` a second for warmup + duration s; samples of actions due after the warm-up.
+    `cpu_shares`: each process group's share of the machine's CPU over the whole step (1.0 = every core busy)."""
     loop = asyncio.get_running_loop()
     step = Step(rate)
     turn = [0]
@@ -428,7 +433,7 @@ async def run_step(pools: list[Pool], mix: Mix, rate: float, warmup: float, dura
                 break
             start = end  # the next request of the action leaves when this one is answered
 
-    cpu0 = _cpu_times()
+    cpu0, groups0, wall0 = _cpu_times(), _cpu_by_group(app_sessions), time.perf_counter()
     begin = loop.time() + 0.05
     t = begin
     while (t := t + mix.rng.expovariate(rate)) < begin + warmup + duration:
@@ -443,8 +448,10 @@ async def run_step(pools: list[Pool], mix: Mix, rate: float, warmup: float, dura
     await asyncio.gather(*tasks)
     for pool in pools:
         pool.close()
-    cpu1 = _cpu_times()
+    cpu1, groups1, wall1 = _cpu_times(), _cpu_by_group(app_sessions), time.perf_counter()
     step.cpu_busy = 1 - (cpu1[1] - cpu0[1]) / max(cpu1[0] - cpu0[0], 1)
+    cores = os.cpu_count() or 1
+    step.cpu_shares = {g: round((groups1[g] - groups0[g]) / ((wall1 - wall0) * cores), 3) for g in groups1}
     step.loadavg = os.getloadavg()
     return step
 
@@ -652,6 +659,30 @@ async def ratio(pools: list[Pool], mix: Mix, clients: int, seconds: float, round
     return result
 
 
+class DashboardTimer:
+    """`flask refresh-dashboard` now and then every `interval` s, as deploy/kail-refresh-dashboard.timer runs it
+    (every 5 min): without it the national dashboard's snapshot expires during a long run and one admin request
+    computes the figures itself (~15 s), which is not what a deployed server does."""
+
+    def __init__(self, url: str, store_env: dict, interval: float = 300.0):
+        self.env = {**os.environ, **store_env, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY}
+        self.interval, self.stopped = interval, threading.Event()
+        self.refresh()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def refresh(self) -> None:
+        command = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "webapp", "refresh-dashboard"]
+        subprocess.run(command, cwd=ROOT, env=self.env, check=True, capture_output=True)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            self.refresh()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
 def run_setup(args, name: str, servers: int, the_plan: dict, store_env: dict, workdir: Path, sessions: dict) -> dict:
     """One setup's gunicorns, the ratio, then the rates. `sessions` (signed cookies, valid on any server with the
     same SECRET_KEY) is filled by the first setup and reused by the next."""
@@ -675,12 +706,15 @@ def run_setup(args, name: str, servers: int, the_plan: dict, store_env: dict, wo
             print(f"[{name}] healthz {r['healthz']:.1f} req/s, mentor home {r['home']:.1f} req/s, "
                   f"ratio {r['ratio']:.3f}  {r['runs']}; CPU ms a request {r['cpu_ms']}", file=sys.stderr)  # fmt: skip
         failures = 0
+        timer = None if args.ratio_only else DashboardTimer(args.database_url, store_env)
         for rate in [] if args.ratio_only else args.rates:
             visits = int(rate * (args.warmup + args.duration) * args.mix.get("visit", 0) / 100 * 1.5) + 10
             mix.photos = camera_photos(visits * PHOTOS_PER_VISIT, seed=int(rate * 1000) + servers)
             time.sleep(2)  # the photo makers' CPU settles
             pools = [Pool(p) for p in ports]
-            step = asyncio.run(run_step(pools, mix, rate, args.warmup, args.duration, args.timeout))
+            step = asyncio.run(
+                run_step(pools, mix, rate, args.warmup, args.duration, args.timeout, {p.pid for p in processes})
+            )
             row = summarise(step, args.p95_ms)
             result["steps"].append(row)
             print(f"[{name}] {rate:g}/s: {json.dumps(row)}", file=sys.stderr)
@@ -688,6 +722,8 @@ def run_setup(args, name: str, servers: int, the_plan: dict, store_env: dict, wo
             if failures > args.beyond:
                 break
             time.sleep(3)
+        if timer:
+            timer.stop()
         for key, flag in (("sustained", "passed"), ("sustained_pages", "pages_passed")):
             passing = [s["rate"] for s in result["steps"] if s[flag]]
             result[key] = max(passing) if passing else 0
@@ -716,6 +752,7 @@ def summarise(step: Step, p95_ms: float) -> dict:
         "p95_by_kind": {k: round(step.p(0.95, k), 1) for k in kinds},
         "client_lag_p95_ms": round(lag[int(0.95 * len(lag))], 1) if lag else None,
         "cpu_busy": round(step.cpu_busy, 3),
+        "cpu_shares": step.cpu_shares,
         "loadavg": [round(v, 2) for v in step.loadavg],
         "passed": step.errors() == 0 and step.p(0.95) <= p95_ms,
         "pages_passed": step.errors() == 0 and step.p(0.95, "pages") <= p95_ms,
@@ -745,14 +782,15 @@ def markdown(results: list[dict], the_plan: dict, args) -> str:
                 f"**{q['ratio']:.2f}** of /healthz ({args.ratio_clients} connections, closed loop)"
             )
     lines += ["", "| setup | actions/s offered | requests/s | p50 ms | p95 ms | p95 pages ms | errors "
-              "| p95 by action (ms) | CPU busy | load avg | pass: all / pages |",
+              "| p95 by action (ms) | CPU busy (app · PG · S3 · client) | load avg | pass: all / pages |",
               "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|"]  # fmt: skip
     for r in results:
         for s in r["steps"]:
             by_kind = ", ".join(f"{k} {v:.0f}" for k, v in s["p95_by_kind"].items())
+            shares = " · ".join(f"{s['cpu_shares'].get(g, 0):.0%}" for g in ("app", "postgres", "weed", "client"))
             lines.append(
                 f"| {r['setup']} | {s['rate']:g} | {s['requests_per_s']:g} | {s['p50']:.0f} | {s['p95']:.0f} | "
-                f"{s['p95_pages']:.0f} | {s['errors']} | {by_kind} | {s['cpu_busy']:.0%} | "
+                f"{s['p95_pages']:.0f} | {s['errors']} | {by_kind} | {s['cpu_busy']:.0%} ({shares}) | "
                 f"{' '.join(f'{v:.1f}' for v in s['loadavg'])} | {'yes' if s['passed'] else 'no'} / "
                 f"{'yes' if s['pages_passed'] else 'no'} |"
             )
