@@ -6,9 +6,11 @@ Why these values (docs/DECISIONS.md, "Deploy kit: gthread workers behind a buffe
   worker serve others meanwhile. A slow phone is absorbed by nginx, which receives the whole upload before
   passing it on (proxy_request_buffering on); should a client reach gunicorn directly, a slow body holds one
   thread, not a whole worker.
-- Workers from the core count (one per core, at least 2, so one busy or restarting worker never stops the app)
-  with 4 threads each: Python runs one thread per process at a time, so more processes than cores only add
-  memory, and 4 threads cover the waits. WEB_CONCURRENCY and GUNICORN_THREADS override both.
+- Workers from the core count, two per core (so one busy or restarting worker never stops the app), with 4
+  threads each for the waits. Python runs one thread per process at a time: a photo visit's 0.3-0.5 s of
+  decoding and hashing slows every page its worker serves meanwhile. Measured at national scale on 2 cores
+  (docs/PERFORMANCE.md, "Capacity at national peak"): pages stayed under 300 ms at p95 up to 14 actions/s with
+  4 workers against 10 with 2, at ~100 MB of memory a worker. WEB_CONCURRENCY and GUNICORN_THREADS override both.
 - Timeouts for slow uploads: on 2G (20-40 kbit/s) one 64 KB photo chunk takes 15-25 s and a 400 KB photo sent
   whole a few minutes, but nginx has the body whole before gunicorn sees it. In a gthread worker `timeout` only
   restarts a worker whose main loop hangs, never a slow request; a long request (a 100,000-row import check) is
@@ -23,7 +25,7 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # nginx on another machine: the private address
-workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, multiprocessing.cpu_count()))
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count())
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 

@@ -33,7 +33,7 @@ def test_gunicorn_config_takes_workers_from_the_cores_and_threads_for_waits(monk
     for name in GUNICORN_VARS:
         monkeypatch.delenv(name, raising=False)
     conf = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
-    assert conf["workers"] == max(2, os.cpu_count() or 1)
+    assert conf["workers"] == 2 * (os.cpu_count() or 1)
     assert conf["worker_class"] == "gthread" and conf["threads"] == 4
     assert conf["bind"] == "127.0.0.1:8000" and conf.get("preload_app", False) is False
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
