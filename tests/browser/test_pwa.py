@@ -38,7 +38,9 @@ def _login(page: Page, username: str):
 
 
 def _wait_for_service_worker(page: Page):
-    wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
+    # 30 s: the worker installs by fetching the shell (12 files) from the test server; once in 1,700 tests on an
+    # otherwise idle CI machine that took longer than 15 s (a fresh browser context, so a fresh install each test).
+    wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)", timeout_ms=30000)
 
 
 def _fill_visit(page: Page, tmp_path: Path, name: str):
