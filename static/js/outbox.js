@@ -9,6 +9,14 @@
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* the app works without */ });
+    // A worker that activates while this page is still loading (the first page after logging in, say) does not
+    // take it over: Chromium's clients.claim() skips documents not yet ready. Ask once the worker is there, or this
+    // page would miss the worker's "sent" messages until the next page.
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (!navigator.serviceWorker.controller && registration.active) {
+        registration.active.postMessage({ type: "claim" });
+      }
+    });
     navigator.serviceWorker.addEventListener("message", function (event) {
       if (event.data && event.data.type === "outbox-changed") { render(); }
     });

@@ -302,6 +302,8 @@ self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type === "send-outbox") {
     event.waitUntil(KailOutbox.sendAll().then(afterSending));
+  } else if (data.type === "claim") {  // a page that loaded while this worker activated (see outbox.js)
+    event.waitUntil(self.clients.claim()["catch"](function () { /* not active yet: its activation claims */ }));
   } else if (data.type === "prepare-caseload") {
     event.waitUntil(prepare());
   } else if (data.type === "caseload-state") {

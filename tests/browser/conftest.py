@@ -105,6 +105,23 @@ def wait_until(page, function: str, timeout_ms: int = 15000):
         page.wait_for_timeout(200)
 
 
+SW_STATE = """async () => {
+  const reg = navigator.serviceWorker && await navigator.serviceWorker.getRegistration();
+  const s = (w) => w ? w.state : "-";
+  return JSON.stringify({controller: !!(navigator.serviceWorker && navigator.serviceWorker.controller),
+    registration: !!reg, installing: s(reg && reg.installing), waiting: s(reg && reg.waiting),
+    active: s(reg && reg.active), url: location.pathname});
+}"""
+
+
+def wait_for_service_worker(page, timeout_ms: int = 30000):
+    """Wait until the service worker controls the page; on a timeout, say where the worker got to."""
+    try:
+        wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)", timeout_ms)
+    except AssertionError as exc:
+        raise AssertionError(f"the service worker never took control: {page.evaluate(SW_STATE)}") from exc
+
+
 def log_in(page, username: str, password: str | None = None):
     """Log in through the real login form, as a person would."""
     from .. import factories

@@ -23,7 +23,7 @@ from webapp.extensions import db
 from webapp.models import Photo, PhotoUpload, Visit
 
 from .. import factories
-from .conftest import CHROMIUM, CHROMIUM_ARGS, count_rows, log_in, noisy_photo, wait_until
+from .conftest import CHROMIUM, CHROMIUM_ARGS, count_rows, log_in, noisy_photo, wait_for_service_worker
 
 CHUNK = 64 * 1024
 
@@ -115,7 +115,7 @@ def test_closing_the_browser_mid_photo_resumes_from_the_server_offset_and_delive
     log_in(page, "pendamping-hulu")
     overdue = page.locator("h2.group-title--1 + ul.cards")
     expect(overdue).to_contain_text("Rosmini Tulung")  # "Terlambat dikunjungi" before the visit
-    wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)", 30000)
+    wait_for_service_worker(page)
     page.goto(f"/penerima/{family.id}/kunjungan/baru")
     phone.set_offline(True)
     page.select_option("#no_location_reason", "sinyal_lemah")
@@ -174,7 +174,7 @@ def test_a_delivered_visit_moves_its_family_out_of_terlambat_on_the_open_work_li
     )
     db.session.commit()
     log_in(page, "pendamping-hilir")
-    wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)", 30000)
+    wait_for_service_worker(page)
     overdue = page.locator("h2.group-title--1 + ul.cards")
     expect(overdue).to_contain_text("Jamilah Lawing")
     page.goto(f"/penerima/{family.id}/kunjungan/baru")
