@@ -182,8 +182,9 @@
   }
 
   // --- The server's rules, exported into the page (visits/forms.client_rules): the phone refuses to queue what
-  // the server would refuse, with the server's words. `fields` are [name, value] pairs, `photos` {field, blob}.
-  function check(rules, fields, photos) {
+  // the server would refuse, with the server's words. `fields` are [name, value] pairs, `photos` {field, blob};
+  // `opened` (a correction's answers as the page opened, see answersKey) makes "nothing corrected" a refusal too.
+  function check(rules, fields, photos, opened) {
     var errors = {};
     function all(name) {
       return fields.filter(function (pair) { return pair[0] === name; }).map(function (pair) { return pair[1]; });
@@ -231,6 +232,9 @@
       add("photos", p.minOne);
     } else if (p.requiredTag && tags.length && tags.indexOf(p.requiredTag) < 0) {
       add("photos", p.requiredTagMessage);
+    }
+    if (rules.unchanged && opened && !photos.length && !Object.keys(errors).length && answersKey(fields) === opened) {
+      add("photos", rules.unchanged);
     }
     return errors;
   }
@@ -319,6 +323,15 @@
     });
   }
 
+  // A correction must change something (the server refuses one that adds no photo and changes no answer): the
+  // answers as the page opened, before the mentor touched anything. Fields that are not answers are left out.
+  var NOT_ANSWERS = /^(csrf_token|visited_at|round|tag-\d+|photo-\d+-taken)$/;
+  function answersKey(fields) {
+    return JSON.stringify(fields.filter(function (pair) { return !NOT_ANSWERS.test(pair[0]); }));
+  }
+  var opened = null;
+  if (correction) { collect().then(function (parts) { opened = answersKey(parts.fields); }); }
+
   function formData(item) {
     var data = new FormData();
     item.fields.forEach(function (pair) { data.append(pair[0], pair[1]); });
@@ -364,7 +377,7 @@
     say(form.dataset.msgPreparing);
     collect().then(function (parts) {
       var rules = rulesOf(form);
-      var errors = rules ? check(rules, parts.fields, parts.photos) : {};
+      var errors = rules ? check(rules, parts.fields, parts.photos, opened) : {};
       if (Object.keys(errors).length) {
         var summary = showMessages(errors);
         summary.scrollIntoView({ block: "start" });
@@ -465,7 +478,9 @@
   }
 
   // For the outbox (a stored visit checked again) and for tests that compare these rules with the server's answer.
-  window.KailVisitForm = { check: check, collect: collect, rules: function () { return rulesOf(form); } };
+  window.KailVisitForm = {
+    check: check, collect: collect, rules: function () { return rulesOf(form); }, opened: function () { return opened; }
+  };
 
   // Switching the kind of visit loads another form: ask first when something was already filled in.
   var dirty = false;

@@ -7,15 +7,15 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from webapp import lifecycle
+from webapp import lifecycle, review_states
 from webapp.extensions import db
 
 from .. import factories
-from .conftest import log_in
+from .conftest import log_in, wait_until
 
 BOTH = """async () => {
   const parts = await KailVisitForm.collect();
-  const phone = KailVisitForm.check(KailVisitForm.rules(), parts.fields, parts.photos);
+  const phone = KailVisitForm.check(KailVisitForm.rules(), parts.fields, parts.photos, KailVisitForm.opened());
   const data = new FormData();
   parts.fields.forEach(([k, v]) => { if (k !== "csrf_token") { data.append(k, v); } });
   data.set("uuid", KailOutbox.uuid4());
@@ -129,6 +129,73 @@ def test_offline_the_form_refuses_to_queue_and_says_why_next_to_the_field(app, p
     page.get_by_label("Alasan perubahan status").fill("Omzet turun")
     page.select_option("#item-1", "rusak")
     page.get_by_role("button", name="Simpan kunjungan").click()
+    expect(page.locator("#save-status")).to_contain_text("Tersimpan di HP")
+    assert page.evaluate("async () => (await KailOutbox.all()).length") == 1
+    page.context.set_offline(False)
+
+
+def _sent_back(mentor):
+    family = factories.recipient(mentor=mentor, package_items=["Wajan"], distributed_on=dt.date(2026, 6, 1))
+    visit = factories.visit(
+        family,
+        mentor,
+        review_state=review_states.SENT_BACK,
+        review_note="Omzet tidak masuk akal",
+        answers={  # as the form stores them
+            "operating": "ya",
+            "items": {"Wajan": "dipakai"},
+            "turnover": 50000,
+            "turnover_period": "hari",
+            "problems": [],
+            "problem_notes": "",
+            "mentoring": "Catatan lama",
+        },
+    )
+    factories.photo(visit, "c" * 64 + ".jpg", "d" * 64 + ".jpg", tag="usaha_berjalan")
+    db.session.commit()
+    return visit
+
+
+def _change_nothing(page, tmp_path):
+    pass
+
+
+def _change_the_turnover(page, tmp_path):
+    page.get_by_label("Perkiraan omzet (Rp)").fill("65.000")
+
+
+def _add_a_photo(page, tmp_path):
+    page.set_input_files("#photo-1", _photo(tmp_path, "lagi"))
+
+
+@pytest.mark.parametrize("change", [_change_nothing, _change_the_turnover, _add_a_photo], ids=lambda f: f.__name__)
+def test_a_correction_that_corrects_nothing_is_refused_alike_by_phone_and_server(app, page: Page, tmp_path, change):
+    mentor = factories.user("mentor", username="pendamping-aturan")
+    visit = _sent_back(mentor)
+    log_in(page, "pendamping-aturan")
+    page.goto(f"/kunjungan/{visit.id}/perbaiki")
+    wait_until(page, "() => window.KailVisitForm && KailVisitForm.opened() !== null")
+    change(page, tmp_path)
+    result = page.evaluate(BOTH)
+    assert result["phone"] == result["server"], result
+    refused = change is _change_nothing
+    assert ("Belum ada yang diperbaiki" in result["phone"].get("photos", "")) == refused
+    assert result["status"] == (422 if refused else 201)
+
+
+def test_offline_a_correction_that_corrects_nothing_is_not_queued(app, page: Page, tmp_path):
+    """Saved offline unchanged, it would wait on the phone only to be refused once the signal came back."""
+    mentor = factories.user("mentor", username="pendamping-aturan")
+    visit = _sent_back(mentor)
+    log_in(page, "pendamping-aturan")
+    page.goto(f"/kunjungan/{visit.id}/perbaiki")
+    wait_until(page, "() => window.KailVisitForm && KailVisitForm.opened() !== null")
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Kirim perbaikan").click()
+    expect(page.locator("#photos-error")).to_contain_text("Belum ada yang diperbaiki")
+    assert page.evaluate("async () => (await KailOutbox.all()).length") == 0
+    page.get_by_label("Perkiraan omzet (Rp)").fill("65.000")
+    page.get_by_role("button", name="Kirim perbaikan").click()
     expect(page.locator("#save-status")).to_contain_text("Tersimpan di HP")
     assert page.evaluate("async () => (await KailOutbox.all()).length") == 1
     page.context.set_offline(False)

@@ -58,6 +58,7 @@ TURNOVER_FORMAT = _l(
 TURNOVER_TOO_LARGE = _l("Omzet terlalu besar; periksa lagi angkanya.")
 LOCATION_MISSING = _l("Ambil lokasi, atau pilih alasan kenapa lokasi tidak bisa diambil.")
 PHOTO_MISSING = _l("Tambahkan minimal satu foto.")
+NOTHING_CORRECTED = _l("Belum ada yang diperbaiki: tambahkan foto baru atau ubah isian sesuai catatan koordinator.")
 PHOTO_NOT_ARRIVED = _l("foto ini belum sampai di server; HP akan mengirimnya lagi.")
 
 
@@ -389,6 +390,7 @@ def client_rules(
     existing_tags: list[str] | tuple = (),
     check_location: bool = True,
     role: str = "mentor",
+    correcting: bool = False,
 ) -> dict:
     """The rules `parse_dynamic`, `check_kind_fields` and the fields' validators apply, as data the phone reads
     (visit-form.js) to refuse offline what the server would refuse, with the server's messages. Built from the
@@ -409,6 +411,7 @@ def client_rules(
         else None,
         "reasonFor": _reasons_required(role, current_status, form.status.choices or []),
         "lengths": _length_limits(form),
+        "unchanged": str(NOTHING_CORRECTED) if correcting else None,
         "photos": {
             "slots": slots,
             "existingTags": list(existing_tags),

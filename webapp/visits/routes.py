@@ -39,6 +39,7 @@ from ..sqltools import contains
 from ..template_helpers import now_wita
 from . import bp
 from .forms import (
+    NOTHING_CORRECTED,
     VisitForm,
     answers_from,
     check_kind_fields,
@@ -178,6 +179,7 @@ def _form_page(recipient, form, parts=None, status=200, **extra):
         slots=extra["slots"],
         existing_tags=[p.tag for p in resubmit.photos] if resubmit else (),
         check_location=resubmit is None,
+        correcting=resubmit is not None,
     )
     return render(
         "visits/form.html",
@@ -597,9 +599,7 @@ def _check_correction(form: VisitForm, visit, slots: int):
         and not parts.uploads
         and _same_answers(visit.answers, answers_from(form, parts))
     ):
-        parts.errors["photos"] = str(
-            _("Belum ada yang diperbaiki: tambahkan foto baru atau ubah isian sesuai catatan koordinator.")
-        )
+        parts.errors["photos"] = str(NOTHING_CORRECTED)
     return parts
 
 
