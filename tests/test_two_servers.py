@@ -397,7 +397,7 @@ def test_a_visit_stored_by_the_other_server_meanwhile_is_a_duplicate_not_missing
 @pytest.fixture(scope="module")
 def proxy(servers, tmp_path_factory):
     """nginx with the deploy kit's site, on free local ports, HTTPS with a throwaway certificate for `localhost`,
-    in front of servers A and B. Skipped where nginx is not installed (CI installs none)."""
+    in front of servers A and B. Skipped where nginx is not installed (.ci/run installs nginx-light)."""
     nginx, openssl = shutil.which("nginx"), shutil.which("openssl")
     if not nginx or not openssl:
         pytest.skip("nginx or openssl missing: apt-get install nginx-light")
