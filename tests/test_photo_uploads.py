@@ -218,6 +218,7 @@ def test_codes_of_another_mentor_or_a_closed_visit_are_refused(app, client, ment
     assert closed.status_code == 409 and closed.json["status"] == "visit_closed"
     foreign = chunk(other, other_token, visit, str(uuid.uuid4()), content, 0)
     assert foreign.status_code == 409 and foreign.json["status"] == "conflict"
+    assert "tidak ada lagi di daftar Anda" in foreign.json["message"]  # a correction of a visit moved away
     # supervisors and admins record no visits
     supervisor = app.test_client()
     login(supervisor, world.users["supervisor"].username)

@@ -31,6 +31,7 @@ from .. import (
     visit_kinds,
 )
 from ..access import get_own_visit_for, get_photo_for, get_recipient_for, recipients_visible_to, require_role
+from ..errors import OUTBOX_REASONS
 from ..extensions import db
 from ..formtools import add_error
 from ..models import Recipient, utcnow
@@ -360,7 +361,9 @@ def _upload_messages() -> dict[str, str]:
         "beyond_length": _("Potongan foto melewati ukuran foto yang disebut."),
         "offset_mismatch": _("Server memegang bagian lain dari foto ini; HP melanjutkan dari sana."),
         "checksum_mismatch": _("Foto tiba rusak (sidiknya tidak cocok); HP mengirimnya lagi dari awal."),
-        "conflict": _("Kode kunjungan ini sudah dipakai untuk data lain."),
+        # The visit code is another mentor's visit. A new visit's outbox mints another code and never shows this; a
+        # correction's visit was moved to another mentor, which the mentor is told as for any visit gone (404).
+        "conflict": OUTBOX_REASONS[404],
         "photo_conflict": _("Foto ini sudah tersimpan bersama kunjungan lain. Pilih foto lagi lalu simpan."),
         "visit_closed": _("Kunjungan ini sudah tersimpan dan tidak sedang diminta perbaikan."),
     }
