@@ -133,44 +133,36 @@
   window.addEventListener("online", function () { if (Date.now() - remembered() > ON_OPEN_MS) { prepare(); } });
 
   // Logging out: unsent visits are named and need a confirmation; then nothing of the caseload stays on the phone
-  // (the outbox only after that confirmation).
-  // How many visits wait in the outbox, kept current, so that logging out with none leaves at once.
-  var unsent = null;
-  function countUnsent() {
-    if (!window.KailOutbox) { return; }
-    window.KailOutbox.all().then(function (items) { unsent = items.length; }, function () { unsent = null; });
-  }
-  document.addEventListener("DOMContentLoaded", countUnsent);
-  navigator.serviceWorker.addEventListener("message", function (event) {
-    if (event.data && event.data.type === "outbox-changed") { countUnsent(); }
-  });
+  // (the outbox only after that confirmation). The server must end the session first: without signal, or when the
+  // request fails, nothing is deleted and the mentor is told (a logout that never reached the server used to delete
+  // the unsent visits and leave her logged in, on the browser's own error page).
   Array.prototype.forEach.call(logout, function (form) {
+    function text(name) {
+      return form.dataset[name] || (document.querySelector("form[data-logout][data-" + name + "]") || form).dataset[name];
+    }
     form.addEventListener("submit", function (event) {
-      if (form.dataset.cleared) { return; }
-      if (unsent === 0) {  // nothing to lose: leave now; the worker deletes the kept pages (it outlives the page)
-        remember(0);
-        if (navigator.serviceWorker.controller) {
-          navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
-        }
-        CACHES.forEach(function (name) { caches["delete"](name); });
-        return;
-      }
+      if (!window.fetch) { return; }  // a plain post (a browser with a service worker has fetch)
       event.preventDefault();
       event.stopImmediatePropagation();
-      var unsent = window.KailOutbox ? window.KailOutbox.all() : Promise.resolve([]);
-      unsent.catch(function () { return []; }).then(function (items) {
-        var question = form.dataset.unsent || (document.querySelector("form[data-unsent]") || form).dataset.unsent;
-        if (items.length && !window.confirm((question || "?").replace("{n}", items.length))) { return false; }
-        return Promise.all(CACHES.map(function (name) { return caches["delete"](name); }).concat(
-          items.map(function (item) { return window.KailOutbox.remove(item.uuid); }))).then(function () {
-          remember(0);
-          post({ type: "forget-pages" });
-          return true;
-        });
-      }).then(function (leave) {
-        if (!leave) { return; }
-        form.dataset.cleared = "1";
-        form.submit();
+      if (!navigator.onLine) { window.alert(text("offline")); return; }
+      var button = form.querySelector("button[type=submit]");
+      var held = window.KailOutbox ? window.KailOutbox.all() : Promise.resolve([]);
+      held.catch(function () { return []; }).then(function (items) {
+        if (items.length && !window.confirm(text("unsent").replace("{n}", items.length))) { return; }
+        if (button) { button.disabled = true; }
+        return fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+          .then(function (response) {
+            if (!response.ok) { throw { failed: true }; }
+            remember(0);
+            post({ type: "forget-pages" });
+            return Promise.all(CACHES.map(function (name) { return caches["delete"](name); }).concat(
+              items.map(function (item) { return window.KailOutbox.remove(item.uuid); }))).then(function () {
+              window.location.assign(response.url);
+            });
+          }, function () { throw { offline: true }; });
+      }).catch(function (problem) {
+        if (button) { button.disabled = false; }
+        window.alert(text(problem && problem.failed ? "failed" : "offline"));
       });
     }, true);
   });

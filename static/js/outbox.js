@@ -175,13 +175,4 @@
   window.addEventListener("offline", showNetwork);
   showNetwork();
   render().then(function () { if (navigator.onLine) { sendNow(); } });  // every time the app opens
-
-  // Logging out: forget the offline copies of family pages on this phone.
-  Array.prototype.forEach.call(document.querySelectorAll("form[data-logout]"), function (form) {
-    form.addEventListener("submit", function () {
-      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-        navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
-      }
-    });
-  });
 })();

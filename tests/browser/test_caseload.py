@@ -226,6 +226,83 @@ def test_logout_without_unsent_visits_asks_nothing(phone, caseload):
     assert not page.evaluate("caches.has('kail-caseload')")
 
 
+def _unsent_visit(page):
+    page.evaluate(
+        "KailOutbox.put({uuid: 'b7f9a1c2-0000-4000-8000-000000000002', url: '/x', fields: [], photos: [],"
+        " title: 'Rosmini Tulung', createdAt: new Date().toISOString(), state: 'waiting'})"
+    )
+
+
+def _dialogs(page) -> list[str]:
+    seen: list[str] = []
+
+    def answer(dialog):
+        seen.append(dialog.message)
+        dialog.accept()  # "Tetap keluar?": yes
+
+    page.on("dialog", answer)
+    return seen
+
+
+@pytest.mark.parametrize("unsent", [True, False], ids=["unsent visit", "empty outbox"])
+def test_logout_without_signal_deletes_nothing_and_says_why(app, phone, caseload, unsent):
+    """The session ends on the server: a logout that cannot reach it must not clear the phone first (it deleted
+    the unsent visits, left the mentor logged in, on the browser's own error page)."""
+    page = phone.pages[0] if phone.pages else phone.new_page()
+    log_in(page, "pendamping-jauh")
+    _ready(page, len(caseload[2]))
+    if unsent:
+        _unsent_visit(page)
+    seen = _dialogs(page)
+    phone.set_offline(True)
+    page.locator("summary[aria-label='Menu akun']").click()
+    page.get_by_role("button", name="Keluar").click()
+    for _ in range(50):
+        if seen:
+            break
+        page.wait_for_timeout(100)
+    assert seen and "Keluar butuh sinyal" in seen[-1], seen
+    expect(page.get_by_role("heading", name="Kunjungan saya", exact=True)).to_be_visible()
+    assert page.evaluate("KailOutbox.all().then(items => items.length)") == (1 if unsent else 0)
+    assert page.evaluate("caches.has('kail-caseload')")
+    page.goto(f"/penerima/{caseload[2][1].id}")  # the kept pages still open
+    expect(page.get_by_role("heading", name=caseload[2][1].name)).to_be_visible()
+
+    # Online, but the logout is refused on its way (a proxy with no app server behind it): nothing deleted either.
+    phone.set_offline(False)
+    inner = app.wsgi_app
+
+    def no_app_server(environ, start_response):
+        if environ["PATH_INFO"] == "/akun/keluar":
+            start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
+            return [b"bad gateway"]
+        return inner(environ, start_response)
+
+    app.wsgi_app = no_app_server
+    try:
+        seen.clear()
+        page.locator("summary[aria-label='Menu akun']").click()
+        page.get_by_role("button", name="Keluar").click()
+        for _ in range(50):
+            if any("Permintaan gagal" in m for m in seen):
+                break
+            page.wait_for_timeout(100)
+        assert any("Permintaan gagal" in m for m in seen), seen
+    finally:
+        app.wsgi_app = inner
+    assert page.evaluate("KailOutbox.all().then(items => items.length)") == (1 if unsent else 0)
+    assert page.evaluate("caches.has('kail-caseload')")
+
+    # With signal the logout goes through: then the phone is cleared.
+    expect(page.get_by_role("button", name="Keluar")).to_be_visible()  # the menu stayed open, the button usable
+    page.get_by_role("button", name="Keluar").click()
+    expect(page.get_by_role("button", name="Masuk")).to_be_visible()
+    assert not page.evaluate("caches.has('kail-caseload')")
+    assert page.evaluate("KailOutbox.all().then(items => items.length)") == 0
+    page.goto("/kunjungan/")  # the session really ended
+    expect(page.get_by_role("button", name="Masuk")).to_be_visible()
+
+
 def test_family_map_loads_leaflet_only_when_scrolled_into_view(page: Page, app):
     mentor = factories.user("mentor", username="pendamping-peta")
     family = factories.recipient(mentor=mentor, name="Rosmini Tulung", business_lat=-0.5, business_lon=117.15)
