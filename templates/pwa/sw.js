@@ -107,12 +107,19 @@ function keepFresh(url, response) {
 
 function page(request) {
   var url = new URL(request.url);
-  return withTimeout(fetch(request), NETWORK_TIMEOUT_MS).then(function (response) {
+  var network = fetch(request);
+  function answered(response) {
     if (response.ok && !response.redirected && response.type === "basic") { keepFresh(url, response); }
     if (response.status < 500) { return response; }
     return offlineCopy(url).then(function (copy) { return copy || response; });  // server down: the copy
-  }).catch(function () {
-    return offlineCopy(url).then(function (copy) { return copy || caches.match(OFFLINE_URL); });
+  }
+  return withTimeout(network, NETWORK_TIMEOUT_MS).then(answered).catch(function () {
+    // No answer yet, or no network: the kept copy. A page the phone does not keep (the login page, a review
+    // page) waits for the network as long as the browser would: a slow link still brings it, and "no connection"
+    // after 6 s would be untrue (on 2G a mentor could never reach the login page).
+    return offlineCopy(url).then(function (copy) {
+      return copy || network.then(answered, function () { return caches.match(OFFLINE_URL); });
+    });
   });
 }
 

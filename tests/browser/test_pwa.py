@@ -121,6 +121,30 @@ def test_a_page_loading_while_the_worker_activates_is_taken_over(app, page: Page
         app.wsgi_app = inner
 
 
+def test_a_slow_page_the_phone_does_not_keep_is_waited_for_not_called_offline(
+    app, page: Page, context: BrowserContext, mentor_and_families
+):
+    """The worker gives the kept copy after 6 s without an answer; a page it does not keep has no copy, and "no
+    connection" would be untrue: the login page over a slow 2G link (here 8 s) must still arrive."""
+    _login(page, "pendamping-pwa")
+    _wait_for_service_worker(page)
+    context.clear_cookies()  # the session ended; the worker stays
+    inner = app.wsgi_app
+
+    def slow_login(environ, start_response):
+        if environ["PATH_INFO"] == "/akun/masuk" and environ["REQUEST_METHOD"] == "GET":
+            time.sleep(8)
+        return inner(environ, start_response)
+
+    app.wsgi_app = slow_login
+    try:
+        page.goto("/akun/masuk", timeout=30000)
+        expect(page.get_by_label("Nama pengguna")).to_be_visible()
+    finally:
+        app.wsgi_app = inner
+    assert page.evaluate("!!navigator.serviceWorker.controller")  # it went through the worker
+
+
 def test_service_worker_serves_shell_and_visited_pages_offline(
     app, page: Page, context: BrowserContext, mentor_and_families
 ):
