@@ -7,7 +7,12 @@ import threading
 import time
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
+
+# Assertions wait up to 15 s, not Playwright's 5: they prove what happens, never how fast. A visit with a 4000 px
+# photo (downscaled on the phone, then processed) took longer than 5 s once in CI with the machine fully loaded.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
