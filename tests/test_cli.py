@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from webapp import areas
 from webapp.extensions import db
-from webapp.models import Photo, Recipient, Region, StatusChange, User, Visit
+from webapp.models import Photo, Recipient, Region, ReviewDecision, StatusChange, User, Visit
 
 
 def _count(model, *where):
@@ -93,6 +93,12 @@ def _the_program_looks_alive_today(app):
     per_region = [outcomes.build(admin, today, months, r.code).coverage_pct for r in db.session.scalars(select(Region))]
     assert all(50 <= pct <= 90 for pct in per_region) and len(set(per_region)) > 3, per_region
     assert _count(Visit, Visit.visited_at >= localtime.day_start(today)) == 0  # all before the day of loading
+    from webapp.models import utcnow
+
+    now = utcnow()
+    for later in (Visit.received_at, Visit.reviewed_at):  # nor received or reviewed later than now (it was, by days)
+        assert _count(Visit, later > now) == 0, later
+    assert _count(ReviewDecision, ReviewDecision.decided_at > now) == 0
     newest = db.session.scalar(select(func.max(Visit.visited_at)))
     assert localtime.wita_date(newest) >= today - dt.timedelta(days=3)
     waiting = db.session.scalar(select(func.min(Visit.visited_at)).where(Visit.review_state == "menunggu"))

@@ -470,10 +470,10 @@ def _seed_history(report: SeedReport, now: dt.datetime) -> None:
                     mentor_id=r.mentor_id,
                     kind=visit_kinds.PENDAMPINGAN,
                     visited_at=when,
-                    received_at=when + dt.timedelta(days=rng.randint(1, 10)),
+                    received_at=min(when + dt.timedelta(days=rng.randint(1, 10)), now),  # never after today
                     no_location_reason="lainnya",
                     review_state=review_states.APPROVED,
-                    reviewed_at=when + dt.timedelta(days=12),
+                    reviewed_at=min(when + dt.timedelta(days=12), now),
                     answers={
                         "operating": "sebagian" if struggling else "ya",
                         "turnover": rng.randrange(30_000, 120_000 if struggling else 400_000, 5_000),
@@ -668,14 +668,15 @@ def _seed_visits(upload_dir: str, report: SeedReport, now: dt.datetime, per_ment
             if state != review_states.WAITING:
                 reviewer = supervisors.get(recipient.region_id)
                 note = "Foto depan usaha kurang jelas; mohon foto ulang." if state == review_states.SENT_BACK else None
-                visit.reviewed_by, visit.reviewed_at, visit.review_note = reviewer, visited + dt.timedelta(days=1), note
+                reviewed_at = min(visited + dt.timedelta(days=1), now)
+                visit.reviewed_by, visit.reviewed_at, visit.review_note = reviewer, reviewed_at, note
                 visit.decisions.append(
                     ReviewDecision(
                         round=1,
                         decision=state,
                         note=note,
                         decided_by=reviewer,
-                        decided_at=visited + dt.timedelta(days=1),
+                        decided_at=reviewed_at,
                     )
                 )
             recent.append(visit)
